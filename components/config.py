@@ -1,0 +1,628 @@
+"""Typed stack configuration: parsed once, validated completely, before any resource exists.
+
+Every section of the stack config is a pydantic model. Structural rules (types, ranges, enums)
+live on the fields; rules that span fields or sections are the ``_rule_*`` functions at the end of
+this module. ``load_config`` runs both and raises one ``ConfigError`` that lists every problem as
+``path: value: reason`` so an operator can fix a stack file in one pass.
+
+Keys are camelCase in the stack files (``tensorParallelSize``) and snake_case in Python.
+Secrets are never part of these models: they are read as Pulumi secret Outputs (see
+``SECRET_KEYS``) and only their presence is validated here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+PROJECT = "onprem-llm"
+"""Pulumi project name; the config namespace of every key below."""
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# vSphere
+# ---------------------------------------------------------------------------------------------
+
+
+class VsphereConfig(_Model):
+    """Connection to one vCenter and the existing inventory objects the platform is placed on."""
+
+    server: str = Field(description="vCenter FQDN. The password is the secret `vspherePassword`.")
+    user: str = Field(description="Dedicated automation account (never administrator@vsphere.local).")
+    allow_unverified_ssl: bool = Field(
+        False, description="Skip vCenter TLS verification. Refused in production. Default: false."
+    )
+    datacenter: str = Field(description="Datacenter name, looked up in vCenter.")
+    compute_cluster: str = Field(description="Compute cluster holding the GPU hosts, looked up by name.")
+    datastore: str = Field(description="Datastore for platform VMs, looked up by name.")
+    workload_network: str = Field(description="Port group of the workload network, looked up by name.")
+    storage_policy: str = Field(
+        description="Name of the existing encryption VM storage policy; becomes the cluster's storage class."
+    )
+
+    @field_validator("user")
+    @classmethod
+    def _no_builtin_admin(cls, value: str) -> str:
+        if value.lower().startswith("administrator@"):
+            raise ValueError(
+                "the built-in administrator identifies no person (45 CFR 164.312(a)(2)(i)); "
+                "use a dedicated service account"
+            )
+        return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Tanzu
+# ---------------------------------------------------------------------------------------------
+
+
+class ControlPlaneConfig(_Model):
+    """Control-plane nodes of the workload cluster."""
+
+    replicas: Literal[1, 3] = Field(
+        1, description="Control-plane nodes: 1 (no HA) or 3 (HA etcd). Default: 1."
+    )
+    vm_class: str = Field("best-effort-large", description="VM class of control-plane nodes. Default: best-effort-large.")
+
+
+class RegistryConfig(_Model):
+    """The private registry every image is pulled from."""
+
+    server: str = Field(description="Private registry (Harbor) host serving all platform images.")
+    username: str = Field(description="Robot account; the password is the secret `registryPassword`.")
+
+
+class TanzuConfig(_Model):
+    """The Supervisor namespace and the workload cluster."""
+
+    supervisor_namespace: str = Field(
+        pattern=DNS_LABEL, description="vSphere Namespace on the Supervisor that holds the cluster."
+    )
+    cluster_name: str = Field(pattern=DNS_LABEL, description="Workload cluster name.")
+    tkr: str = Field(
+        description="Pinned Tanzu Kubernetes release, e.g. v1.29.4---vmware.3-fips.1-tkg.1."
+    )
+    kubernetes_version: str = Field(
+        pattern=r"^1\.\d{2}$",
+        description="Kubernetes minor of the TKr (e.g. 1.29); pins Pod Security label versions and schema checks.",
+    )
+    control_plane: ControlPlaneConfig = Field(default_factory=ControlPlaneConfig, description="Control plane sizing.")
+    pod_cidr: str = Field("192.168.0.0/16", description="Pod CIDR. Default: 192.168.0.0/16.")
+    service_cidr: str = Field("10.96.0.0/12", description="Service CIDR. Default: 10.96.0.0/12.")
+    serving_namespace: str = Field(
+        "llm-serving", pattern=DNS_LABEL, description="Namespace of the vLLM endpoints. Default: llm-serving."
+    )
+    monitoring_namespace: str = Field(
+        "monitoring", pattern=DNS_LABEL, description="Namespace of the monitoring stack. Default: monitoring."
+    )
+    gateway_namespaces: tuple[str, ...] = Field(
+        ("api-gateway",),
+        description="Namespaces whose pods may call the model endpoints. Default: [api-gateway].",
+    )
+    registry: RegistryConfig = Field(description="Private image registry and its pull account.")
+
+    @field_validator("gateway_namespaces")
+    @classmethod
+    def _namespaces_are_labels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [ns for ns in value if not re.match(DNS_LABEL, ns)]
+        if bad:
+            raise ValueError(f"not DNS labels: {bad}")
+        if not value:
+            raise ValueError("at least one gateway namespace is needed, or no one can reach the models")
+        return value
+
+
+# ---------------------------------------------------------------------------------------------
+# GPU host pool
+# ---------------------------------------------------------------------------------------------
+
+
+class ResourcePoolConfig(_Model):
+    """Reservations of the vSphere resource pool that holds the GPU workers."""
+
+    cpu_reservation_mhz: int = Field(0, ge=0, description="CPU reserved for GPU workloads, MHz. Default: 0.")
+    memory_reservation_mib: int = Field(0, ge=0, description="Memory reserved for GPU workloads, MiB. Default: 0.")
+
+
+class GpuPoolConfig(_Model):
+    """The GPU worker nodes: how many, what they hold, and how the GPU reaches the VM."""
+
+    gpu_model: Literal["A10", "L4", "L40S", "A100-40GB", "A100-80GB", "H100-PCIe", "H100-SXM", "H200"] = Field(
+        description="GPU model in the hosts (sizing catalogue key)."
+    )
+    mode: Literal["vgpu", "passthrough"] = Field(
+        "vgpu", description="How GPUs reach node VMs: NVIDIA vGPU profiles or DirectPath passthrough. Default: vgpu."
+    )
+    vgpu_profile: str | None = Field(
+        None, description="vGPU profile of a full GPU, e.g. grid_a100-80c. Required in vgpu mode, unset otherwise."
+    )
+    nodes: int = Field(ge=1, le=64, description="GPU worker nodes (one VM each).")
+    gpus_per_node: int = Field(1, ge=1, le=8, description="GPUs attached to each worker VM. Default: 1.")
+    node_cpus: int = Field(16, ge=4, le=256, description="vCPUs per GPU worker. Default: 16.")
+    node_memory_gib: int = Field(128, ge=16, le=4096, description="Memory per GPU worker, GiB (fully reserved). Default: 128.")
+    resource_pool: ResourcePoolConfig = Field(
+        default_factory=ResourcePoolConfig, description="Reservations of the GPU resource pool."
+    )
+
+    @property
+    def total_gpus(self) -> int:
+        return self.nodes * self.gpus_per_node
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------------
+
+
+class ImageConfig(_Model):
+    """A container image pinned by tag and digest."""
+
+    repository: str = Field(description="Image repository in the private registry, e.g. harbor.example/vllm/vllm-openai.")
+    tag: str = Field(description="Release tag; never `latest`.")
+    digest: str | None = Field(
+        None, pattern=r"^sha256:[0-9a-f]{64}$", description="Content digest; required when compliance.requireImageDigest."
+    )
+
+    @field_validator("tag")
+    @classmethod
+    def _no_floating_tag(cls, value: str) -> str:
+        if value in ("latest", ""):
+            raise ValueError("a floating tag cannot be reproduced or audited; pin a release tag such as v0.11.0")
+        return value
+
+    @property
+    def reference(self) -> str:
+        ref = f"{self.repository}:{self.tag}"
+        return f"{ref}@{self.digest}" if self.digest else ref
+
+    @property
+    def registry(self) -> str:
+        return self.repository.split("/", 1)[0]
+
+
+class ReplicaConfig(_Model):
+    """Replica bounds of one model endpoint."""
+
+    min: int = Field(1, ge=1, description="Replicas kept running (cold start takes minutes). Default: 1.")
+    max: int = Field(1, ge=1, description="Upper bound for the autoscaler. Default: 1.")
+
+
+class ModelConfig(_Model):
+    """Models to serve, one OpenAI-compatible endpoint each; the map key is the endpoint's Kubernetes name."""
+
+    huggingface_repo: str = Field(description="Source repository id, e.g. meta-llama/Llama-2-7b-chat-hf.")
+    revision: str = Field(
+        pattern=r"^[0-9a-f]{40}$", description="Commit of the repository to stage; a branch name is not reproducible."
+    )
+    served_model_name: str = Field(description="Name clients send as `model`; also the metrics label.")
+    architecture: str = Field(description="Sizing catalogue key, e.g. llama-2-7b.")
+    source: Literal["huggingface", "mirror"] = Field(
+        "mirror",
+        description="Where the download Job fetches weights: Hugging Face (needs `hfToken`) or an internal mirror. "
+        "Default: mirror.",
+    )
+    mirror_url: str | None = Field(None, description="Base URL of the internal model mirror (source=mirror).")
+    image: ImageConfig = Field(description="vLLM OpenAI server image.")
+    tensor_parallel_size: int = Field(1, ge=1, le=8, description="GPUs per replica (`--tensor-parallel-size`). Default: 1.")
+    replicas: ReplicaConfig = Field(default_factory=ReplicaConfig, description="Replica bounds.")
+    max_model_len: int = Field(4096, ge=256, description="Context length (`--max-model-len`), tokens. Default: 4096.")
+    gpu_memory_utilization: float = Field(
+        0.9, gt=0.1, le=0.98, description="GPU memory fraction vLLM may use (`--gpu-memory-utilization`). Default: 0.9."
+    )
+    max_num_seqs: int = Field(256, ge=1, le=4096, description="Concurrent sequences (`--max-num-seqs`). Default: 256.")
+    dtype: Literal["auto", "bfloat16", "float16"] = Field("auto", description="Weight dtype (`--dtype`). Default: auto.")
+    quantization: Literal["awq", "gptq", "fp8", "compressed-tensors"] | None = Field(
+        None, description="Checkpoint quantization (`--quantization`). Default: none."
+    )
+    kv_cache_dtype: Literal["auto", "fp8"] = Field("auto", description="KV-cache dtype (`--kv-cache-dtype`). Default: auto.")
+    storage_gib: int = Field(ge=1, description="Size of each weights volume, GiB.")
+    extra_args: tuple[str, ...] = Field((), description="Further `vllm serve` flags, appended verbatim. Default: none.")
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_unsafe_flags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for arg in value:
+            if arg.split("=", 1)[0] in ("--api-key", "--host", "--port", "--disable-log-requests"):
+                raise ValueError(f"{arg!r} is managed by the platform or removed from vLLM; drop it")
+        return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Observability, DR, compliance, cost
+# ---------------------------------------------------------------------------------------------
+
+
+class ObservabilityConfig(_Model):
+    """Metrics, dashboards and alerting."""
+
+    enabled: bool = Field(True, description="Deploy Prometheus, Grafana and Alertmanager. Default: true.")
+    prometheus_retention_days: int = Field(15, ge=1, le=3650, description="Metrics retention, days. Default: 15.")
+    prometheus_storage_gib: int = Field(50, ge=1, description="Prometheus volume size, GiB. Default: 50.")
+    latency_p95_threshold_seconds: float = Field(
+        2.0, gt=0, description="p95 end-to-end latency alert threshold, seconds. Default: 2."
+    )
+    alert_email: str | None = Field(None, description="Alertmanager e-mail receiver. Default: none.")
+
+
+class DrSecondaryConfig(_Model):
+    """The secondary site: its own vCenter, Supervisor namespace and standby cluster."""
+
+    vsphere: VsphereConfig = Field(description="The secondary site's vCenter and inventory (password: `drVspherePassword`).")
+    supervisor_namespace: str = Field(pattern=DNS_LABEL, description="vSphere Namespace at the secondary site.")
+    cluster_name: str = Field(pattern=DNS_LABEL, description="Standby workload cluster name.")
+    gpu_nodes: int = Field(1, ge=1, description="GPU workers at the secondary site. Default: 1.")
+
+
+class DrConfig(_Model):
+    """Disaster recovery: pattern, targets and backups."""
+
+    enabled: bool = Field(False, description="Deploy the secondary site and backups. Default: false.")
+    mode: Literal["backup-restore", "pilot-light", "warm-standby"] = Field(
+        "warm-standby", description="Recovery pattern. Default: warm-standby."
+    )
+    rpo_minutes: int = Field(60, ge=1, description="Recovery point objective, minutes. Default: 60.")
+    rto_minutes: int = Field(15, ge=1, description="Recovery time objective, minutes. Default: 15.")
+    backup_interval_minutes: int = Field(60, ge=5, description="Velero schedule interval, minutes. Default: 60.")
+    backup_ttl_hours: int = Field(720, ge=24, description="Backup retention, hours. Default: 720 (30 days).")
+    secondary: DrSecondaryConfig | None = Field(None, description="Secondary site; required when enabled.")
+
+
+class ComplianceConfig(_Model):
+    """Compliance tier and the allow-lists the platform and its policies enforce."""
+
+    tier: Literal["production", "non-production"] = Field(
+        "production", description="Production stacks get the strict checks. Default: production."
+    )
+    allowed_registries: tuple[str, ...] = Field(description="Registries images may come from.")
+    require_image_digest: bool = Field(True, description="Images must carry a sha256 digest. Default: true.")
+    privileged_namespaces: dict[str, str] = Field(
+        default_factory=lambda: {"gpu-operator": "GPU driver and toolkit load kernel modules and reconfigure containerd"},
+        description="Namespaces allowed the privileged Pod Security level, with the reason. Default: gpu-operator.",
+    )
+
+
+class CostConfig(_Model):
+    """Inputs of the cost model."""
+
+    capital_usd: float = Field(203_000, ge=0, description="Hardware and licence capital, USD. Default: 203000.")
+    amortisation_years: int = Field(3, ge=1, le=10, description="Years the capital is spread over. Default: 3.")
+    monthly_operations_usd: float = Field(9_400, ge=0, description="Monthly staff, power and support, USD. Default: 9400.")
+    requests_per_month: int = Field(1_000_000, ge=0, description="Expected requests per month. Default: 1000000.")
+    cloud_price_per_request_usd: float = Field(0.01, ge=0, description="Cloud price to compare with, USD. Default: 0.01.")
+
+
+class PlatformConfig(_Model):
+    """The whole stack config, one attribute per config key."""
+
+    vsphere: VsphereConfig
+    tanzu: TanzuConfig
+    gpu_pool: GpuPoolConfig
+    models: dict[str, ModelConfig] = Field(min_length=1)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    dr: DrConfig = Field(default_factory=DrConfig)
+    compliance: ComplianceConfig
+    cost: CostConfig = Field(default_factory=CostConfig)
+
+    @field_validator("models")
+    @classmethod
+    def _model_keys_are_labels(cls, value: dict[str, ModelConfig]) -> dict[str, ModelConfig]:
+        bad = [key for key in value if not re.match(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", key)]
+        if bad:
+            raise ValueError(f"model keys become Kubernetes names; use lowercase DNS labels of at most 40 characters: {bad}")
+        return value
+
+
+SECTION_VALIDATORS: dict[str, TypeAdapter] = {
+    "vsphere": TypeAdapter(VsphereConfig),
+    "tanzu": TypeAdapter(TanzuConfig),
+    "gpuPool": TypeAdapter(GpuPoolConfig),
+    "models": TypeAdapter(dict[str, ModelConfig]),
+    "observability": TypeAdapter(ObservabilityConfig),
+    "dr": TypeAdapter(DrConfig),
+    "compliance": TypeAdapter(ComplianceConfig),
+    "cost": TypeAdapter(CostConfig),
+}
+
+
+SECTIONS = tuple(SECTION_VALIDATORS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets: which config keys hold them, and when each is required
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecretKey:
+    key: str
+    purpose: str
+    required_when: Callable[[PlatformConfig], bool]
+
+
+SECRET_KEYS: tuple[SecretKey, ...] = (
+    SecretKey("vspherePassword", "password of vsphere.user", lambda c: True),
+    SecretKey("supervisorKubeconfig", "kubeconfig of the Supervisor (vSphere Namespace scope)", lambda c: True),
+    SecretKey("registryPassword", "password of tanzu.registry.username", lambda c: True),
+    SecretKey(
+        "hfToken",
+        "Hugging Face token for gated repositories",
+        lambda c: any(m.source == "huggingface" for m in c.models.values()),
+    ),
+    SecretKey("drVspherePassword", "password of dr.secondary.vsphere.user", lambda c: c.dr.enabled),
+    SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    path: str
+    value: Any
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {_show(self.value)}: {self.reason}"
+
+
+class ConfigError(Exception):
+    """Every problem in the stack config, one per line."""
+
+    def __init__(self, issues: Iterable[ConfigIssue]):
+        self.issues = tuple(issues)
+        lines = "\n".join(f"  - {issue}" for issue in self.issues)
+        super().__init__(f"invalid stack config ({len(self.issues)} problem(s)):\n{lines}")
+
+
+def _show(value: Any) -> str:
+    if value is _MISSING:
+        return "<missing>"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_MISSING = object()
+
+
+def _pydantic_issues(error: ValidationError, prefix: str) -> list[ConfigIssue]:
+    issues = []
+    for item in error.errors():
+        path = ".".join([prefix, *(str(part) for part in item["loc"])]).strip(".")
+        value = _MISSING if item["type"] == "missing" else item.get("input")
+        reason = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            reason = "unknown key (misspelt?); see the config reference in README.md"
+        issues.append(ConfigIssue(path, value, reason))
+    return issues
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-field rules: each returns the issues it finds; the path names the key to change.
+# ---------------------------------------------------------------------------------------------
+
+
+def _rule_models_fit_pool(c: PlatformConfig) -> list[ConfigIssue]:
+    issues = []
+    for key, m in c.models.items():
+        if m.tensor_parallel_size > c.gpu_pool.gpus_per_node:
+            issues.append(ConfigIssue(
+                f"models.{key}.tensorParallelSize", m.tensor_parallel_size,
+                f"a replica's GPUs must sit in one node VM, and gpuPool.gpusPerNode is {c.gpu_pool.gpus_per_node}; "
+                f"lower it or raise gpuPool.gpusPerNode",
+            ))
+    demand = sum(m.replicas.max * m.tensor_parallel_size for m in c.models.values())
+    if demand > c.gpu_pool.total_gpus:
+        detail = ", ".join(
+            f"{k} {m.replicas.max}x{m.tensor_parallel_size}" for k, m in c.models.items()
+        )
+        issues.append(ConfigIssue(
+            "models", f"{demand} GPUs",
+            f"replicas.max x tensorParallelSize over all models ({detail}) exceeds the pool's "
+            f"{c.gpu_pool.total_gpus} GPUs (gpuPool.nodes x gpuPool.gpusPerNode); lower replicas.max or add nodes",
+        ))
+    return issues
+
+
+def _rule_replica_bounds(c: PlatformConfig) -> list[ConfigIssue]:
+    return [
+        ConfigIssue(f"models.{k}.replicas.max", m.replicas.max, f"is below replicas.min ({m.replicas.min})")
+        for k, m in c.models.items() if m.replicas.max < m.replicas.min
+    ]
+
+
+def _rule_served_names_unique(c: PlatformConfig) -> list[ConfigIssue]:
+    seen: dict[str, str] = {}
+    issues = []
+    for key, m in c.models.items():
+        if m.served_model_name in seen:
+            issues.append(ConfigIssue(
+                f"models.{key}.servedModelName", m.served_model_name,
+                f"already served by models.{seen[m.served_model_name]}; clients could not tell them apart",
+            ))
+        seen.setdefault(m.served_model_name, key)
+    return issues
+
+
+def _rule_model_source(c: PlatformConfig) -> list[ConfigIssue]:
+    return [
+        ConfigIssue(f"models.{k}.mirrorUrl", _MISSING, "source is mirror, so the mirror's base URL is required")
+        for k, m in c.models.items() if m.source == "mirror" and not m.mirror_url
+    ]
+
+
+def _rule_images_allowed(c: PlatformConfig) -> list[ConfigIssue]:
+    issues = []
+    for key, m in c.models.items():
+        if m.image.registry not in c.compliance.allowed_registries:
+            issues.append(ConfigIssue(
+                f"models.{key}.image.repository", m.image.repository,
+                f"registry {m.image.registry!r} is not in compliance.allowedRegistries {list(c.compliance.allowed_registries)}",
+            ))
+        if c.compliance.require_image_digest and not m.image.digest:
+            issues.append(ConfigIssue(
+                f"models.{key}.image.digest", _MISSING,
+                "compliance.requireImageDigest is on; add the image's sha256 digest",
+            ))
+    return issues
+
+
+def _rule_gpu_mode(c: PlatformConfig) -> list[ConfigIssue]:
+    pool = c.gpu_pool
+    if pool.mode == "vgpu" and not pool.vgpu_profile:
+        return [ConfigIssue("gpuPool.vgpuProfile", _MISSING, "vgpu mode needs a vGPU profile such as grid_a100-80c")]
+    if pool.mode == "passthrough" and pool.vgpu_profile:
+        return [ConfigIssue("gpuPool.vgpuProfile", pool.vgpu_profile, "passthrough mode takes no vGPU profile; remove it")]
+    return []
+
+
+def _rule_production_tier(c: PlatformConfig) -> list[ConfigIssue]:
+    if c.compliance.tier != "production":
+        return []
+    issues = []
+    for path, site in (("vsphere", c.vsphere), ("dr.secondary.vsphere", c.dr.secondary.vsphere if c.dr.secondary else None)):
+        if site is not None and site.allow_unverified_ssl:
+            issues.append(ConfigIssue(
+                f"{path}.allowUnverifiedSsl", True,
+                "production stacks verify vCenter TLS (164.312(e)(1)); add the vCenter CA to the trust store instead",
+            ))
+    if c.tanzu.control_plane.replicas != 3:
+        issues.append(ConfigIssue(
+            "tanzu.controlPlane.replicas", c.tanzu.control_plane.replicas,
+            "production needs 3 control-plane nodes for etcd quorum",
+        ))
+    return issues
+
+
+def _rule_namespaces_distinct(c: PlatformConfig) -> list[ConfigIssue]:
+    t = c.tanzu
+    issues = []
+    if t.serving_namespace == t.monitoring_namespace:
+        issues.append(ConfigIssue("tanzu.monitoringNamespace", t.monitoring_namespace, "must differ from tanzu.servingNamespace"))
+    if t.serving_namespace in t.gateway_namespaces:
+        issues.append(ConfigIssue(
+            "tanzu.gatewayNamespaces", list(t.gateway_namespaces),
+            "must not contain tanzu.servingNamespace; callers live in their own namespaces",
+        ))
+    for ns in (t.serving_namespace, t.monitoring_namespace):
+        if ns in c.compliance.privileged_namespaces:
+            issues.append(ConfigIssue(
+                f"compliance.privilegedNamespaces.{ns}", c.compliance.privileged_namespaces[ns],
+                "workload namespaces stay at Pod Security restricted; remove this exception",
+            ))
+    return issues
+
+
+def _rule_tkr_matches_version(c: PlatformConfig) -> list[ConfigIssue]:
+    if not c.tanzu.tkr.startswith(f"v{c.tanzu.kubernetes_version}."):
+        return [ConfigIssue(
+            "tanzu.kubernetesVersion", c.tanzu.kubernetes_version,
+            f"does not match tanzu.tkr {c.tanzu.tkr!r}; set the TKr's Kubernetes minor",
+        )]
+    return []
+
+
+def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
+    dr = c.dr
+    if not dr.enabled:
+        return []
+    issues = []
+    if dr.secondary is None:
+        issues.append(ConfigIssue("dr.secondary", _MISSING, "dr.enabled needs the secondary site's vCenter and cluster"))
+    if dr.backup_interval_minutes > dr.rpo_minutes:
+        issues.append(ConfigIssue(
+            "dr.backupIntervalMinutes", dr.backup_interval_minutes,
+            f"longer than dr.rpoMinutes ({dr.rpo_minutes}); the worst-case data loss would exceed the RPO. "
+            f"Set it to at most {dr.rpo_minutes}",
+        ))
+    if dr.secondary is not None and dr.secondary.vsphere.server == c.vsphere.server \
+            and dr.secondary.vsphere.compute_cluster == c.vsphere.compute_cluster:
+        issues.append(ConfigIssue(
+            "dr.secondary.vsphere.computeCluster", dr.secondary.vsphere.compute_cluster,
+            "the secondary site must not share the primary's vCenter cluster",
+        ))
+    return issues
+
+
+RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
+    _rule_models_fit_pool,
+    _rule_replica_bounds,
+    _rule_served_names_unique,
+    _rule_model_source,
+    _rule_images_allowed,
+    _rule_gpu_mode,
+    _rule_production_tier,
+    _rule_namespaces_distinct,
+    _rule_tkr_matches_version,
+    _rule_dr_consistent,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_config(raw: Mapping[str, Any], present_secrets: Iterable[str] = ()) -> PlatformConfig:
+    """Validate raw section objects (camelCase keys) and the set of secret keys that are set.
+
+    Raises ConfigError with every issue found. Sections are parsed one by one so a problem in
+    one does not hide problems in another; cross-field rules run once every section parses.
+    """
+    issues: list[ConfigIssue] = []
+    unknown = sorted(set(raw) - set(SECTIONS))
+    issues += [ConfigIssue(key, raw[key], f"unknown config key; expected one of {list(SECTIONS)}") for key in unknown]
+    for section, validator in SECTION_VALIDATORS.items():
+        if section not in raw:
+            continue
+        try:
+            validator.validate_python(raw[section])
+        except ValidationError as error:
+            issues += _pydantic_issues(error, section)
+    if not issues:
+        try:
+            cfg = PlatformConfig.model_validate({k: v for k, v in raw.items() if k in SECTIONS})
+        except ValidationError as error:
+            issues += _pydantic_issues(error, "")
+        else:
+            for rule in RULES:
+                issues += rule(cfg)
+            present = set(present_secrets)
+            issues += [
+                ConfigIssue(
+                    s.key, _MISSING,
+                    f"secret ({s.purpose}) is required; set it with `pulumi config set --secret {s.key} ...`",
+                )
+                for s in SECRET_KEYS if s.required_when(cfg) and s.key not in present
+            ]
+    if issues:
+        raise ConfigError(issues)
+    return cfg
+
+
+def load_config(config: Any) -> PlatformConfig:
+    """Read every section from a ``pulumi.Config`` for this project and validate it."""
+    raw = {section: config.get_object(section) for section in SECTIONS}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    present = [s.key for s in SECRET_KEYS if config.get_secret(s.key) is not None]
+    return parse_config(raw, present)
+
+
+def load_secrets(config: Any, cfg: PlatformConfig) -> dict[str, Any]:
+    """The secret config values this stack needs, as secret Outputs keyed by config key."""
+    return {s.key: config.require_secret(s.key) for s in SECRET_KEYS if s.required_when(cfg)}

@@ -1,0 +1,118 @@
+"""Runs the Pulumi program in-process under mocks and returns what the engine would have seen."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi import Output
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.config import PROJECT, SECRET_KEYS
+from offline.graph import ResourceGraph
+from offline.recording import Invoke, OfflineMocks, RecordingMonitor, Secret, normalise
+from offline.world import FakeWorld
+
+ROOT = Path(__file__).resolve().parent.parent
+ORGANIZATION = "organization"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One run of the program: the recorded resource graph, invokes and resolved stack outputs."""
+
+    stack: str
+    graph: ResourceGraph
+    invokes: list[Invoke]
+    outputs: dict[str, Any]
+    """Stack outputs as plain data; secret outputs are ``Secret`` markers."""
+    world: FakeWorld
+
+
+def stack_config(stack: str, config_file: Path | None = None) -> dict[str, Any]:
+    """The project's config sections from ``Pulumi.<stack>.yaml``, keys without the project prefix."""
+    path = config_file or ROOT / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        stacks = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+        raise FileNotFoundError(f"no stack file {path}; stacks here: {stacks}")
+    document = yaml.safe_load(path.read_text()) or {}
+    prefix = f"{PROJECT}:"
+    return {k.removeprefix(prefix): v for k, v in (document.get("config") or {}).items() if k.startswith(prefix)}
+
+
+def _engine_config(raw: dict[str, Any], world: FakeWorld) -> tuple[dict[str, str], list[str]]:
+    """Config as the engine hands it to the program: namespaced keys, string values, secrets set."""
+    config = {
+        f"{PROJECT}:{key}": value if isinstance(value, str) else json.dumps(value)
+        for key, value in raw.items()
+    }
+    secret_keys = []
+    for secret in SECRET_KEYS:
+        key = f"{PROJECT}:{secret.key}"
+        config[key] = world.stand_in_secret(secret.key)
+        secret_keys.append(key)
+    return config, secret_keys
+
+
+def evaluate(stack: str, raw_config: dict[str, Any] | None = None,
+             world: FakeWorld | None = None, program: Path = ROOT / "__main__.py") -> Evaluation:
+    """Run ``program`` for ``stack`` under mocks. Exceptions from the program propagate unchanged."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    world = world or FakeWorld(stack)
+    raw = stack_config(stack) if raw_config is None else raw_config
+    config, secret_keys = _engine_config(raw, world)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = RecordingMonitor(OfflineMocks(world))
+    try:
+        pulumi_settings.ROOT.set(None)
+        pulumi_mocks.set_mocks(
+            monitor.mocks, project=PROJECT, stack=stack, preview=False,
+            monitor=monitor, organization=ORGANIZATION,
+        )
+        set_all_config(config, secret_keys)
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+        root = pulumi_settings.get_root_resource()
+        outputs = {name: _resolve(value) for name, value in sorted(root.outputs.items())}
+    finally:
+        set_all_config({}, [])
+        pulumi_settings.reset_options()
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(None)
+    return Evaluation(stack, ResourceGraph(monitor.records), monitor.invokes, outputs, world)
+
+
+def _resolve(value: Any) -> Any:
+    output = Output.from_input(value)
+    resolved = _sync_await(output.future())
+    secret = _sync_await(output.is_secret())
+    plain = normalise(_unwrap(resolved))
+    return Secret(plain) if secret else plain
+
+
+def _unwrap(value: Any) -> Any:
+    """Resolve Outputs nested in plain containers (maps of Outputs are legal export values)."""
+    if isinstance(value, Output):
+        return _resolve(value)
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_unwrap(v) for v in value]
+    return value

@@ -1,0 +1,120 @@
+"""Stack config validation, without Pulumi: every bad key is named with its value and a fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config import SECRET_KEYS, ConfigError, parse_config
+from offline.engine import stack_config
+
+ALL_SECRETS = [s.key for s in SECRET_KEYS]
+
+
+def _parse(raw, secrets=ALL_SECRETS):
+    return parse_config(raw, secrets)
+
+
+def _set(raw: dict, path: str, value) -> None:
+    *parents, leaf = path.split(".")
+    node = raw
+    for part in parents:
+        node = node[part]
+    if value is _DELETE:
+        del node[leaf]
+    else:
+        node[leaf] = value
+
+
+_DELETE = object()
+LLAMA = "models.llama-2-7b-chat"
+
+# (stack, [(path, value), ...], expected issue path, fragment of the reason)
+BROKEN = [
+    ("dev", [(f"{LLAMA}.tensorParallelSize", 2)], f"{LLAMA}.tensorParallelSize", "gpusPerNode is 1"),
+    ("prod", [(f"{LLAMA}.replicas.max", 4)], "models", "exceeds the pool's 4 GPUs"),
+    ("dev", [(f"{LLAMA}.image.tag", "latest")], f"{LLAMA}.image.tag", "floating tag"),
+    ("dev", [(f"{LLAMA}.image.digest", _DELETE)], f"{LLAMA}.image.digest", "requireImageDigest"),
+    ("dev", [(f"{LLAMA}.image.repository", "docker.io/vllm/vllm-openai")], f"{LLAMA}.image.repository", "allowedRegistries"),
+    ("dev", [(f"{LLAMA}.revision", "main")], f"{LLAMA}.revision", "should match pattern"),
+    ("dev", [(f"{LLAMA}.mirrorUrl", _DELETE)], f"{LLAMA}.mirrorUrl", "mirror's base URL"),
+    ("dev", [(f"{LLAMA}.gpuMemoryUtilization", 1.5)], f"{LLAMA}.gpuMemoryUtilization", "less than or equal to 0.98"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--api-key=abc"])], f"{LLAMA}.extraArgs", "managed by the platform"),
+    ("dev", [(f"{LLAMA}.tensorParalelSize", 1)], f"{LLAMA}.tensorParalelSize", "unknown key"),
+    ("prod", [("models.mistral-7b-instruct.servedModelName", "llama-2-7b-chat")],
+     "models.mistral-7b-instruct.servedModelName", "already served"),
+    ("dev", [("gpuPool.vgpuProfile", _DELETE)], "gpuPool.vgpuProfile", "vgpu mode needs"),
+    ("dev", [("gpuPool.mode", "passthrough")], "gpuPool.vgpuProfile", "passthrough mode takes no vGPU profile"),
+    ("dev", [("gpuPool.gpuModel", "V100")], "gpuPool.gpuModel", "Input should be"),
+    ("dev", [("tanzu.controlPlane.replicas", 2)], "tanzu.controlPlane.replicas", "Input should be 1 or 3"),
+    ("prod", [("tanzu.controlPlane.replicas", 1)], "tanzu.controlPlane.replicas", "3 control-plane nodes"),
+    ("prod", [("vsphere.allowUnverifiedSsl", True)], "vsphere.allowUnverifiedSsl", "verify vCenter TLS"),
+    ("dev", [("vsphere.user", "administrator@vsphere.local")], "vsphere.user", "identifies no person"),
+    ("dev", [("tanzu.kubernetesVersion", "1.30")], "tanzu.kubernetesVersion", "does not match tanzu.tkr"),
+    ("dev", [("tanzu.gatewayNamespaces", ["llm-serving"])], "tanzu.gatewayNamespaces", "must not contain"),
+    ("dev", [("tanzu.monitoringNamespace", "llm-serving")], "tanzu.monitoringNamespace", "must differ"),
+    ("prod", [("dr.backupIntervalMinutes", 120)], "dr.backupIntervalMinutes", "longer than dr.rpoMinutes (60)"),
+    ("prod", [("dr.secondary", _DELETE)], "dr.secondary", "needs the secondary site"),
+    ("prod", [("compliance.privilegedNamespaces.llm-serving", "vLLM wants root")],
+     "compliance.privilegedNamespaces.llm-serving", "stay at Pod Security restricted"),
+    ("dev", [("cost.amortisationYears", 0)], "cost.amortisationYears", "greater than or equal to 1"),
+    ("dev", [("observability.latencyP95ThresholdSeconds", 0)], "observability.latencyP95ThresholdSeconds", "greater than 0"),
+]
+
+
+@pytest.mark.parametrize(("stack", "changes", "path", "reason"), BROKEN, ids=[f"{b[2]}:{b[3][:24]}" for b in BROKEN])
+def test_broken_config_is_rejected_with_its_key_value_and_reason(stack, changes, path, reason):
+    raw = stack_config(stack)
+    for change_path, value in changes:
+        _set(raw, change_path, value)
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw)
+    matching = [i for i in caught.value.issues if i.path == path]
+    assert matching, f"no issue at {path}; got {[str(i) for i in caught.value.issues]}"
+    assert any(reason in i.reason for i in matching), [str(i) for i in matching]
+    assert f"  - {path}: " in str(caught.value)
+
+
+def test_sample_stacks_are_valid():
+    for stack in ("dev", "prod"):
+        cfg = _parse(stack_config(stack))
+        assert cfg.models
+
+
+def test_every_problem_is_reported_at_once():
+    raw = stack_config("dev")
+    _set(raw, f"{LLAMA}.image.tag", "latest")
+    _set(raw, "gpuPool.nodes", 0)
+    _set(raw, "dr.rpoMinutes", -1)
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw)
+    paths = {i.path for i in caught.value.issues}
+    assert {f"{LLAMA}.image.tag", "gpuPool.nodes", "dr.rpoMinutes"} <= paths
+
+
+def test_issue_line_reads_path_value_reason():
+    raw = stack_config("dev")
+    _set(raw, f"{LLAMA}.tensorParallelSize", 8)
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw)
+    assert f"{LLAMA}.tensorParallelSize: 8: a replica's GPUs must sit in one node VM" in str(caught.value)
+
+
+def test_missing_secret_names_the_config_set_command():
+    raw = stack_config("prod")
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw, [k for k in ALL_SECRETS if k != "hfToken"])
+    assert "hfToken: <missing>: " in str(caught.value)
+    assert "pulumi config set --secret hfToken" in str(caught.value)
+
+
+def test_hf_token_is_only_required_when_a_model_downloads_from_hugging_face():
+    cfg = _parse(stack_config("dev"), [k for k in ALL_SECRETS if k != "hfToken"])
+    assert all(m.source == "mirror" for m in cfg.models.values())
+
+
+def test_unknown_top_level_key_is_rejected():
+    raw = stack_config("dev")
+    raw["gpupool"] = {}
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw)
+    assert any(i.path == "gpupool" and "unknown config key" in i.reason for i in caught.value.issues)

@@ -1,0 +1,27 @@
+"""The README's config reference is generated from the config models and must not drift."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from components import config
+from tools.config_reference import README, render_readme
+
+
+def test_readme_config_reference_matches_the_models():
+    text = README.read_text()
+    assert render_readme(text) == text, "README.md config reference is stale; run `make docs`"
+
+
+def test_every_config_field_is_described_and_typed():
+    models = [
+        v for v in vars(config).values()
+        if isinstance(v, type) and issubclass(v, BaseModel) and v.__module__ == config.__name__
+    ]
+    assert len(models) >= 10
+    for model in models:
+        for name, field in model.model_fields.items():
+            if model is config.PlatformConfig:
+                continue  # its fields are the sections, described by their models' docstrings
+            assert field.description, f"{model.__name__}.{name} has no description"
+            assert field.annotation is not None, f"{model.__name__}.{name} has no type"
