@@ -39,7 +39,8 @@ class DrSite(pulumi.ComponentResource):
     def __init__(self, name: str, args: DrSiteArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         secondary = args.dr.secondary
-        assert secondary is not None, "config validation guarantees dr.secondary when DR is enabled"
+        if secondary is None:
+            raise ValueError("dr.secondary is required for a DR site; config validation should have refused this stack")
         self.mode = args.dr.mode
         self.host_pool = GpuHostPool(
             f"{name}-pool",

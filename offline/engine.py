@@ -64,9 +64,12 @@ def _engine_config(raw: dict[str, Any], world: FakeWorld) -> tuple[dict[str, str
     return config, secret_keys
 
 
-def evaluate(stack: str, raw_config: dict[str, Any] | None = None,
-             world: FakeWorld | None = None, program: Path = ROOT / "__main__.py") -> Evaluation:
-    """Run ``program`` for ``stack`` under mocks. Exceptions from the program propagate unchanged."""
+def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWorld | None = None,
+             program: Path = ROOT / "__main__.py", monitor: RecordingMonitor | None = None) -> Evaluation:
+    """Run ``program`` for ``stack`` under mocks. Exceptions from the program propagate unchanged.
+
+    ``monitor`` may be passed to inspect what was registered even when the program fails.
+    """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     world = world or FakeWorld(stack)
@@ -75,7 +78,7 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None,
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    monitor = RecordingMonitor(OfflineMocks(world))
+    monitor = monitor or RecordingMonitor(OfflineMocks(world))
     try:
         pulumi_settings.ROOT.set(None)
         pulumi_mocks.set_mocks(

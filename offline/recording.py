@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,35 +46,29 @@ def normalise(value: Any) -> Any:
     return value
 
 
-def _mask(value: Any) -> Any:
-    # Keys of a secret map (a Secret's stringData keys) are not secret and keep the object's shape.
-    if isinstance(value, dict):
-        return {k: _mask(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_mask(v) for v in value]
-    return REDACTED
-
-
-def redact(value: Any) -> Any:
-    """Every secret leaf replaced by REDACTED; the shape of the data is kept."""
+def _walk(value: Any, on_secret: Callable[[Any], Any], on_leaf: Callable[[Any], Any]) -> Any:
     if isinstance(value, Secret):
-        return _mask(reveal(value.value))
+        return on_secret(value.value)
     if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items()}
+        return {k: _walk(v, on_secret, on_leaf) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
+        return [_walk(v, on_secret, on_leaf) for v in value]
+    return on_leaf(value)
 
 
 def reveal(value: Any) -> Any:
     """Secrets unwrapped, as a policy analyzer sees resource inputs."""
-    if isinstance(value, Secret):
-        return reveal(value.value)
-    if isinstance(value, dict):
-        return {k: reveal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [reveal(v) for v in value]
-    return value
+    return _walk(value, reveal, lambda leaf: leaf)
+
+
+def _mask(value: Any) -> Any:
+    # Keys of a secret map (a Secret's stringData keys) are not secret and keep the object's shape.
+    return _walk(value, _mask, lambda leaf: REDACTED)
+
+
+def redact(value: Any) -> Any:
+    """Every secret leaf replaced by REDACTED; the shape of the data is kept."""
+    return _walk(value, _mask, lambda leaf: leaf)
 
 
 @dataclass

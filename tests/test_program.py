@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from offline.engine import evaluate
-from offline.recording import Secret
-from offline.world import LookupFailed
+from offline.engine import ROOT, evaluate
+from offline.recording import OfflineMocks, RecordingMonitor, Secret
+from offline.world import FakeWorld, LookupFailed
 
 COMPONENTS = {
     "onprem:platform:GpuHostPool", "onprem:platform:TanzuCluster", "onprem:platform:VllmService",
@@ -111,3 +111,23 @@ def test_unknown_datacenter_fails_with_the_name(raw_config):
     raw["vsphere"]["datacenter"] = "dc-nowhere"
     with pytest.raises(LookupFailed, match="datacenter 'dc-nowhere' not found"):
         evaluate("dev", raw)
+
+
+def test_invalid_config_registers_no_resource(raw_config):
+    raw = raw_config("prod")
+    raw["models"]["llama-2-7b-chat"]["tensorParallelSize"] = 8
+    world = FakeWorld("prod")
+    monitor = RecordingMonitor(OfflineMocks(world))
+    with pytest.raises(Exception, match="tensorParallelSize: 8"):
+        evaluate("prod", raw, world=world, monitor=monitor)
+    assert monitor.records == [] and monitor.invokes == []
+
+
+def test_stack_references_read_the_fake_worlds_outputs():
+    world = FakeWorld("consumer", stack_outputs={
+        "organization/onprem-llm/prod": {"clusterName": "llm-prod", "kubeconfig": "apiVersion: v1"},
+    })
+    result = evaluate("dev", world=world, program=ROOT / "tests" / "programs" / "stack_reference.py")
+    reference = result.graph.of_type("pulumi:pulumi:StackReference")
+    assert [r.id for r in reference] == ["organization/onprem-llm/prod"]
+    assert result.outputs["clusterName"] == "llm-prod"
