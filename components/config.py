@@ -75,7 +75,9 @@ class ControlPlaneConfig(_Model):
     replicas: Literal[1, 3] = Field(
         1, description="Control-plane nodes: 1 (no HA) or 3 (HA etcd). Default: 1."
     )
-    vm_class: str = Field("best-effort-large", description="VM class of control-plane nodes. Default: best-effort-large.")
+    vm_class: str | None = Field(
+        None, description="VM class of control-plane nodes. Default: the platform's CPU-only system class."
+    )
 
 
 class RegistryConfig(_Model):
@@ -88,10 +90,26 @@ class RegistryConfig(_Model):
 class TanzuConfig(_Model):
     """The Supervisor namespace and the workload cluster."""
 
+    supervisor_id: str = Field(
+        description="Id of the vSphere Supervisor (its compute cluster's managed object id, e.g. domain-c8)."
+    )
     supervisor_namespace: str = Field(
-        pattern=DNS_LABEL, description="vSphere Namespace on the Supervisor that holds the cluster."
+        pattern=DNS_LABEL, description="vSphere Namespace the program creates on the Supervisor to hold the cluster."
     )
     cluster_name: str = Field(pattern=DNS_LABEL, description="Workload cluster name.")
+    cluster_api: Literal["clusterclass", "tkc"] = Field(
+        "clusterclass",
+        description="Cluster object: Cluster API `Cluster` on a ClusterClass, or `TanzuKubernetesCluster` v1alpha3. "
+        "Default: clusterclass.",
+    )
+    cluster_class: str = Field(
+        "tanzukubernetescluster",
+        description="ClusterClass of the Cluster (newer VKS ships versioned classes). Default: tanzukubernetescluster.",
+    )
+    trusted_cas: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra CAs the nodes trust (name to base64 PEM), e.g. the registry's private CA. Default: none.",
+    )
     tkr: str = Field(
         description="Pinned Tanzu Kubernetes release, e.g. v1.29.4---vmware.3-fips.1-tkg.1."
     )
@@ -153,6 +171,21 @@ class GpuPoolConfig(_Model):
     gpus_per_node: int = Field(1, ge=1, le=8, description="GPUs attached to each worker VM. Default: 1.")
     node_cpus: int = Field(16, ge=4, le=256, description="vCPUs per GPU worker. Default: 16.")
     node_memory_gib: int = Field(128, ge=16, le=4096, description="Memory per GPU worker, GiB (fully reserved). Default: 128.")
+    existing_vm_class: str | None = Field(
+        None,
+        description="Passthrough only: an administrator-made VM class carrying the DirectPath I/O device "
+        "(pulumi-vsphere cannot express one). Unset in vgpu mode.",
+    )
+    containerd_disk_gib: int = Field(200, ge=50, description="GPU node disk for /var/lib/containerd, GiB. Default: 200.")
+    kubelet_disk_gib: int = Field(70, ge=20, description="GPU node disk for /var/lib/kubelet, GiB. Default: 70.")
+    system_nodes: int = Field(2, ge=1, le=16, description="CPU-only worker nodes for cluster services. Default: 2.")
+    system_node_cpus: int = Field(8, ge=2, le=64, description="vCPUs of control-plane and system nodes. Default: 8.")
+    system_node_memory_gib: int = Field(
+        32, ge=8, le=512, description="Memory of control-plane and system nodes, GiB. Default: 32."
+    )
+    alarm_email: str | None = Field(
+        None, description="Address vCenter mails when a GPU host disconnects or turns red. Default: no e-mail action."
+    )
     resource_pool: ResourcePoolConfig = Field(
         default_factory=ResourcePoolConfig, description="Reservations of the GPU resource pool."
     )
@@ -160,6 +193,31 @@ class GpuPoolConfig(_Model):
     @property
     def total_gpus(self) -> int:
         return self.nodes * self.gpus_per_node
+
+
+# ---------------------------------------------------------------------------------------------
+# Cluster add-ons
+# ---------------------------------------------------------------------------------------------
+
+
+class GpuOperatorConfig(_Model):
+    """NVIDIA GPU Operator settings that depend on the site."""
+
+    namespace: str = Field("gpu-operator", pattern=DNS_LABEL, description="Namespace of the operator. Default: gpu-operator.")
+    driver_repository: str = Field(
+        description="Registry path of the guest driver image: the NVIDIA AI Enterprise vGPU guest driver mirrored "
+        "into the private registry (vgpu), or a mirror of nvcr.io/nvidia (passthrough)."
+    )
+    driver_version: str = Field(
+        description="Guest driver version; in vgpu mode it must match the branch of the host's vGPU Manager."
+    )
+
+
+class AddonsConfig(_Model):
+    """Cluster add-ons installed from pinned Helm charts."""
+
+    gpu_operator: GpuOperatorConfig = Field(description="NVIDIA GPU Operator.")
+    keda_namespace: str = Field("keda", pattern=DNS_LABEL, description="Namespace of KEDA. Default: keda.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,6 +319,7 @@ class DrSecondaryConfig(_Model):
     """The secondary site: its own vCenter, Supervisor namespace and standby cluster."""
 
     vsphere: VsphereConfig = Field(description="The secondary site's vCenter and inventory (password: `drVspherePassword`).")
+    supervisor_id: str = Field(description="Id of the secondary site's vSphere Supervisor.")
     supervisor_namespace: str = Field(pattern=DNS_LABEL, description="vSphere Namespace at the secondary site.")
     cluster_name: str = Field(pattern=DNS_LABEL, description="Standby workload cluster name.")
     gpu_nodes: int = Field(1, ge=1, description="GPU workers at the secondary site. Default: 1.")
@@ -310,6 +369,7 @@ class PlatformConfig(_Model):
     vsphere: VsphereConfig
     tanzu: TanzuConfig
     gpu_pool: GpuPoolConfig
+    addons: AddonsConfig
     models: dict[str, ModelConfig] = Field(min_length=1)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     dr: DrConfig = Field(default_factory=DrConfig)
@@ -329,6 +389,7 @@ SECTION_VALIDATORS: dict[str, TypeAdapter] = {
     "vsphere": TypeAdapter(VsphereConfig),
     "tanzu": TypeAdapter(TanzuConfig),
     "gpuPool": TypeAdapter(GpuPoolConfig),
+    "addons": TypeAdapter(AddonsConfig),
     "models": TypeAdapter(dict[str, ModelConfig]),
     "observability": TypeAdapter(ObservabilityConfig),
     "dr": TypeAdapter(DrConfig),
@@ -356,6 +417,11 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
     SecretKey("vspherePassword", "password of vsphere.user", lambda c: True),
     SecretKey("supervisorKubeconfig", "kubeconfig of the Supervisor (vSphere Namespace scope)", lambda c: True),
     SecretKey("registryPassword", "password of tanzu.registry.username", lambda c: True),
+    SecretKey(
+        "nlsClientToken",
+        "NVIDIA License System client configuration token for vGPU guest drivers",
+        lambda c: c.gpu_pool.mode == "vgpu",
+    ),
     SecretKey(
         "hfToken",
         "Hugging Face token for gated repositories",
@@ -484,11 +550,33 @@ def _rule_images_allowed(c: PlatformConfig) -> list[ConfigIssue]:
 
 def _rule_gpu_mode(c: PlatformConfig) -> list[ConfigIssue]:
     pool = c.gpu_pool
-    if pool.mode == "vgpu" and not pool.vgpu_profile:
-        return [ConfigIssue("gpuPool.vgpuProfile", _MISSING, "vgpu mode needs a vGPU profile such as grid_a100-80c")]
-    if pool.mode == "passthrough" and pool.vgpu_profile:
-        return [ConfigIssue("gpuPool.vgpuProfile", pool.vgpu_profile, "passthrough mode takes no vGPU profile; remove it")]
-    return []
+    issues = []
+    if pool.mode == "vgpu":
+        if not pool.vgpu_profile:
+            issues.append(ConfigIssue("gpuPool.vgpuProfile", _MISSING, "vgpu mode needs a vGPU profile such as grid_a100-80c"))
+        if pool.existing_vm_class:
+            issues.append(ConfigIssue(
+                "gpuPool.existingVmClass", pool.existing_vm_class,
+                "vgpu mode creates its own VM class from gpuPool.vgpuProfile; remove it",
+            ))
+    else:
+        if pool.vgpu_profile:
+            issues.append(ConfigIssue(
+                "gpuPool.vgpuProfile", pool.vgpu_profile, "passthrough mode takes no vGPU profile; remove it"
+            ))
+        if not pool.existing_vm_class:
+            issues.append(ConfigIssue(
+                "gpuPool.existingVmClass", _MISSING,
+                "passthrough needs the name of a VM class with the DirectPath I/O device, made in vCenter "
+                "(pulumi-vsphere cannot attach PCI devices to a VM class)",
+            ))
+    repository = c.addons.gpu_operator.driver_repository
+    if repository.split("/", 1)[0] not in c.compliance.allowed_registries:
+        issues.append(ConfigIssue(
+            "addons.gpuOperator.driverRepository", repository,
+            f"the driver image must come from compliance.allowedRegistries {list(c.compliance.allowed_registries)}",
+        ))
+    return issues
 
 
 def _rule_production_tier(c: PlatformConfig) -> list[ConfigIssue]:
@@ -519,7 +607,19 @@ def _rule_namespaces_distinct(c: PlatformConfig) -> list[ConfigIssue]:
             "tanzu.gatewayNamespaces", list(t.gateway_namespaces),
             "must not contain tanzu.servingNamespace; callers live in their own namespaces",
         ))
-    for ns in (t.serving_namespace, t.monitoring_namespace):
+    gpu_operator = c.addons.gpu_operator.namespace
+    if gpu_operator not in c.compliance.privileged_namespaces:
+        issues.append(ConfigIssue(
+            "compliance.privilegedNamespaces", dict(c.compliance.privileged_namespaces),
+            f"needs an entry for {gpu_operator!r} (addons.gpuOperator.namespace) with its reason: the GPU driver "
+            "and toolkit run privileged",
+        ))
+    for ns in (t.serving_namespace, t.monitoring_namespace, c.addons.keda_namespace):
+        if ns == gpu_operator:
+            issues.append(ConfigIssue(
+                "addons.gpuOperator.namespace", gpu_operator, f"must not share the namespace {ns!r} with other workloads",
+            ))
+    for ns in (t.serving_namespace, t.monitoring_namespace, c.addons.keda_namespace):
         if ns in c.compliance.privileged_namespaces:
             issues.append(ConfigIssue(
                 f"compliance.privilegedNamespaces.{ns}", c.compliance.privileged_namespaces[ns],

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import DrConfig, GpuPoolConfig, TanzuConfig
+from components.config import AddonsConfig, DrConfig, GpuPoolConfig, TanzuConfig
 from components.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
 from components.tanzu_cluster import TanzuCluster, TanzuClusterArgs
 
@@ -21,9 +21,12 @@ class DrSiteArgs:
     """The primary pool's GPU shape; the secondary uses the same VM classes with fewer nodes."""
     tanzu: TanzuConfig
     """The primary cluster settings; namespace and cluster name come from ``dr.secondary``."""
+    addons: AddonsConfig
+    privileged_namespaces: dict[str, str]
     vsphere_password: pulumi.Input[str]
     supervisor_kubeconfig: pulumi.Input[str]
     registry_password: pulumi.Input[str]
+    nls_client_token: pulumi.Input[str] | None = None
 
 
 class DrSite(pulumi.ComponentResource):
@@ -51,6 +54,7 @@ class DrSite(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         standby_tanzu = args.tanzu.model_copy(update={
+            "supervisor_id": secondary.supervisor_id,
             "supervisor_namespace": secondary.supervisor_namespace,
             "cluster_name": secondary.cluster_name,
             "control_plane": args.tanzu.control_plane.model_copy(update={"replicas": 1}),
@@ -58,8 +62,10 @@ class DrSite(pulumi.ComponentResource):
         self.cluster = TanzuCluster(
             f"{name}-cluster",
             TanzuClusterArgs(
-                tanzu=standby_tanzu, host_pool=self.host_pool,
+                tanzu=standby_tanzu, addons=args.addons, pool=args.pool, host_pool=self.host_pool,
+                privileged_namespaces=args.privileged_namespaces,
                 supervisor_kubeconfig=args.supervisor_kubeconfig, registry_password=args.registry_password,
+                nls_client_token=args.nls_client_token,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -43,6 +43,9 @@ class GpuHostPool(pulumi.ComponentResource):
     """CPU-only VM class for system nodes."""
     gpu_nodes: int
     gpus_per_node: int
+    mode: str
+    """``vgpu`` or ``passthrough``."""
+    vgpu_profile: str | None
 
     def __init__(self, name: str, args: GpuHostPoolArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
@@ -69,6 +72,7 @@ class GpuHostPool(pulumi.ComponentResource):
         network = vsphere.get_network_output(name=site.workload_network, datacenter_id=datacenter.id, opts=invoke)
         policy = vsphere.get_policy_output(name=site.storage_policy, opts=invoke)
 
+        role_tags = self._role_tags(name, child)
         resource_pool = vsphere.ResourcePool(
             f"{name}-gpu",
             name=f"{name}-llm-gpu",
@@ -77,26 +81,35 @@ class GpuHostPool(pulumi.ComponentResource):
             memory_reservation=pool.resource_pool.memory_reservation_mib,
             cpu_expandable=True,
             memory_expandable=True,
+            tags=[role_tags["llm-platform"].id],
             opts=child,
         )
 
-        gpu_class = vsphere.VirtualMachineClass(
-            f"{name}-gpu-class",
-            name=_gpu_class_name(pool),
-            cpus=pool.node_cpus,
-            memory=pool.node_memory_gib * 1024,
-            # vGPU and passthrough both need the VM's memory fully reserved.
-            memory_reservation=100,
-            vgpu_devices=[pool.vgpu_profile] * pool.gpus_per_node if pool.mode == "vgpu" else None,
-            opts=child,
-        )
+        if pool.mode == "vgpu":
+            gpu_class = vsphere.VirtualMachineClass(
+                f"{name}-gpu-class",
+                name=gpu_class_name(pool),
+                cpus=pool.node_cpus,
+                memory=pool.node_memory_gib * 1024,
+                # vGPU devices require the VM's memory to be fully reserved.
+                memory_reservation=100,
+                vgpu_devices=[pool.vgpu_profile] * pool.gpus_per_node,
+                opts=child,
+            )
+            self.gpu_vm_class = gpu_class.name
+        else:
+            # pulumi-vsphere cannot put a DirectPath I/O device on a VM class: use the admin-made one.
+            self.gpu_vm_class = pulumi.Output.from_input(pool.existing_vm_class)
         system_class = vsphere.VirtualMachineClass(
             f"{name}-system-class",
-            name="llm-system-8cpu-32gb",
-            cpus=8,
-            memory=32 * 1024,
+            name=f"llm-system-{pool.system_node_cpus}cpu-{pool.system_node_memory_gib}gb",
+            cpus=pool.system_node_cpus,
+            memory=pool.system_node_memory_gib * 1024,
             opts=child,
         )
+        for alarm in host_alarms(name, pool.alarm_email):
+            vsphere.Alarm(alarm.pop("resource_name"), entity_type="ClusterComputeResource",
+                          entity_id=cluster.id, **alarm, opts=child)
 
         self.datacenter_id = datacenter.id
         self.datastore_id = datastore.id
@@ -104,8 +117,9 @@ class GpuHostPool(pulumi.ComponentResource):
         self.resource_pool_id = resource_pool.id
         self.storage_policy_id = policy.id
         self.storage_policy_name = site.storage_policy
-        self.gpu_vm_class = gpu_class.name
         self.system_vm_class = system_class.name
+        self.mode = pool.mode
+        self.vgpu_profile = pool.vgpu_profile
         self.register_outputs({
             "datacenterId": self.datacenter_id,
             "datastoreId": self.datastore_id,
@@ -117,6 +131,56 @@ class GpuHostPool(pulumi.ComponentResource):
         })
 
 
-def _gpu_class_name(pool: GpuPoolConfig) -> str:
-    attach = pool.vgpu_profile.replace("_", "-") if pool.mode == "vgpu" else "passthrough"
-    return f"llm-gpu-{attach}-{pool.gpus_per_node}x-{pool.node_cpus}cpu-{pool.node_memory_gib}gb".lower()
+    def _role_tags(self, name: str, opts: pulumi.ResourceOptions) -> dict[str, vsphere.Tag]:
+        """A tag category for the platform's roles, with tags for GPU hosts and platform objects."""
+        category = vsphere.TagCategory(
+            f"{name}-role",
+            name=f"{name}-llm-role",
+            cardinality="MULTIPLE",
+            associable_types=["HostSystem", "VirtualMachine", "ResourcePool", "ClusterComputeResource"],
+            description="Role of an object in the on-prem LLM platform",
+            opts=opts,
+        )
+        return {
+            tag: vsphere.Tag(f"{name}-tag-{tag}", name=tag, category_id=category.id, description=text, opts=opts)
+            for tag, text in (("gpu-host", "ESXi host with GPUs for LLM serving"),
+                              ("llm-platform", "Object managed by the on-prem LLM platform"))
+        }
+
+
+def gpu_class_name(pool: GpuPoolConfig) -> str:
+    profile = (pool.vgpu_profile or "").replace("_", "-")
+    return f"llm-gpu-{profile}-{pool.gpus_per_node}x-{pool.node_cpus}cpu-{pool.node_memory_gib}gb".lower()
+
+
+def host_alarms(name: str, email: str | None) -> list[dict]:
+    """vCenter alarms on the GPU cluster's hosts: lost connection, and overall health turning red."""
+    def mail(subject: str, final_state: str) -> list[dict]:
+        if not email:
+            return []
+        return [{"to": email, "subject": subject, "start_state": "green", "final_state": final_state}]
+
+    return [
+        {
+            "resource_name": f"{name}-alarm-host-connection",
+            "name": f"{name} GPU host connection",
+            "description": "A GPU host of the LLM platform is disconnected or not responding",
+            "state_expressions": [{
+                "object_type": "HostSystem", "state_path": "runtime.connectionState", "operator": "isEqual",
+                "yellow": "disconnected", "red": "notResponding",
+            }],
+            "expression_operator": "or",
+            "email_actions": mail("GPU host connection lost", "red"),
+        },
+        {
+            "resource_name": f"{name}-alarm-host-health",
+            "name": f"{name} GPU host hardware health",
+            "description": "A GPU host of the LLM platform reports degraded overall health",
+            "state_expressions": [{
+                "object_type": "HostSystem", "state_path": "overallStatus", "operator": "isEqual",
+                "yellow": "yellow", "red": "red",
+            }],
+            "expression_operator": "or",
+            "email_actions": mail("GPU host health degraded", "red"),
+        },
+    ]

@@ -33,9 +33,11 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
     cluster = TanzuCluster(
         "primary",
         TanzuClusterArgs(
-            tanzu=cfg.tanzu, host_pool=host_pool,
+            tanzu=cfg.tanzu, addons=cfg.addons, pool=cfg.gpu_pool, host_pool=host_pool,
+            privileged_namespaces=cfg.compliance.privileged_namespaces,
             supervisor_kubeconfig=secrets["supervisorKubeconfig"],
             registry_password=secrets["registryPassword"],
+            nls_client_token=secrets.get("nlsClientToken"),
         ),
     )
     models = {
@@ -62,7 +64,9 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         dr_site = DrSite(
             "dr",
             DrSiteArgs(
-                dr=cfg.dr, pool=cfg.gpu_pool, tanzu=cfg.tanzu,
+                dr=cfg.dr, pool=cfg.gpu_pool, tanzu=cfg.tanzu, addons=cfg.addons,
+                privileged_namespaces=cfg.compliance.privileged_namespaces,
+                nls_client_token=secrets.get("nlsClientToken"),
                 vsphere_password=secrets["drVspherePassword"],
                 supervisor_kubeconfig=secrets["drSupervisorKubeconfig"],
                 registry_password=secrets["registryPassword"],
@@ -80,6 +84,7 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
         "servingNamespace": cfg.tanzu.serving_namespace,
         "kubeconfig": platform.cluster.kubeconfig,
         "gpuCount": platform.host_pool.gpu_nodes * platform.host_pool.gpus_per_node,
+        "nodePools": platform.cluster.node_pools,
         "models": {
             key: {
                 "servedModelName": svc.served_model_name,

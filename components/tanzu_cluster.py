@@ -1,22 +1,24 @@
-"""TanzuCluster: the workload cluster on a vSphere Supervisor and its baseline namespaces."""
+"""TanzuCluster: the workload cluster on a vSphere Supervisor, its add-ons and baseline namespaces."""
 
 from __future__ import annotations
 
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_vsphere as vsphere
 
-from components import _k8s
-from components.config import TanzuConfig
+from components import _k8s, versions
+from components._cluster_spec import UBUNTU_IMAGE, NodeShape, clusterclass_spec, tkc_spec
+from components._gpu_operator import GRIDD_CONF, LICENSING_SECRET, gpu_operator_values
+from components.config import AddonsConfig, GpuPoolConfig, TanzuConfig
 from components.gpu_host_pool import GpuHostPool
 
 TYPE = "onprem:platform:TanzuCluster"
-GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
-GPU_NODE_LABEL = {"nvidia.com/gpu.present": "true"}
+PULL_SECRET = "registry-pull"
+EXCEPTION_REASON = "onprem-llm.io/pod-security-exception"
 
 
 @dataclass(frozen=True)
@@ -36,28 +38,52 @@ class ClusterCore:
 @dataclass(frozen=True)
 class TanzuClusterArgs:
     tanzu: TanzuConfig
-    """Supervisor namespace, cluster shape, namespaces and registry."""
+    """Supervisor, cluster shape, namespaces and registry."""
+    addons: AddonsConfig
+    """GPU Operator driver source and add-on namespaces."""
+    pool: GpuPoolConfig
+    """Node sizing: system nodes and GPU node disks."""
     host_pool: GpuHostPool
-    """The site's GPU host pool: VM classes and storage policy of the nodes."""
+    """The site's GPU host pool: vSphere provider, VM classes and storage policy."""
+    privileged_namespaces: dict[str, str]
+    """Namespaces allowed the privileged Pod Security level, with the reason (compliance config)."""
     supervisor_kubeconfig: pulumi.Input[str]
-    """Kubeconfig scoped to the vSphere Namespace; a Pulumi secret."""
+    """Kubeconfig with rights in the vSphere Namespace; a Pulumi secret."""
     registry_password: pulumi.Input[str]
     """Password of the registry robot account; a Pulumi secret."""
+    nls_client_token: pulumi.Input[str] | None = None
+    """NVIDIA License System client token; a Pulumi secret; required in vgpu mode."""
 
 
 class TanzuCluster(pulumi.ComponentResource):
-    """Creates the workload cluster, reads its kubeconfig into a provider, and lays the namespaces."""
+    """Creates the vSphere Namespace and workload cluster, reads its kubeconfig, installs add-ons."""
 
     k8s_provider: k8s.Provider
     """Provider for the workload cluster; every later component deploys with it."""
     kubeconfig: pulumi.Output[str]
     """Admin kubeconfig of the workload cluster (secret)."""
     core: ClusterCore
+    node_pools: list[dict]
+    """Per node pool: name, replicas, GPUs per node and vGPU profile (stack output)."""
 
     def __init__(self, name: str, args: TanzuClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        tanzu, pool = args.tanzu, args.host_pool
+        tanzu, pool, host_pool = args.tanzu, args.pool, args.host_pool
+        shape = NodeShape(
+            gpu_vm_class=host_pool.gpu_vm_class, system_vm_class=host_pool.system_vm_class,
+            storage_class=host_pool.storage_policy_name, gpu_nodes=host_pool.gpu_nodes,
+            system_nodes=pool.system_nodes, containerd_disk_gib=pool.containerd_disk_gib,
+            kubelet_disk_gib=pool.kubelet_disk_gib,
+        )
 
+        vsphere_namespace = vsphere.Namespace(
+            f"{name}-vsphere-namespace",
+            supervisor=tanzu.supervisor_id,
+            name=tanzu.supervisor_namespace,
+            storage_policies=[host_pool.storage_policy_id],
+            vm_services=[vsphere.NamespaceVmServiceArgs(vm_classes=[shape.gpu_vm_class, shape.system_vm_class])],
+            opts=pulumi.ResourceOptions(parent=self, provider=host_pool.provider),
+        )
         supervisor = k8s.Provider(
             f"{name}-supervisor",
             kubeconfig=args.supervisor_kubeconfig,
@@ -65,20 +91,8 @@ class TanzuCluster(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        cluster = k8s.apiextensions.CustomResource(
-            f"{name}-cluster",
-            api_version="cluster.x-k8s.io/v1beta1",
-            kind="Cluster",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=tanzu.cluster_name,
-                namespace=tanzu.supervisor_namespace,
-                labels=_k8s.labels("workload-cluster", tanzu.cluster_name, "cluster"),
-                # Later components need a cluster that answers; wait for Cluster API's Ready condition.
-                annotations={"pulumi.com/waitFor": "condition=Ready"},
-            ),
-            spec=cluster_spec(tanzu, pool),
-            opts=pulumi.ResourceOptions(parent=self, provider=supervisor),
-        )
+        on_supervisor = pulumi.ResourceOptions(parent=self, provider=supervisor, depends_on=[vsphere_namespace])
+        cluster = self._cluster(name, tanzu, shape, on_supervisor)
 
         # Cluster API stores the admin kubeconfig in "<cluster>-kubeconfig", data key "value".
         kubeconfig_secret = k8s.core.v1.Secret.get(
@@ -99,47 +113,79 @@ class TanzuCluster(pulumi.ComponentResource):
         )
         on_cluster = pulumi.ResourceOptions(parent=self, provider=self.k8s_provider)
 
+        version = tanzu.kubernetes_version
         for namespace, component in ((tanzu.serving_namespace, "serving"), (tanzu.monitoring_namespace, "monitoring")):
-            self._workload_namespace(name, namespace, component, tanzu.kubernetes_version, on_cluster)
-
-        pull_secret_name = "registry-pull"
-        k8s.core.v1.Secret(
-            f"{name}-registry-pull",
-            metadata=_k8s.metadata(
-                pull_secret_name, tanzu.serving_namespace,
-                _k8s.labels("registry-pull", tanzu.cluster_name, "credentials"),
-            ),
-            type="kubernetes.io/dockerconfigjson",
-            string_data={".dockerconfigjson": pulumi.Output.secret(
-                pulumi.Output.from_input(args.registry_password).apply(
-                    lambda password: _docker_config(tanzu.registry.server, tanzu.registry.username, password)
-                )
-            )},
-            opts=on_cluster,
-        )
+            ns = self._namespace(name, namespace, component, "restricted", version, on_cluster)
+            self._baseline_network_policies(name, namespace, component, ns, on_cluster)
+        self._pull_secret(name, "serving", tanzu, args.registry_password, on_cluster)
+        self._gpu_operator(name, args, on_cluster)
+        self._keda(name, args.addons.keda_namespace, version, on_cluster)
 
         self.core = ClusterCore(
             provider=self.k8s_provider,
             cluster_name=tanzu.cluster_name,
-            kubernetes_version=tanzu.kubernetes_version,
+            kubernetes_version=version,
             serving_namespace=tanzu.serving_namespace,
             monitoring_namespace=tanzu.monitoring_namespace,
             gateway_namespaces=tanzu.gateway_namespaces,
-            image_pull_secret=pull_secret_name,
-            storage_class=pool.storage_policy_name,
+            image_pull_secret=PULL_SECRET,
+            storage_class=host_pool.storage_policy_name,
         )
-        self.register_outputs({"kubeconfig": self.kubeconfig, "clusterName": tanzu.cluster_name})
+        self.node_pools = [
+            {"name": "gpu", "replicas": host_pool.gpu_nodes, "gpusPerNode": host_pool.gpus_per_node,
+             "gpuMode": host_pool.mode, "vgpuProfile": host_pool.vgpu_profile},
+            {"name": "system", "replicas": pool.system_nodes, "gpusPerNode": 0, "gpuMode": None, "vgpuProfile": None},
+        ]
+        self.register_outputs({"kubeconfig": self.kubeconfig, "clusterName": tanzu.cluster_name, "nodePools": self.node_pools})
 
-    def _workload_namespace(self, name: str, namespace: str, component: str, version: str,
-                            opts: pulumi.ResourceOptions) -> None:
-        object_labels = _k8s.labels(namespace, name, component)
-        ns = k8s.core.v1.Namespace(
+    # -- the cluster object ----------------------------------------------------------------------
+
+    def _cluster(self, name: str, tanzu: TanzuConfig, shape: NodeShape,
+                 opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+        labels = _k8s.labels("workload-cluster", tanzu.cluster_name, "cluster")
+        # Later components need a cluster that answers; wait for its Ready condition.
+        annotations = {"pulumi.com/waitFor": "condition=Ready"}
+        if tanzu.cluster_api == "tkc":
+            api_version, kind, spec = "run.tanzu.vmware.com/v1alpha3", "TanzuKubernetesCluster", tkc_spec(tanzu, shape)
+            annotations.update(UBUNTU_IMAGE)
+        else:
+            api_version, kind, spec = "cluster.x-k8s.io/v1beta1", "Cluster", clusterclass_spec(tanzu, shape)
+            if tanzu.trusted_cas:
+                # ClusterClass clusters read extra CAs from this Secret; the value is the base64 PEM.
+                k8s.core.v1.Secret(
+                    f"{name}-trusted-ca",
+                    metadata=_k8s.metadata(f"{tanzu.cluster_name}-user-trusted-ca-secret", tanzu.supervisor_namespace, labels),
+                    string_data=dict(sorted(tanzu.trusted_cas.items())),
+                    opts=opts,
+                )
+        return k8s.apiextensions.CustomResource(
+            f"{name}-cluster",
+            api_version=api_version,
+            kind=kind,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=tanzu.cluster_name, namespace=tanzu.supervisor_namespace, labels=labels, annotations=annotations,
+            ),
+            spec=spec,
+            opts=opts,
+        )
+
+    # -- namespaces ------------------------------------------------------------------------------
+
+    def _namespace(self, name: str, namespace: str, component: str, level: str, version: str,
+                   opts: pulumi.ResourceOptions, reason: str | None = None) -> k8s.core.v1.Namespace:
+        return k8s.core.v1.Namespace(
             f"{name}-ns-{component}",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=namespace, labels={**object_labels, **_k8s.pod_security_labels("restricted", version)}
+                name=namespace,
+                labels={**_k8s.labels(namespace, name, component), **_k8s.pod_security_labels(level, version)},
+                annotations={EXCEPTION_REASON: reason} if reason else None,
             ),
             opts=opts,
         )
+
+    def _baseline_network_policies(self, name: str, namespace: str, component: str,
+                                   ns: k8s.core.v1.Namespace, opts: pulumi.ResourceOptions) -> None:
+        object_labels = _k8s.labels(namespace, name, component)
         in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
         k8s.networking.v1.NetworkPolicy(
             f"{name}-{component}-default-deny",
@@ -165,51 +211,77 @@ class TanzuCluster(pulumi.ComponentResource):
             opts=in_ns,
         )
 
+    def _pull_secret(self, name: str, component: str, tanzu: TanzuConfig, password: pulumi.Input[str],
+                     opts: pulumi.ResourceOptions, namespace: str | None = None) -> k8s.core.v1.Secret:
+        return k8s.core.v1.Secret(
+            f"{name}-registry-pull-{component}",
+            metadata=_k8s.metadata(
+                PULL_SECRET, namespace or tanzu.serving_namespace,
+                _k8s.labels(PULL_SECRET, tanzu.cluster_name, "credentials"),
+            ),
+            type="kubernetes.io/dockerconfigjson",
+            string_data={".dockerconfigjson": pulumi.Output.secret(
+                pulumi.Output.from_input(password).apply(
+                    lambda secret: _docker_config(tanzu.registry.server, tanzu.registry.username, secret)
+                )
+            )},
+            opts=opts,
+        )
 
-def cluster_spec(tanzu: TanzuConfig, pool: GpuHostPool) -> dict[str, Any]:
-    """Cluster API topology of the workload cluster on the Supervisor's default ClusterClass."""
-    gpu_pool = {
-        "class": "node-pool",
-        "name": "gpu",
-        "replicas": pool.gpu_nodes,
-        # GPU drivers need the Ubuntu node image; Photon is the TKr default.
-        "metadata": {"annotations": {"run.tanzu.vmware.com/resolve-os-image": "os-name=ubuntu"}},
-        "variables": {"overrides": [
-            {"name": "vmClass", "value": pool.gpu_vm_class},
-            {"name": "nodePoolLabels", "value": [{"key": k, "value": v} for k, v in GPU_NODE_LABEL.items()]},
-            {"name": "nodePoolTaints", "value": [GPU_TAINT]},
-            {"name": "nodePoolVolumes", "value": [
-                {"name": "containerd", "mountPath": "/var/lib/containerd",
-                 "capacity": {"storage": "200Gi"}, "storageClass": pool.storage_policy_name},
-                {"name": "kubelet", "mountPath": "/var/lib/kubelet",
-                 "capacity": {"storage": "70Gi"}, "storageClass": pool.storage_policy_name},
-            ]},
-        ]},
-    }
-    system_pool = {
-        "class": "node-pool",
-        "name": "system",
-        "replicas": 2,
-        "variables": {"overrides": [{"name": "vmClass", "value": pool.system_vm_class}]},
-    }
-    return {
-        "clusterNetwork": {
-            "pods": {"cidrBlocks": [tanzu.pod_cidr]},
-            "services": {"cidrBlocks": [tanzu.service_cidr]},
-            "serviceDomain": "cluster.local",
-        },
-        "topology": {
-            "class": "tanzukubernetescluster",
-            "version": tanzu.tkr,
-            "controlPlane": {"replicas": tanzu.control_plane.replicas},
-            "workers": {"machineDeployments": [gpu_pool, system_pool]},
-            "variables": [
-                {"name": "vmClass", "value": tanzu.control_plane.vm_class},
-                {"name": "storageClass", "value": pool.storage_policy_name},
-                {"name": "defaultStorageClass", "value": pool.storage_policy_name},
-            ],
-        },
-    }
+    # -- add-ons ---------------------------------------------------------------------------------
+
+    def _gpu_operator(self, name: str, args: TanzuClusterArgs, opts: pulumi.ResourceOptions) -> None:
+        settings, mode = args.addons.gpu_operator, args.host_pool.mode
+        namespace = settings.namespace
+        # Config validation guarantees the exception entry, with its reason.
+        reason = args.privileged_namespaces[namespace]
+        ns = self._namespace(name, namespace, "gpu-operator", "privileged", args.tanzu.kubernetes_version, opts, reason)
+        in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
+        needs = [ns, self._pull_secret(name, "gpu-operator", args.tanzu, args.registry_password, in_ns, namespace)]
+        if mode == "vgpu":
+            needs.append(k8s.core.v1.Secret(
+                f"{name}-nls-licensing",
+                metadata=_k8s.metadata(LICENSING_SECRET, namespace, _k8s.labels("nvidia-licensing", name, "gpu-operator")),
+                string_data={
+                    "gridd.conf": GRIDD_CONF,
+                    "client_configuration_token.tok": pulumi.Output.secret(args.nls_client_token),
+                },
+                opts=in_ns,
+            ))
+        chart = versions.GPU_OPERATOR
+        k8s.helm.v3.Release(
+            f"{name}-gpu-operator",
+            name="gpu-operator",
+            chart=chart.name,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            namespace=namespace,
+            values=gpu_operator_values(mode, settings, PULL_SECRET),
+            # Driver builds and installs take minutes per node.
+            timeout=1800,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=needs)),
+        )
+
+    def _keda(self, name: str, namespace: str, version: str, opts: pulumi.ResourceOptions) -> None:
+        ns = self._namespace(name, namespace, "keda", "restricted", version, opts)
+        chart = versions.KEDA
+        k8s.helm.v3.Release(
+            f"{name}-keda",
+            name="keda",
+            chart=chart.name,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            namespace=namespace,
+            values={
+                # The chart's defaults already run non-root; pin the restricted fields explicitly.
+                "podSecurityContext": {
+                    "operator": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "metricServer": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "webhooks": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns])),
+        )
 
 
 def _docker_config(server: str, username: str, password: str) -> str:

@@ -44,6 +44,14 @@ BROKEN = [
      "models.mistral-7b-instruct.servedModelName", "already served"),
     ("dev", [("gpuPool.vgpuProfile", _DELETE)], "gpuPool.vgpuProfile", "vgpu mode needs"),
     ("dev", [("gpuPool.mode", "passthrough")], "gpuPool.vgpuProfile", "passthrough mode takes no vGPU profile"),
+    ("dev", [("gpuPool.mode", "passthrough"), ("gpuPool.vgpuProfile", _DELETE)], "gpuPool.existingVmClass",
+     "DirectPath I/O device"),
+    ("dev", [("gpuPool.existingVmClass", "a100-passthrough")], "gpuPool.existingVmClass", "vgpu mode creates its own"),
+    ("dev", [("addons.gpuOperator.driverRepository", "nvcr.io/nvidia")], "addons.gpuOperator.driverRepository",
+     "allowedRegistries"),
+    ("dev", [("compliance.privilegedNamespaces", {})], "compliance.privilegedNamespaces", "needs an entry for 'gpu-operator'"),
+    ("dev", [("addons.gpuOperator.namespace", "llm-serving")], "addons.gpuOperator.namespace", "must not share"),
+    ("dev", [("tanzu.supervisorId", _DELETE)], "tanzu.supervisorId", "Field required"),
     ("dev", [("gpuPool.gpuModel", "V100")], "gpuPool.gpuModel", "Input should be"),
     ("dev", [("tanzu.controlPlane.replicas", 2)], "tanzu.controlPlane.replicas", "Input should be 1 or 3"),
     ("prod", [("tanzu.controlPlane.replicas", 1)], "tanzu.controlPlane.replicas", "3 control-plane nodes"),
@@ -105,6 +113,12 @@ def test_missing_secret_names_the_config_set_command():
         _parse(raw, [k for k in ALL_SECRETS if k != "hfToken"])
     assert "hfToken: <missing>: " in str(caught.value)
     assert "pulumi config set --secret hfToken" in str(caught.value)
+
+
+def test_nls_token_is_required_for_vgpu_guests():
+    with pytest.raises(ConfigError) as caught:
+        _parse(stack_config("dev"), [k for k in ALL_SECRETS if k != "nlsClientToken"])
+    assert "nlsClientToken: <missing>: secret (NVIDIA License System" in str(caught.value)
 
 
 def test_hf_token_is_only_required_when_a_model_downloads_from_hugging_face():

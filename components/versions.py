@@ -1,0 +1,20 @@
+"""Every third-party Helm chart the platform installs, pinned in one place.
+
+Bump a version here only after reading the chart's release notes; tests fail on a range or a
+missing version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    version: str
+    repository: str
+
+
+GPU_OPERATOR = Chart("gpu-operator", "v25.3.4", "https://helm.ngc.nvidia.com/nvidia")
+KEDA = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
