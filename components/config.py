@@ -20,6 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from components.sizing import shm_gib
+
 PROJECT = "onprem-llm"
 """Pulumi project name; the config namespace of every key below."""
 
@@ -258,6 +260,53 @@ class ReplicaConfig(_Model):
     max: int = Field(1, ge=1, description="Upper bound for the autoscaler. Default: 1.")
 
 
+class WeightsVolumeConfig(_Model):
+    """Where a model's weights live: volumes pre-staged once, read by vLLM offline."""
+
+    size_gib: int = Field(ge=1, description="Size of each weights volume, GiB; hold two revisions while one replaces the other.")
+    access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = Field(
+        "ReadWriteOnce",
+        description="ReadWriteOnce: one volume per replica (vSphere CSI block volumes; a StatefulSet stages each). "
+        "ReadWriteMany: one shared volume filled by a download Job (needs vSAN File Services). Default: ReadWriteOnce.",
+    )
+    storage_class: str | None = Field(
+        None, description="Storage class; required for ReadWriteMany. Default: the cluster's encrypted class."
+    )
+
+
+class ResourcesConfig(_Model):
+    """Host resources of one vLLM replica; requests equal limits (Guaranteed QoS)."""
+
+    cpu: int = Field(8, ge=1, le=128, description="vCPUs. Default: 8.")
+    memory_gib: int = Field(
+        48, ge=4, le=1024, description="Memory, GiB, excluding /dev/shm (added on top). Default: 48."
+    )
+
+
+class AutoscalingConfig(_Model):
+    """KEDA scaling on queue depth and KV-cache pressure read from Prometheus."""
+
+    queue_per_replica: float = Field(
+        4, gt=0, description="Waiting requests per replica that trigger a scale-out. Default: 4."
+    )
+    kv_cache_usage: float = Field(
+        0.8, gt=0, le=1, description="Mean KV-cache usage (0-1) that triggers a scale-out. Default: 0.8."
+    )
+    polling_interval_seconds: int = Field(15, ge=5, description="KEDA polling interval, seconds. Default: 15.")
+    cooldown_seconds: int = Field(300, ge=0, description="KEDA cooldown period, seconds. Default: 300.")
+    scale_down_stabilization_seconds: int = Field(
+        300, ge=0, description="HPA scale-down stabilisation window, seconds. Default: 300."
+    )
+
+
+class IngressConfig(_Model):
+    """Optional TLS Ingress in front of the endpoint (the gateway is the preferred entry)."""
+
+    host: str = Field(description="Host name clients use.")
+    tls_secret: str = Field(description="Existing TLS Secret in the serving namespace.")
+    class_name: str | None = Field(None, description="IngressClass. Default: the cluster default.")
+
+
 class ModelConfig(_Model):
     """Models to serve, one OpenAI-compatible endpoint each; the map key is the endpoint's Kubernetes name."""
 
@@ -286,7 +335,20 @@ class ModelConfig(_Model):
         None, description="Checkpoint quantization (`--quantization`). Default: none."
     )
     kv_cache_dtype: Literal["auto", "fp8"] = Field("auto", description="KV-cache dtype (`--kv-cache-dtype`). Default: auto.")
-    storage_gib: int = Field(ge=1, description="Size of each weights volume, GiB.")
+    weights: WeightsVolumeConfig = Field(description="Weights volume(s).")
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="CPU and memory per replica.")
+    startup_timeout_seconds: int = Field(
+        1200, ge=600,
+        description="Time a replica may take to load weights and capture CUDA graphs before it is restarted, seconds. "
+        "Default: 1200.",
+    )
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="KEDA settings.")
+    download_egress_cidrs: tuple[str, ...] = Field(
+        ("0.0.0.0/0",),
+        description="Networks the weights download may reach on TCP 443 (the mirror or Hugging Face). "
+        "Default: any address.",
+    )
+    ingress: IngressConfig | None = Field(None, description="TLS Ingress. Default: none (ClusterIP only).")
     extra_args: tuple[str, ...] = Field((), description="Further `vllm serve` flags, appended verbatim. Default: none.")
 
     @field_validator("extra_args")
@@ -506,10 +568,43 @@ def _rule_models_fit_pool(c: PlatformConfig) -> list[ConfigIssue]:
 
 
 def _rule_replica_bounds(c: PlatformConfig) -> list[ConfigIssue]:
-    return [
+    issues = [
         ConfigIssue(f"models.{k}.replicas.max", m.replicas.max, f"is below replicas.min ({m.replicas.min})")
         for k, m in c.models.items() if m.replicas.max < m.replicas.min
     ]
+    if c.compliance.tier == "production":
+        issues += [
+            ConfigIssue(
+                f"models.{k}.replicas.min", m.replicas.min,
+                "with ReadWriteOnce weights the replicas are a StatefulSet, which restarts a lone replica on every "
+                "update; production needs replicas.min >= 2 or weights.accessMode ReadWriteMany",
+            )
+            for k, m in c.models.items() if m.weights.access_mode == "ReadWriteOnce" and m.replicas.min < 2
+        ]
+    return issues
+
+
+def _rule_model_fits_node(c: PlatformConfig) -> list[ConfigIssue]:
+    issues = []
+    for key, m in c.models.items():
+        needed = m.resources.memory_gib + shm_gib(m.tensor_parallel_size)
+        if needed > c.gpu_pool.node_memory_gib - 8:
+            issues.append(ConfigIssue(
+                f"models.{key}.resources.memoryGib", m.resources.memory_gib,
+                f"with {shm_gib(m.tensor_parallel_size)} GiB of /dev/shm the pod needs {needed} GiB, more than a GPU node's "
+                f"{c.gpu_pool.node_memory_gib} GiB less 8 GiB for the system; lower it or raise gpuPool.nodeMemoryGib",
+            ))
+        if m.resources.cpu > c.gpu_pool.node_cpus - 2:
+            issues.append(ConfigIssue(
+                f"models.{key}.resources.cpu", m.resources.cpu,
+                f"a GPU node has {c.gpu_pool.node_cpus} vCPUs and keeps 2 for the system; lower it or raise gpuPool.nodeCpus",
+            ))
+        if m.weights.access_mode == "ReadWriteMany" and not m.weights.storage_class:
+            issues.append(ConfigIssue(
+                f"models.{key}.weights.storageClass", _MISSING,
+                "ReadWriteMany needs a file-services storage class; the cluster's default class is block (ReadWriteOnce)",
+            ))
+    return issues
 
 
 def _rule_served_names_unique(c: PlatformConfig) -> list[ConfigIssue]:
@@ -662,6 +757,7 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
 RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_models_fit_pool,
     _rule_replica_bounds,
+    _rule_model_fits_node,
     _rule_served_names_unique,
     _rule_model_source,
     _rule_images_allowed,

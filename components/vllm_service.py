@@ -9,11 +9,22 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import _k8s
+from components._monitoring import MONITOR_LABELS, prometheus_url
+from components._vllm_pod import (
+    API_KEY_ENTRY,
+    API_PORT,
+    HF_TOKEN_ENTRY,
+    PORT_NAME,
+    download_container,
+    labels_for,
+    pod_security,
+    pod_spec,
+    scratch_volumes,
+)
 from components.config import ModelConfig
 from components.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:VllmService"
-API_PORT = 8000
 
 
 @dataclass(frozen=True)
@@ -21,17 +32,13 @@ class VllmServiceArgs:
     model: ModelConfig
     """The model entry from stack config."""
     cluster: ClusterCore
-    """Provider and namespaces of the workload cluster."""
+    """Provider, namespaces and storage class of the workload cluster."""
     hf_token: pulumi.Input[str] | None = None
     """Hugging Face token (secret) when the model's source is huggingface."""
 
 
 class VllmService(pulumi.ComponentResource):
-    """The model's identity, credentials and in-cluster address.
-
-    The serving workload (weights volumes, download Job, Deployment, Service, autoscaling,
-    NetworkPolicy and monitors) is not built yet; see README "Status".
-    """
+    """Weights storage and staging, the vLLM workload, its Service, autoscaling, isolation and monitor."""
 
     served_model_name: str
     namespace: str
@@ -41,49 +48,319 @@ class VllmService(pulumi.ComponentResource):
     api_key_secret_name: str
     api_key: pulumi.Output[str]
     """The endpoint's API key (secret); held by the gateway, never by end users."""
+    workload_kind: str
+    """``Deployment`` (shared ReadWriteMany weights) or ``StatefulSet`` (a weights volume per replica)."""
 
     def __init__(self, name: str, args: VllmServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         model, cluster = args.model, args.cluster
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        object_labels = _k8s.labels("vllm", name, "model-server")
-
+        self._on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
+        self._labels = _k8s.labels("vllm", name, "model-server")
+        self._selector = labels_for(name)
         self.namespace = cluster.serving_namespace
         # Never "vllm": Kubernetes would inject VLLM_PORT=tcp://... and vLLM would crash on it.
         self.service_name = f"{name}-api"
         self.served_model_name = model.served_model_name
         self.base_url = f"http://{self.service_name}.{self.namespace}.svc.cluster.local:{API_PORT}/v1"
         self.api_key_secret_name = f"{name}-api-key"
+        shared_weights = model.weights.access_mode == "ReadWriteMany"
+        self.workload_kind = "Deployment" if shared_weights else "StatefulSet"
 
-        api_key = random.RandomPassword(
-            f"{name}-api-key", length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
+        api_key = random.RandomPassword(f"{name}-api-key", length=48, special=False, opts=pulumi.ResourceOptions(parent=self))
         self.api_key = pulumi.Output.secret(api_key.result)
-        k8s.core.v1.Secret(
-            f"{name}-api-key",
-            metadata=_k8s.metadata(self.api_key_secret_name, self.namespace, object_labels),
-            type="Opaque",
-            string_data={"api-key": self.api_key},
-            opts=on_cluster,
-        )
+        self._secret(f"{name}-api-key", self.api_key_secret_name, API_KEY_ENTRY, self.api_key)
+        hf_token_secret = None
         if args.hf_token is not None:
-            k8s.core.v1.Secret(
-                f"{name}-hf-token",
-                metadata=_k8s.metadata(f"{name}-hf-token", self.namespace, object_labels),
-                type="Opaque",
-                string_data={"token": pulumi.Output.secret(args.hf_token)},
-                opts=on_cluster,
-            )
+            hf_token_secret = f"{name}-hf-token"
+            self._secret(f"{name}-hf-token", hf_token_secret, HF_TOKEN_ENTRY, args.hf_token)
         k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata=_k8s.metadata(name, self.namespace, object_labels),
-            # vLLM never calls the Kubernetes API.
+            metadata=self._meta(name),
+            # Neither vLLM nor the download calls the Kubernetes API.
             automount_service_account_token=False,
-            image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=cluster.image_pull_secret)],
-            opts=on_cluster,
+            opts=self._on_cluster,
         )
+
+        if shared_weights:
+            workload = self._deployment_with_shared_weights(name, model, cluster, hf_token_secret)
+        else:
+            workload = self._statefulset_with_own_weights(name, model, cluster, hf_token_secret)
+
+        k8s.core.v1.Service(
+            f"{name}-api",
+            metadata=self._meta(self.service_name),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=self._selector,
+                ports=[k8s.core.v1.ServicePortArgs(name=PORT_NAME, port=API_PORT, target_port=PORT_NAME, protocol="TCP")],
+            ),
+            opts=self._on_cluster,
+        )
+        self._network_policies(name, model, cluster, download_selector=(
+            {**self._selector, "app.kubernetes.io/component": "model-download"} if shared_weights else self._selector
+        ))
+        self._autoscaling(name, model, cluster, workload)
+        self._monitor(name)
+        if model.ingress is not None:
+            self._ingress(name, model)
+
         self.register_outputs({
             "servedModelName": self.served_model_name,
             "baseUrl": self.base_url,
             "apiKeySecretName": self.api_key_secret_name,
         })
+
+    # -- small helpers ---------------------------------------------------------------------------
+
+    def _meta(self, object_name: str, **extra) -> k8s.meta.v1.ObjectMetaArgs:
+        return _k8s.metadata(object_name, self.namespace, self._labels, **extra)
+
+    def _secret(self, resource_name: str, secret_name: str, entry: str, value: pulumi.Input[str]) -> None:
+        k8s.core.v1.Secret(
+            resource_name,
+            metadata=self._meta(secret_name),
+            type="Opaque",
+            string_data={entry: pulumi.Output.secret(value)},
+            opts=self._on_cluster,
+        )
+
+    def _template(self, name: str, model: ModelConfig, cluster: ClusterCore, weights: k8s.core.v1.VolumeArgs | None,
+                  hf_token_secret: str | None, stage_in_pod: bool) -> k8s.core.v1.PodTemplateSpecArgs:
+        return k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels),
+            spec=pod_spec(
+                model, service_account=name, api_key_secret=self.api_key_secret_name,
+                pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
+                hf_token_secret=hf_token_secret, stage_in_pod=stage_in_pod,
+            ),
+        )
+
+    # -- the two storage layouts -----------------------------------------------------------------
+
+    def _deployment_with_shared_weights(self, name: str, model: ModelConfig, cluster: ClusterCore,
+                                        hf_token_secret: str | None) -> k8s.apps.v1.Deployment:
+        claim = f"{name}-weights"
+        pvc = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-weights",
+            metadata=self._meta(claim),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteMany"],
+                storage_class_name=model.weights.storage_class,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": f"{model.weights.size_gib}Gi"}),
+            ),
+            # Tens of GB staged over hours: never deleted or replaced by an update, kept on stack removal.
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
+        )
+        download_labels = {**self._labels, "app.kubernetes.io/component": "model-download"}
+        job = k8s.batch.v1.Job(
+            f"{name}-download",
+            metadata=_k8s.metadata(f"{name}-download-{model.revision[:8]}", self.namespace, download_labels),
+            spec=k8s.batch.v1.JobSpecArgs(
+                backoff_limit=6,
+                active_deadline_seconds=6 * 3600,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=download_labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        service_account_name=name,
+                        automount_service_account_token=False,
+                        enable_service_links=False,
+                        image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=cluster.image_pull_secret)],
+                        restart_policy="OnFailure",
+                        security_context=pod_security(),
+                        containers=[download_container(model, hf_token_secret)],
+                        volumes=scratch_volumes(None) + [_claim_volume(claim, read_only=False)],
+                    ),
+                ),
+            ),
+            # Pulumi waits for the Job to complete; a large model over a slow link takes hours.
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
+                depends_on=[pvc], custom_timeouts=pulumi.CustomTimeouts(create="6h", update="6h"),
+            )),
+        )
+        return k8s.apps.v1.Deployment(
+            f"{name}-server",
+            metadata=self._meta(name),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                # No replicas: KEDA owns the count; setting it here would fight the autoscaler.
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate",
+                    # A new replica must be Ready before an old one goes: never drop the last one.
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge=1, max_unavailable=0),
+                ),
+                progress_deadline_seconds=model.startup_timeout_seconds + 600,
+                template=self._template(name, model, cluster, _claim_volume(claim, read_only=True), None, False),
+            ),
+            # The weights must be staged before any replica starts: vLLM runs with HF_HUB_OFFLINE=1.
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(depends_on=[job])),
+        )
+
+    def _statefulset_with_own_weights(self, name: str, model: ModelConfig, cluster: ClusterCore,
+                                      hf_token_secret: str | None) -> k8s.apps.v1.StatefulSet:
+        return k8s.apps.v1.StatefulSet(
+            f"{name}-server",
+            metadata=self._meta(name),
+            spec=k8s.apps.v1.StatefulSetSpecArgs(
+                service_name=self.service_name,
+                # Replicas stage and load independently; ordered start-up would only slow scale-out.
+                pod_management_policy="Parallel",
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
+                update_strategy=k8s.apps.v1.StatefulSetUpdateStrategyArgs(type="RollingUpdate"),
+                # Staged weights outlive the replica and the StatefulSet.
+                persistent_volume_claim_retention_policy=k8s.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
+                    when_deleted="Retain", when_scaled="Retain",
+                ),
+                volume_claim_templates=[k8s.core.v1.PersistentVolumeClaimArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name="weights", labels=self._labels),
+                    spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                        access_modes=["ReadWriteOnce"],
+                        storage_class_name=model.weights.storage_class or cluster.storage_class,
+                        resources=k8s.core.v1.VolumeResourceRequirementsArgs(
+                            requests={"storage": f"{model.weights.size_gib}Gi"}
+                        ),
+                    ),
+                )],
+                template=self._template(name, model, cluster, None, hf_token_secret, True),
+            ),
+            opts=self._on_cluster,
+        )
+
+    # -- traffic, scaling, monitoring ------------------------------------------------------------
+
+    def _network_policies(self, name: str, model: ModelConfig, cluster: ClusterCore,
+                          download_selector: dict[str, str]) -> None:
+        net = k8s.networking.v1
+        # /metrics and /health are not covered by the API key: only callers and Prometheus get in.
+        callers = sorted(cluster.gateway_namespaces) + [cluster.monitoring_namespace]
+        net.NetworkPolicy(
+            f"{name}-api-ingress",
+            metadata=self._meta(f"{name}-api-ingress"),
+            spec=net.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
+                policy_types=["Ingress"],
+                ingress=[net.NetworkPolicyIngressRuleArgs(
+                    from_=[net.NetworkPolicyPeerArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                        match_expressions=[k8s.meta.v1.LabelSelectorRequirementArgs(
+                            key="kubernetes.io/metadata.name", operator="In", values=callers,
+                        )],
+                    ))],
+                    ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=API_PORT)],
+                )],
+            ),
+            opts=self._on_cluster,
+        )
+        net.NetworkPolicy(
+            f"{name}-download-egress",
+            metadata=self._meta(f"{name}-download-egress"),
+            spec=net.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=download_selector),
+                policy_types=["Egress"],
+                egress=[net.NetworkPolicyEgressRuleArgs(
+                    to=[net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=cidr)) for cidr in model.download_egress_cidrs],
+                    ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=443)],
+                )],
+            ),
+            opts=self._on_cluster,
+        )
+
+    def _autoscaling(self, name: str, model: ModelConfig, cluster: ClusterCore, workload: pulumi.Resource) -> None:
+        scaling, replicas = model.autoscaling, model.replicas
+        labels = f'namespace="{self.namespace}",model_name="{model.served_model_name}"'
+        trigger_common = {"type": "prometheus", "metricType": "AverageValue"}
+        server = prometheus_url(cluster.monitoring_namespace)
+        k8s.apiextensions.CustomResource(
+            f"{name}-scaler",
+            api_version="keda.sh/v1alpha1",
+            kind="ScaledObject",
+            metadata=self._meta(name),
+            spec={
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": self.workload_kind, "name": name},
+                "pollingInterval": scaling.polling_interval_seconds,
+                "cooldownPeriod": scaling.cooldown_seconds,
+                "minReplicaCount": replicas.min,
+                "maxReplicaCount": replicas.max,
+                # Without Prometheus, hold the normal minimum instead of guessing.
+                "fallback": {"failureThreshold": 3, "replicas": replicas.min},
+                "advanced": {"horizontalPodAutoscalerConfig": {"behavior": {
+                    "scaleDown": {
+                        "stabilizationWindowSeconds": scaling.scale_down_stabilization_seconds,
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}],
+                    },
+                    "scaleUp": {
+                        "stabilizationWindowSeconds": 0,
+                        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+                    },
+                }}},
+                "triggers": [
+                    {**trigger_common, "name": "queue-depth", "metadata": {
+                        "serverAddress": server,
+                        "query": f"sum(vllm:num_requests_waiting{{{labels}}})",
+                        "threshold": _number(scaling.queue_per_replica),
+                    }},
+                    # Summed and divided per replica by AverageValue: the mean KV-cache usage.
+                    {**trigger_common, "name": "kv-cache", "metadata": {
+                        "serverAddress": server,
+                        "query": f"sum(vllm:kv_cache_usage_perc{{{labels}}})",
+                        "threshold": _number(scaling.kv_cache_usage),
+                    }},
+                ],
+            },
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(depends_on=[workload])),
+        )
+        # A single replica must stay evictable, or node drains would block forever.
+        budget = {"min_available": 1} if replicas.min >= 2 else {"max_unavailable": 1}
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=self._meta(name),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector), **budget
+            ),
+            opts=self._on_cluster,
+        )
+
+    def _monitor(self, name: str) -> None:
+        k8s.apiextensions.CustomResource(
+            f"{name}-monitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata=_k8s.metadata(name, self.namespace, {**self._labels, **MONITOR_LABELS}),
+            spec={
+                "selector": {"matchLabels": self._selector},
+                "namespaceSelector": {"matchNames": [self.namespace]},
+                "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": "15s", "scheme": "http"}],
+            },
+            opts=self._on_cluster,
+        )
+
+    def _ingress(self, name: str, model: ModelConfig) -> None:
+        ingress = model.ingress
+        net = k8s.networking.v1
+        net.Ingress(
+            f"{name}-ingress",
+            metadata=self._meta(name),
+            spec=net.IngressSpecArgs(
+                ingress_class_name=ingress.class_name,
+                tls=[net.IngressTLSArgs(hosts=[ingress.host], secret_name=ingress.tls_secret)],
+                rules=[net.IngressRuleArgs(host=ingress.host, http=net.HTTPIngressRuleValueArgs(paths=[
+                    # Only the OpenAI API: /metrics, /health and the admin endpoints stay inside.
+                    net.HTTPIngressPathArgs(path="/v1", path_type="Prefix", backend=net.IngressBackendArgs(
+                        service=net.IngressServiceBackendArgs(
+                            name=self.service_name, port=net.ServiceBackendPortArgs(name=PORT_NAME)
+                        ),
+                    )),
+                ]))],
+            ),
+            opts=self._on_cluster,
+        )
+
+
+def _claim_volume(claim: str, read_only: bool) -> k8s.core.v1.VolumeArgs:
+    return k8s.core.v1.VolumeArgs(
+        name="weights",
+        persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=claim, read_only=read_only),
+    )
+
+
+def _number(value: float) -> str:
+    """KEDA takes thresholds as strings; keep integers free of a trailing .0."""
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,261 @@
+"""The pod of one vLLM endpoint: arguments, environment, probes, security, volumes, scheduling.
+
+Pure builders of typed Kubernetes args so VllmService reads top-down and tests can call them
+directly. Everything here follows ../reference facts about the vLLM OpenAI server image: it starts
+``vllm serve`` (container args are appended), serves the API, /health and /metrics on one port,
+and reads its settings from flags, not environment variables.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components._cluster_spec import GPU_NODE_LABELS, GPU_TAINT
+from components.config import ModelConfig
+from components.sizing import shm_gib, startup_failure_threshold
+
+API_PORT = 8000
+PORT_NAME = "http"
+RUN_AS_USER = 2000
+MODELS_MOUNT = "/models"
+CACHE_MOUNT = "/cache"
+API_KEY_ENTRY = "api-key"
+HF_TOKEN_ENTRY = "token"
+
+# Runs in the vLLM image (it ships huggingface_hub). Idempotent: a marker records the staged
+# revision; resumable: snapshot_download continues partial files.
+DOWNLOAD_SCRIPT = """\
+import os, pathlib, sys
+from huggingface_hub import snapshot_download
+target = pathlib.Path(os.environ["MODEL_DIR"])
+revision = os.environ["MODEL_REVISION"]
+marker = target / ".staged-revision"
+if marker.is_file() and marker.read_text().strip() == revision:
+    print(f"{target} already holds {revision}")
+    sys.exit(0)
+target.mkdir(parents=True, exist_ok=True)
+snapshot_download(repo_id=os.environ["MODEL_REPO"], revision=revision, local_dir=target)
+marker.write_text(revision)
+print(f"staged {os.environ['MODEL_REPO']}@{revision} in {target}")
+"""
+
+
+def model_dir(model: ModelConfig) -> str:
+    """One directory per revision, so a new revision never mixes files with the one being served."""
+    return f"{MODELS_MOUNT}/{model.huggingface_repo.replace('/', '--')}/{model.revision}"
+
+
+def vllm_args(model: ModelConfig) -> list[str]:
+    args = [
+        model_dir(model),
+        "--served-model-name", model.served_model_name,
+        "--tensor-parallel-size", str(model.tensor_parallel_size),
+        "--gpu-memory-utilization", str(model.gpu_memory_utilization),
+        "--max-model-len", str(model.max_model_len),
+        "--max-num-seqs", str(model.max_num_seqs),
+        "--dtype", model.dtype,
+        "--kv-cache-dtype", model.kv_cache_dtype,
+        "--port", str(API_PORT),
+    ]
+    if model.quantization:
+        args += ["--quantization", model.quantization]
+    return args + list(model.extra_args)
+
+
+def _env(name: str, value: str) -> k8s.core.v1.EnvVarArgs:
+    return k8s.core.v1.EnvVarArgs(name=name, value=value)
+
+
+def _secret_env(name: str, secret: str, key: str) -> k8s.core.v1.EnvVarArgs:
+    return k8s.core.v1.EnvVarArgs(
+        name=name,
+        value_from=k8s.core.v1.EnvVarSourceArgs(secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key=key)),
+    )
+
+
+# The root filesystem is read-only: every path vLLM, PyTorch or huggingface_hub writes to is an emptyDir.
+_WRITABLE_HOME = [
+    _env("HOME", f"{CACHE_MOUNT}/home"),
+    _env("HF_HOME", f"{CACHE_MOUNT}/huggingface"),
+    _env("TMPDIR", "/tmp"),
+]
+
+
+def vllm_env(api_key_secret: str) -> list[k8s.core.v1.EnvVarArgs]:
+    return [
+        _secret_env("VLLM_API_KEY", api_key_secret, API_KEY_ENTRY),
+        # Usage statistics are on by default and leave the site; prompts are ePHI.
+        _env("VLLM_NO_USAGE_STATS", "1"),
+        _env("DO_NOT_TRACK", "1"),
+        # Serve only the pre-staged weights; never reach a model hub at start.
+        _env("HF_HUB_OFFLINE", "1"),
+        _env("VLLM_CACHE_ROOT", f"{CACHE_MOUNT}/vllm"),
+        _env("VLLM_CONFIG_ROOT", f"{CACHE_MOUNT}/vllm-config"),
+        *_WRITABLE_HOME,
+    ]
+
+
+def download_env(model: ModelConfig, hf_token_secret: str | None) -> list[k8s.core.v1.EnvVarArgs]:
+    env = [
+        _env("MODEL_REPO", model.huggingface_repo),
+        _env("MODEL_REVISION", model.revision),
+        _env("MODEL_DIR", model_dir(model)),
+        _env("HF_HUB_DISABLE_TELEMETRY", "1"),
+        *_WRITABLE_HOME,
+    ]
+    if model.source == "mirror":
+        env.append(_env("HF_ENDPOINT", model.mirror_url or ""))
+    if hf_token_secret:
+        env.append(_secret_env("HF_TOKEN", hf_token_secret, HF_TOKEN_ENTRY))
+    return env
+
+
+def container_security() -> k8s.core.v1.SecurityContextArgs:
+    return k8s.core.v1.SecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=RUN_AS_USER,
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def pod_security() -> k8s.core.v1.PodSecurityContextArgs:
+    return k8s.core.v1.PodSecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=RUN_AS_USER,
+        run_as_group=RUN_AS_USER,
+        fs_group=RUN_AS_USER,
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def _probe(period: int, failures: int, timeout: int = 5) -> k8s.core.v1.ProbeArgs:
+    return k8s.core.v1.ProbeArgs(
+        http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port=PORT_NAME),
+        period_seconds=period,
+        timeout_seconds=timeout,
+        failure_threshold=failures,
+    )
+
+
+def resources(model: ModelConfig) -> k8s.core.v1.ResourceRequirementsArgs:
+    # /dev/shm is memory-backed and counts against the limit, so it is added on top.
+    memory = f"{model.resources.memory_gib + shm_gib(model.tensor_parallel_size)}Gi"
+    amounts = {"cpu": str(model.resources.cpu), "memory": memory, "nvidia.com/gpu": str(model.tensor_parallel_size)}
+    return k8s.core.v1.ResourceRequirementsArgs(requests=amounts, limits=amounts)
+
+
+def download_resources() -> k8s.core.v1.ResourceRequirementsArgs:
+    amounts = {"cpu": "2", "memory": "4Gi"}
+    return k8s.core.v1.ResourceRequirementsArgs(requests=amounts, limits=amounts)
+
+
+def vllm_container(model: ModelConfig, api_key_secret: str) -> k8s.core.v1.ContainerArgs:
+    return k8s.core.v1.ContainerArgs(
+        name="vllm",
+        image=model.image.reference,
+        image_pull_policy="IfNotPresent",
+        args=vllm_args(model),
+        env=vllm_env(api_key_secret),
+        ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=API_PORT, protocol="TCP")],
+        resources=resources(model),
+        # Loading weights and capturing CUDA graphs takes minutes; liveness only starts after this.
+        startup_probe=_probe(10, startup_failure_threshold(model.startup_timeout_seconds)),
+        readiness_probe=_probe(5, 3),
+        liveness_probe=_probe(10, 3),
+        # Let the Service drop the endpoint before vLLM stops taking requests.
+        lifecycle=k8s.core.v1.LifecycleArgs(pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+            exec_=k8s.core.v1.ExecActionArgs(command=["sleep", "10"])
+        )),
+        security_context=container_security(),
+        volume_mounts=[
+            k8s.core.v1.VolumeMountArgs(name="weights", mount_path=MODELS_MOUNT, read_only=True),
+            k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT),
+            k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+            k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),
+        ],
+    )
+
+
+def download_container(model: ModelConfig, hf_token_secret: str | None) -> k8s.core.v1.ContainerArgs:
+    return k8s.core.v1.ContainerArgs(
+        name="stage-weights",
+        image=model.image.reference,
+        image_pull_policy="IfNotPresent",
+        command=["python3", "-c", DOWNLOAD_SCRIPT],
+        env=download_env(model, hf_token_secret),
+        resources=download_resources(),
+        security_context=container_security(),
+        volume_mounts=[
+            k8s.core.v1.VolumeMountArgs(name="weights", mount_path=MODELS_MOUNT),
+            k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT),
+            k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+        ],
+    )
+
+
+def scratch_volumes(model: ModelConfig | None) -> list[k8s.core.v1.VolumeArgs]:
+    """emptyDirs for caches and temp files; with a model, also the memory-backed /dev/shm."""
+    volumes = [
+        k8s.core.v1.VolumeArgs(name="cache", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="20Gi")),
+        k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="4Gi")),
+    ]
+    if model is not None:
+        shm = f"{shm_gib(model.tensor_parallel_size)}Gi"
+        volumes.append(k8s.core.v1.VolumeArgs(
+            name="shm", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit=shm),
+        ))
+    return volumes
+
+
+def gpu_scheduling(selector: dict[str, str]) -> dict:
+    """Node selection, tolerations and spreading of replicas across GPU nodes."""
+    return {
+        "node_selector": GPU_NODE_LABELS,
+        "tolerations": [k8s.core.v1.TolerationArgs(
+            key=GPU_TAINT["key"], operator="Equal", value=GPU_TAINT["value"], effect=GPU_TAINT["effect"]
+        )],
+        "topology_spread_constraints": [k8s.core.v1.TopologySpreadConstraintArgs(
+            max_skew=1,
+            topology_key="kubernetes.io/hostname",
+            when_unsatisfiable="ScheduleAnyway",
+            label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+        )],
+        "affinity": k8s.core.v1.AffinityArgs(pod_anti_affinity=k8s.core.v1.PodAntiAffinityArgs(
+            preferred_during_scheduling_ignored_during_execution=[k8s.core.v1.WeightedPodAffinityTermArgs(
+                weight=100,
+                pod_affinity_term=k8s.core.v1.PodAffinityTermArgs(
+                    topology_key="kubernetes.io/hostname",
+                    label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                ),
+            )],
+        )),
+    }
+
+
+def pod_spec(model: ModelConfig, service_account: str, api_key_secret: str, pull_secret: str, selector: dict[str, str],
+             weights: k8s.core.v1.VolumeArgs | None, hf_token_secret: str | None,
+             stage_in_pod: bool) -> k8s.core.v1.PodSpecArgs:
+    """The vLLM pod. ``stage_in_pod`` adds the download as an init container (per-replica volumes)."""
+    volumes = scratch_volumes(model) + ([weights] if weights is not None else [])
+    return k8s.core.v1.PodSpecArgs(
+        service_account_name=service_account,
+        automount_service_account_token=False,
+        # Service links would inject <SVC>_PORT variables; vLLM parses VLLM_PORT and crashes on them.
+        enable_service_links=False,
+        image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=pull_secret)],
+        security_context=pod_security(),
+        init_containers=[download_container(model, hf_token_secret)] if stage_in_pod else None,
+        containers=[vllm_container(model, api_key_secret)],
+        volumes=volumes,
+        # In-flight generations finish within this window after SIGTERM.
+        termination_grace_period_seconds=120,
+        **gpu_scheduling(selector),
+    )
+
+
+def labels_for(pulumi_name: str) -> dict[str, pulumi.Input[str]]:
+    return {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": pulumi_name}
