@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components._cluster_spec import GPU_TAINT
+from components._monitoring import MONITOR_LABELS
 from components.config import GpuOperatorConfig
 
 LICENSING_SECRET = "licensing-config"
@@ -32,7 +33,9 @@ def gpu_operator_values(mode: str, settings: GpuOperatorConfig, pull_secret: str
         "cdi": {"enabled": True},
         "nfd": {"enabled": True},
         "gfd": {"enabled": True},
-        "dcgmExporter": {"enabled": True, "serviceMonitor": {"enabled": True, "interval": "15s"}},
+        "dcgmExporter": {"enabled": True, "serviceMonitor": {
+            "enabled": True, "interval": "15s", "additionalLabels": MONITOR_LABELS,
+        }},
         # With vGPU the GPU is sliced on the host; MIG inside the guest only applies to passthrough.
         "migManager": {"enabled": mode == "passthrough"},
         # These operands serve KubeVirt hosts, not Kubernetes guests on vSphere.

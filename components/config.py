@@ -133,6 +133,11 @@ class TanzuConfig(_Model):
         description="Namespaces whose pods may call the model endpoints. Default: [api-gateway].",
     )
     registry: RegistryConfig = Field(description="Private image registry and its pull account.")
+    api_server_cidrs: tuple[str, ...] = Field(
+        ("0.0.0.0/0",),
+        description="Addresses of the cluster's API server (control-plane VIP); operators in default-deny namespaces "
+        "may reach them on 443 and 6443. Default: any address.",
+    )
 
     @field_validator("gateway_namespaces")
     @classmethod
@@ -365,6 +370,15 @@ class ModelConfig(_Model):
 # ---------------------------------------------------------------------------------------------
 
 
+class AlertEmailConfig(_Model):
+    """E-mail receiver of Alertmanager."""
+
+    to: str = Field(description="Recipient address (an on-call list).")
+    sender: str = Field(description="From address.")
+    smarthost: str = Field(pattern=r"^[^:]+:\d+$", description="SMTP relay as host:port; TLS is required.")
+    username: str | None = Field(None, description="SMTP user; its password is the secret `alertSmtpPassword`.")
+
+
 class ObservabilityConfig(_Model):
     """Metrics, dashboards and alerting."""
 
@@ -374,7 +388,18 @@ class ObservabilityConfig(_Model):
     latency_p95_threshold_seconds: float = Field(
         2.0, gt=0, description="p95 end-to-end latency alert threshold, seconds. Default: 2."
     )
-    alert_email: str | None = Field(None, description="Alertmanager e-mail receiver. Default: none.")
+    queue_per_replica_alert: float = Field(5, gt=0, description="Waiting requests per replica that raise an alert. Default: 5.")
+    gpu_temperature_alert_celsius: int = Field(85, ge=50, le=110, description="GPU temperature alert, deg C. Default: 85.")
+    alert_email: AlertEmailConfig | None = Field(None, description="Alertmanager e-mail receiver. Default: none.")
+    alert_webhook: bool = Field(
+        False, description="Send alerts to the webhook in the secret `alertWebhookUrl` (pager, Aria Operations). Default: false."
+    )
+    alert_egress_cidrs: tuple[str, ...] = Field(
+        ("0.0.0.0/0",), description="Networks Alertmanager may reach for SMTP and webhooks. Default: any address."
+    )
+    runbook_base_url: str = Field(
+        "README.md", description="Where the runbook lives; alerts link to <url>#alert-<name>. Default: README.md."
+    )
 
 
 class DrSecondaryConfig(_Model):
@@ -488,6 +513,15 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
         "hfToken",
         "Hugging Face token for gated repositories",
         lambda c: any(m.source == "huggingface" for m in c.models.values()),
+    ),
+    SecretKey(
+        "alertSmtpPassword", "password of observability.alertEmail.username",
+        lambda c: c.observability.enabled and c.observability.alert_email is not None
+        and c.observability.alert_email.username is not None,
+    ),
+    SecretKey(
+        "alertWebhookUrl", "Alertmanager webhook URL (it often embeds a token)",
+        lambda c: c.observability.enabled and c.observability.alert_webhook,
     ),
     SecretKey("drVspherePassword", "password of dr.secondary.vsphere.user", lambda c: c.dr.enabled),
     SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled),

@@ -1,36 +1,232 @@
-"""ObservabilityStack: Prometheus, Grafana and alerting for the vLLM endpoints and GPUs."""
+"""ObservabilityStack: Prometheus, Alertmanager and Grafana with the platform's rules and dashboards."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+import yaml
 
+from components import _k8s, versions
+from components._monitoring import MONITOR_LABELS, PROMETHEUS_PORT, prometheus_url
 from components.config import ObservabilityConfig
+from components.monitoring.dashboards import dashboards, to_json
+from components.monitoring.rules import RuleSettings, rule_groups
 from components.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:ObservabilityStack"
+RELEASE = "kube-prometheus-stack"
+GRAFANA_SECRET = "grafana-admin"
+ALERTMANAGER_SECRET = "alertmanager-platform"
+RECEIVER = "platform-oncall"
 
 
 @dataclass(frozen=True)
 class ObservabilityStackArgs:
     settings: ObservabilityConfig
     cluster: ClusterCore
-    served_model_names: tuple[str, ...]
-    """Served names of every model, for per-model rules and dashboards."""
+    rules: RuleSettings
+    """Rule thresholds, model names and backup RPO."""
+    scrape_namespaces: dict[str, int]
+    """Namespaces Prometheus scrapes outside its own, with the metrics port in each."""
+    client_namespaces: tuple[str, ...]
+    """Namespaces whose pods query Prometheus (KEDA)."""
+    api_server_cidrs: tuple[str, ...]
+    smtp_password: pulumi.Input[str] | None = None
+    webhook_url: pulumi.Input[str] | None = None
 
 
 class ObservabilityStack(pulumi.ComponentResource):
-    """Holds the monitoring namespace's contents.
-
-    Not built yet (see README "Status"): kube-prometheus-stack, rules, dashboards and receivers.
-    The monitoring namespace itself, with its Pod Security labels and default-deny policy, is
-    created by TanzuCluster.
-    """
+    """kube-prometheus-stack selecting the platform's monitors and rules, plus rules, dashboards and policies."""
 
     namespace: str
+    prometheus_url: str
+    alertmanager_url: str
+    grafana_url: str
+    grafana_admin_password: pulumi.Output[str]
+    """Grafana's admin password (secret); people should sign in through SSO once it is configured."""
 
     def __init__(self, name: str, args: ObservabilityStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        self.namespace = args.cluster.monitoring_namespace
-        self.register_outputs({"namespace": self.namespace})
+        settings, cluster = args.settings, args.cluster
+        self.namespace = ns = cluster.monitoring_namespace
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
+        labels = _k8s.labels("monitoring", name, "observability")
+
+        password = random.RandomPassword(f"{name}-grafana-admin", length=32, special=False,
+                                         opts=pulumi.ResourceOptions(parent=self))
+        self.grafana_admin_password = pulumi.Output.secret(password.result)
+        grafana_secret = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata=_k8s.metadata(GRAFANA_SECRET, ns, labels),
+            string_data={"admin-user": "admin", "admin-password": self.grafana_admin_password},
+            opts=on_cluster,
+        )
+        alertmanager_secret = k8s.core.v1.Secret(
+            f"{name}-alertmanager-config",
+            metadata=_k8s.metadata(ALERTMANAGER_SECRET, ns, labels),
+            string_data={"alertmanager.yaml": pulumi.Output.secret(
+                pulumi.Output.all(args.smtp_password, args.webhook_url).apply(
+                    lambda secrets: alertmanager_config(settings, secrets[0], secrets[1])
+                )
+            )},
+            opts=on_cluster,
+        )
+        chart = versions.KUBE_PROMETHEUS_STACK
+        k8s.helm.v3.Release(
+            f"{name}-kube-prometheus-stack",
+            name=RELEASE,
+            chart=chart.name,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            namespace=ns,
+            values=stack_values(settings, cluster.storage_class),
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
+                depends_on=[grafana_secret, alertmanager_secret],
+            )),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-rules",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata=_k8s.metadata("onprem-llm-platform", ns, {**labels, **MONITOR_LABELS}),
+            spec={"groups": rule_groups(args.rules)},
+            opts=on_cluster,
+        )
+        for file_name, board in dashboards().items():
+            stem = file_name.removesuffix(".json")
+            k8s.core.v1.ConfigMap(
+                f"{name}-dashboard-{stem}",
+                metadata=_k8s.metadata(f"dashboard-{stem}", ns, {**labels, "grafana_dashboard": "1"}),
+                data={file_name: to_json(board)},
+                opts=on_cluster,
+            )
+        self._network_policies(name, args, labels, on_cluster)
+
+        self.prometheus_url = prometheus_url(ns)
+        self.alertmanager_url = f"http://{RELEASE}-alertmanager.{ns}.svc.cluster.local:9093"
+        self.grafana_url = f"http://{RELEASE}-grafana.{ns}.svc.cluster.local:80"
+        self.register_outputs({
+            "prometheusUrl": self.prometheus_url, "alertmanagerUrl": self.alertmanager_url,
+            "grafanaUrl": self.grafana_url, "grafanaAdminPassword": self.grafana_admin_password,
+        })
+
+    def _network_policies(self, name: str, args: ObservabilityStackArgs, labels: dict[str, str],
+                          opts: pulumi.ResourceOptions) -> None:
+        """Openings in the monitoring namespace's default-deny, each for one flow the stack needs."""
+        net, ns = k8s.networking.v1, self.namespace
+        prometheus = {"app.kubernetes.io/name": "prometheus"}
+        alertmanager = {"app.kubernetes.io/name": "alertmanager"}
+
+        def policy(suffix: str, pods: dict[str, str], types: list[str], **rules) -> None:
+            net.NetworkPolicy(
+                f"{name}-{suffix}",
+                metadata=_k8s.metadata(suffix, ns, labels),
+                spec=net.NetworkPolicySpecArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=pods), policy_types=types, **rules,
+                ),
+                opts=opts,
+            )
+
+        def namespace_peer(namespace: str) -> net.NetworkPolicyPeerArgs:
+            return net.NetworkPolicyPeerArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                match_labels={"kubernetes.io/metadata.name": namespace}))
+
+        def tcp(*ports: int) -> list[net.NetworkPolicyPortArgs]:
+            return [net.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
+
+        def cidrs(blocks: tuple[str, ...]) -> list[net.NetworkPolicyPeerArgs]:
+            return [net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=c)) for c in blocks]
+
+        # Prometheus, Grafana, Alertmanager and the operator talk to each other.
+        policy("allow-within-namespace", {}, ["Ingress", "Egress"],
+               ingress=[net.NetworkPolicyIngressRuleArgs(from_=[net.NetworkPolicyPeerArgs(pod_selector={})])],
+               egress=[net.NetworkPolicyEgressRuleArgs(to=[net.NetworkPolicyPeerArgs(pod_selector={})])])
+        # Service discovery, the operator and kube-state-metrics watch the API server.
+        policy("allow-api-server-egress", {}, ["Egress"],
+               egress=[net.NetworkPolicyEgressRuleArgs(to=cidrs(args.api_server_cidrs), ports=tcp(443, 6443))])
+        # The operator's admission webhook is called by the API server.
+        policy("allow-webhook-ingress", {"app": f"{RELEASE}-operator"}, ["Ingress"],
+               ingress=[net.NetworkPolicyIngressRuleArgs(from_=cidrs(args.api_server_cidrs), ports=tcp(10250))])
+        policy("allow-prometheus-scrapes", prometheus, ["Egress"], egress=[
+            net.NetworkPolicyEgressRuleArgs(to=[namespace_peer(target)], ports=tcp(port))
+            for target, port in sorted(args.scrape_namespaces.items())
+        ])
+        policy("allow-prometheus-queries", prometheus, ["Ingress"], ingress=[net.NetworkPolicyIngressRuleArgs(
+            from_=[namespace_peer(client) for client in sorted(args.client_namespaces)], ports=tcp(PROMETHEUS_PORT),
+        )])
+        policy("allow-alert-delivery", alertmanager, ["Egress"], egress=[net.NetworkPolicyEgressRuleArgs(
+            to=cidrs(args.settings.alert_egress_cidrs), ports=tcp(25, 465, 587, 443),
+        )])
+
+
+def alertmanager_config(settings: ObservabilityConfig, smtp_password: str | None, webhook_url: str | None) -> str:
+    receiver: dict = {"name": RECEIVER}
+    email = settings.alert_email
+    if email is not None:
+        target = {"to": email.to, "from": email.sender, "smarthost": email.smarthost, "require_tls": True,
+                  "send_resolved": True}
+        if email.username:
+            target.update(auth_username=email.username, auth_password=smtp_password)
+        receiver["email_configs"] = [target]
+    if settings.alert_webhook:
+        receiver["webhook_configs"] = [{"url": webhook_url, "send_resolved": True}]
+    config = {
+        "route": {
+            "receiver": RECEIVER,
+            "group_by": ["alertname", "model_name"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+        },
+        "receivers": [receiver],
+    }
+    return yaml.safe_dump(config, sort_keys=True)
+
+
+def stack_values(settings: ObservabilityConfig, storage_class: str) -> dict:
+    """kube-prometheus-stack values: the platform's selectors, storage, secrets, and restricted-safe parts only."""
+    selector = {"matchLabels": MONITOR_LABELS}
+    return {
+        "fullnameOverride": RELEASE,
+        "prometheus": {"prometheusSpec": {
+            "retention": f"{settings.prometheus_retention_days}d",
+            "serviceMonitorSelector": selector,
+            "podMonitorSelector": selector,
+            "ruleSelector": selector,
+            "serviceMonitorSelectorNilUsesHelmValues": False,
+            "podMonitorSelectorNilUsesHelmValues": False,
+            "ruleSelectorNilUsesHelmValues": False,
+            "serviceMonitorNamespaceSelector": {},
+            "podMonitorNamespaceSelector": {},
+            "ruleNamespaceSelector": {},
+            "storageSpec": {"volumeClaimTemplate": {"spec": {
+                "storageClassName": storage_class,
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": f"{settings.prometheus_storage_gib}Gi"}},
+            }}},
+            # Metrics history outlives the Prometheus StatefulSet.
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+        }},
+        "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, "configSecret": ALERTMANAGER_SECRET}},
+        "grafana": {
+            "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+            "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1"}},
+        },
+        # node-exporter needs host networking and host paths, which Pod Security restricted forbids;
+        # GPU nodes are watched through DCGM instead.
+        "nodeExporter": {"enabled": False},
+        # Control-plane components of a Tanzu cluster are not reachable for scraping.
+        "kubeEtcd": {"enabled": False},
+        "kubeScheduler": {"enabled": False},
+        "kubeControllerManager": {"enabled": False},
+        "kubeProxy": {"enabled": False},
+        "defaultRules": {"rules": {
+            "etcd": False, "kubeSchedulerAlerting": False, "kubeSchedulerRecording": False,
+            "kubeControllerManager": False, "kubeProxy": False, "node": False,
+            "nodeExporterAlerting": False, "nodeExporterRecording": False,
+        }},
+    }
+

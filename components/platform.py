@@ -10,6 +10,7 @@ import pulumi
 from components.config import PlatformConfig
 from components.dr_site import DrSite, DrSiteArgs
 from components.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
+from components.monitoring.rules import RuleSettings
 from components.observability_stack import ObservabilityStack, ObservabilityStackArgs
 from components.tanzu_cluster import TanzuCluster, TanzuClusterArgs
 from components.vllm_service import VllmService, VllmServiceArgs
@@ -55,8 +56,12 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         observability = ObservabilityStack(
             "observability",
             ObservabilityStackArgs(
-                settings=cfg.observability, cluster=cluster.core,
-                served_model_names=tuple(m.served_model_name for m in cfg.models.values()),
+                settings=cfg.observability, cluster=cluster.core, rules=rule_settings(cfg),
+                scrape_namespaces={cfg.tanzu.serving_namespace: 8000, cfg.addons.gpu_operator.namespace: 9400},
+                client_namespaces=(cfg.addons.keda_namespace,),
+                api_server_cidrs=cfg.tanzu.api_server_cidrs,
+                smtp_password=secrets.get("alertSmtpPassword"),
+                webhook_url=secrets.get("alertWebhookUrl"),
             ),
         )
     dr_site = None
@@ -73,6 +78,19 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             ),
         )
     return Platform(cfg, host_pool, cluster, models, observability, dr_site)
+
+
+def rule_settings(cfg: PlatformConfig) -> RuleSettings:
+    return RuleSettings(
+        serving_namespace=cfg.tanzu.serving_namespace,
+        served_model_names=tuple(m.served_model_name for m in cfg.models.values()),
+        latency_p95_threshold_seconds=cfg.observability.latency_p95_threshold_seconds,
+        queue_per_replica_threshold=cfg.observability.queue_per_replica_alert,
+        gpu_temperature_celsius=cfg.observability.gpu_temperature_alert_celsius,
+        runbook_base_url=cfg.observability.runbook_base_url,
+        vgpu=cfg.gpu_pool.mode == "vgpu",
+        backup_rpo_seconds=cfg.dr.rpo_minutes * 60 if cfg.dr.enabled else None,
+    )
 
 
 def stack_outputs(platform: Platform) -> dict[str, Any]:
@@ -96,6 +114,10 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
             for key, svc in platform.models.items()
         },
         "apiKeys": pulumi.Output.secret({key: svc.api_key for key, svc in platform.models.items()}),
+        "prometheusUrl": platform.observability.prometheus_url if platform.observability else None,
+        "alertmanagerUrl": platform.observability.alertmanager_url if platform.observability else None,
+        "grafanaUrl": platform.observability.grafana_url if platform.observability else None,
+        "grafanaAdminPassword": platform.observability.grafana_admin_password if platform.observability else None,
         "drMode": platform.dr_site.mode if platform.dr_site else None,
         "drClusterName": cfg.dr.secondary.cluster_name if platform.dr_site and cfg.dr.secondary else None,
     }

@@ -18,3 +18,4 @@ class Chart:
 
 GPU_OPERATOR = Chart("gpu-operator", "v25.3.4", "https://helm.ngc.nvidia.com/nvidia")
 KEDA = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
+KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "81.6.2", "https://prometheus-community.github.io/helm-charts")

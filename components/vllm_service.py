@@ -325,6 +325,8 @@ class VllmService(pulumi.ComponentResource):
             kind="ServiceMonitor",
             metadata=_k8s.metadata(name, self.namespace, {**self._labels, **MONITOR_LABELS}),
             spec={
+                # Every endpoint's targets share job="vllm" (the Service's app.kubernetes.io/name), which rules use.
+                "jobLabel": "app.kubernetes.io/name",
                 "selector": {"matchLabels": self._selector},
                 "namespaceSelector": {"matchNames": [self.namespace]},
                 "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": "15s", "scheme": "http"}],

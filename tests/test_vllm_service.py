@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components._vllm_pod import vllm_args
-from components.config import parse_config
+from components.config import SECRET_KEYS, parse_config
 from offline.engine import evaluate, stack_config
 from offline.recording import Secret
 
@@ -44,8 +44,7 @@ def tp2():
 
 
 def test_vllm_runs_vllm_serve_with_flags_from_config(prod):
-    cfg = parse_config(stack_config("prod"), ["vspherePassword", "supervisorKubeconfig", "registryPassword",
-                                              "nlsClientToken", "hfToken", "drVspherePassword", "drSupervisorKubeconfig"])
+    cfg = parse_config(stack_config("prod"), [s.key for s in SECRET_KEYS])
     container = _vllm(prod.graph.named("llama-2-7b-chat-server"))
     assert "command" not in container, "the image's entrypoint is `vllm serve`; args are appended"
     assert container["args"] == vllm_args(cfg.models["llama-2-7b-chat"])

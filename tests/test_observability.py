@@ -1,0 +1,344 @@
+"""ObservabilityStack: the release, rules, dashboards and policies; rules proven with promtool."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import yaml
+
+from components import versions
+from components.monitoring import catalog
+from components.monitoring.dashboards import dashboards, expressions
+from components.monitoring.promql import metric_names
+from offline.recording import Secret
+from tests import promtool
+
+RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+
+
+def _groups(evaluation):
+    return evaluation.graph.named("observability-rules", RULE).inputs["spec"]["groups"]
+
+
+def _rules(evaluation):
+    return [rule for group in _groups(evaluation) for rule in group["rules"]]
+
+
+def _alerts(evaluation):
+    return {rule["alert"]: rule for rule in _rules(evaluation) if "alert" in rule}
+
+
+def test_release_is_pinned_and_selects_the_platform_monitors(prod):
+    release = prod.graph.named("observability-kube-prometheus-stack")
+    assert release.inputs["version"] == versions.KUBE_PROMETHEUS_STACK.version
+    spec = release.inputs["values"]["prometheus"]["prometheusSpec"]
+    for key in ("serviceMonitorSelector", "podMonitorSelector", "ruleSelector"):
+        assert spec[key] == {"matchLabels": {"onprem-llm.io/monitor": "platform"}}
+    assert spec["retention"] == "30d"
+    claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["resources"]["requests"]["storage"] == "200Gi" and claim["storageClassName"] == "llm-encrypted-a"
+    assert spec["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
+    assert release.inputs["values"]["nodeExporter"]["enabled"] is False
+
+
+def test_everything_prometheus_must_find_carries_the_selector_label(prod):
+    monitors = prod.graph.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+    assert monitors
+    for record in monitors + prod.graph.of_type(RULE):
+        assert record.inputs["metadata"]["labels"]["onprem-llm.io/monitor"] == "platform", record.urn
+    dcgm = prod.graph.named("primary-gpu-operator").inputs["values"]["dcgmExporter"]["serviceMonitor"]
+    assert dcgm["additionalLabels"] == {"onprem-llm.io/monitor": "platform"}
+
+
+def test_grafana_and_alertmanager_secrets_stay_secret(prod):
+    assert isinstance(prod.graph.named("observability-grafana-admin", "kubernetes:core/v1:Secret").inputs["stringData"], Secret)
+    assert isinstance(prod.graph.named("observability-alertmanager-config").inputs["stringData"], Secret)
+    assert isinstance(prod.outputs["grafanaAdminPassword"], Secret)
+    values = json.dumps(prod.graph.named("observability-kube-prometheus-stack").inputs["values"])
+    assert "existingSecret" in values and "adminPassword" not in values
+
+
+def test_alertmanager_sends_to_the_configured_receivers(prod):
+    from components.config import SECRET_KEYS, parse_config
+    from components.observability_stack import alertmanager_config
+    from offline.engine import stack_config
+
+    cfg = parse_config(stack_config("prod"), [s.key for s in SECRET_KEYS])
+    config = yaml.safe_load(alertmanager_config(cfg.observability, "smtp-secret", "https://pager.example/hook"))
+    receiver = config["receivers"][0]
+    assert config["route"]["receiver"] == receiver["name"]
+    assert receiver["email_configs"][0]["to"] == "llm-platform-oncall@hospital.example"
+    assert receiver["email_configs"][0]["require_tls"] is True
+    assert receiver["webhook_configs"][0]["url"] == "https://pager.example/hook"
+
+
+def test_required_alerts_exist_with_runbooks(prod, dev):
+    required = {
+        "VllmHighP95Latency", "VllmQueueDepthHigh", "VllmKvCacheNearlyFull", "VllmPreemptions", "VllmTargetDown",
+        "VllmNoReadyReplica", "VllmHighErrorRate", "GpuMemoryNearlyFull", "GpuTemperatureHigh", "GpuXidError",
+        "BackupOlderThanRpo", "BackupFailed",
+    }
+    assert required <= set(_alerts(prod))
+    assert "BackupOlderThanRpo" not in _alerts(dev), "no backup alert without DR"
+    for rule in _rules(prod):
+        if "alert" in rule:
+            assert rule["annotations"]["runbook_url"].endswith(f"#alert-{rule['alert'].lower()}")
+    latency = _alerts(prod)["VllmHighP95Latency"]
+    assert latency["expr"].endswith("> 2.0") and latency["for"] == "5m"
+    assert _alerts(prod)["BackupOlderThanRpo"]["expr"].endswith("> 3600")
+
+
+def test_every_model_gets_a_no_ready_replica_alert(prod):
+    absent = [r for r in _rules(prod) if r.get("alert") == "VllmNoReadyReplica"]
+    assert {r["labels"]["model_name"] for r in absent} == {"llama-2-7b-chat", "mistral-7b-instruct"}
+
+
+def _recorded(evaluation):
+    return {rule["record"] for rule in _rules(evaluation) if "record" in rule}
+
+
+def _all_expressions(evaluation):
+    found = [rule["expr"] for rule in _rules(evaluation)]
+    found += [expr for board in dashboards().values() for expr in expressions(board)]
+    for scaler in evaluation.graph.of_type("kubernetes:keda.sh/v1alpha1:ScaledObject"):
+        found += [t["metadata"]["query"] for t in scaler.inputs["spec"]["triggers"]]
+    return found
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_expression_reads_only_catalogued_metrics(stack, evaluations):
+    evaluation = evaluations[stack]
+    known = catalog.EXPORTED | _recorded(evaluation)
+    for expr in _all_expressions(evaluation):
+        names = metric_names(expr)
+        assert names, f"no metric found in {expr!r}"
+        assert names <= known, f"{expr!r} reads {names - known}"
+
+
+def test_the_name_check_catches_removed_and_misspelt_metrics():
+    for removed in ("vllm:gpu_cache_usage_perc", "vllm_request_latency_ms", "vllm:num_request_waiting"):
+        assert metric_names(f"max(rate({removed}[5m]))") - catalog.EXPORTED == {removed}
+    assert not catalog.REMOVED & catalog.EXPORTED
+
+
+def test_dashboards_cover_the_required_panels():
+    boards = dashboards()
+    vllm = boards["vllm-endpoints.json"]
+    assert vllm["templating"]["list"][0]["name"] == "model"
+    titles = {p["title"] for board in boards.values() for p in board["panels"]}
+    for needed in ("Requests per second", "End-to-end latency", "Time to first token", "Inter-token latency",
+                   "Tokens per second", "Queue depth and running requests", "KV-cache usage", "Prefix-cache hit rate",
+                   "GPU utilisation (busy, not load)", "GPU memory used", "GPU temperature", "GPU power", "Replicas"):
+        assert needed in titles
+    assert all('model_name=~"$model"' in e for e in expressions(vllm))
+
+
+def test_dashboards_are_config_maps_for_the_sidecar(prod):
+    maps = [r for r in prod.graph.of_type("kubernetes:core/v1:ConfigMap") if r.name.startswith("observability-dashboard")]
+    assert len(maps) == 2
+    for record in maps:
+        assert record.inputs["metadata"]["labels"]["grafana_dashboard"] == "1"
+        (name, text), = record.inputs["data"].items()
+        assert json.loads(text)["panels"]
+
+
+def test_monitoring_namespace_opens_only_what_the_stack_needs(prod):
+    scrapes = prod.graph.named("observability-allow-prometheus-scrapes").inputs["spec"]["egress"]
+    targets = {(r["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], r["ports"][0]["port"])
+               for r in scrapes}
+    assert targets == {("llm-serving", 8000), ("gpu-operator", 9400)}
+    queries = prod.graph.named("observability-allow-prometheus-queries").inputs["spec"]["ingress"][0]
+    assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in queries["from"]] == ["keda"]
+
+
+# -- promtool --------------------------------------------------------------------------------------
+
+
+def test_rules_pass_promtool_check(prod, tmp_path):
+    path = promtool.write_rules(tmp_path, _groups(prod))
+    result = promtool.run("check", "rules", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_dashboard_expressions_parse(tmp_path):
+    rules = [
+        {"record": f"dashboard:expr_{i}", "expr": expr.replace("$__rate_interval", "5m").replace("$model", ".*")}
+        for i, expr in enumerate(e for board in dashboards().values() for e in expressions(board))
+    ]
+    path = promtool.write_rules(tmp_path, [{"name": "dashboards", "rules": rules}])
+    result = promtool.run("check", "rules", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_rejects_a_broken_rule(tmp_path):
+    path = promtool.write_rules(tmp_path, [{"name": "broken", "rules": [{"alert": "Broken", "expr": "sum(rate(x[5m])"}]}])
+    assert promtool.run("check", "rules", str(path), cwd=tmp_path).returncode != 0
+
+
+def _without_annotations(groups):
+    # promtool compares annotations verbatim after templating; the unit tests judge expr and for.
+    groups = copy.deepcopy(groups)
+    for group in groups:
+        for rule in group["rules"]:
+            rule.pop("annotations", None)
+    return groups
+
+
+NS = 'namespace="llm-serving"'
+LLAMA = f'model_name="llama-2-7b-chat",{NS}'
+MISTRAL = f'model_name="mistral-7b-instruct",{NS}'
+
+
+def _histogram(name: str, labels: str, per_minute: dict[str, int]) -> list[dict]:
+    """Cumulative bucket series growing by the given counts each minute."""
+    series, total = [], 0
+    for le, count in per_minute.items():
+        total += count
+        series.append({"series": f'{name}_bucket{{{labels},le="{le}"}}', "values": f"0+{total}x40"})
+    return series
+
+
+def _fires(name: str, at: str, *label_sets: dict) -> dict:
+    return {"eval_time": at, "alertname": name, "exp_alerts": [{"exp_labels": labels} for labels in label_sets]}
+
+
+UNIT_TESTS = [
+    {   # p95 latency: llama's requests take 2.5-5 s, mistral's under 1 s.
+        "interval": "1m",
+        "input_series": _histogram("vllm:e2e_request_latency_seconds", LLAMA, {"1": 0, "2.5": 0, "5": 10, "+Inf": 0})
+        + _histogram("vllm:e2e_request_latency_seconds", MISTRAL, {"1": 10, "2.5": 0, "5": 0, "+Inf": 0}),
+        "alert_rule_test": [
+            _fires("VllmHighP95Latency", "15m", {"model_name": "llama-2-7b-chat", "severity": "warning"}),
+            _fires("VllmHighP95Latency", "3m"),
+        ],
+        "promql_expr_test": [{
+            "expr": "model_name:vllm_e2e_latency_seconds:p50_5m",
+            "eval_time": "10m",
+            "exp_samples": [{"labels": 'model_name:vllm_e2e_latency_seconds:p50_5m{model_name="llama-2-7b-chat"}',
+                             "value": 3.75},
+                            {"labels": 'model_name:vllm_e2e_latency_seconds:p50_5m{model_name="mistral-7b-instruct"}',
+                             "value": 0.5}],
+        }],
+    },
+    {   # Queue: llama has 8 waiting per replica, mistral 1.
+        "interval": "1m",
+        "input_series": [
+            {"series": f'vllm:num_requests_waiting{{{LLAMA},pod="l-0"}}', "values": "8x30"},
+            {"series": f'vllm:num_requests_waiting{{{LLAMA},pod="l-1"}}', "values": "8x30"},
+            {"series": f'vllm:num_requests_waiting{{{MISTRAL},pod="m-0"}}', "values": "1x30"},
+        ],
+        "alert_rule_test": [
+            _fires("VllmQueueDepthHigh", "10m", {"model_name": "llama-2-7b-chat", "severity": "warning"}),
+        ],
+    },
+    {   # KV cache: one pod at 95 %, one at 50 %.
+        "interval": "1m",
+        "input_series": [
+            {"series": f'vllm:kv_cache_usage_perc{{{LLAMA},pod="l-0"}}', "values": "0.95x30"},
+            {"series": f'vllm:kv_cache_usage_perc{{{MISTRAL},pod="m-0"}}', "values": "0.5x30"},
+        ],
+        "alert_rule_test": [
+            _fires("VllmKvCacheNearlyFull", "15m", {"model_name": "llama-2-7b-chat", "pod": "l-0", "severity": "warning"}),
+            _fires("VllmKvCacheNearlyFull", "5m"),
+        ],
+    },
+    {   # Preemptions: llama's counter rises, mistral's stays.
+        "interval": "1m",
+        "input_series": [
+            {"series": f'vllm:num_preemptions_total{{{LLAMA},pod="l-0"}}', "values": "0+5x30"},
+            {"series": f'vllm:num_preemptions_total{{{MISTRAL},pod="m-0"}}', "values": "3x30"},
+        ],
+        "alert_rule_test": [
+            _fires("VllmPreemptions", "20m", {"model_name": "llama-2-7b-chat", "severity": "warning"}),
+        ],
+    },
+    {   # Targets: one down, one up; llama exports metrics, mistral has no replica at all.
+        "interval": "1m",
+        "input_series": [
+            {"series": 'up{job="vllm",pod="l-0"}', "values": "0x30"},
+            {"series": 'up{job="vllm",pod="l-1"}', "values": "1x30"},
+            {"series": f'vllm:num_requests_running{{{LLAMA},pod="l-1"}}', "values": "3x30"},
+        ],
+        "alert_rule_test": [
+            _fires("VllmTargetDown", "10m", {"job": "vllm", "pod": "l-0", "severity": "critical"}),
+            _fires("VllmNoReadyReplica", "10m", {"model_name": "mistral-7b-instruct", "namespace": "llm-serving",
+                                                 "severity": "critical"}),
+            _fires("VllmNoReadyReplica", "3m"),
+        ],
+    },
+    {   # Errors: half of llama's requests fail, none of mistral's.
+        "interval": "1m",
+        "input_series": [
+            {"series": 'http_requests_total{job="vllm",service="llama-2-7b-chat-api",status="5xx"}', "values": "0+10x30"},
+            {"series": 'http_requests_total{job="vllm",service="llama-2-7b-chat-api",status="2xx"}', "values": "0+10x30"},
+            {"series": 'http_requests_total{job="vllm",service="mistral-7b-instruct-api",status="2xx"}', "values": "0+100x30"},
+            {"series": 'http_requests_total{job="vllm",service="mistral-7b-instruct-api",status="5xx"}', "values": "0x30"},
+        ],
+        "alert_rule_test": [
+            _fires("VllmHighErrorRate", "15m", {"service": "llama-2-7b-chat-api", "severity": "critical"}),
+        ],
+    },
+    {   # GPUs: gpu 0 is full, hot, erroring and unlicensed; gpu 1 is healthy.
+        "interval": "1m",
+        "input_series": [
+            {"series": 'DCGM_FI_DEV_FB_USED{gpu="0",Hostname="n0"}', "values": "79500x40"},
+            {"series": 'DCGM_FI_DEV_FB_FREE{gpu="0",Hostname="n0"}', "values": "500x40"},
+            {"series": 'DCGM_FI_DEV_FB_USED{gpu="1",Hostname="n1"}', "values": "72000x40"},
+            {"series": 'DCGM_FI_DEV_FB_FREE{gpu="1",Hostname="n1"}', "values": "8000x40"},
+            {"series": 'DCGM_FI_DEV_GPU_TEMP{gpu="0",Hostname="n0"}', "values": "91x40"},
+            {"series": 'DCGM_FI_DEV_GPU_TEMP{gpu="1",Hostname="n1"}', "values": "60x40"},
+            {"series": 'DCGM_FI_DEV_XID_ERRORS{gpu="0",Hostname="n0"}', "values": "0x10 79x30"},
+            {"series": 'DCGM_FI_DEV_XID_ERRORS{gpu="1",Hostname="n1"}', "values": "0x40"},
+            {"series": 'DCGM_FI_DEV_VGPU_LICENSE_STATUS{gpu="0",Hostname="n0"}', "values": "0x40"},
+            {"series": 'DCGM_FI_DEV_VGPU_LICENSE_STATUS{gpu="1",Hostname="n1"}', "values": "1x40"},
+        ],
+        "alert_rule_test": [
+            _fires("GpuMemoryNearlyFull", "15m", {"gpu": "0", "Hostname": "n0", "severity": "warning"}),
+            _fires("GpuTemperatureHigh", "10m", {"gpu": "0", "Hostname": "n0", "severity": "warning"}),
+            _fires("GpuXidError", "15m", {"gpu": "0", "Hostname": "n0", "severity": "critical"}),
+            _fires("GpuXidError", "30m"),
+            _fires("GpuVgpuUnlicensed", "20m", {"gpu": "0", "Hostname": "n0", "severity": "critical"}),
+        ],
+    },
+    {   # Backups: schedule a last succeeded at t=0, schedule b keeps succeeding; a also fails.
+        "interval": "1m",
+        "input_series": [
+            {"series": 'velero_backup_last_successful_timestamp{schedule="a"}', "values": "0x100"},
+            {"series": 'velero_backup_last_successful_timestamp{schedule="b"}', "values": "0+60x100"},
+            {"series": 'velero_backup_failure_total{schedule="a"}', "values": "0+1x100"},
+            {"series": 'velero_backup_failure_total{schedule="b"}', "values": "0x100"},
+        ],
+        "alert_rule_test": [
+            _fires("BackupOlderThanRpo", "90m", {"schedule": "a", "severity": "critical"}),
+            _fires("BackupOlderThanRpo", "30m"),
+            _fires("BackupFailed", "30m", {"schedule": "a", "severity": "critical"}),
+        ],
+    },
+]
+
+
+def test_every_alert_fires_when_it_should_and_not_otherwise(prod, tmp_path):
+    groups = _without_annotations(_groups(prod))
+    promtool.write_rules(tmp_path, groups)
+    tested = {t["alertname"] for case in UNIT_TESTS for t in case.get("alert_rule_test", [])}
+    assert tested == set(_alerts(prod)), f"untested alerts: {set(_alerts(prod)) - tested}"
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(
+        {"rule_files": ["rules.yaml"], "evaluation_interval": "30s", "tests": UNIT_TESTS}, sort_keys=False))
+    result = promtool.run("test", "rules", "tests.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_unit_tests_bite(prod, tmp_path):
+    """A threshold raised beyond the data makes the firing case fail: the tests are not vacuous."""
+    groups = _without_annotations(_groups(prod))
+    for group in groups:
+        for rule in group["rules"]:
+            if rule.get("alert") == "VllmHighP95Latency":
+                rule["expr"] = rule["expr"].replace("> 2.0", "> 10")
+    promtool.write_rules(tmp_path, groups)
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(
+        {"rule_files": ["rules.yaml"], "evaluation_interval": "30s", "tests": UNIT_TESTS[:1]}, sort_keys=False))
+    assert promtool.run("test", "rules", "tests.yaml", cwd=tmp_path).returncode != 0
