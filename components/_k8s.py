@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
+import pulumi
 import pulumi_kubernetes as k8s
 
 PART_OF = "onprem-llm"
+EXCEPTION_REASON = "onprem-llm.io/pod-security-exception"
+"""Annotation on a namespace whose Pod Security level is relaxed, saying why."""
 PSA_LEVELS = ("enforce", "audit", "warn")
 
 
@@ -30,3 +36,65 @@ def pod_security_labels(level: str, kubernetes_version: str) -> dict[str, str]:
         result[f"pod-security.kubernetes.io/{mode}"] = level
         result[f"pod-security.kubernetes.io/{mode}-version"] = f"v{kubernetes_version}"
     return result
+
+
+def namespace(resource_name: str, name: str, instance: str, component: str, level: str, kubernetes_version: str,
+              opts: pulumi.ResourceOptions, reason: str | None = None) -> k8s.core.v1.Namespace:
+    """A namespace with Pod Security labels for all three modes; ``reason`` documents a relaxed level."""
+    return k8s.core.v1.Namespace(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name,
+            labels={**labels(name, instance, component), **pod_security_labels(level, kubernetes_version)},
+            annotations={EXCEPTION_REASON: reason} if reason else None,
+        ),
+        opts=opts,
+    )
+
+
+def baseline_network_policies(prefix: str, namespace: str, object_labels: dict[str, str],
+                              opts: pulumi.ResourceOptions) -> None:
+    """Default-deny for every pod of the namespace, then DNS, which every pod needs (UDP and TCP)."""
+    net = k8s.networking.v1
+    net.NetworkPolicy(
+        f"{prefix}-default-deny",
+        metadata=metadata("default-deny", namespace, object_labels),
+        spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Ingress", "Egress"]),
+        opts=opts,
+    )
+    net.NetworkPolicy(
+        f"{prefix}-allow-dns",
+        metadata=metadata("allow-dns-egress", namespace, object_labels),
+        spec=net.NetworkPolicySpecArgs(
+            pod_selector={},
+            policy_types=["Egress"],
+            egress=[net.NetworkPolicyEgressRuleArgs(
+                to=[net.NetworkPolicyPeerArgs(
+                    namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    pod_selector={"matchLabels": {"k8s-app": "kube-dns"}},
+                )],
+                ports=[net.NetworkPolicyPortArgs(protocol=p, port=53) for p in ("UDP", "TCP")],
+            )],
+        ),
+        opts=opts,
+    )
+
+
+PULL_SECRET = "registry-pull"
+
+
+def registry_pull_secret(resource_name: str, namespace: str, server: str, username: str,
+                         password: pulumi.Input[str], object_labels: dict[str, str],
+                         opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
+    """The private registry's credentials as a dockerconfigjson Secret named PULL_SECRET."""
+    def docker_config(secret: str) -> str:
+        token = base64.b64encode(f"{username}:{secret}".encode()).decode()
+        return json.dumps({"auths": {server: {"username": username, "password": secret, "auth": token}}})
+
+    return k8s.core.v1.Secret(
+        resource_name,
+        metadata=metadata(PULL_SECRET, namespace, object_labels),
+        type="kubernetes.io/dockerconfigjson",
+        string_data={".dockerconfigjson": pulumi.Output.secret(pulumi.Output.from_input(password).apply(docker_config))},
+        opts=opts,
+    )

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from components.dr_plan import DrFigures, DrInputs, achievable, cron_for_interval
 from components.sizing import shm_gib
 
 PROJECT = "onprem-llm"
@@ -409,7 +410,22 @@ class DrSecondaryConfig(_Model):
     supervisor_id: str = Field(description="Id of the secondary site's vSphere Supervisor.")
     supervisor_namespace: str = Field(pattern=DNS_LABEL, description="vSphere Namespace at the secondary site.")
     cluster_name: str = Field(pattern=DNS_LABEL, description="Standby workload cluster name.")
-    gpu_nodes: int = Field(1, ge=1, description="GPU workers at the secondary site. Default: 1.")
+    gpu_nodes: int = Field(
+        1, ge=0, description="GPU workers at the secondary site (0 allowed in pilot-light). Default: 1."
+    )
+
+
+class BackupStorageConfig(_Model):
+    """S3-compatible object store at the secondary site that receives the primary's backups."""
+
+    s3_url: str = Field(pattern=r"^https://", description="S3 endpoint URL; TLS only.")
+    bucket: str = Field(description="Bucket, created with versioning (and replication where the store offers it).")
+    region: str = Field("us-east-1", description="Region string the store expects. Default: us-east-1.")
+    prefix: str = Field("onprem-llm", description="Prefix inside the bucket. Default: onprem-llm.")
+    ca_cert: str | None = Field(None, description="Base64 PEM of the store's private CA. Default: system trust.")
+    egress_cidrs: tuple[str, ...] = Field(
+        ("0.0.0.0/0",), description="Addresses of the store; Velero may reach them on 443. Default: any address."
+    )
 
 
 class DrConfig(_Model):
@@ -421,8 +437,29 @@ class DrConfig(_Model):
     )
     rpo_minutes: int = Field(60, ge=1, description="Recovery point objective, minutes. Default: 60.")
     rto_minutes: int = Field(15, ge=1, description="Recovery time objective, minutes. Default: 15.")
-    backup_interval_minutes: int = Field(60, ge=5, description="Velero schedule interval, minutes. Default: 60.")
+    backup_interval_minutes: int = Field(
+        30, ge=5, description="Velero schedule interval, minutes; must divide an hour or a day. Default: 30."
+    )
+    backup_duration_minutes: int = Field(10, ge=1, description="Longest a backup run takes (measure it). Default: 10.")
+    replication_lag_minutes: int = Field(
+        5, ge=0, description="Delay until a backup is readable at the secondary site. Default: 5."
+    )
     backup_ttl_hours: int = Field(720, ge=24, description="Backup retention, hours. Default: 720 (30 days).")
+    long_term_ttl_hours: int | None = Field(
+        None, ge=24, description="Also keep one daily backup this long (e.g. 52560 for six years). Default: none."
+    )
+    file_system_backup: bool = Field(
+        False,
+        description="Back volumes up file by file with the node agent (needs a privileged `velero` namespace) "
+        "instead of CSI snapshot data movement. Default: false.",
+    )
+    detection_minutes: int = Field(5, ge=1, description="Time to detect the outage and declare failover. Default: 5.")
+    dns_ttl_seconds: int = Field(60, ge=0, description="TTL of the DNS/GSLB record clients resolve. Default: 60.")
+    copy_gib_per_minute: float = Field(
+        5.5, gt=0, description="Weights copy speed into the secondary site when not pre-staged. Default: 5.5 (~100 MB/s)."
+    )
+    standby_replicas: int = Field(1, ge=1, description="Replicas per model kept Ready in warm-standby. Default: 1.")
+    backup_storage: BackupStorageConfig | None = Field(None, description="Backup target; required when enabled.")
     secondary: DrSecondaryConfig | None = Field(None, description="Secondary site; required when enabled.")
 
 
@@ -523,6 +560,8 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
         "alertWebhookUrl", "Alertmanager webhook URL (it often embeds a token)",
         lambda c: c.observability.enabled and c.observability.alert_webhook,
     ),
+    SecretKey("backupS3AccessKeyId", "access key of the backup bucket", lambda c: c.dr.enabled),
+    SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled),
     SecretKey("drVspherePassword", "password of dr.secondary.vsphere.user", lambda c: c.dr.enabled),
     SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled),
 )
@@ -766,6 +805,22 @@ def _rule_tkr_matches_version(c: PlatformConfig) -> list[ConfigIssue]:
     return []
 
 
+def dr_figures(c: PlatformConfig) -> DrFigures:
+    """Achievable RPO and RTO of the configured DR pattern."""
+    dr = c.dr
+    staged = dr.mode == "warm-standby"
+    return achievable(DrInputs(
+        mode=dr.mode,
+        backup_interval_minutes=dr.backup_interval_minutes,
+        backup_duration_minutes=dr.backup_duration_minutes,
+        replication_lag_minutes=dr.replication_lag_minutes,
+        detection_minutes=dr.detection_minutes,
+        dns_ttl_seconds=dr.dns_ttl_seconds,
+        weights_gib=0 if staged else sum(m.weights.size_gib for m in c.models.values()),
+        copy_gib_per_minute=dr.copy_gib_per_minute,
+    ))
+
+
 def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
     dr = c.dr
     if not dr.enabled:
@@ -773,11 +828,42 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
     issues = []
     if dr.secondary is None:
         issues.append(ConfigIssue("dr.secondary", _MISSING, "dr.enabled needs the secondary site's vCenter and cluster"))
-    if dr.backup_interval_minutes > dr.rpo_minutes:
+    if dr.backup_storage is None:
+        issues.append(ConfigIssue("dr.backupStorage", _MISSING, "dr.enabled needs the S3 target at the secondary site"))
+    try:
+        cron_for_interval(dr.backup_interval_minutes)
+    except ValueError as error:
+        issues.append(ConfigIssue("dr.backupIntervalMinutes", dr.backup_interval_minutes, f"{error}; use e.g. 15, 30 or 60"))
+    figures = dr_figures(c)
+    if figures.rpo_minutes > dr.rpo_minutes:
+        most = dr.rpo_minutes - dr.backup_duration_minutes - dr.replication_lag_minutes
+        fix = f"set it to at most {most}" if most >= 5 else "raise dr.rpoMinutes"
         issues.append(ConfigIssue(
             "dr.backupIntervalMinutes", dr.backup_interval_minutes,
-            f"longer than dr.rpoMinutes ({dr.rpo_minutes}); the worst-case data loss would exceed the RPO. "
-            f"Set it to at most {dr.rpo_minutes}",
+            f"worst-case data loss is interval + backup duration + replication lag = {figures.rpo_minutes} min, "
+            f"above dr.rpoMinutes ({dr.rpo_minutes}); {fix}",
+        ))
+    if figures.rto_minutes > dr.rto_minutes:
+        faster = "" if dr.mode == "warm-standby" else "; or use mode warm-standby"
+        issues.append(ConfigIssue(
+            "dr.rtoMinutes", dr.rto_minutes,
+            f"{dr.mode} recovers in about {figures.rto_minutes} min ({figures.explain_rto()}); raise dr.rtoMinutes to "
+            f"at least {figures.rto_minutes}{faster}. Under that needs an active-active site",
+        ))
+    if dr.secondary is not None and dr.mode == "warm-standby":
+        standby = sum(dr.standby_replicas * m.tensor_parallel_size for m in c.models.values())
+        capacity = dr.secondary.gpu_nodes * c.gpu_pool.gpus_per_node
+        if standby > capacity:
+            issues.append(ConfigIssue(
+                "dr.secondary.gpuNodes", dr.secondary.gpu_nodes,
+                f"warm standby keeps {dr.standby_replicas} replica(s) of every model ready: {standby} GPUs, but the "
+                f"secondary has {capacity}; add GPU nodes or lower dr.standbyReplicas",
+            ))
+    if dr.file_system_backup and "velero" not in c.compliance.privileged_namespaces:
+        issues.append(ConfigIssue(
+            "dr.fileSystemBackup", True,
+            "the node agent reads pod volumes from the host; add `velero` with its reason to "
+            "compliance.privilegedNamespaces, or use CSI snapshot data movement",
         ))
     if dr.secondary is not None and dr.secondary.vsphere.server == c.vsphere.server \
             and dr.secondary.vsphere.compute_cluster == c.vsphere.compute_cluster:

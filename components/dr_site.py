@@ -1,57 +1,126 @@
-"""DrSite: the secondary site, built from the same components on its own providers."""
+"""DrSite: backups of the primary and a secondary site that keeps the stated RPO and RTO.
+
+What exists at the secondary depends on the recovery pattern:
+
+| mode | secondary site | failover |
+|---|---|---|
+| backup-restore | nothing but the backup bucket | rebuild the site from this program with DR config, restore Velero backups |
+| pilot-light | GPU pool (may be 0 nodes), workload cluster, Velero reading the backups | scale GPUs, stage weights, restore |
+| warm-standby | the above plus every model Ready at reduced replicas with weights staged, and monitoring | switch traffic |
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 
-from components.config import AddonsConfig, DrConfig, GpuPoolConfig, TanzuConfig
+from components.config import (
+    AddonsConfig,
+    DrConfig,
+    GpuPoolConfig,
+    ModelConfig,
+    ObservabilityConfig,
+    TanzuConfig,
+    WeightsVolumeConfig,
+)
+from components.dr_plan import DrFigures
 from components.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
-from components.tanzu_cluster import TanzuCluster, TanzuClusterArgs
+from components.monitoring.rules import RuleSettings
+from components.observability_stack import ObservabilityStack, ObservabilityStackArgs
+from components.tanzu_cluster import ClusterCore, TanzuCluster, TanzuClusterArgs
+from components.velero import METRICS_PORT, BackupSchedule, Velero, VeleroArgs
+from components.velero import NAMESPACE as VELERO_NAMESPACE
+from components.vllm_service import VllmService, VllmServiceArgs
 
 TYPE = "onprem:platform:DrSite"
 
 
 @dataclass(frozen=True)
-class DrSiteArgs:
-    dr: DrConfig
-    """DR mode, targets and the secondary site (``dr.secondary`` is set)."""
-    pool: GpuPoolConfig
-    """The primary pool's GPU shape; the secondary uses the same VM classes with fewer nodes."""
-    tanzu: TanzuConfig
-    """The primary cluster settings; namespace and cluster name come from ``dr.secondary``."""
-    addons: AddonsConfig
-    privileged_namespaces: dict[str, str]
+class DrSecrets:
     vsphere_password: pulumi.Input[str]
     supervisor_kubeconfig: pulumi.Input[str]
     registry_password: pulumi.Input[str]
+    s3_access_key_id: pulumi.Input[str]
+    s3_secret_access_key: pulumi.Input[str]
     nls_client_token: pulumi.Input[str] | None = None
+    hf_token: pulumi.Input[str] | None = None
+    smtp_password: pulumi.Input[str] | None = None
+    webhook_url: pulumi.Input[str] | None = None
+
+
+@dataclass(frozen=True)
+class DrSiteArgs:
+    dr: DrConfig
+    """Mode, targets, backup storage and the secondary site (validated: storage and secondary set)."""
+    figures: DrFigures
+    """Achieved RPO and RTO of this configuration."""
+    primary: ClusterCore
+    """The primary cluster, whose namespaces are backed up."""
+    pool: GpuPoolConfig
+    tanzu: TanzuConfig
+    addons: AddonsConfig
+    privileged_namespaces: dict[str, str]
+    models: dict[str, ModelConfig]
+    observability: ObservabilityConfig
+    rules: RuleSettings
+    secrets: DrSecrets
 
 
 class DrSite(pulumi.ComponentResource):
-    """A standby GPU pool and workload cluster at the secondary site.
-
-    Velero, backup schedules and the standby model endpoints are not built yet (see README "Status").
-    """
-
-    host_pool: GpuHostPool
-    cluster: TanzuCluster
     mode: str
+    rpo_minutes: int
+    rto_minutes: int
+    backup_location: str
+    cluster_name: str | None
+    """Standby cluster; None in backup-restore mode."""
+    standby_endpoints: dict[str, str]
+    """Per model key, the standby's in-cluster OpenAI base URL (warm-standby only)."""
 
     def __init__(self, name: str, args: DrSiteArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        secondary = args.dr.secondary
-        if secondary is None:
-            raise ValueError("dr.secondary is required for a DR site; config validation should have refused this stack")
-        self.mode = args.dr.mode
-        self.host_pool = GpuHostPool(
+        dr, secrets = args.dr, args.secrets
+        secondary, storage = dr.secondary, dr.backup_storage
+        if secondary is None or storage is None:
+            raise ValueError("dr.secondary and dr.backupStorage are required; config validation should have refused this")
+        child = pulumi.ResourceOptions(parent=self)
+        self.mode, self.rpo_minutes, self.rto_minutes = dr.mode, args.figures.rpo_minutes, args.figures.rto_minutes
+        self.cluster_name, self.standby_endpoints = None, {}
+        fsb_reason = args.privileged_namespaces.get(VELERO_NAMESPACE)
+
+        primary_velero = Velero(f"{name}-velero-primary", VeleroArgs(
+            cluster=args.primary, storage=storage, access_mode="ReadWrite",
+            access_key_id=secrets.s3_access_key_id, secret_access_key=secrets.s3_secret_access_key,
+            api_server_cidrs=args.tanzu.api_server_cidrs, schedules=self._schedules(args),
+            file_system_backup=dr.file_system_backup, privileged_reason=fsb_reason,
+        ), opts=child)
+        self.backup_location = primary_velero.location_name
+
+        if dr.mode != "backup-restore":
+            self._standby_site(name, args, child)
+
+        self.register_outputs({
+            "mode": self.mode, "rpoMinutes": self.rpo_minutes, "rtoMinutes": self.rto_minutes,
+            "backupLocation": self.backup_location, "clusterName": self.cluster_name,
+            "standbyEndpoints": self.standby_endpoints,
+        })
+
+    @staticmethod
+    def _schedules(args: DrSiteArgs) -> tuple[BackupSchedule, ...]:
+        dr, namespaces = args.dr, (args.primary.serving_namespace, args.primary.monitoring_namespace)
+        schedules = [BackupSchedule("platform-frequent", dr.backup_interval_minutes, dr.backup_ttl_hours, namespaces)]
+        if dr.long_term_ttl_hours:
+            # One copy a day kept long, for retention duties beyond the operational window.
+            schedules.append(BackupSchedule("platform-daily", 24 * 60, dr.long_term_ttl_hours, namespaces))
+        return tuple(schedules)
+
+    def _standby_site(self, name: str, args: DrSiteArgs, child: pulumi.ResourceOptions) -> None:
+        dr, secrets, secondary = args.dr, args.secrets, args.dr.secondary
+        host_pool = GpuHostPool(
             f"{name}-pool",
-            GpuHostPoolArgs(
-                vsphere=secondary.vsphere, pool=args.pool, password=args.vsphere_password,
-                gpu_nodes=secondary.gpu_nodes,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            GpuHostPoolArgs(vsphere=secondary.vsphere, pool=args.pool, password=secrets.vsphere_password,
+                            gpu_nodes=secondary.gpu_nodes),
+            opts=child,
         )
         standby_tanzu = args.tanzu.model_copy(update={
             "supervisor_id": secondary.supervisor_id,
@@ -59,14 +128,47 @@ class DrSite(pulumi.ComponentResource):
             "cluster_name": secondary.cluster_name,
             "control_plane": args.tanzu.control_plane.model_copy(update={"replicas": 1}),
         })
-        self.cluster = TanzuCluster(
+        cluster = TanzuCluster(
             f"{name}-cluster",
             TanzuClusterArgs(
-                tanzu=standby_tanzu, addons=args.addons, pool=args.pool, host_pool=self.host_pool,
+                tanzu=standby_tanzu, addons=args.addons, pool=args.pool, host_pool=host_pool,
                 privileged_namespaces=args.privileged_namespaces,
-                supervisor_kubeconfig=args.supervisor_kubeconfig, registry_password=args.registry_password,
-                nls_client_token=args.nls_client_token,
+                supervisor_kubeconfig=secrets.supervisor_kubeconfig, registry_password=secrets.registry_password,
+                nls_client_token=secrets.nls_client_token,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
-        self.register_outputs({"mode": self.mode, "clusterName": secondary.cluster_name})
+        self.cluster_name = secondary.cluster_name
+        # The secondary reads the same bucket but never writes to it.
+        Velero(f"{name}-velero-secondary", VeleroArgs(
+            cluster=cluster.core, storage=dr.backup_storage, access_mode="ReadOnly",
+            access_key_id=secrets.s3_access_key_id, secret_access_key=secrets.s3_secret_access_key,
+            api_server_cidrs=args.tanzu.api_server_cidrs, file_system_backup=dr.file_system_backup,
+            privileged_reason=args.privileged_namespaces.get(VELERO_NAMESPACE),
+        ), opts=child)
+        if dr.mode != "warm-standby":
+            return
+        for key, model in args.models.items():
+            service = VllmService(f"{name}-{key}", VllmServiceArgs(
+                model=standby_model(model, dr.standby_replicas), cluster=cluster.core,
+                hf_token=secrets.hf_token if model.source == "huggingface" else None,
+            ), opts=child)
+            self.standby_endpoints[key] = service.base_url
+        ObservabilityStack(f"{name}-observability", ObservabilityStackArgs(
+            settings=args.observability, cluster=cluster.core,
+            rules=replace(args.rules, backup_rpo_seconds=None),
+            scrape_namespaces={cluster.core.serving_namespace: 8000, args.addons.gpu_operator.namespace: 9400,
+                               VELERO_NAMESPACE: METRICS_PORT},
+            client_namespaces=(args.addons.keda_namespace,),
+            api_server_cidrs=args.tanzu.api_server_cidrs,
+            smtp_password=secrets.smtp_password, webhook_url=secrets.webhook_url,
+        ), opts=child)
+
+
+def standby_model(model: ModelConfig, replicas: int) -> ModelConfig:
+    """The primary's model entry at standby size, on the secondary's own encrypted block storage."""
+    return model.model_copy(update={
+        "replicas": model.replicas.model_copy(update={"min": replicas, "max": replicas}),
+        "weights": WeightsVolumeConfig(size_gib=model.weights.size_gib, access_mode="ReadWriteOnce"),
+        "ingress": None,
+    })

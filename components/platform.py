@@ -7,12 +7,14 @@ from typing import Any
 
 import pulumi
 
-from components.config import PlatformConfig
-from components.dr_site import DrSite, DrSiteArgs
+from components.config import PlatformConfig, dr_figures
+from components.dr_site import DrSecrets, DrSite, DrSiteArgs
 from components.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
 from components.monitoring.rules import RuleSettings
 from components.observability_stack import ObservabilityStack, ObservabilityStackArgs
 from components.tanzu_cluster import TanzuCluster, TanzuClusterArgs
+from components.velero import METRICS_PORT as VELERO_METRICS_PORT
+from components.velero import NAMESPACE as VELERO_NAMESPACE
 from components.vllm_service import VllmService, VllmServiceArgs
 
 
@@ -57,7 +59,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             "observability",
             ObservabilityStackArgs(
                 settings=cfg.observability, cluster=cluster.core, rules=rule_settings(cfg),
-                scrape_namespaces={cfg.tanzu.serving_namespace: 8000, cfg.addons.gpu_operator.namespace: 9400},
+                scrape_namespaces=scrape_targets(cfg),
                 client_namespaces=(cfg.addons.keda_namespace,),
                 api_server_cidrs=cfg.tanzu.api_server_cidrs,
                 smtp_password=secrets.get("alertSmtpPassword"),
@@ -69,15 +71,31 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         dr_site = DrSite(
             "dr",
             DrSiteArgs(
-                dr=cfg.dr, pool=cfg.gpu_pool, tanzu=cfg.tanzu, addons=cfg.addons,
-                privileged_namespaces=cfg.compliance.privileged_namespaces,
-                nls_client_token=secrets.get("nlsClientToken"),
-                vsphere_password=secrets["drVspherePassword"],
-                supervisor_kubeconfig=secrets["drSupervisorKubeconfig"],
-                registry_password=secrets["registryPassword"],
+                dr=cfg.dr, figures=dr_figures(cfg), primary=cluster.core, pool=cfg.gpu_pool, tanzu=cfg.tanzu,
+                addons=cfg.addons, privileged_namespaces=cfg.compliance.privileged_namespaces, models=cfg.models,
+                observability=cfg.observability, rules=rule_settings(cfg),
+                secrets=DrSecrets(
+                    vsphere_password=secrets["drVspherePassword"],
+                    supervisor_kubeconfig=secrets["drSupervisorKubeconfig"],
+                    registry_password=secrets["registryPassword"],
+                    s3_access_key_id=secrets["backupS3AccessKeyId"],
+                    s3_secret_access_key=secrets["backupS3SecretAccessKey"],
+                    nls_client_token=secrets.get("nlsClientToken"),
+                    hf_token=secrets.get("hfToken"),
+                    smtp_password=secrets.get("alertSmtpPassword"),
+                    webhook_url=secrets.get("alertWebhookUrl"),
+                ),
             ),
         )
     return Platform(cfg, host_pool, cluster, models, observability, dr_site)
+
+
+def scrape_targets(cfg: PlatformConfig) -> dict[str, int]:
+    """Namespaces the primary Prometheus scrapes, with the metrics port of each."""
+    targets = {cfg.tanzu.serving_namespace: 8000, cfg.addons.gpu_operator.namespace: 9400}
+    if cfg.dr.enabled:
+        targets[VELERO_NAMESPACE] = VELERO_METRICS_PORT
+    return targets
 
 
 def rule_settings(cfg: PlatformConfig) -> RuleSettings:
@@ -95,7 +113,7 @@ def rule_settings(cfg: PlatformConfig) -> RuleSettings:
 
 def stack_outputs(platform: Platform) -> dict[str, Any]:
     """The stack outputs, camelCase. Secrets stay secret Outputs."""
-    cfg = platform.config
+    cfg, dr = platform.config, platform.dr_site
     return {
         "clusterName": cfg.tanzu.cluster_name,
         "supervisorNamespace": cfg.tanzu.supervisor_namespace,
@@ -118,6 +136,12 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
         "alertmanagerUrl": platform.observability.alertmanager_url if platform.observability else None,
         "grafanaUrl": platform.observability.grafana_url if platform.observability else None,
         "grafanaAdminPassword": platform.observability.grafana_admin_password if platform.observability else None,
-        "drMode": platform.dr_site.mode if platform.dr_site else None,
-        "drClusterName": cfg.dr.secondary.cluster_name if platform.dr_site and cfg.dr.secondary else None,
+        "drMode": dr.mode if dr else None,
+        "drRpoTargetMinutes": cfg.dr.rpo_minutes if dr else None,
+        "drRtoTargetMinutes": cfg.dr.rto_minutes if dr else None,
+        "drAchievedRpoMinutes": dr.rpo_minutes if dr else None,
+        "drAchievedRtoMinutes": dr.rto_minutes if dr else None,
+        "drClusterName": dr.cluster_name if dr else None,
+        "drStandbyEndpoints": dr.standby_endpoints if dr else {},
+        "backupLocation": dr.backup_location if dr else None,
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 
 import pulumi
@@ -13,12 +12,11 @@ import pulumi_vsphere as vsphere
 from components import _k8s, versions
 from components._cluster_spec import UBUNTU_IMAGE, NodeShape, clusterclass_spec, tkc_spec
 from components._gpu_operator import GRIDD_CONF, LICENSING_SECRET, gpu_operator_values
+from components._k8s import PULL_SECRET
 from components.config import AddonsConfig, GpuPoolConfig, TanzuConfig
 from components.gpu_host_pool import GpuHostPool
 
 TYPE = "onprem:platform:TanzuCluster"
-PULL_SECRET = "registry-pull"
-EXCEPTION_REASON = "onprem-llm.io/pod-security-exception"
 
 
 @dataclass(frozen=True)
@@ -33,6 +31,10 @@ class ClusterCore:
     gateway_namespaces: tuple[str, ...]
     image_pull_secret: str
     storage_class: str
+    registry_server: str
+    registry_username: str
+    registry_password: pulumi.Input[str]
+    """Secret; lets components create pull secrets in namespaces of their own."""
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,11 @@ class TanzuCluster(pulumi.ComponentResource):
 
         version = tanzu.kubernetes_version
         for namespace, component in ((tanzu.serving_namespace, "serving"), (tanzu.monitoring_namespace, "monitoring")):
-            ns = self._namespace(name, namespace, component, "restricted", version, on_cluster)
-            self._baseline_network_policies(name, namespace, component, ns, on_cluster)
+            ns = _k8s.namespace(f"{name}-ns-{component}", namespace, name, component, "restricted", version, on_cluster)
+            _k8s.baseline_network_policies(
+                f"{name}-{component}", namespace, _k8s.labels(namespace, name, component),
+                pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[ns])),
+            )
         self._pull_secret(name, "serving", tanzu, args.registry_password, on_cluster)
         self._gpu_operator(name, args, on_cluster)
         self._keda(name, args.addons.keda_namespace, version, on_cluster)
@@ -130,6 +135,9 @@ class TanzuCluster(pulumi.ComponentResource):
             gateway_namespaces=tanzu.gateway_namespaces,
             image_pull_secret=PULL_SECRET,
             storage_class=host_pool.storage_policy_name,
+            registry_server=tanzu.registry.server,
+            registry_username=tanzu.registry.username,
+            registry_password=args.registry_password,
         )
         self.node_pools = [
             {"name": "gpu", "replicas": host_pool.gpu_nodes, "gpusPerNode": host_pool.gpus_per_node,
@@ -171,61 +179,11 @@ class TanzuCluster(pulumi.ComponentResource):
 
     # -- namespaces ------------------------------------------------------------------------------
 
-    def _namespace(self, name: str, namespace: str, component: str, level: str, version: str,
-                   opts: pulumi.ResourceOptions, reason: str | None = None) -> k8s.core.v1.Namespace:
-        return k8s.core.v1.Namespace(
-            f"{name}-ns-{component}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=namespace,
-                labels={**_k8s.labels(namespace, name, component), **_k8s.pod_security_labels(level, version)},
-                annotations={EXCEPTION_REASON: reason} if reason else None,
-            ),
-            opts=opts,
-        )
-
-    def _baseline_network_policies(self, name: str, namespace: str, component: str,
-                                   ns: k8s.core.v1.Namespace, opts: pulumi.ResourceOptions) -> None:
-        object_labels = _k8s.labels(namespace, name, component)
-        in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-{component}-default-deny",
-            metadata=_k8s.metadata("default-deny", namespace, object_labels),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Ingress", "Egress"]),
-            opts=in_ns,
-        )
-        # DNS is the one egress every pod needs; it falls back to TCP for large answers.
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-{component}-allow-dns",
-            metadata=_k8s.metadata("allow-dns-egress", namespace, object_labels),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector={},
-                policy_types=["Egress"],
-                egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[k8s.networking.v1.NetworkPolicyPeerArgs(
-                        namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                        pod_selector={"matchLabels": {"k8s-app": "kube-dns"}},
-                    )],
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol=p, port=53) for p in ("UDP", "TCP")],
-                )],
-            ),
-            opts=in_ns,
-        )
-
     def _pull_secret(self, name: str, component: str, tanzu: TanzuConfig, password: pulumi.Input[str],
                      opts: pulumi.ResourceOptions, namespace: str | None = None) -> k8s.core.v1.Secret:
-        return k8s.core.v1.Secret(
-            f"{name}-registry-pull-{component}",
-            metadata=_k8s.metadata(
-                PULL_SECRET, namespace or tanzu.serving_namespace,
-                _k8s.labels(PULL_SECRET, tanzu.cluster_name, "credentials"),
-            ),
-            type="kubernetes.io/dockerconfigjson",
-            string_data={".dockerconfigjson": pulumi.Output.secret(
-                pulumi.Output.from_input(password).apply(
-                    lambda secret: _docker_config(tanzu.registry.server, tanzu.registry.username, secret)
-                )
-            )},
-            opts=opts,
+        return _k8s.registry_pull_secret(
+            f"{name}-registry-pull-{component}", namespace or tanzu.serving_namespace, tanzu.registry.server,
+            tanzu.registry.username, password, _k8s.labels(PULL_SECRET, tanzu.cluster_name, "credentials"), opts,
         )
 
     # -- add-ons ---------------------------------------------------------------------------------
@@ -235,7 +193,8 @@ class TanzuCluster(pulumi.ComponentResource):
         namespace = settings.namespace
         # Config validation guarantees the exception entry, with its reason.
         reason = args.privileged_namespaces[namespace]
-        ns = self._namespace(name, namespace, "gpu-operator", "privileged", args.tanzu.kubernetes_version, opts, reason)
+        ns = _k8s.namespace(f"{name}-ns-gpu-operator", namespace, name, "gpu-operator", "privileged",
+                            args.tanzu.kubernetes_version, opts, reason)
         in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
         needs = [ns, self._pull_secret(name, "gpu-operator", args.tanzu, args.registry_password, in_ns, namespace)]
         if mode == "vgpu":
@@ -263,7 +222,7 @@ class TanzuCluster(pulumi.ComponentResource):
         )
 
     def _keda(self, name: str, namespace: str, version: str, opts: pulumi.ResourceOptions) -> None:
-        ns = self._namespace(name, namespace, "keda", "restricted", version, opts)
+        ns = _k8s.namespace(f"{name}-ns-keda", namespace, name, "keda", "restricted", version, opts)
         chart = versions.KEDA
         k8s.helm.v3.Release(
             f"{name}-keda",
@@ -282,8 +241,3 @@ class TanzuCluster(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns])),
         )
-
-
-def _docker_config(server: str, username: str, password: str) -> str:
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return json.dumps({"auths": {server: {"username": username, "password": password, "auth": token}}})

@@ -19,3 +19,8 @@ class Chart:
 GPU_OPERATOR = Chart("gpu-operator", "v25.3.4", "https://helm.ngc.nvidia.com/nvidia")
 KEDA = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
 KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "81.6.2", "https://prometheus-community.github.io/helm-charts")
+VELERO = Chart("velero", "12.1.0", "https://vmware-tanzu.github.io/helm-charts")
+VELERO_IMAGE_TAG = "v1.18.1"
+"""Velero server image (the chart's appVersion), pulled from the private registry's mirror."""
+VELERO_AWS_PLUGIN_TAG = "v1.14.2"
+"""velero-plugin-for-aws line that matches Velero 1.18; speaks to any S3-compatible store."""

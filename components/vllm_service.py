@@ -25,6 +25,8 @@ from components.config import ModelConfig
 from components.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:VllmService"
+# Weights are re-staged from their source after a disaster; copying tens of GB through backups would not help.
+NOT_BACKED_UP = {"velero.io/exclude-from-backup": "true"}
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ class VllmService(pulumi.ComponentResource):
         claim = f"{name}-weights"
         pvc = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-weights",
-            metadata=self._meta(claim),
+            metadata=_k8s.metadata(claim, self.namespace, {**self._labels, **NOT_BACKED_UP}),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                 access_modes=["ReadWriteMany"],
                 storage_class_name=model.weights.storage_class,
@@ -211,7 +213,7 @@ class VllmService(pulumi.ComponentResource):
                     when_deleted="Retain", when_scaled="Retain",
                 ),
                 volume_claim_templates=[k8s.core.v1.PersistentVolumeClaimArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(name="weights", labels=self._labels),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name="weights", labels={**self._labels, **NOT_BACKED_UP}),
                     spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                         access_modes=["ReadWriteOnce"],
                         storage_class_name=model.weights.storage_class or cluster.storage_class,

@@ -148,7 +148,7 @@ def test_monitoring_namespace_opens_only_what_the_stack_needs(prod):
     scrapes = prod.graph.named("observability-allow-prometheus-scrapes").inputs["spec"]["egress"]
     targets = {(r["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], r["ports"][0]["port"])
                for r in scrapes}
-    assert targets == {("llm-serving", 8000), ("gpu-operator", 9400)}
+    assert targets == {("llm-serving", 8000), ("gpu-operator", 9400), ("velero", 8085)}
     queries = prod.graph.named("observability-allow-prometheus-queries").inputs["spec"]["ingress"][0]
     assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in queries["from"]] == ["keda"]
 

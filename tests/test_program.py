@@ -10,8 +10,13 @@ from offline.world import FakeWorld, LookupFailed
 
 COMPONENTS = {
     "onprem:platform:GpuHostPool", "onprem:platform:TanzuCluster", "onprem:platform:VllmService",
-    "onprem:platform:ObservabilityStack", "onprem:platform:DrSite",
+    "onprem:platform:ObservabilityStack", "onprem:platform:DrSite", "onprem:platform:Velero",
 }
+
+
+def _top_level(evaluation, type_):
+    """Components of the primary site: parented to the stack itself."""
+    return [r for r in evaluation.graph.of_type(type_) if r.parent.split("::")[2] == "pulumi:pulumi:Stack"]
 
 
 def _component_types(evaluation):
@@ -19,13 +24,13 @@ def _component_types(evaluation):
 
 
 def test_dev_builds_every_component_but_the_dr_site(dev):
-    assert _component_types(dev) == COMPONENTS - {"onprem:platform:DrSite"}
+    assert _component_types(dev) == COMPONENTS - {"onprem:platform:DrSite", "onprem:platform:Velero"}
     assert len(dev.graph.of_type("onprem:platform:VllmService")) == 1
 
 
 def test_prod_builds_every_component_and_one_service_per_model(prod):
     assert _component_types(prod) == COMPONENTS
-    services = {r.name for r in prod.graph.of_type("onprem:platform:VllmService")}
+    services = {r.name for r in _top_level(prod, "onprem:platform:VllmService")}
     assert services == {"llama-2-7b-chat", "mistral-7b-instruct"}
 
 
@@ -73,9 +78,16 @@ def test_secondary_site_uses_only_its_own_providers(prod):
     dr = prod.graph.named("dr", "onprem:platform:DrSite")
     own_providers = {r.urn for r in prod.graph.descendants(dr.urn) if r.type.startswith("pulumi:providers:")}
     assert len(own_providers) == 3  # vsphere, supervisor, workload
-    for record in prod.graph.descendants(dr.urn):
+    primary_velero = prod.graph.named("dr-velero-primary")
+    secondary = [r for r in prod.graph.descendants(dr.urn) if r not in prod.graph.descendants(primary_velero.urn)]
+    assert len(secondary) > 50
+    for record in secondary:
         if record.custom and not record.type.startswith("pulumi:providers:") and record.provider:
             assert record.provider_urn in own_providers, f"{record.urn} uses {record.provider_urn}"
+    primary_workload = prod.graph.named("primary-workload").urn
+    for record in prod.graph.descendants(primary_velero.urn):
+        if record.custom:
+            assert record.provider_urn == primary_workload, f"{record.urn} backs up the primary from elsewhere"
     dr_vsphere = prod.graph.named("dr-pool-vsphere")
     assert dr_vsphere.inputs["vsphereServer"] == "vcenter-b.hospital.example"
 

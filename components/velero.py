@@ -1,0 +1,221 @@
+"""Velero: Kubernetes backups of one cluster to the S3 store at the secondary site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import _k8s, versions
+from components._monitoring import MONITOR_LABELS
+from components.config import BackupStorageConfig
+from components.dr_plan import cron_for_interval
+from components.tanzu_cluster import ClusterCore
+
+TYPE = "onprem:platform:Velero"
+NAMESPACE = "velero"
+CREDENTIALS = "velero-s3"
+CA_SECRET = "velero-s3-ca"
+LOCATION = "default"
+METRICS_PORT = 8085
+
+
+@dataclass(frozen=True)
+class BackupSchedule:
+    name: str
+    interval_minutes: int
+    ttl_hours: int
+    namespaces: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VeleroArgs:
+    cluster: ClusterCore
+    storage: BackupStorageConfig
+    access_mode: str
+    """ReadWrite at the primary; ReadOnly at the secondary, which restores but never writes."""
+    access_key_id: pulumi.Input[str]
+    secret_access_key: pulumi.Input[str]
+    api_server_cidrs: tuple[str, ...]
+    schedules: tuple[BackupSchedule, ...] = ()
+    file_system_backup: bool = False
+    privileged_reason: str | None = None
+    """Why the namespace is privileged; required with file-system backup (the node agent)."""
+
+
+class Velero(pulumi.ComponentResource):
+    """Velero release, its isolated namespace, the backup location and the schedules."""
+
+    location_name: str
+    namespace: str
+
+    def __init__(self, name: str, args: VeleroArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        cluster, storage = args.cluster, args.storage
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
+        labels = _k8s.labels("velero", name, "backup")
+        self.namespace, self.location_name = NAMESPACE, LOCATION
+
+        level = "privileged" if args.file_system_backup else "restricted"
+        ns = _k8s.namespace(f"{name}-ns", NAMESPACE, name, "backup", level, cluster.kubernetes_version, on_cluster,
+                            args.privileged_reason if args.file_system_backup else None)
+        in_ns = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[ns]))
+        _k8s.baseline_network_policies(name, NAMESPACE, labels, in_ns)
+        self._network_policies(name, args, labels, in_ns)
+
+        credentials = k8s.core.v1.Secret(
+            f"{name}-credentials",
+            metadata=_k8s.metadata(CREDENTIALS, NAMESPACE, labels),
+            string_data={"cloud": pulumi.Output.secret(pulumi.Output.all(args.access_key_id, args.secret_access_key).apply(
+                lambda keys: f"[default]\naws_access_key_id={keys[0]}\naws_secret_access_key={keys[1]}\n"
+            ))},
+            opts=in_ns,
+        )
+        pull = _k8s.registry_pull_secret(
+            f"{name}-registry-pull", NAMESPACE, cluster.registry_server, cluster.registry_username,
+            cluster.registry_password, labels, in_ns,
+        )
+        needs: list[pulumi.Resource] = [ns, credentials, pull]
+        if storage.ca_cert:
+            needs.append(k8s.core.v1.Secret(
+                f"{name}-ca", metadata=_k8s.metadata(CA_SECRET, NAMESPACE, labels),
+                string_data={"ca.crt": storage.ca_cert}, opts=in_ns,
+            ))
+        chart = versions.VELERO
+        release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name="velero",
+            chart=chart.name,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            namespace=NAMESPACE,
+            values=velero_values(args),
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=needs)),
+        )
+        after_release = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[release]))
+
+        location_spec = {
+            "provider": "aws",
+            "default": True,
+            "accessMode": args.access_mode,
+            "objectStorage": {"bucket": storage.bucket, "prefix": storage.prefix},
+            "credential": {"name": CREDENTIALS, "key": "cloud"},
+            "config": {"region": storage.region, "s3Url": storage.s3_url, "s3ForcePathStyle": "true"},
+            # The secondary sees replicated backups within a minute.
+            "backupSyncPeriod": "1m0s",
+            "validationFrequency": "1m0s",
+        }
+        if storage.ca_cert:
+            location_spec["objectStorage"]["caCertRef"] = {"name": CA_SECRET, "key": "ca.crt"}
+        k8s.apiextensions.CustomResource(
+            f"{name}-location",
+            api_version="velero.io/v1",
+            kind="BackupStorageLocation",
+            metadata=_k8s.metadata(LOCATION, NAMESPACE, labels),
+            spec=location_spec,
+            # Deleting the stack must not orphan or remove access to the backups it made.
+            opts=pulumi.ResourceOptions.merge(after_release, pulumi.ResourceOptions(retain_on_delete=True)),
+        )
+        for schedule in args.schedules:
+            k8s.apiextensions.CustomResource(
+                f"{name}-schedule-{schedule.name}",
+                api_version="velero.io/v1",
+                kind="Schedule",
+                metadata=_k8s.metadata(schedule.name, NAMESPACE, labels),
+                spec=schedule_spec(schedule, args.file_system_backup),
+                opts=after_release,
+            )
+        self.register_outputs({"locationName": self.location_name})
+
+    def _network_policies(self, name: str, args: VeleroArgs, labels: dict[str, str], opts: pulumi.ResourceOptions) -> None:
+        net = k8s.networking.v1
+
+        def cidrs(blocks: tuple[str, ...]) -> list[net.NetworkPolicyPeerArgs]:
+            return [net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=c)) for c in blocks]
+
+        net.NetworkPolicy(
+            f"{name}-egress",
+            metadata=_k8s.metadata("allow-object-store-and-api", NAMESPACE, labels),
+            spec=net.NetworkPolicySpecArgs(
+                pod_selector={},
+                policy_types=["Egress"],
+                egress=[
+                    net.NetworkPolicyEgressRuleArgs(to=cidrs(args.storage.egress_cidrs),
+                                                    ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=443)]),
+                    net.NetworkPolicyEgressRuleArgs(to=cidrs(args.api_server_cidrs), ports=[
+                        net.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in (443, 6443)
+                    ]),
+                ],
+            ),
+            opts=opts,
+        )
+        net.NetworkPolicy(
+            f"{name}-metrics",
+            metadata=_k8s.metadata("allow-metrics-scrape", NAMESPACE, labels),
+            spec=net.NetworkPolicySpecArgs(
+                pod_selector={},
+                policy_types=["Ingress"],
+                ingress=[net.NetworkPolicyIngressRuleArgs(
+                    from_=[net.NetworkPolicyPeerArgs(namespace_selector={"matchLabels": {
+                        "kubernetes.io/metadata.name": args.cluster.monitoring_namespace}})],
+                    ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=METRICS_PORT)],
+                )],
+            ),
+            opts=opts,
+        )
+
+
+def schedule_spec(schedule: BackupSchedule, file_system_backup: bool) -> dict:
+    template = {
+        "includedNamespaces": list(schedule.namespaces),
+        "storageLocation": LOCATION,
+        "ttl": f"{schedule.ttl_hours}h0m0s",
+        # Weights are re-staged from their source, never restored: their volumes carry the exclude label.
+        "snapshotVolumes": not file_system_backup,
+        "snapshotMoveData": not file_system_backup,
+        "defaultVolumesToFsBackup": file_system_backup,
+    }
+    return {
+        "schedule": cron_for_interval(schedule.interval_minutes),
+        # If true, deleting the Schedule would delete its backups.
+        "useOwnerReferencesInBackup": False,
+        "template": template,
+    }
+
+
+def velero_values(args: VeleroArgs) -> dict:
+    restricted_pod = {"runAsNonRoot": True, "runAsUser": 65532, "fsGroup": 65532,
+                      "seccompProfile": {"type": "RuntimeDefault"}}
+    restricted_container = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]}}
+    plugin = {
+        "name": "velero-plugin-for-aws",
+        "image": f"{args.cluster.registry_server}/velero/velero-plugin-for-aws:{versions.VELERO_AWS_PLUGIN_TAG}",
+        "imagePullPolicy": "IfNotPresent",
+        "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
+        "securityContext": restricted_container,
+    }
+    return {
+        "image": {"repository": f"{args.cluster.registry_server}/velero/velero", "tag": versions.VELERO_IMAGE_TAG},
+        "imagePullSecrets": [_k8s.PULL_SECRET],
+        "initContainers": [plugin],
+        "podSecurityContext": restricted_pod,
+        "containerSecurityContext": restricted_container,
+        # CRDs come with the chart on install; the upgrade hook would pull a kubectl image from the internet.
+        "upgradeCRDs": False,
+        "credentials": {"useSecret": True, "existingSecret": CREDENTIALS},
+        # Locations and schedules are typed objects of this program, so policies and reviews see them.
+        "configuration": {
+            "backupStorageLocation": [],
+            "volumeSnapshotLocation": [],
+            "uploaderType": "kopia",
+            "features": "EnableCSI",
+            "defaultSnapshotMoveData": not args.file_system_backup,
+            "defaultVolumesToFsBackup": args.file_system_backup,
+        },
+        "snapshotsEnabled": not args.file_system_backup,
+        "deployNodeAgent": args.file_system_backup,
+        "metrics": {"enabled": True, "serviceMonitor": {"enabled": True, "additionalLabels": MONITOR_LABELS}},
+        "schedules": {},
+    }
