@@ -25,7 +25,10 @@ def grown_prod(factor: int) -> dict:
             models[name] = {**copy.deepcopy(model), "servedModelName": name}
     raw["models"] = models
     gpus = sum(m["replicas"]["max"] * m.get("tensorParallelSize", 1) for m in models.values())
-    raw["gpuPool"]["nodes"] = -(-gpus // raw["gpuPool"].get("gpusPerNode", 1))
+    per_node = raw["gpuPool"].get("gpusPerNode", 1)
+    raw["gpuPool"]["nodes"] = -(-gpus // per_node)
+    standby = sum(raw["dr"].get("standbyReplicas", 1) * m.get("tensorParallelSize", 1) for m in models.values())
+    raw["dr"]["secondary"]["gpuNodes"] = -(-standby // per_node)
     return raw
 
 
@@ -35,7 +38,7 @@ def measure(stack: str, raw: dict | None, repeat: int) -> tuple[int, int, float]
         start = time.perf_counter()
         evaluation = evaluate(stack, raw)
         best = min(best, time.perf_counter() - start)
-    models = len(evaluation.graph.of_type("onprem:platform:VllmService"))
+    models = len(evaluation.outputs["models"])
     return len(evaluation.graph), models, best
 
 
