@@ -475,6 +475,14 @@ class ComplianceConfig(_Model):
         default_factory=lambda: {"gpu-operator": "GPU driver and toolkit load kernel modules and reconfigure containerd"},
         description="Namespaces allowed the privileged Pod Security level, with the reason. Default: gpu-operator.",
     )
+    encrypted_storage_classes: tuple[str, ...] = Field(
+        (),
+        description="Storage classes besides the sites' `storagePolicy` that are backed by encryption (e.g. a vSAN "
+        "File Services class for ReadWriteMany weights). Default: none.",
+    )
+    minimum_backup_ttl_hours: int = Field(
+        720, ge=24, description="Shortest retention any backup schedule may have, hours. Default: 720."
+    )
 
 
 class CostConfig(_Model):
@@ -677,6 +685,13 @@ def _rule_model_fits_node(c: PlatformConfig) -> list[ConfigIssue]:
                 f"models.{key}.weights.storageClass", _MISSING,
                 "ReadWriteMany needs a file-services storage class; the cluster's default class is block (ReadWriteOnce)",
             ))
+        encrypted = {c.vsphere.storage_policy, *c.compliance.encrypted_storage_classes}
+        if m.weights.storage_class and m.weights.storage_class not in encrypted:
+            issues.append(ConfigIssue(
+                f"models.{key}.weights.storageClass", m.weights.storage_class,
+                f"not known to be encrypted; use one of {sorted(encrypted)} or list it in "
+                "compliance.encryptedStorageClasses once its storage policy encrypts",
+            ))
     return issues
 
 
@@ -859,6 +874,11 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
                 f"warm standby keeps {dr.standby_replicas} replica(s) of every model ready: {standby} GPUs, but the "
                 f"secondary has {capacity}; add GPU nodes or lower dr.standbyReplicas",
             ))
+    if dr.backup_ttl_hours < c.compliance.minimum_backup_ttl_hours:
+        issues.append(ConfigIssue(
+            "dr.backupTtlHours", dr.backup_ttl_hours,
+            f"shorter than compliance.minimumBackupTtlHours ({c.compliance.minimum_backup_ttl_hours})",
+        ))
     if dr.file_system_backup and "velero" not in c.compliance.privileged_namespaces:
         issues.append(ConfigIssue(
             "dr.fileSystemBackup", True,

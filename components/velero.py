@@ -114,8 +114,8 @@ class Velero(pulumi.ComponentResource):
             kind="BackupStorageLocation",
             metadata=_k8s.metadata(LOCATION, NAMESPACE, labels),
             spec=location_spec,
-            # Deleting the stack must not orphan or remove access to the backups it made.
-            opts=pulumi.ResourceOptions.merge(after_release, pulumi.ResourceOptions(retain_on_delete=True)),
+            # Neither an update nor a destroy may remove the way to the backups.
+            opts=pulumi.ResourceOptions.merge(after_release, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
         )
         for schedule in args.schedules:
             k8s.apiextensions.CustomResource(

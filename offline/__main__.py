@@ -1,45 +1,78 @@
 """Command line of the offline engine.
 
     python -m offline preview --stack dev [--out DIR] [--config FILE]
+    python -m offline policy --inventory FILE [--policy-config FILE]
 
-Exit codes: 0 success, 2 invalid config or an inventory lookup that failed (message, no traceback).
+Exit codes: 0 success; 1 a mandatory policy failed; 2 invalid config or an inventory lookup that
+failed (one message, no traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import pulumi
 
 from components.config import ConfigError
+from offline.compliance import compliance, markdown
 from offline.engine import evaluate, stack_config
-from offline.render import tree, write_outputs
+from offline.policy import PolicyReport, load_json, run_pack
+from offline.render import inventory, tree, write_outputs
 from offline.world import LookupFailed
+from tools.policy_config import CONFIG_DIR
 
 USER_ERRORS = (ConfigError, pulumi.RunError, LookupFailed, FileNotFoundError)
+
+
+def _print_violations(report: PolicyReport) -> None:
+    for violation in report.violations:
+        sys.stdout.write(f"[{violation.level}] {violation.policy}: {violation.urn or '(stack)'}\n    {violation.message}\n")
+    sys.stdout.write(f"\nPolicies: {len(report.levels)} run, {len(report.violations)} violation(s), "
+                     f"{len(report.mandatory)} mandatory\n")
 
 
 def _preview(args: argparse.Namespace) -> int:
     raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
     evaluation = evaluate(args.stack, raw)
     sys.stdout.write(tree(evaluation))
+    pack_config = load_json(Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{args.stack}.json")
+    report = run_pack(inventory(evaluation), pack_config)
+    sys.stdout.write("\nPolicy pack (offline):\n")
+    _print_violations(report)
     if args.out:
         out = Path(args.out)
         written = write_outputs(evaluation, out)
-        sys.stdout.write(f"\nWrote {len(written)} manifests, inventory.json and outputs.json to {out}\n")
-    return 0
+        document = compliance(report, pack_config)
+        (out / "compliance.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        (out / "compliance.md").write_text(markdown(document))
+        sys.stdout.write(f"\nWrote {len(written)} manifests, inventory.json, outputs.json and compliance.{{json,md}} to {out}\n")
+    return 1 if report.mandatory else 0
+
+
+def _policy(args: argparse.Namespace) -> int:
+    document = load_json(Path(args.inventory))
+    config_path = Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{document['stack']}.json"
+    report = run_pack(document, load_json(config_path))
+    _print_violations(report)
+    return 1 if report.mandatory else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    preview = commands.add_parser("preview", help="run the program offline and print the resource tree")
+    preview = commands.add_parser("preview", help="run the program offline, print the tree and the policy results")
     preview.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml is read")
-    preview.add_argument("--out", help="directory for manifests/, inventory.json and outputs.json")
+    preview.add_argument("--out", help="directory for manifests/, inventory.json, outputs.json and compliance reports")
     preview.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
+    preview.add_argument("--policy-config", help="policy pack config (default: policies/config/<stack>.json)")
     preview.set_defaults(run=_preview)
+    policy = commands.add_parser("policy", help="run the policy pack on an inventory.json")
+    policy.add_argument("--inventory", required=True)
+    policy.add_argument("--policy-config", help="policy pack config (default: policies/config/<stack>.json)")
+    policy.set_defaults(run=_policy)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -51,3 +52,21 @@ def test_unresolvable_inventory_name_fails_cleanly(tmp_path):
 def test_unknown_stack_is_a_clear_error():
     result = _run("preview", "--stack", "staging")
     assert result.returncode == 2 and "no stack file" in result.stderr and "'dev'" in result.stderr
+
+
+def test_preview_fails_on_a_mandatory_policy_violation(tmp_path):
+    config = json.loads((ROOT / "policies" / "config" / "dev.json").read_text())
+    config["image-provenance"]["allowedRegistries"] = ["registry.elsewhere.example"]
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(config))
+    result = _run("preview", "--stack", "dev", "--policy-config", str(path))
+    assert result.returncode == 1
+    assert "[mandatory] image-provenance:" in result.stdout
+
+
+def test_preview_writes_compliance_reports(tmp_path):
+    result = _run("preview", "--stack", "prod", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "compliance.json").read_text())
+    assert document["mandatoryViolations"] == 0
+    assert "## 45 CFR 164.312(e)(1)" in (tmp_path / "compliance.md").read_text()

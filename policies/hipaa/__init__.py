@@ -1,0 +1,41 @@
+"""HIPAA Security Rule controls for the on-prem LLM platform, one policy per module.
+
+``RULES`` is the data (tests and the offline engine use it); ``policies()`` turns it into CrossGuard
+policies for ``policies/__main__.py``. Importing this package starts no policy server.
+"""
+
+from __future__ import annotations
+
+from hipaa import (
+    alerting_present,
+    backup_coverage,
+    backup_retention,
+    container_resources,
+    credentials_from_secrets,
+    default_deny_network_policy,
+    encrypted_storage,
+    image_provenance,
+    ingress_tls,
+    namespace_pod_security,
+    no_default_namespace,
+    no_external_services,
+    pod_security_restricted,
+    service_account_tokens,
+    stateful_protected,
+    vllm_hardening,
+    vsphere_tls,
+)
+from hipaa._rule import Rule, to_policy
+
+PACK_NAME = "onprem-llm-hipaa"
+
+RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
+    pod_security_restricted, namespace_pod_security, container_resources, image_provenance,
+    credentials_from_secrets, service_account_tokens, no_external_services, ingress_tls,
+    default_deny_network_policy, encrypted_storage, vsphere_tls, stateful_protected, vllm_hardening,
+    no_default_namespace, backup_coverage, backup_retention, alerting_present,
+))
+
+
+def policies():
+    return [to_policy(rule) for rule in RULES]

@@ -1,0 +1,50 @@
+"""Reading Kubernetes objects as the engine passes them to policies (camelCase props)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from hipaa._rule import Resource
+
+POD = "kubernetes:core/v1:Pod"
+TEMPLATED = {
+    "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:apps/v1:ReplicaSet", "kubernetes:batch/v1:Job",
+}
+CRONJOB = "kubernetes:batch/v1:CronJob"
+WORKLOADS = TEMPLATED | {POD, CRONJOB}
+NAMESPACE = "kubernetes:core/v1:Namespace"
+PSA_MODES = ("enforce", "audit", "warn")
+EXCEPTION_REASON = "onprem-llm.io/pod-security-exception"
+
+
+def pod_spec(resource: Resource) -> dict[str, Any] | None:
+    """The pod spec a workload creates (Pod Security admission only judges the Pods, so check templates)."""
+    spec = resource.props.get("spec") or {}
+    if resource.type == POD:
+        return spec
+    if resource.type in TEMPLATED:
+        return (spec.get("template") or {}).get("spec")
+    if resource.type == CRONJOB:
+        return (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec")
+    return None
+
+
+def containers(pod: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(field path, container) for every container, init container and ephemeral container."""
+    for field in ("initContainers", "containers", "ephemeralContainers"):
+        for index, container in enumerate(pod.get(field) or []):
+            yield f"{field}[{index}]({container.get('name', '?')})", container
+
+
+def namespace_of(resource: Resource) -> str | None:
+    return (resource.props.get("metadata") or {}).get("namespace")
+
+
+def name_of(resource: Resource) -> str:
+    return (resource.props.get("metadata") or {}).get("name") or resource.name
+
+
+def exempt(resource: Resource, config: dict[str, Any], key: str = "privilegedNamespaces") -> bool:
+    return namespace_of(resource) in (config.get(key) or {})

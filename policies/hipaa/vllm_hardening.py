@@ -1,0 +1,51 @@
+"""vLLM containers send no telemetry, expose no dev endpoints, and take their API key from a Secret."""
+
+from __future__ import annotations
+
+from pulumi_policy import Severity
+
+from hipaa._k8s import containers, pod_spec
+from hipaa._rule import Resource, Rule
+
+
+def _is_vllm(container: dict) -> bool:
+    return "vllm" in (container.get("image") or "").rsplit("/", 1)[-1].split(":")[0]
+
+
+def check(resource: Resource, config: dict) -> list[str]:
+    pod = pod_spec(resource)
+    if pod is None:
+        return []
+    problems = []
+    for path, container in containers(pod):
+        if not _is_vllm(container) or container.get("command"):  # a command replaces `vllm serve` (staging jobs)
+            continue
+        env = {var.get("name"): var for var in container.get("env") or []}
+        for name in ("VLLM_NO_USAGE_STATS", "DO_NOT_TRACK"):
+            if (env.get(name) or {}).get("value") != "1":
+                problems.append(f"{path}.env {name} must be \"1\": vLLM sends usage statistics off-site by default")
+        if "VLLM_SERVER_DEV_MODE" in env:
+            problems.append(f"{path}.env VLLM_SERVER_DEV_MODE enables unauthenticated admin endpoints; remove it")
+        key = env.get("VLLM_API_KEY") or {}
+        if not ((key.get("valueFrom") or {}).get("secretKeyRef")):
+            problems.append(f"{path}.env VLLM_API_KEY must come from valueFrom.secretKeyRef")
+        if (env.get("HF_HUB_OFFLINE") or {}).get("value") != "1":
+            problems.append(f"{path}.env HF_HUB_OFFLINE must be \"1\": serve pre-staged weights, never download at start")
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            if ((container.get(probe) or {}).get("httpGet") or {}).get("path") != "/health":
+                problems.append(f"{path}.{probe} must GET /health")
+    if any(_is_vllm(c) for _, c in containers(pod)) and pod.get("enableServiceLinks") is not False:
+        problems.append("spec.enableServiceLinks must be false: injected VLLM_PORT variables crash vLLM")
+    return problems
+
+
+RULE = Rule(
+    name="vllm-hardening",
+    title="vLLM servers are locked down",
+    citation="164.312(e)(1)",
+    severity=Severity.HIGH,
+    description="vLLM containers opt out of usage statistics, never enable dev mode, read their API key from a "
+    "Secret, serve only pre-staged weights and probe /health. Telemetry and hub downloads are network paths out "
+    "of the site, and dev-mode endpoints can stop or reconfigure the server.",
+    check=check,
+)

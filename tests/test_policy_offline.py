@@ -1,0 +1,111 @@
+"""The pack run offline over whole stacks, as `python -m offline policy` and the preview do."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+
+from offline.compliance import compliance
+from offline.engine import ROOT
+from offline.policy import run_pack
+from offline.render import inventory
+from tools.policy_config import CONFIG_DIR, for_stack, render
+
+
+@pytest.fixture(scope="module")
+def prod_inventory(prod):
+    return inventory(prod)
+
+
+def _config(stack):
+    return json.loads((CONFIG_DIR / f"{stack}.json").read_text())
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_committed_policy_config_matches_the_stack(stack):
+    assert (CONFIG_DIR / f"{stack}.json").read_text() == render(for_stack(stack)), \
+        f"run `python -m tools.policy_config --stack {stack} --write`"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_sample_stacks_pass_every_policy(stack, evaluations):
+    report = run_pack(inventory(evaluations[stack]), _config(stack))
+    assert report.violations == []
+    assert len(report.levels) >= 15 and all(report.checked.values())
+
+
+def test_dev_downgrades_only_the_documented_policies():
+    levels = {name: entry.get("enforcementLevel") for name, entry in _config("dev").items() if isinstance(entry, dict)}
+    assert {name for name, level in levels.items() if level} == {"stateful-protected", "vsphere-tls"}
+    assert not any(isinstance(e, dict) and "enforcementLevel" in e for e in _config("prod").values())
+
+
+def _mutate(inventory_doc, name, change, type_suffix=""):
+    document = copy.deepcopy(inventory_doc)
+    record = next(r for r in document["resources"] if r["name"] == name and r["type"].endswith(type_suffix))
+    change(record, document)
+    return document
+
+
+def _privileged(record, _):
+    record["inputs"]["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+
+
+def _no_memory_limit(record, _):
+    del record["inputs"]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+
+
+def _load_balancer(record, _):
+    record["inputs"]["spec"]["type"] = "LoadBalancer"
+
+
+def _delete(record, document):
+    document["resources"].remove(record)
+
+
+MUTATIONS = [
+    ("llama-2-7b-chat-server", _privileged, "", "pod-security-restricted", "Deployment::llama-2-7b-chat-server"),
+    ("llama-2-7b-chat-server", _no_memory_limit, "", "container-resources", "Deployment::llama-2-7b-chat-server"),
+    ("llama-2-7b-chat-api", _load_balancer, "Service", "no-external-services", "Service::llama-2-7b-chat-api"),
+    ("primary-serving-default-deny", _delete, "", "default-deny-network-policy", "Namespace::primary-ns-serving"),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "suffix", "policy", "urn_end"), MUTATIONS, ids=[m[3] for m in MUTATIONS])
+def test_cli_exits_1_and_names_policy_and_resource(prod_inventory, tmp_path, name, change, suffix, policy, urn_end):
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(_mutate(prod_inventory, name, change, suffix)))
+    result = subprocess.run([sys.executable, "-m", "offline", "policy", "--inventory", str(path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"[mandatory] {policy}: " in result.stdout
+    assert urn_end in result.stdout
+
+
+def test_cli_passes_the_unchanged_inventory(prod_inventory, tmp_path):
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(prod_inventory))
+    result = subprocess.run([sys.executable, "-m", "offline", "policy", "--inventory", str(path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "0 mandatory" in result.stdout
+
+
+def test_advisory_violations_do_not_fail(prod_inventory):
+    document = _mutate(prod_inventory, "primary-vsphere", lambda r, _: r["inputs"].update(allowUnverifiedSsl="true"))
+    config = {**_config("prod"), "vsphere-tls": {"enforcementLevel": "advisory"}}
+    report = run_pack(document, config)
+    assert [v.policy for v in report.violations] == ["vsphere-tls"] and report.mandatory == []
+
+
+def test_compliance_report_lists_sections_exceptions_and_organisational_controls(prod_inventory):
+    config = _config("prod")
+    document = compliance(run_pack(prod_inventory, config), config)
+    assert "164.312(a)(1)" in document["sections"] and "164.316(b)(2)" in document["sections"]
+    assert {"policy": "pod-security-restricted", "namespace": "gpu-operator",
+            "reason": "GPU driver and container toolkit load kernel modules and reconfigure containerd"} in document["exceptions"]
+    assert any("Business Associate" in control for control in document["organisational"])
+    assert document["mandatoryViolations"] == 0

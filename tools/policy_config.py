@@ -1,0 +1,81 @@
+"""Policy-pack configuration derived from a stack's config, so the pack checks what the stack promises.
+
+    python -m tools.policy_config --stack prod          # print
+    python -m tools.policy_config --stack prod --write  # write policies/config/prod.json
+
+The same file serves `pulumi preview --policy-pack policies --policy-pack-config policies/config/<stack>.json`
+and the offline engine; a test fails when a committed file drifts from its stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from components.config import SECRET_KEYS, PlatformConfig, parse_config
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
+
+# Why add-on namespaces get no default-deny policy (see README "GPU hosts and the cluster").
+NETWORK_EXEMPTIONS = {
+    "gpu-operator": "operands reach the API server, whose address the program does not know",
+    "keda": "the API server calls the metrics adapter from the control-plane nodes' host network",
+}
+# Non-production stacks may be torn down and rebuilt freely and may point at a lab vCenter.
+NON_PRODUCTION_ADVISORY = ("stateful-protected", "vsphere-tls")
+
+
+def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
+    dr = cfg.dr
+    sites = [cfg.vsphere] + ([dr.secondary.vsphere] if dr.enabled and dr.secondary else [])
+    encrypted = sorted({site.storage_policy for site in sites} | set(cfg.compliance.encrypted_storage_classes))
+    exemptions = {
+        cfg.addons.gpu_operator.namespace: NETWORK_EXEMPTIONS["gpu-operator"],
+        cfg.addons.keda_namespace: NETWORK_EXEMPTIONS["keda"],
+    }
+    config: dict[str, Any] = {
+        "all": "mandatory",
+        "pod-security-restricted": {"privilegedNamespaces": dict(cfg.compliance.privileged_namespaces)},
+        "namespace-pod-security": {"privilegedNamespaces": dict(cfg.compliance.privileged_namespaces)},
+        "image-provenance": {
+            "allowedRegistries": list(cfg.compliance.allowed_registries),
+            "requireDigest": cfg.compliance.require_image_digest,
+        },
+        "default-deny-network-policy": {"networkPolicyExemptNamespaces": exemptions},
+        "encrypted-storage": {"encryptedStorageClasses": encrypted},
+        "vsphere-tls": {"allowUnverifiedSsl": any(site.allow_unverified_ssl for site in sites)},
+        "backup-coverage": {
+            "drEnabled": dr.enabled, "rpoMinutes": dr.rpo_minutes,
+            "servingNamespace": cfg.tanzu.serving_namespace, "monitoringNamespace": cfg.tanzu.monitoring_namespace,
+        },
+        "backup-retention": {"minimumTtlHours": cfg.compliance.minimum_backup_ttl_hours},
+        "alerting-present": {"drEnabled": dr.enabled},
+    }
+    if cfg.compliance.tier == "non-production":
+        for name in NON_PRODUCTION_ADVISORY:
+            config[name] = {**config.get(name, {}), "enforcementLevel": "advisory"}
+    return config
+
+
+def render(cfg: PlatformConfig) -> str:
+    return json.dumps(policy_config(cfg), indent=2, sort_keys=True) + "\n"
+
+
+def for_stack(stack: str) -> PlatformConfig:
+    from offline.engine import stack_config
+
+    return parse_config(stack_config(stack), [s.key for s in SECRET_KEYS])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    text = render(for_stack(args.stack))
+    if args.write:
+        (CONFIG_DIR / f"{args.stack}.json").write_text(text)
+    else:
+        print(text, end="")
