@@ -1,0 +1,567 @@
+"""The stack configuration's shape: one pydantic model per section, with field-level rules.
+
+Keys are camelCase in the stack files (``tensorParallelSize``) and snake_case in Python. Secrets
+are never part of these models: they are read as Pulumi secret Outputs (see ``SECRET_KEYS``) and
+only their presence is validated. Rules spanning fields live in ``components.config_rules``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic.alias_generators import to_camel
+
+PROJECT = "onprem-llm"
+"""Pulumi project name; the config namespace of every key below."""
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# vSphere
+# ---------------------------------------------------------------------------------------------
+
+
+class VsphereConfig(_Model):
+    """Connection to one vCenter and the existing inventory objects the platform is placed on."""
+
+    server: str = Field(description="vCenter FQDN. The password is the secret `vspherePassword`.")
+    user: str = Field(description="Dedicated automation account (never administrator@vsphere.local).")
+    allow_unverified_ssl: bool = Field(
+        False, description="Skip vCenter TLS verification. Refused in production. Default: false."
+    )
+    datacenter: str = Field(description="Datacenter name, looked up in vCenter.")
+    compute_cluster: str = Field(description="Compute cluster holding the GPU hosts, looked up by name.")
+    datastore: str = Field(description="Datastore for platform VMs, looked up by name.")
+    workload_network: str = Field(description="Port group of the workload network, looked up by name.")
+    storage_policy: str = Field(
+        description="Name of the existing encryption VM storage policy; becomes the cluster's storage class."
+    )
+
+    @field_validator("user")
+    @classmethod
+    def _no_builtin_admin(cls, value: str) -> str:
+        if value.lower().startswith("administrator@"):
+            raise ValueError(
+                "the built-in administrator identifies no person (45 CFR 164.312(a)(2)(i)); "
+                "use a dedicated service account"
+            )
+        return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Tanzu
+# ---------------------------------------------------------------------------------------------
+
+
+class ControlPlaneConfig(_Model):
+    """Control-plane nodes of the workload cluster."""
+
+    replicas: Literal[1, 3] = Field(
+        1, description="Control-plane nodes: 1 (no HA) or 3 (HA etcd). Default: 1."
+    )
+    vm_class: str | None = Field(
+        None, description="VM class of control-plane nodes. Default: the platform's CPU-only system class."
+    )
+
+
+class RegistryConfig(_Model):
+    """The private registry every image is pulled from."""
+
+    server: str = Field(description="Private registry (Harbor) host serving all platform images.")
+    username: str = Field(description="Robot account; the password is the secret `registryPassword`.")
+
+
+class TanzuConfig(_Model):
+    """The Supervisor namespace and the workload cluster."""
+
+    supervisor_id: str = Field(
+        description="Id of the vSphere Supervisor (its compute cluster's managed object id, e.g. domain-c8)."
+    )
+    supervisor_namespace: str = Field(
+        pattern=DNS_LABEL, description="vSphere Namespace the program creates on the Supervisor to hold the cluster."
+    )
+    cluster_name: str = Field(pattern=DNS_LABEL, description="Workload cluster name.")
+    cluster_api: Literal["clusterclass", "tkc"] = Field(
+        "clusterclass",
+        description="Cluster object: Cluster API `Cluster` on a ClusterClass, or `TanzuKubernetesCluster` v1alpha3. "
+        "Default: clusterclass.",
+    )
+    cluster_class: str = Field(
+        "tanzukubernetescluster",
+        description="ClusterClass of the Cluster (newer VKS ships versioned classes). Default: tanzukubernetescluster.",
+    )
+    trusted_cas: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra CAs the nodes trust (name to base64 PEM), e.g. the registry's private CA. Default: none.",
+    )
+    tkr: str = Field(
+        description="Pinned Tanzu Kubernetes release, e.g. v1.29.4---vmware.3-fips.1-tkg.1."
+    )
+    kubernetes_version: str = Field(
+        pattern=r"^1\.\d{2}$",
+        description="Kubernetes minor of the TKr (e.g. 1.29); pins Pod Security label versions and schema checks.",
+    )
+    control_plane: ControlPlaneConfig = Field(default_factory=ControlPlaneConfig, description="Control plane sizing.")
+    pod_cidr: str = Field("192.168.0.0/16", description="Pod CIDR. Default: 192.168.0.0/16.")
+    service_cidr: str = Field("10.96.0.0/12", description="Service CIDR. Default: 10.96.0.0/12.")
+    serving_namespace: str = Field(
+        "llm-serving", pattern=DNS_LABEL, description="Namespace of the vLLM endpoints. Default: llm-serving."
+    )
+    monitoring_namespace: str = Field(
+        "monitoring", pattern=DNS_LABEL, description="Namespace of the monitoring stack. Default: monitoring."
+    )
+    gateway_namespaces: tuple[str, ...] = Field(
+        ("api-gateway",),
+        description="Namespaces whose pods may call the model endpoints. Default: [api-gateway].",
+    )
+    registry: RegistryConfig = Field(description="Private image registry and its pull account.")
+    api_server_cidrs: tuple[str, ...] = Field(
+        ("0.0.0.0/0",),
+        description="Addresses of the cluster's API server (control-plane VIP); operators in default-deny namespaces "
+        "may reach them on 443 and 6443. Default: any address.",
+    )
+
+    @field_validator("gateway_namespaces")
+    @classmethod
+    def _namespaces_are_labels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [ns for ns in value if not re.match(DNS_LABEL, ns)]
+        if bad:
+            raise ValueError(f"not DNS labels: {bad}")
+        if not value:
+            raise ValueError("at least one gateway namespace is needed, or no one can reach the models")
+        return value
+
+
+# ---------------------------------------------------------------------------------------------
+# GPU host pool
+# ---------------------------------------------------------------------------------------------
+
+
+class ResourcePoolConfig(_Model):
+    """Reservations of the vSphere resource pool that holds the GPU workers."""
+
+    cpu_reservation_mhz: int = Field(0, ge=0, description="CPU reserved for GPU workloads, MHz. Default: 0.")
+    memory_reservation_mib: int = Field(0, ge=0, description="Memory reserved for GPU workloads, MiB. Default: 0.")
+
+
+class GpuPoolConfig(_Model):
+    """The GPU worker nodes: how many, what they hold, and how the GPU reaches the VM."""
+
+    gpu_model: Literal["A10", "L4", "L40S", "A100-40GB", "A100-80GB", "H100-PCIe", "H100-SXM", "H200"] = Field(
+        description="GPU model in the hosts (sizing catalogue key)."
+    )
+    mode: Literal["vgpu", "passthrough"] = Field(
+        "vgpu", description="How GPUs reach node VMs: NVIDIA vGPU profiles or DirectPath passthrough. Default: vgpu."
+    )
+    vgpu_profile: str | None = Field(
+        None, description="vGPU profile of a full GPU, e.g. grid_a100-80c. Required in vgpu mode, unset otherwise."
+    )
+    nodes: int = Field(ge=1, le=64, description="GPU worker nodes (one VM each).")
+    gpus_per_node: int = Field(1, ge=1, le=8, description="GPUs attached to each worker VM. Default: 1.")
+    node_cpus: int = Field(16, ge=4, le=256, description="vCPUs per GPU worker. Default: 16.")
+    node_memory_gib: int = Field(128, ge=16, le=4096, description="Memory per GPU worker, GiB (fully reserved). Default: 128.")
+    existing_vm_class: str | None = Field(
+        None,
+        description="Passthrough only: an administrator-made VM class carrying the DirectPath I/O device "
+        "(pulumi-vsphere cannot express one). Unset in vgpu mode.",
+    )
+    containerd_disk_gib: int = Field(200, ge=50, description="GPU node disk for /var/lib/containerd, GiB. Default: 200.")
+    kubelet_disk_gib: int = Field(70, ge=20, description="GPU node disk for /var/lib/kubelet, GiB. Default: 70.")
+    system_nodes: int = Field(2, ge=1, le=16, description="CPU-only worker nodes for cluster services. Default: 2.")
+    system_node_cpus: int = Field(8, ge=2, le=64, description="vCPUs of control-plane and system nodes. Default: 8.")
+    system_node_memory_gib: int = Field(
+        32, ge=8, le=512, description="Memory of control-plane and system nodes, GiB. Default: 32."
+    )
+    alarm_email: str | None = Field(
+        None, description="Address vCenter mails when a GPU host disconnects or turns red. Default: no e-mail action."
+    )
+    resource_pool: ResourcePoolConfig = Field(
+        default_factory=ResourcePoolConfig, description="Reservations of the GPU resource pool."
+    )
+
+    @property
+    def total_gpus(self) -> int:
+        return self.nodes * self.gpus_per_node
+
+
+# ---------------------------------------------------------------------------------------------
+# Cluster add-ons
+# ---------------------------------------------------------------------------------------------
+
+
+class GpuOperatorConfig(_Model):
+    """NVIDIA GPU Operator settings that depend on the site."""
+
+    namespace: str = Field("gpu-operator", pattern=DNS_LABEL, description="Namespace of the operator. Default: gpu-operator.")
+    driver_repository: str = Field(
+        description="Registry path of the guest driver image: the NVIDIA AI Enterprise vGPU guest driver mirrored "
+        "into the private registry (vgpu), or a mirror of nvcr.io/nvidia (passthrough)."
+    )
+    driver_version: str = Field(
+        description="Guest driver version; in vgpu mode it must match the branch of the host's vGPU Manager."
+    )
+
+
+class AddonsConfig(_Model):
+    """Cluster add-ons installed from pinned Helm charts."""
+
+    gpu_operator: GpuOperatorConfig = Field(description="NVIDIA GPU Operator.")
+    keda_namespace: str = Field("keda", pattern=DNS_LABEL, description="Namespace of KEDA. Default: keda.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------------
+
+
+class ImageConfig(_Model):
+    """A container image pinned by tag and digest."""
+
+    repository: str = Field(description="Image repository in the private registry, e.g. harbor.example/vllm/vllm-openai.")
+    tag: str = Field(description="Release tag; never `latest`.")
+    digest: str | None = Field(
+        None, pattern=r"^sha256:[0-9a-f]{64}$", description="Content digest; required when compliance.requireImageDigest."
+    )
+
+    @field_validator("tag")
+    @classmethod
+    def _no_floating_tag(cls, value: str) -> str:
+        if value in ("latest", ""):
+            raise ValueError("a floating tag cannot be reproduced or audited; pin a release tag such as v0.11.0")
+        return value
+
+    @property
+    def reference(self) -> str:
+        ref = f"{self.repository}:{self.tag}"
+        return f"{ref}@{self.digest}" if self.digest else ref
+
+    @property
+    def registry(self) -> str:
+        return self.repository.split("/", 1)[0]
+
+
+class ReplicaConfig(_Model):
+    """Replica bounds of one model endpoint."""
+
+    min: int = Field(1, ge=1, description="Replicas kept running (cold start takes minutes). Default: 1.")
+    max: int = Field(1, ge=1, description="Upper bound for the autoscaler. Default: 1.")
+
+
+class WeightsVolumeConfig(_Model):
+    """Where a model's weights live: volumes pre-staged once, read by vLLM offline."""
+
+    size_gib: int = Field(ge=1, description="Size of each weights volume, GiB; hold two revisions while one replaces the other.")
+    access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = Field(
+        "ReadWriteOnce",
+        description="ReadWriteOnce: one volume per replica (vSphere CSI block volumes; a StatefulSet stages each). "
+        "ReadWriteMany: one shared volume filled by a download Job (needs vSAN File Services). Default: ReadWriteOnce.",
+    )
+    storage_class: str | None = Field(
+        None, description="Storage class; required for ReadWriteMany. Default: the cluster's encrypted class."
+    )
+
+
+class ResourcesConfig(_Model):
+    """Host resources of one vLLM replica; requests equal limits (Guaranteed QoS)."""
+
+    cpu: int = Field(8, ge=1, le=128, description="vCPUs. Default: 8.")
+    memory_gib: int = Field(
+        48, ge=4, le=1024, description="Memory, GiB, excluding /dev/shm (added on top). Default: 48."
+    )
+
+
+class AutoscalingConfig(_Model):
+    """KEDA scaling on queue depth and KV-cache pressure read from Prometheus."""
+
+    queue_per_replica: float = Field(
+        4, gt=0, description="Waiting requests per replica that trigger a scale-out. Default: 4."
+    )
+    kv_cache_usage: float = Field(
+        0.8, gt=0, le=1, description="Mean KV-cache usage (0-1) that triggers a scale-out. Default: 0.8."
+    )
+    polling_interval_seconds: int = Field(15, ge=5, description="KEDA polling interval, seconds. Default: 15.")
+    cooldown_seconds: int = Field(300, ge=0, description="KEDA cooldown period, seconds. Default: 300.")
+    scale_down_stabilization_seconds: int = Field(
+        300, ge=0, description="HPA scale-down stabilisation window, seconds. Default: 300."
+    )
+
+
+class IngressConfig(_Model):
+    """Optional TLS Ingress in front of the endpoint (the gateway is the preferred entry)."""
+
+    host: str = Field(description="Host name clients use.")
+    tls_secret: str = Field(description="Existing TLS Secret in the serving namespace.")
+    class_name: str | None = Field(None, description="IngressClass. Default: the cluster default.")
+
+
+class ModelConfig(_Model):
+    """Models to serve, one OpenAI-compatible endpoint each; the map key is the endpoint's Kubernetes name."""
+
+    huggingface_repo: str = Field(description="Source repository id, e.g. meta-llama/Llama-2-7b-chat-hf.")
+    revision: str = Field(
+        pattern=r"^[0-9a-f]{40}$", description="Commit of the repository to stage; a branch name is not reproducible."
+    )
+    served_model_name: str = Field(description="Name clients send as `model`; also the metrics label.")
+    architecture: str = Field(description="Sizing catalogue key, e.g. llama-2-7b.")
+    source: Literal["huggingface", "mirror"] = Field(
+        "mirror",
+        description="Where the download Job fetches weights: Hugging Face (needs `hfToken`) or an internal mirror. "
+        "Default: mirror.",
+    )
+    mirror_url: str | None = Field(None, description="Base URL of the internal model mirror (source=mirror).")
+    image: ImageConfig = Field(description="vLLM OpenAI server image.")
+    tensor_parallel_size: int = Field(1, ge=1, le=8, description="GPUs per replica (`--tensor-parallel-size`). Default: 1.")
+    replicas: ReplicaConfig = Field(default_factory=ReplicaConfig, description="Replica bounds.")
+    max_model_len: int = Field(4096, ge=256, description="Context length (`--max-model-len`), tokens. Default: 4096.")
+    gpu_memory_utilization: float = Field(
+        0.9, gt=0.1, le=0.98, description="GPU memory fraction vLLM may use (`--gpu-memory-utilization`). Default: 0.9."
+    )
+    max_num_seqs: int = Field(256, ge=1, le=4096, description="Concurrent sequences (`--max-num-seqs`). Default: 256.")
+    dtype: Literal["auto", "bfloat16", "float16"] = Field("auto", description="Weight dtype (`--dtype`). Default: auto.")
+    quantization: Literal["awq", "gptq", "fp8", "compressed-tensors"] | None = Field(
+        None, description="Checkpoint quantization (`--quantization`). Default: none."
+    )
+    kv_cache_dtype: Literal["auto", "fp8"] = Field("auto", description="KV-cache dtype (`--kv-cache-dtype`). Default: auto.")
+    weights: WeightsVolumeConfig = Field(description="Weights volume(s).")
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="CPU and memory per replica.")
+    startup_timeout_seconds: int = Field(
+        1200, ge=600,
+        description="Time a replica may take to load weights and capture CUDA graphs before it is restarted, seconds. "
+        "Default: 1200.",
+    )
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="KEDA settings.")
+    download_egress_cidrs: tuple[str, ...] = Field(
+        ("0.0.0.0/0",),
+        description="Networks the weights download may reach on TCP 443 (the mirror or Hugging Face). "
+        "Default: any address.",
+    )
+    ingress: IngressConfig | None = Field(None, description="TLS Ingress. Default: none (ClusterIP only).")
+    extra_args: tuple[str, ...] = Field((), description="Further `vllm serve` flags, appended verbatim. Default: none.")
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_unsafe_flags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for arg in value:
+            if arg.split("=", 1)[0] in ("--api-key", "--host", "--port", "--disable-log-requests"):
+                raise ValueError(f"{arg!r} is managed by the platform or removed from vLLM; drop it")
+        return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Observability, DR, compliance, cost
+# ---------------------------------------------------------------------------------------------
+
+
+class AlertEmailConfig(_Model):
+    """E-mail receiver of Alertmanager."""
+
+    to: str = Field(description="Recipient address (an on-call list).")
+    sender: str = Field(description="From address.")
+    smarthost: str = Field(pattern=r"^[^:]+:\d+$", description="SMTP relay as host:port; TLS is required.")
+    username: str | None = Field(None, description="SMTP user; its password is the secret `alertSmtpPassword`.")
+
+
+class ObservabilityConfig(_Model):
+    """Metrics, dashboards and alerting."""
+
+    enabled: bool = Field(True, description="Deploy Prometheus, Grafana and Alertmanager. Default: true.")
+    prometheus_retention_days: int = Field(15, ge=1, le=3650, description="Metrics retention, days. Default: 15.")
+    prometheus_storage_gib: int = Field(50, ge=1, description="Prometheus volume size, GiB. Default: 50.")
+    latency_p95_threshold_seconds: float = Field(
+        2.0, gt=0, description="p95 end-to-end latency alert threshold, seconds. Default: 2."
+    )
+    queue_per_replica_alert: float = Field(5, gt=0, description="Waiting requests per replica that raise an alert. Default: 5.")
+    gpu_temperature_alert_celsius: int = Field(85, ge=50, le=110, description="GPU temperature alert, deg C. Default: 85.")
+    alert_email: AlertEmailConfig | None = Field(None, description="Alertmanager e-mail receiver. Default: none.")
+    alert_webhook: bool = Field(
+        False, description="Send alerts to the webhook in the secret `alertWebhookUrl` (pager, Aria Operations). Default: false."
+    )
+    alert_egress_cidrs: tuple[str, ...] = Field(
+        ("0.0.0.0/0",), description="Networks Alertmanager may reach for SMTP and webhooks. Default: any address."
+    )
+    runbook_base_url: str = Field(
+        "README.md", description="Where the runbook lives; alerts link to <url>#alert-<name>. Default: README.md."
+    )
+
+
+class DrSecondaryConfig(_Model):
+    """The secondary site: its own vCenter, Supervisor namespace and standby cluster."""
+
+    vsphere: VsphereConfig = Field(description="The secondary site's vCenter and inventory (password: `drVspherePassword`).")
+    supervisor_id: str = Field(description="Id of the secondary site's vSphere Supervisor.")
+    supervisor_namespace: str = Field(pattern=DNS_LABEL, description="vSphere Namespace at the secondary site.")
+    cluster_name: str = Field(pattern=DNS_LABEL, description="Standby workload cluster name.")
+    gpu_nodes: int = Field(
+        1, ge=0, description="GPU workers at the secondary site (0 allowed in pilot-light). Default: 1."
+    )
+
+
+class BackupStorageConfig(_Model):
+    """S3-compatible object store at the secondary site that receives the primary's backups."""
+
+    s3_url: str = Field(pattern=r"^https://", description="S3 endpoint URL; TLS only.")
+    bucket: str = Field(description="Bucket, created with versioning (and replication where the store offers it).")
+    region: str = Field("us-east-1", description="Region string the store expects. Default: us-east-1.")
+    prefix: str = Field("onprem-llm", description="Prefix inside the bucket. Default: onprem-llm.")
+    ca_cert: str | None = Field(None, description="Base64 PEM of the store's private CA. Default: system trust.")
+    egress_cidrs: tuple[str, ...] = Field(
+        ("0.0.0.0/0",), description="Addresses of the store; Velero may reach them on 443. Default: any address."
+    )
+
+
+class DrConfig(_Model):
+    """Disaster recovery: pattern, targets and backups."""
+
+    enabled: bool = Field(False, description="Deploy the secondary site and backups. Default: false.")
+    mode: Literal["backup-restore", "pilot-light", "warm-standby"] = Field(
+        "warm-standby", description="Recovery pattern. Default: warm-standby."
+    )
+    rpo_minutes: int = Field(60, ge=1, description="Recovery point objective, minutes. Default: 60.")
+    rto_minutes: int = Field(15, ge=1, description="Recovery time objective, minutes. Default: 15.")
+    backup_interval_minutes: int = Field(
+        30, ge=5, description="Velero schedule interval, minutes; must divide an hour or a day. Default: 30."
+    )
+    backup_duration_minutes: int = Field(10, ge=1, description="Longest a backup run takes (measure it). Default: 10.")
+    replication_lag_minutes: int = Field(
+        5, ge=0, description="Delay until a backup is readable at the secondary site. Default: 5."
+    )
+    backup_ttl_hours: int = Field(720, ge=24, description="Backup retention, hours. Default: 720 (30 days).")
+    long_term_ttl_hours: int | None = Field(
+        None, ge=24, description="Also keep one daily backup this long (e.g. 52560 for six years). Default: none."
+    )
+    file_system_backup: bool = Field(
+        False,
+        description="Back volumes up file by file with the node agent (needs a privileged `velero` namespace) "
+        "instead of CSI snapshot data movement. Default: false.",
+    )
+    detection_minutes: int = Field(5, ge=1, description="Time to detect the outage and declare failover. Default: 5.")
+    dns_ttl_seconds: int = Field(60, ge=0, description="TTL of the DNS/GSLB record clients resolve. Default: 60.")
+    copy_gib_per_minute: float = Field(
+        5.5, gt=0, description="Weights copy speed into the secondary site when not pre-staged. Default: 5.5 (~100 MB/s)."
+    )
+    standby_replicas: int = Field(1, ge=1, description="Replicas per model kept Ready in warm-standby. Default: 1.")
+    backup_storage: BackupStorageConfig | None = Field(None, description="Backup target; required when enabled.")
+    secondary: DrSecondaryConfig | None = Field(None, description="Secondary site; required when enabled.")
+
+
+class ComplianceConfig(_Model):
+    """Compliance tier and the allow-lists the platform and its policies enforce."""
+
+    tier: Literal["production", "non-production"] = Field(
+        "production", description="Production stacks get the strict checks. Default: production."
+    )
+    allowed_registries: tuple[str, ...] = Field(description="Registries images may come from.")
+    require_image_digest: bool = Field(True, description="Images must carry a sha256 digest. Default: true.")
+    privileged_namespaces: dict[str, str] = Field(
+        default_factory=lambda: {"gpu-operator": "GPU driver and toolkit load kernel modules and reconfigure containerd"},
+        description="Namespaces allowed the privileged Pod Security level, with the reason. Default: gpu-operator.",
+    )
+    encrypted_storage_classes: tuple[str, ...] = Field(
+        (),
+        description="Storage classes besides the sites' `storagePolicy` that are backed by encryption (e.g. a vSAN "
+        "File Services class for ReadWriteMany weights). Default: none.",
+    )
+    minimum_backup_ttl_hours: int = Field(
+        720, ge=24, description="Shortest retention any backup schedule may have, hours. Default: 720."
+    )
+
+
+class CostConfig(_Model):
+    """Inputs of the cost model."""
+
+    capital_usd: float = Field(203_000, ge=0, description="Hardware and licence capital, USD. Default: 203000.")
+    amortisation_years: int = Field(3, ge=1, le=10, description="Years the capital is spread over. Default: 3.")
+    monthly_operations_usd: float = Field(9_400, ge=0, description="Monthly staff, power and support, USD. Default: 9400.")
+    requests_per_month: int = Field(1_000_000, ge=0, description="Expected requests per month. Default: 1000000.")
+    cloud_price_per_request_usd: float = Field(0.01, ge=0, description="Cloud price to compare with, USD. Default: 0.01.")
+
+
+class PlatformConfig(_Model):
+    """The whole stack config, one attribute per config key."""
+
+    vsphere: VsphereConfig
+    tanzu: TanzuConfig
+    gpu_pool: GpuPoolConfig
+    addons: AddonsConfig
+    models: dict[str, ModelConfig] = Field(min_length=1)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    dr: DrConfig = Field(default_factory=DrConfig)
+    compliance: ComplianceConfig
+    cost: CostConfig = Field(default_factory=CostConfig)
+
+    @field_validator("models")
+    @classmethod
+    def _model_keys_are_labels(cls, value: dict[str, ModelConfig]) -> dict[str, ModelConfig]:
+        bad = [key for key in value if not re.match(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", key)]
+        if bad:
+            raise ValueError(f"model keys become Kubernetes names; use lowercase DNS labels of at most 40 characters: {bad}")
+        return value
+
+
+SECTION_VALIDATORS: dict[str, TypeAdapter] = {
+    "vsphere": TypeAdapter(VsphereConfig),
+    "tanzu": TypeAdapter(TanzuConfig),
+    "gpuPool": TypeAdapter(GpuPoolConfig),
+    "addons": TypeAdapter(AddonsConfig),
+    "models": TypeAdapter(dict[str, ModelConfig]),
+    "observability": TypeAdapter(ObservabilityConfig),
+    "dr": TypeAdapter(DrConfig),
+    "compliance": TypeAdapter(ComplianceConfig),
+    "cost": TypeAdapter(CostConfig),
+}
+
+
+SECTIONS = tuple(SECTION_VALIDATORS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets: which config keys hold them, and when each is required
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecretKey:
+    key: str
+    purpose: str
+    required_when: Callable[[PlatformConfig], bool]
+
+
+SECRET_KEYS: tuple[SecretKey, ...] = (
+    SecretKey("vspherePassword", "password of vsphere.user", lambda c: True),
+    SecretKey("supervisorKubeconfig", "kubeconfig of the Supervisor (vSphere Namespace scope)", lambda c: True),
+    SecretKey("registryPassword", "password of tanzu.registry.username", lambda c: True),
+    SecretKey(
+        "nlsClientToken",
+        "NVIDIA License System client configuration token for vGPU guest drivers",
+        lambda c: c.gpu_pool.mode == "vgpu",
+    ),
+    SecretKey(
+        "hfToken",
+        "Hugging Face token for gated repositories",
+        lambda c: any(m.source == "huggingface" for m in c.models.values()),
+    ),
+    SecretKey(
+        "alertSmtpPassword", "password of observability.alertEmail.username",
+        lambda c: c.observability.enabled and c.observability.alert_email is not None
+        and c.observability.alert_email.username is not None,
+    ),
+    SecretKey(
+        "alertWebhookUrl", "Alertmanager webhook URL (it often embeds a token)",
+        lambda c: c.observability.enabled and c.observability.alert_webhook,
+    ),
+    SecretKey("backupS3AccessKeyId", "access key of the backup bucket", lambda c: c.dr.enabled),
+    SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled),
+    SecretKey("drVspherePassword", "password of dr.secondary.vsphere.user", lambda c: c.dr.enabled),
+    SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled),
+)
