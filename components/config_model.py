@@ -158,8 +158,9 @@ class ResourcePoolConfig(_Model):
 class GpuPoolConfig(_Model):
     """The GPU worker nodes: how many, what they hold, and how the GPU reaches the VM."""
 
-    gpu_model: Literal["A10", "L4", "L40S", "A100-40GB", "A100-80GB", "H100-PCIe", "H100-SXM", "H200"] = Field(
-        description="GPU model in the hosts (sizing catalogue key)."
+    gpu_model: str = Field(
+        description="GPU model in the hosts: A10, L4, L40S, A100-40GB, A100-80GB, H100-PCIe, H100-SXM, H200, "
+        "or a key of catalog.gpus."
     )
     mode: Literal["vgpu", "passthrough"] = Field(
         "vgpu", description="How GPUs reach node VMs: NVIDIA vGPU profiles or DirectPath passthrough. Default: vgpu."
@@ -313,7 +314,14 @@ class ModelConfig(_Model):
         pattern=r"^[0-9a-f]{40}$", description="Commit of the repository to stage; a branch name is not reproducible."
     )
     served_model_name: str = Field(description="Name clients send as `model`; also the metrics label.")
-    architecture: str = Field(description="Sizing catalogue key, e.g. llama-2-7b.")
+    architecture: str = Field(
+        description="Sizing catalogue key: llama-2-7b, llama-2-13b, llama-2-70b, mistral-7b, llama-3.1-8b, "
+        "llama-3.1-70b, or a key of catalog.models."
+    )
+    traffic_share: float | None = Field(
+        None, gt=0, le=1,
+        description="Share of cost.requestsPerMonth this model serves. Default: an equal share of what is left.",
+    )
     source: Literal["huggingface", "mirror"] = Field(
         "mirror",
         description="Where the download Job fetches weights: Hugging Face (needs `hfToken`) or an internal mirror. "
@@ -477,14 +485,50 @@ class ComplianceConfig(_Model):
     )
 
 
+class ModelArchConfig(_Model):
+    """A model architecture, from its config.json."""
+
+    params_billion: float = Field(gt=0, description="Parameters, billions.")
+    layers: int = Field(ge=1, description="num_hidden_layers.")
+    hidden: int = Field(ge=1, description="hidden_size.")
+    attention_heads: int = Field(ge=1, description="num_attention_heads.")
+    kv_heads: int = Field(ge=1, description="num_key_value_heads (equal to attention heads without GQA).")
+    head_dim: int = Field(ge=1, description="hidden_size / num_attention_heads unless set explicitly.")
+    max_context: int = Field(ge=1, description="max_position_embeddings.")
+    sliding_window: int | None = Field(None, ge=1, description="Sliding attention window, tokens. Default: none.")
+
+
+class GpuSpecConfig(_Model):
+    """A GPU model's memory, bandwidth and dense compute."""
+
+    memory_gib: float = Field(gt=0, description="Memory visible to CUDA, GiB.")
+    bandwidth_tbps: float = Field(gt=0, description="Memory bandwidth, TB/s.")
+    bf16_tflops: float = Field(gt=0, description="Dense BF16 tensor TFLOP/s (not the sparse figure).")
+
+
+class CatalogConfig(_Model):
+    """Additions to the sizing catalogue for models and GPUs it does not know."""
+
+    models: dict[str, ModelArchConfig] = Field(default_factory=dict, description="Extra model architectures. Default: none.")
+    gpus: dict[str, GpuSpecConfig] = Field(default_factory=dict, description="Extra GPU models. Default: none.")
+
+
 class CostConfig(_Model):
-    """Inputs of the cost model."""
+    """Inputs of the capacity and cost model."""
 
     capital_usd: float = Field(203_000, ge=0, description="Hardware and licence capital, USD. Default: 203000.")
     amortisation_years: int = Field(3, ge=1, le=10, description="Years the capital is spread over. Default: 3.")
     monthly_operations_usd: float = Field(9_400, ge=0, description="Monthly staff, power and support, USD. Default: 9400.")
     requests_per_month: int = Field(1_000_000, ge=0, description="Expected requests per month. Default: 1000000.")
     cloud_price_per_request_usd: float = Field(0.01, ge=0, description="Cloud price to compare with, USD. Default: 0.01.")
+    avg_prompt_tokens: int = Field(300, ge=1, description="Mean prompt length, tokens. Default: 300.")
+    avg_output_tokens: int = Field(150, ge=1, description="Mean completion length, tokens. Default: 150.")
+    peak_to_average: float = Field(
+        3.0, ge=1, description="Busiest-hour request rate over the monthly average. Default: 3."
+    )
+    itl_target_seconds: float = Field(
+        0.05, gt=0, description="Inter-token latency each stream must keep at peak, seconds. Default: 0.05 (20 tokens/s)."
+    )
 
 
 class PlatformConfig(_Model):
@@ -499,6 +543,7 @@ class PlatformConfig(_Model):
     dr: DrConfig = Field(default_factory=DrConfig)
     compliance: ComplianceConfig
     cost: CostConfig = Field(default_factory=CostConfig)
+    catalog: CatalogConfig = Field(default_factory=CatalogConfig)
 
     @field_validator("models")
     @classmethod
@@ -519,6 +564,7 @@ SECTION_VALIDATORS: dict[str, TypeAdapter] = {
     "dr": TypeAdapter(DrConfig),
     "compliance": TypeAdapter(ComplianceConfig),
     "cost": TypeAdapter(CostConfig),
+    "catalog": TypeAdapter(CatalogConfig),
 }
 
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from components.config_model import PlatformConfig
+from components import capacity, sizing
+from components.config_model import ModelConfig, PlatformConfig
 from components.dr_plan import DrFigures, DrInputs, achievable, cron_for_interval
-from components.sizing import shm_gib
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,12 @@ def _rule_replica_bounds(c: PlatformConfig) -> list[ConfigIssue]:
 def _rule_model_fits_node(c: PlatformConfig) -> list[ConfigIssue]:
     issues = []
     for key, m in c.models.items():
-        needed = m.resources.memory_gib + shm_gib(m.tensor_parallel_size)
+        shm = sizing.shm_gib(m.tensor_parallel_size)
+        needed = m.resources.memory_gib + shm
         if needed > c.gpu_pool.node_memory_gib - 8:
             issues.append(ConfigIssue(
                 f"models.{key}.resources.memoryGib", m.resources.memory_gib,
-                f"with {shm_gib(m.tensor_parallel_size)} GiB of /dev/shm the pod needs {needed} GiB, more than a GPU node's "
+                f"with {shm} GiB of /dev/shm the pod needs {needed} GiB, more than a GPU node's "
                 f"{c.gpu_pool.node_memory_gib} GiB less 8 GiB for the system; lower it or raise gpuPool.nodeMemoryGib",
             ))
         if m.resources.cpu > c.gpu_pool.node_cpus - 2:
@@ -309,7 +310,97 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _rule_catalogue(c: PlatformConfig) -> list[ConfigIssue]:
+    issues = []
+    gpus = capacity.gpus_catalogue(c)
+    if c.gpu_pool.gpu_model not in gpus:
+        issues.append(ConfigIssue("gpuPool.gpuModel", c.gpu_pool.gpu_model,
+                                  f"not in the sizing catalogue {sorted(gpus)}; describe it under catalog.gpus"))
+    models = capacity.models_catalogue(c)
+    for key, m in c.models.items():
+        if m.architecture not in models:
+            issues.append(ConfigIssue(f"models.{key}.architecture", m.architecture,
+                                      f"not in the sizing catalogue {sorted(models)}; describe it under catalog.models"))
+    return issues
+
+
+def _fit_advice(arch: sizing.ModelArch, gpu: sizing.Gpu, m: ModelConfig, limit: int) -> str:
+    options = []
+    for tp in (2, 4, 8):
+        if tp <= limit and sizing.valid_tensor_parallel(arch, tp):
+            fit = sizing.memory_fit(arch, gpu, tp, m.max_model_len, **capacity.fit_kwargs(m))
+            if fit.fits:
+                options.append(f"{tp} (KV cache {fit.kv_pool_gib:.1f} GiB per GPU, about {fit.max_concurrent_sequences} "
+                               f"sequences of {fit.sequence_tokens} tokens)")
+        if len(options) == 2:
+            break
+    if not options:
+        return "no tensor-parallel size up to 8 fits; use a quantized checkpoint or larger GPUs"
+    return "smallest tensor-parallel sizes that fit: " + "; ".join(options)
+
+
+def _rule_models_fit_memory(c: PlatformConfig) -> list[ConfigIssue]:
+    models, gpus = capacity.models_catalogue(c), capacity.gpus_catalogue(c)
+    if c.gpu_pool.gpu_model not in gpus:
+        return []
+    gpu, issues = gpus[c.gpu_pool.gpu_model], []
+    for key, m in c.models.items():
+        arch = models.get(m.architecture)
+        if arch is None:
+            continue
+        tp = m.tensor_parallel_size
+        if not sizing.valid_tensor_parallel(arch, tp):
+            issues.append(ConfigIssue(f"models.{key}.tensorParallelSize", tp,
+                                      f"must be a power of two dividing the model's {arch.attention_heads} attention heads"))
+            continue
+        if m.max_model_len > arch.max_context:
+            issues.append(ConfigIssue(f"models.{key}.maxModelLen", m.max_model_len,
+                                      f"exceeds {m.architecture}'s context of {arch.max_context} tokens"))
+            continue
+        fit = sizing.memory_fit(arch, gpu, tp, m.max_model_len, **capacity.fit_kwargs(m))
+        if not fit.weights_fit:
+            issues.append(ConfigIssue(
+                f"models.{key}.tensorParallelSize", tp,
+                f"{m.architecture} weights are {fit.weights_gib:.1f} GiB: {fit.weights_per_gpu_gib:.1f} GiB per GPU plus "
+                f"{fit.overhead_gib:.0f} GiB overhead exceed the {fit.budget_gib:.1f} GiB budget of a {c.gpu_pool.gpu_model} "
+                f"at gpuMemoryUtilization {m.gpu_memory_utilization}; {_fit_advice(arch, gpu, m, c.gpu_pool.gpus_per_node)}",
+            ))
+        elif not fit.fits:
+            per_token = fit.kv_bytes_per_token / min(tp, arch.kv_heads)
+            issues.append(ConfigIssue(
+                f"models.{key}.maxModelLen", m.max_model_len,
+                f"one sequence needs {fit.sequence_tokens} tokens of KV cache but the {fit.kv_pool_gib:.1f} GiB left per GPU "
+                f"hold {fit.kv_tokens} ({per_token / 1024:.0f} KiB per token per GPU); lower maxModelLen to at most "
+                f"{fit.kv_tokens}, set kvCacheDtype fp8, or raise tensorParallelSize",
+            ))
+    return issues
+
+
+def _rule_load_fits_replicas(c: PlatformConfig) -> list[ConfigIssue]:
+    if any(i for rule in (_rule_catalogue, _rule_models_fit_memory) for i in rule(c)):
+        return []
+    issues = []
+    for key, p in capacity.plan(c).models.items():
+        if p.capacity is None:
+            issues.append(ConfigIssue(
+                "cost.itlTargetSeconds", c.cost.itl_target_seconds,
+                f"models.{key} cannot decode one stream that fast on a {c.gpu_pool.gpu_model} at tensor-parallel "
+                f"{p.tensor_parallel}; relax the target or raise tensorParallelSize",
+            ))
+        elif p.replicas_needed is not None and p.replicas_needed > p.replicas_max:
+            issues.append(ConfigIssue(
+                f"models.{key}.replicas.max", p.replicas_max,
+                f"the busiest hour brings about {p.peak_requests_per_second:.1f} requests/s; one replica serves "
+                f"{p.capacity.requests_per_second:.1f} at the inter-token latency target, so {p.replicas_needed} "
+                f"replicas ({p.replicas_needed * p.tensor_parallel} GPUs) are needed; raise replicas.max and the pool",
+            ))
+    return issues
+
+
 RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
+    _rule_catalogue,
+    _rule_models_fit_memory,
+    _rule_load_fits_replicas,
     _rule_models_fit_pool,
     _rule_replica_bounds,
     _rule_model_fits_node,

@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from components import capacity
 from components.config import PlatformConfig, dr_figures
 from components.dr_site import DrSecrets, DrSite, DrSiteArgs
 from components.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
@@ -114,6 +115,7 @@ def rule_settings(cfg: PlatformConfig) -> RuleSettings:
 def stack_outputs(platform: Platform) -> dict[str, Any]:
     """The stack outputs, camelCase. Secrets stay secret Outputs."""
     cfg, dr = platform.config, platform.dr_site
+    plan = capacity.plan(cfg)
     return {
         "clusterName": cfg.tanzu.cluster_name,
         "supervisorNamespace": cfg.tanzu.supervisor_namespace,
@@ -136,6 +138,9 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
         "alertmanagerUrl": platform.observability.alertmanager_url if platform.observability else None,
         "grafanaUrl": platform.observability.grafana_url if platform.observability else None,
         "grafanaAdminPassword": platform.observability.grafana_admin_password if platform.observability else None,
+        "capacity": {key: p.to_dict() for key, p in plan.models.items()},
+        "gpusNeeded": plan.gpus_needed,
+        "cost": plan.cost.to_dict(),
         "drMode": dr.mode if dr else None,
         "drRpoTargetMinutes": cfg.dr.rpo_minutes if dr else None,
         "drRtoTargetMinutes": cfg.dr.rto_minutes if dr else None,

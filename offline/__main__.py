@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pulumi
 
-from components.config import ConfigError
+from components import capacity
+from components.config import SECRET_KEYS, ConfigError, parse_config
 from offline.compliance import compliance, markdown
 from offline.engine import evaluate, stack_config
 from offline.policy import PolicyReport, load_json, run_pack
@@ -38,6 +39,8 @@ def _preview(args: argparse.Namespace) -> int:
     raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
     evaluation = evaluate(args.stack, raw)
     sys.stdout.write(tree(evaluation))
+    plan = capacity.plan(parse_config(raw, [s.key for s in SECRET_KEYS]))
+    sys.stdout.write("\n" + capacity.table(plan))
     pack_config = load_json(Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{args.stack}.json")
     report = run_pack(inventory(evaluation), pack_config)
     sys.stdout.write("\nPolicy pack (offline):\n")
@@ -48,7 +51,9 @@ def _preview(args: argparse.Namespace) -> int:
         document = compliance(report, pack_config)
         (out / "compliance.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
         (out / "compliance.md").write_text(markdown(document))
-        sys.stdout.write(f"\nWrote {len(written)} manifests, inventory.json, outputs.json and compliance.{{json,md}} to {out}\n")
+        (out / "capacity.json").write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
+        sys.stdout.write(f"\nWrote {len(written)} manifests, inventory.json, outputs.json, compliance.json, "
+                         f"compliance.md and capacity.json to {out}\n")
     return 1 if report.mandatory else 0
 
 

@@ -1,0 +1,133 @@
+"""The stack's capacity and cost plan: the sizing functions applied to its config.
+
+Config validation refuses what the plan shows cannot work; the preview prints the plan and the stack
+exports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components import sizing
+from components.config_model import ModelConfig, PlatformConfig
+
+SECONDS_PER_MONTH = 30 * 24 * 3600
+
+
+def models_catalogue(cfg: PlatformConfig) -> dict[str, sizing.ModelArch]:
+    extra = {k: sizing.ModelArch(**v.model_dump()) for k, v in cfg.catalog.models.items()}
+    return {**sizing.MODELS, **extra}
+
+
+def gpus_catalogue(cfg: PlatformConfig) -> dict[str, sizing.Gpu]:
+    extra = {k: sizing.Gpu(**v.model_dump()) for k, v in cfg.catalog.gpus.items()}
+    return {**sizing.GPUS, **extra}
+
+
+def fit_kwargs(model: ModelConfig) -> dict[str, Any]:
+    return {"gpu_memory_utilization": model.gpu_memory_utilization, "dtype": model.dtype,
+            "quantization": model.quantization, "kv_cache_dtype": model.kv_cache_dtype, "max_num_seqs": model.max_num_seqs}
+
+
+def traffic_shares(cfg: PlatformConfig) -> dict[str, float]:
+    fixed = {k: m.traffic_share for k, m in cfg.models.items() if m.traffic_share is not None}
+    rest = [k for k in cfg.models if k not in fixed]
+    remaining = max(0.0, 1.0 - sum(fixed.values()))
+    return {**fixed, **{k: remaining / len(rest) for k in rest}}
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    key: str
+    fit: sizing.MemoryFit
+    decode_tokens_per_second: float
+    """One replica at its sustainable batch."""
+    capacity: sizing.ReplicaCapacity | None
+    peak_requests_per_second: float
+    replicas_needed: int | None
+    replicas_max: int
+    tensor_parallel: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weightsGiB": round(self.fit.weights_gib, 1),
+            "kvCacheGiB": round(max(0.0, self.fit.kv_gib_total()), 1),
+            "kvTokens": self.fit.kv_tokens,
+            "maxConcurrentSequences": self.fit.max_concurrent_sequences,
+            "decodeTokensPerSecond": round(self.decode_tokens_per_second),
+            "peakRequestsPerSecond": round(self.peak_requests_per_second, 3),
+            "replicasNeeded": self.replicas_needed,
+            "replicasMax": self.replicas_max,
+            "gpus": self.replicas_max * self.tensor_parallel,
+        }
+
+
+def model_plan(cfg: PlatformConfig, key: str, share: float) -> ModelPlan:
+    model = cfg.models[key]
+    arch = models_catalogue(cfg)[model.architecture]
+    gpu = gpus_catalogue(cfg)[cfg.gpu_pool.gpu_model]
+    tp, kwargs = model.tensor_parallel_size, fit_kwargs(model)
+    fit = sizing.memory_fit(arch, gpu, tp, model.max_model_len, **kwargs)
+    decode_kwargs = {k: kwargs[k] for k in ("dtype", "quantization", "kv_cache_dtype")}
+    capacity = sizing.replica_capacity(
+        arch, gpu, tp, cfg.cost.avg_prompt_tokens, cfg.cost.avg_output_tokens, cfg.cost.itl_target_seconds,
+        max_batch=max(1, fit.max_concurrent_sequences), **decode_kwargs,
+    ) if fit.fits else None
+    peak = cfg.cost.requests_per_month * share / SECONDS_PER_MONTH * cfg.cost.peak_to_average
+    return ModelPlan(
+        key=key, fit=fit,
+        decode_tokens_per_second=capacity.output_tokens_per_second if capacity else 0.0,
+        capacity=capacity, peak_requests_per_second=peak,
+        replicas_needed=sizing.replicas_needed(peak, capacity), replicas_max=model.replicas.max, tensor_parallel=tp,
+    )
+
+
+@dataclass(frozen=True)
+class CapacityPlan:
+    models: dict[str, ModelPlan]
+    gpus_needed: int
+    gpus_in_pool: int
+    cost: sizing.CostSummary
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "models": {k: p.to_dict() for k, p in self.models.items()},
+            "gpusNeeded": self.gpus_needed,
+            "gpusInPool": self.gpus_in_pool,
+            "cost": self.cost.to_dict(),
+        }
+
+
+def plan(cfg: PlatformConfig) -> CapacityPlan:
+    shares = traffic_shares(cfg)
+    models = {key: model_plan(cfg, key, shares[key]) for key in cfg.models}
+    cost = sizing.cost_summary(
+        cfg.cost.capital_usd, cfg.cost.amortisation_years, cfg.cost.monthly_operations_usd, cfg.cost.requests_per_month,
+        cfg.cost.avg_prompt_tokens + cfg.cost.avg_output_tokens, cfg.cost.cloud_price_per_request_usd,
+    )
+    gpus = sum(p.replicas_max * p.tensor_parallel for p in models.values())
+    return CapacityPlan(models, gpus, cfg.gpu_pool.total_gpus, cost)
+
+
+def table(capacity: CapacityPlan) -> str:
+    """The capacity table and cost summary as the preview prints them."""
+    header = f"{'model':<24}{'weights GiB':>12}{'KV GiB':>8}{'max seqs':>9}{'tok/s':>8}{'peak rps':>9}{'replicas':>9}{'GPUs':>6}"
+    lines = ["Capacity (per model; tok/s is one replica at the inter-token latency target):", header]
+    for key, p in capacity.models.items():
+        d = p.to_dict()
+        needed = "-" if d["replicasNeeded"] is None else f"{d['replicasNeeded']}/{d['replicasMax']}"
+        lines.append(f"{key:<24}{d['weightsGiB']:>12}{d['kvCacheGiB']:>8}{d['maxConcurrentSequences']:>9}"
+                     f"{d['decodeTokensPerSecond']:>8}{d['peakRequestsPerSecond']:>9}{needed:>9}{d['gpus']:>6}")
+    lines.append(f"GPUs: {capacity.gpus_needed} needed at replicas.max, {capacity.gpus_in_pool} in the pool")
+    c = capacity.cost
+    per_request = "n/a" if c.cost_per_request_usd is None else f"${c.cost_per_request_usd:.4f}"
+    per_million = "n/a" if c.cost_per_million_tokens_usd is None else f"${c.cost_per_million_tokens_usd:.2f}"
+    break_even = "n/a" if c.break_even_requests_per_month is None else f"{c.break_even_requests_per_month:,.0f}"
+    lines += [
+        "Cost (capital amortised plus operations):",
+        f"  per month ${c.monthly_total_usd:,.0f} (capital ${c.monthly_capital_usd:,.0f} + operations "
+        f"${c.monthly_operations_usd:,.0f}); per request {per_request}; per million tokens {per_million}",
+        f"  break-even against the cloud price: {break_even} requests per month",
+    ]
+    return "\n".join(lines) + "\n"
