@@ -25,8 +25,11 @@ lint: $(STAMP)
 bench: $(STAMP)  ## wall time of the offline preview for dev, prod and prod with 10x models
 	$(PY) -m bench.preview
 
-docs: $(STAMP)  ## regenerate the config reference in README.md
+docs: $(STAMP)  ## regenerate the config and outputs references, the outputs schema and the policy configs
 	$(PY) -m tools.config_reference --write
+	$(PY) -m tools.outputs_schema --write
+	$(PY) -m tools.policy_config --stack dev --write
+	$(PY) -m tools.policy_config --stack prod --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

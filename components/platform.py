@@ -8,11 +8,14 @@ from typing import Any
 import pulumi
 
 from components import capacity
+from components._vllm_pod import API_PORT
+from components.compliance import PACK_NAME, exceptions
 from components.config import PlatformConfig, dr_figures
 from components.dr_site import DrSecrets, DrSite, DrSiteArgs
 from components.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
 from components.monitoring.rules import RuleSettings
 from components.observability_stack import ObservabilityStack, ObservabilityStackArgs
+from components.outputs import CONTRACT_VERSION
 from components.tanzu_cluster import TanzuCluster, TanzuClusterArgs
 from components.velero import METRICS_PORT as VELERO_METRICS_PORT
 from components.velero import NAMESPACE as VELERO_NAMESPACE
@@ -117,9 +120,11 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
     cfg, dr = platform.config, platform.dr_site
     plan = capacity.plan(cfg)
     return {
+        "contractVersion": CONTRACT_VERSION,
         "clusterName": cfg.tanzu.cluster_name,
         "supervisorNamespace": cfg.tanzu.supervisor_namespace,
         "servingNamespace": cfg.tanzu.serving_namespace,
+        "gatewayNamespaces": list(cfg.tanzu.gateway_namespaces),
         "kubeconfig": platform.cluster.kubeconfig,
         "gpuCount": platform.host_pool.gpu_nodes * platform.host_pool.gpus_per_node,
         "nodePools": platform.cluster.node_pools,
@@ -129,6 +134,7 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
                 "baseUrl": svc.base_url,
                 "namespace": svc.namespace,
                 "service": svc.service_name,
+                "port": API_PORT,
                 "apiKeySecretName": svc.api_key_secret_name,
             }
             for key, svc in platform.models.items()
@@ -141,6 +147,11 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
         "capacity": {key: p.to_dict() for key, p in plan.models.items()},
         "gpusNeeded": plan.gpus_needed,
         "cost": plan.cost.to_dict(),
+        "compliance": {
+            "policyPack": PACK_NAME,
+            "policyConfig": f"policies/config/{pulumi.get_stack()}.json",
+            "exceptions": exceptions(cfg),
+        },
         "drMode": dr.mode if dr else None,
         "drRpoTargetMinutes": cfg.dr.rpo_minutes if dr else None,
         "drRtoTargetMinutes": cfg.dr.rto_minutes if dr else None,

@@ -228,7 +228,13 @@ class CostSummary:
     cloud_monthly_usd: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        """camelCase keys, as stack outputs and reports carry them."""
+        return {_camel(k): (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def cost_summary(capital_usd: float, amortisation_years: int, monthly_operations_usd: float, requests_per_month: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import runpy
 import sys
 from dataclasses import dataclass
@@ -20,11 +21,15 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, SECRET_KEYS
 from offline.graph import ResourceGraph
-from offline.recording import Invoke, OfflineMocks, RecordingMonitor, Secret, normalise
+from offline.recording import Invoke, OfflineMocks, RecordingMonitor, Secret, normalise, reveal
 from offline.world import FakeWorld
 
 ROOT = Path(__file__).resolve().parent.parent
 ORGANIZATION = "organization"
+# The program's own log lines (pulumi.log) go here; a failing program also raises, so nothing is lost.
+PROGRAM_LOG = logging.getLogger("offline.program")
+PROGRAM_LOG.propagate = False
+PROGRAM_LOG.addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -39,51 +44,60 @@ class Evaluation:
     world: FakeWorld
 
 
-def stack_config(stack: str, config_file: Path | None = None) -> dict[str, Any]:
+def stack_config(stack: str, config_file: Path | None = None, project: str = PROJECT) -> dict[str, Any]:
     """The project's config sections from ``Pulumi.<stack>.yaml``, keys without the project prefix."""
     path = config_file or ROOT / f"Pulumi.{stack}.yaml"
     if not path.exists():
         stacks = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
         raise FileNotFoundError(f"no stack file {path}; stacks here: {stacks}")
     document = yaml.safe_load(path.read_text()) or {}
-    prefix = f"{PROJECT}:"
+    prefix = f"{project}:"
     return {k.removeprefix(prefix): v for k, v in (document.get("config") or {}).items() if k.startswith(prefix)}
 
 
-def _engine_config(raw: dict[str, Any], world: FakeWorld) -> tuple[dict[str, str], list[str]]:
+def _engine_config(raw: dict[str, Any], world: FakeWorld, project: str,
+                   secrets: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
     """Config as the engine hands it to the program: namespaced keys, string values, secrets set."""
     config = {
-        f"{PROJECT}:{key}": value if isinstance(value, str) else json.dumps(value)
+        f"{project}:{key}": value if isinstance(value, str) else json.dumps(value)
         for key, value in raw.items()
     }
     secret_keys = []
-    for secret in SECRET_KEYS:
-        key = f"{PROJECT}:{secret.key}"
-        config[key] = world.stand_in_secret(secret.key)
+    for secret in secrets:
+        key = f"{project}:{secret}"
+        config[key] = world.stand_in_secret(secret)
         secret_keys.append(key)
     return config, secret_keys
 
 
 def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWorld | None = None,
-             program: Path = ROOT / "__main__.py", monitor: RecordingMonitor | None = None) -> Evaluation:
+             program: Path = ROOT / "__main__.py", monitor: RecordingMonitor | None = None,
+             project: str = PROJECT, secrets: tuple[str, ...] | None = None) -> Evaluation:
     """Run ``program`` for ``stack`` under mocks. Exceptions from the program propagate unchanged.
 
-    ``monitor`` may be passed to inspect what was registered even when the program fails.
+    ``monitor`` may be passed to inspect what was registered even when the program fails. Another
+    project's program (``project``) gets stand-ins for the secret config keys in ``secrets``;
+    this platform's program gets one for every key in SECRET_KEYS.
     """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     world = world or FakeWorld(stack)
-    raw = stack_config(stack) if raw_config is None else raw_config
-    config, secret_keys = _engine_config(raw, world)
+    raw = stack_config(stack, project=project) if raw_config is None else raw_config
+    if secrets is None:
+        secrets = tuple(s.key for s in SECRET_KEYS) if project == PROJECT else ()
+    config, secret_keys = _engine_config(raw, world, project, secrets)
 
     loop = asyncio.new_event_loop()
+    # A failing program leaves futures whose exception is the one already raised to the caller;
+    # asyncio would print each again when they are collected.
+    loop.set_exception_handler(_quiet_unretrieved)
     asyncio.set_event_loop(loop)
     monitor = monitor or RecordingMonitor(OfflineMocks(world))
     try:
         pulumi_settings.ROOT.set(None)
         pulumi_mocks.set_mocks(
-            monitor.mocks, project=PROJECT, stack=stack, preview=False,
-            monitor=monitor, organization=ORGANIZATION,
+            monitor.mocks, project=project, stack=stack, preview=False,
+            monitor=monitor, organization=ORGANIZATION, logger=PROGRAM_LOG,
         )
         set_all_config(config, secret_keys)
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
@@ -100,6 +114,13 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
         loop.close()
         asyncio.set_event_loop(None)
     return Evaluation(stack, ResourceGraph(monitor.records), monitor.invokes, outputs, world)
+
+
+def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if context.get("message", "").startswith(("Future exception was never retrieved", "Task exception was never retrieved")):
+        PROGRAM_LOG.debug("%s: %r", context["message"], context.get("exception"))
+        return
+    loop.default_exception_handler(context)
 
 
 def _resolve(value: Any) -> Any:
@@ -119,3 +140,9 @@ def _unwrap(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_unwrap(v) for v in value]
     return value
+
+
+def as_stack_reference(evaluation: Evaluation) -> dict[str, Any]:
+    """An evaluated stack's outputs as the engine hands them to a StackReference in another stack."""
+    secret_names = sorted(name for name, value in evaluation.outputs.items() if isinstance(value, Secret))
+    return {"outputs": reveal(evaluation.outputs), "secretOutputNames": secret_names}

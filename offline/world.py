@@ -77,7 +77,8 @@ class FakeWorld:
     stack: str
     inventory: dict[str, dict[str, Any]] = field(default_factory=lambda: INVENTORY)
     stack_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Outputs of other stacks, by fully qualified stack name, for StackReference reads."""
+    """Other stacks by fully qualified name, as the engine returns them to a StackReference:
+    ``{"outputs": {...}, "secretOutputNames": [...]}`` (see ``offline.engine.as_stack_reference``)."""
     secret_values: list[str] = field(default_factory=list)
     _providers: dict[str, str] = field(default_factory=dict)
 
@@ -92,6 +93,14 @@ class FakeWorld:
         """The value the offline engine sets for secret config ``key``."""
         token = self._remember(f"offline-stand-in-{key}-{_digest(self.stack, key)}")
         return fake_kubeconfig(key, token) if key in KUBECONFIG_KEYS else token
+
+    def _remember_strings(self, value: Any) -> None:
+        """Strings inside secret stack outputs are secrets of the consuming program too."""
+        if isinstance(value, str):
+            self._remember(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                self._remember_strings(item)
 
     # -- invokes ---------------------------------------------------------------------------------
 
@@ -191,8 +200,10 @@ class FakeWorld:
                 "data": {"value": value},
             }
         if typ == "pulumi:pulumi:StackReference":
-            outputs = self.stack_outputs.get(resource_id)
-            if outputs is None:
+            reference = self.stack_outputs.get(resource_id)
+            if reference is None:
                 raise LookupFailed(f"stack {resource_id!r} is unknown to the offline world")
-            return {"name": resource_id, "outputs": outputs, "secretOutputNames": []}
+            for name in reference["secretOutputNames"]:
+                self._remember_strings(reference["outputs"][name])
+            return {"name": resource_id, **reference}
         raise LookupFailed(f"the offline world has no object {typ} {resource_id!r} to read")

@@ -25,3 +25,19 @@ def test_every_config_field_is_described_and_typed():
                 continue  # its fields are the sections, described by their models' docstrings
             assert field.description, f"{model.__name__}.{name} has no description"
             assert field.annotation is not None, f"{model.__name__}.{name} has no type"
+
+
+def test_every_alert_links_to_a_runbook_section_that_exists(prod):
+    readme = README.read_text()
+    rules = prod.graph.named("observability-rules").inputs["spec"]["groups"]
+    alerts = {rule["alert"] for group in rules for rule in group["rules"] if "alert" in rule}
+    assert len(alerts) >= 12
+    for alert in alerts:
+        assert f'<a id="alert-{alert.lower()}"></a>' in readme, f"README runbook has no section for {alert}"
+
+
+def test_readme_outputs_reference_matches_the_contract():
+    from tools import outputs_schema
+
+    text = README.read_text()
+    assert outputs_schema.render_readme(text) == text, "run `make docs`"

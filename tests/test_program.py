@@ -136,10 +136,11 @@ def test_invalid_config_registers_no_resource(raw_config):
 
 
 def test_stack_references_read_the_fake_worlds_outputs():
-    world = FakeWorld("consumer", stack_outputs={
-        "organization/onprem-llm/prod": {"clusterName": "llm-prod", "kubeconfig": "apiVersion: v1"},
-    })
+    world = FakeWorld("consumer", stack_outputs={"organization/onprem-llm/prod": {
+        "outputs": {"clusterName": "llm-prod", "kubeconfig": "apiVersion: v1"}, "secretOutputNames": ["kubeconfig"],
+    }})
     result = evaluate("dev", world=world, program=ROOT / "tests" / "programs" / "stack_reference.py")
     reference = result.graph.of_type("pulumi:pulumi:StackReference")
     assert [r.id for r in reference] == ["organization/onprem-llm/prod"]
     assert result.outputs["clusterName"] == "llm-prod"
+    assert isinstance(result.outputs["kubeconfig"], Secret), "secret stack outputs stay secret in the consumer"

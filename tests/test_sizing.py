@@ -114,5 +114,5 @@ def test_prod_serving_llama2_70b_on_one_gpu_is_refused_with_the_fix():
 def test_preview_prints_and_exports_the_plan(prod, dev):
     assert prod.outputs["capacity"]["mistral-7b-instruct"]["maxConcurrentSequences"] == 111
     assert prod.outputs["gpusNeeded"] == 4
-    assert prod.outputs["cost"]["cost_per_request_usd"] == pytest.approx(0.015039, abs=1e-6)
+    assert prod.outputs["cost"]["costPerRequestUsd"] == pytest.approx(0.015039, abs=1e-6)
     assert dev.outputs["capacity"]["llama-2-7b-chat"]["replicasNeeded"] == 1

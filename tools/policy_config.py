@@ -14,15 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from components.compliance import network_exemptions
 from components.config import SECRET_KEYS, PlatformConfig, parse_config
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
 
-# Why add-on namespaces get no default-deny policy (see README "GPU hosts and the cluster").
-NETWORK_EXEMPTIONS = {
-    "gpu-operator": "operands reach the API server, whose address the program does not know",
-    "keda": "the API server calls the metrics adapter from the control-plane nodes' host network",
-}
 # Non-production stacks may be torn down and rebuilt freely and may point at a lab vCenter.
 NON_PRODUCTION_ADVISORY = ("stateful-protected", "vsphere-tls")
 
@@ -31,10 +27,7 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
     dr = cfg.dr
     sites = [cfg.vsphere] + ([dr.secondary.vsphere] if dr.enabled and dr.secondary else [])
     encrypted = sorted({site.storage_policy for site in sites} | set(cfg.compliance.encrypted_storage_classes))
-    exemptions = {
-        cfg.addons.gpu_operator.namespace: NETWORK_EXEMPTIONS["gpu-operator"],
-        cfg.addons.keda_namespace: NETWORK_EXEMPTIONS["keda"],
-    }
+    exemptions = network_exemptions(cfg)
     config: dict[str, Any] = {
         "all": "mandatory",
         "pod-security-restricted": {"privilegedNamespaces": dict(cfg.compliance.privileged_namespaces)},

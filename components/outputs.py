@@ -1,0 +1,127 @@
+"""The stack outputs as a versioned contract for other teams' stacks.
+
+Consumers read these through ``pulumi.StackReference``; the pydantic model below is the contract,
+``schema/stack-outputs.schema.json`` is generated from it, and a test refuses a schema change that
+does not come with a new ``CONTRACT_VERSION`` (minor for additions, major for removals or renames).
+Secret outputs are marked ``x-secret`` in the schema and are secret Outputs in the stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+CONTRACT_VERSION = "1.0.0"
+
+
+def _secret(description: str, since: str = "1.0.0") -> Any:
+    return Field(description=description, json_schema_extra={"x-secret": True, "x-since": since})
+
+
+def _field(description: str, since: str = "1.0.0", default: Any = ...) -> Any:
+    return Field(default, description=description, json_schema_extra={"x-since": since})
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class ModelEndpoint(_Contract):
+    served_model_name: str = _field("Name clients send as `model`.")
+    base_url: str = _field("In-cluster OpenAI base URL, http://<service>.<namespace>.svc.cluster.local:8000/v1.")
+    namespace: str = _field("Namespace of the endpoint.")
+    service: str = _field("ClusterIP Service name.")
+    port: int = _field("Service port.")
+    api_key_secret_name: str = _field("Secret (in the endpoint's namespace) holding the API key under `api-key`.")
+
+
+class NodePool(_Contract):
+    name: str = _field("Node pool name.")
+    replicas: int = _field("Nodes.")
+    gpus_per_node: int = _field("GPUs per node.")
+    gpu_mode: str | None = _field("vgpu, passthrough, or null for CPU-only pools.")
+    vgpu_profile: str | None = _field("vGPU profile, or null.")
+
+
+class ModelCapacity(_Contract):
+    weights_gi_b: float = Field(alias="weightsGiB", description="Weights, GiB.", json_schema_extra={"x-since": "1.0.0"})
+    kv_cache_gi_b: float = Field(alias="kvCacheGiB", description="KV cache across the replica's GPUs, GiB.",
+                                 json_schema_extra={"x-since": "1.0.0"})
+    kv_tokens: int = _field("Tokens the KV cache holds.")
+    max_concurrent_sequences: int = _field("Sequences at maxModelLen one replica holds.")
+    decode_tokens_per_second: int = _field("Output tokens/s of one replica at the inter-token latency target.")
+    peak_requests_per_second: float = _field("Busiest-hour requests/s planned for.")
+    replicas_needed: int | None = _field("Replicas the peak needs; null when the target cannot be met.")
+    replicas_max: int = _field("Configured maximum replicas.")
+    gpus: int = _field("GPUs at replicas.max.")
+
+
+class CostFigures(_Contract):
+    monthly_capital_usd: float = _field("Capital amortised per month.")
+    monthly_operations_usd: float = _field("Operations per month.")
+    monthly_total_usd: float = _field("Total per month.")
+    requests_per_month: int = _field("Planned requests per month.")
+    cost_per_request_usd: float | None = _field("Total cost per request.")
+    operations_only_per_request_usd: float | None = _field("Operations alone per request.")
+    cost_per_million_tokens_usd: float | None = _field("Total cost per million tokens.")
+    break_even_requests_per_month: float | None = _field("Volume at which the cloud price equals the monthly total.")
+    cloud_monthly_usd: float = _field("The same volume at the cloud price.")
+
+
+class PolicyException(_Contract):
+    policy: str = _field("Policy the exception applies to.")
+    namespace: str = _field("Namespace excepted.")
+    reason: str = _field("Why.")
+
+
+class ComplianceSummary(_Contract):
+    policy_pack: str = _field("Policy pack the stack is held to; deployed with it, every mandatory policy passed.")
+    policy_config: str = _field("Policy config file of this stack; per-policy results are in the preview's report.")
+    exceptions: list[PolicyException] = _field("Standing exceptions, each with its reason.")
+
+
+class StackOutputs(_Contract):
+    """What this stack exports, by name, for `StackReference.require_output`."""
+
+    contract_version: str = _field("Version of this contract (semantic versioning).")
+    cluster_name: str = _field("Workload cluster name.")
+    supervisor_namespace: str = _field("vSphere Namespace holding the cluster.")
+    serving_namespace: str = _field("Namespace of the model endpoints.")
+    gateway_namespaces: list[str] = _field("Namespaces admitted to the model endpoints' API port.")
+    kubeconfig: str = _secret("Admin kubeconfig of the workload cluster.")
+    gpu_count: int = _field("GPUs in the primary pool.")
+    node_pools: list[NodePool] = _field("Node pools of the workload cluster.")
+    models: dict[str, ModelEndpoint] = _field("Per model key, its endpoint.")
+    api_keys: dict[str, str] = _secret("Per model key, its API key.")
+    prometheus_url: str | None = _field("In-cluster Prometheus URL; null without monitoring.")
+    alertmanager_url: str | None = _field("In-cluster Alertmanager URL; null without monitoring.")
+    grafana_url: str | None = _field("In-cluster Grafana URL; null without monitoring.")
+    grafana_admin_password: str | None = _secret("Grafana's admin password; null without monitoring.")
+    capacity: dict[str, ModelCapacity] = _field("Per model key, the capacity plan.")
+    gpus_needed: int = _field("GPUs the models use at replicas.max.")
+    cost: CostFigures = _field("Cost summary.")
+    compliance: ComplianceSummary = _field("Policy pack, policies and exceptions.")
+    dr_mode: str | None = _field("backup-restore, pilot-light or warm-standby; null without DR.")
+    dr_rpo_target_minutes: int | None = _field("Configured RPO.")
+    dr_rto_target_minutes: int | None = _field("Configured RTO.")
+    dr_achieved_rpo_minutes: int | None = _field("Worst-case RPO the configuration achieves.")
+    dr_achieved_rto_minutes: int | None = _field("RTO the configuration achieves.")
+    dr_cluster_name: str | None = _field("Standby cluster; null without one.")
+    dr_standby_endpoints: dict[str, str] = _field("Per model key, the standby's in-cluster base URL.")
+    backup_location: str | None = _field("Velero backup location name; null without DR.")
+
+
+SECRET_OUTPUTS = tuple(
+    field.alias or name for name, field in StackOutputs.model_fields.items()
+    if (field.json_schema_extra or {}).get("x-secret")
+)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = StackOutputs.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://onprem-llm.invalid/schema/stack-outputs.schema.json"
+    schema["x-contract-version"] = CONTRACT_VERSION
+    return schema
