@@ -485,6 +485,28 @@ class ComplianceConfig(_Model):
     )
 
 
+class AriaConfig(_Model):
+    """VMware Aria Automation: the vSphere cloud account, a GPU cloud zone and the project, as code."""
+
+    enabled: bool = Field(
+        False, description="Create the Aria objects; the refresh token is the secret `ariaRefreshToken`. Default: false."
+    )
+    url: str | None = Field(None, pattern=r"^https://", description="Aria Automation URL (https).")
+    accept_self_signed_cert: bool = Field(
+        False, description="Accept vCenter's certificate without a trusted CA. Refused in production. Default: false."
+    )
+    project_name: str = Field("llm-inference", description="Project name. Default: llm-inference.")
+    project_description: str = Field(
+        "On-premise LLM serving infrastructure", description="Project description. Default: the design document's."
+    )
+    administrators: tuple[str, ...] = Field((), description="E-mail addresses of project administrators. Default: none.")
+    members: tuple[str, ...] = Field((), description="E-mail addresses of project members. Default: none.")
+    cpu_limit: int = Field(0, ge=0, description="vCPUs the project may use in the zone (0 = unlimited). Default: 0.")
+    memory_limit_mb: int = Field(0, ge=0, description="Memory the project may use, MB (0 = unlimited). Default: 0.")
+    storage_limit_gb: int = Field(0, ge=0, description="Storage the project may use, GB (0 = unlimited). Default: 0.")
+    max_instances: int = Field(0, ge=0, description="Machines the project may deploy (0 = unlimited). Default: 0.")
+
+
 class ModelArchConfig(_Model):
     """A model architecture, from its config.json."""
 
@@ -544,6 +566,7 @@ class PlatformConfig(_Model):
     compliance: ComplianceConfig
     cost: CostConfig = Field(default_factory=CostConfig)
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
+    aria: AriaConfig = Field(default_factory=AriaConfig)
 
     @field_validator("models")
     @classmethod
@@ -565,6 +588,7 @@ SECTION_VALIDATORS: dict[str, TypeAdapter] = {
     "compliance": TypeAdapter(ComplianceConfig),
     "cost": TypeAdapter(CostConfig),
     "catalog": TypeAdapter(CatalogConfig),
+    "aria": TypeAdapter(AriaConfig),
 }
 
 
@@ -608,6 +632,7 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
     ),
     SecretKey("backupS3AccessKeyId", "access key of the backup bucket", lambda c: c.dr.enabled),
     SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled),
+    SecretKey("ariaRefreshToken", "Aria Automation API refresh token", lambda c: c.aria.enabled),
     SecretKey("drVspherePassword", "password of dr.secondary.vsphere.user", lambda c: c.dr.enabled),
     SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled),
 )

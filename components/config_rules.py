@@ -397,7 +397,23 @@ def _rule_load_fits_replicas(c: PlatformConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _rule_aria(c: PlatformConfig) -> list[ConfigIssue]:
+    aria = c.aria
+    if not aria.enabled:
+        return []
+    issues = []
+    if not aria.url:
+        issues.append(ConfigIssue("aria.url", MISSING, "aria.enabled needs the Aria Automation URL"))
+    if aria.accept_self_signed_cert and c.compliance.tier == "production":
+        issues.append(ConfigIssue("aria.acceptSelfSignedCert", True,
+                                  "production verifies vCenter's certificate (164.312(e)(1)); trust its CA instead"))
+    if not aria.administrators:
+        issues.append(ConfigIssue("aria.administrators", [], "a project needs at least one administrator"))
+    return issues
+
+
 RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
+    _rule_aria,
     _rule_catalogue,
     _rule_models_fit_memory,
     _rule_load_fits_replicas,

@@ -45,6 +45,10 @@ class GpuHostPool(pulumi.ComponentResource):
     gpus_per_node: int
     mode: str
     """``vgpu`` or ``passthrough``."""
+    resource_pool_name: str
+    role_tag_category: str
+    """vSphere tag category marking platform roles; its tags are ``role_tags``."""
+    role_tags: tuple[str, ...]
     vgpu_profile: str | None
 
     def __init__(self, name: str, args: GpuHostPoolArgs, opts: pulumi.ResourceOptions | None = None):
@@ -73,9 +77,10 @@ class GpuHostPool(pulumi.ComponentResource):
         policy = vsphere.get_policy_output(name=site.storage_policy, opts=invoke)
 
         role_tags = self._role_tags(name, child)
+        self.resource_pool_name = f"{name}-llm-gpu"
         resource_pool = vsphere.ResourcePool(
             f"{name}-gpu",
-            name=f"{name}-llm-gpu",
+            name=self.resource_pool_name,
             parent_resource_pool_id=cluster.resource_pool_id,
             cpu_reservation=pool.resource_pool.cpu_reservation_mhz,
             memory_reservation=pool.resource_pool.memory_reservation_mib,
@@ -133,19 +138,22 @@ class GpuHostPool(pulumi.ComponentResource):
 
     def _role_tags(self, name: str, opts: pulumi.ResourceOptions) -> dict[str, vsphere.Tag]:
         """A tag category for the platform's roles, with tags for GPU hosts and platform objects."""
+        self.role_tag_category = f"{name}-llm-role"
         category = vsphere.TagCategory(
             f"{name}-role",
-            name=f"{name}-llm-role",
+            name=self.role_tag_category,
             cardinality="MULTIPLE",
             associable_types=["HostSystem", "VirtualMachine", "ResourcePool", "ClusterComputeResource"],
             description="Role of an object in the on-prem LLM platform",
             opts=opts,
         )
-        return {
+        tags = {
             tag: vsphere.Tag(f"{name}-tag-{tag}", name=tag, category_id=category.id, description=text, opts=opts)
             for tag, text in (("gpu-host", "ESXi host with GPUs for LLM serving"),
                               ("llm-platform", "Object managed by the on-prem LLM platform"))
         }
+        self.role_tags = tuple(tags)
+        return tags
 
 
 def gpu_class_name(pool: GpuPoolConfig) -> str:

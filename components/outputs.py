@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"
 
 
 def _secret(description: str, since: str = "1.0.0") -> Any:
@@ -103,6 +103,9 @@ class StackOutputs(_Contract):
     gpus_needed: int = _field("GPUs the models use at replicas.max.")
     cost: CostFigures = _field("Cost summary.")
     compliance: ComplianceSummary = _field("Policy pack, policies and exceptions.")
+    aria_project_id: str | None = _field("Aria Automation project id; null without Aria.", since="1.1.0")
+    aria_cloud_account_id: str | None = _field("Aria vSphere cloud account id; null without Aria.", since="1.1.0")
+    aria_zone_id: str | None = _field("Aria cloud zone over the GPU resource pool; null without Aria.", since="1.1.0")
     dr_mode: str | None = _field("backup-restore, pilot-light or warm-standby; null without DR.")
     dr_rpo_target_minutes: int | None = _field("Configured RPO.")
     dr_rto_target_minutes: int | None = _field("Configured RTO.")

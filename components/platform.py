@@ -9,6 +9,7 @@ import pulumi
 
 from components import capacity
 from components._vllm_pod import API_PORT
+from components.aria import AriaIntegration, AriaIntegrationArgs
 from components.compliance import PACK_NAME, exceptions
 from components.config import PlatformConfig, dr_figures
 from components.dr_site import DrSecrets, DrSite, DrSiteArgs
@@ -30,6 +31,7 @@ class Platform:
     models: dict[str, VllmService]
     observability: ObservabilityStack | None
     dr_site: DrSite | None
+    aria: AriaIntegration | None
 
 
 def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -> Platform:
@@ -57,6 +59,12 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         )
         for key, model in cfg.models.items()
     }
+    aria = None
+    if cfg.aria.enabled:
+        aria = AriaIntegration("aria", AriaIntegrationArgs(
+            aria=cfg.aria, vsphere=cfg.vsphere, host_pool=host_pool,
+            vsphere_password=secrets["vspherePassword"], refresh_token=secrets["ariaRefreshToken"],
+        ))
     observability = None
     if cfg.observability.enabled:
         observability = ObservabilityStack(
@@ -91,7 +99,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
                 ),
             ),
         )
-    return Platform(cfg, host_pool, cluster, models, observability, dr_site)
+    return Platform(cfg, host_pool, cluster, models, observability, dr_site, aria)
 
 
 def scrape_targets(cfg: PlatformConfig) -> dict[str, int]:
@@ -152,6 +160,9 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
             "policyConfig": f"policies/config/{pulumi.get_stack()}.json",
             "exceptions": exceptions(cfg),
         },
+        "ariaProjectId": platform.aria.project_id if platform.aria else None,
+        "ariaCloudAccountId": platform.aria.cloud_account_id if platform.aria else None,
+        "ariaZoneId": platform.aria.zone_id if platform.aria else None,
         "drMode": dr.mode if dr else None,
         "drRpoTargetMinutes": cfg.dr.rpo_minutes if dr else None,
         "drRtoTargetMinutes": cfg.dr.rto_minutes if dr else None,

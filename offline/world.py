@@ -80,6 +80,8 @@ class FakeWorld:
     """Other stacks by fully qualified name, as the engine returns them to a StackReference:
     ``{"outputs": {...}, "secretOutputNames": [...]}`` (see ``offline.engine.as_stack_reference``)."""
     secret_values: list[str] = field(default_factory=list)
+    resource_pools: set[str] = field(default_factory=set)
+    """Names of vSphere resource pools created so far (Aria discovers them as fabric computes)."""
     _providers: dict[str, str] = field(default_factory=dict)
 
     # -- secrets -------------------------------------------------------------------------------
@@ -117,6 +119,8 @@ class FakeWorld:
         return server
 
     def call(self, token: str, args: dict[str, Any], provider: str) -> dict[str, Any]:
+        if token.startswith("vra:"):
+            return self._aria(token, args)
         handlers = {
             "vsphere:index/getDatacenter:getDatacenter": self._datacenter,
             "vsphere:index/getComputeCluster:getComputeCluster": self._compute_cluster,
@@ -128,6 +132,19 @@ class FakeWorld:
         if handler is None:
             raise LookupFailed(f"the offline world has no answer for invoke {token}")
         return handler(self._server(provider), args)
+
+    def _aria(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Aria Automation sees the regions of its cloud accounts and the resource pools vCenter holds."""
+        if token == "vra:region/getRegion:getRegion":
+            region = args.get("region", "")
+            return {"id": f"region-{_digest(region)}", "externalRegionId": region, "name": region,
+                    "cloudAccountId": args.get("cloudAccountId"), "region": region}
+        if token == "vra:fabric/getCompute:getCompute":
+            name = args.get("filter", "").removeprefix("name eq '").removesuffix("'")
+            if name not in self.resource_pools:
+                raise LookupFailed(f"Aria finds no fabric compute named {name!r} (known: {sorted(self.resource_pools)})")
+            return {"id": f"compute-{_digest(name)}", "name": name, "type": "ResourcePool", "filter": args.get("filter")}
+        raise LookupFailed(f"the offline world has no answer for invoke {token}")
 
     def _find_datacenter(self, server: str, datacenter_id: str) -> tuple[str, dict[str, Any]]:
         for name, contents in self.inventory[server]["datacenters"].items():
@@ -181,6 +198,8 @@ class FakeWorld:
 
     def computed_state(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Outputs a real provider would compute on create, merged over the echoed inputs."""
+        if typ == "vsphere:index/resourcePool:ResourcePool":
+            self.resource_pools.add(inputs.get("name", name))
         if typ == "random:index/randomPassword:RandomPassword":
             length = int(inputs.get("length", 32))
             value = (_digest(self.stack, name, "password", length=64) * 4)[:length]

@@ -11,6 +11,7 @@ from offline.world import FakeWorld, LookupFailed
 COMPONENTS = {
     "onprem:platform:GpuHostPool", "onprem:platform:TanzuCluster", "onprem:platform:VllmService",
     "onprem:platform:ObservabilityStack", "onprem:platform:DrSite", "onprem:platform:Velero",
+    "onprem:platform:AriaIntegration",
 }
 
 
@@ -24,7 +25,9 @@ def _component_types(evaluation):
 
 
 def test_dev_builds_every_component_but_the_dr_site(dev):
-    assert _component_types(dev) == COMPONENTS - {"onprem:platform:DrSite", "onprem:platform:Velero"}
+    assert _component_types(dev) == COMPONENTS - {
+        "onprem:platform:DrSite", "onprem:platform:Velero", "onprem:platform:AriaIntegration",
+    }
     assert len(dev.graph.of_type("onprem:platform:VllmService")) == 1
 
 

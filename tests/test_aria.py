@@ -1,0 +1,82 @@
+"""AriaIntegration: the cloud account, GPU zone and project as code, only where the switch is on."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config import SECRET_KEYS, ConfigError, parse_config
+from offline.engine import stack_config
+from offline.recording import Secret
+
+ACCOUNT = "vra:cloudaccount/vSphere:VSphere"
+ZONE = "vra:zone/zone:Zone"
+PROJECT = "vra:project/project:Project"
+
+
+def test_prod_has_account_zone_and_project_on_an_explicit_vra_provider(prod):
+    provider = prod.graph.named("aria-vra", "pulumi:providers:vra")
+    assert provider.inputs["url"] == "https://aria.hospital.example"
+    assert isinstance(provider.inputs["refreshToken"], Secret)
+    assert provider.inputs["insecure"] == "false"
+    for type_ in (ACCOUNT, ZONE, PROJECT):
+        (record,) = prod.graph.of_type(type_)
+        assert record.provider_urn == provider.urn, type_
+
+
+def test_cloud_account_targets_the_gpu_pools_vcenter_and_datacenter(prod):
+    account = prod.graph.named("aria-vsphere", ACCOUNT).inputs
+    assert account["hostname"] == "vcenter-a.hospital.example"
+    assert isinstance(account["password"], Secret)
+    assert account["acceptSelfSignedCert"] is False
+    datacenter = prod.world.call("vsphere:index/getDatacenter:getDatacenter", {"name": "dc-a"},
+                                 "::" + prod.graph.named("primary-vsphere").id)
+    assert account["regions"] == [f"Datacenter:{datacenter['id']}"]
+
+
+def test_zone_is_placed_on_the_gpu_resource_pool_with_the_gpu_host_tags(prod):
+    zone = prod.graph.named("aria-gpu-zone", ZONE).inputs
+    lookup = next(i for i in prod.invokes if i.token == "vra:fabric/getCompute:getCompute")
+    assert lookup.args["filter"] == "name eq 'primary-llm-gpu'"
+    assert prod.graph.named("primary-gpu").inputs["name"] == "primary-llm-gpu"
+    assert len(zone["computeIds"]) == 1 and zone["computeIds"][0].startswith("compute-")
+    assert {"key": "primary-llm-role", "value": "gpu-host"} in zone["tags"]
+
+
+def test_project_has_its_people_the_zone_and_limits(prod):
+    project = prod.graph.named("aria-project", PROJECT).inputs
+    assert project["name"] == "llm-inference"
+    assert project["administratorRoles"] == [{"email": "llm-platform-admins@hospital.example", "type": "user"}]
+    (assignment,) = project["zoneAssignments"]
+    assert assignment["zoneId"] == prod.graph.named("aria-gpu-zone").id
+    assert (assignment["cpuLimit"], assignment["maxInstances"]) == (160, 12)
+
+
+def test_outputs_carry_the_aria_ids(prod, dev):
+    assert prod.outputs["ariaProjectId"] == prod.graph.named("aria-project").id
+    assert prod.outputs["ariaZoneId"] == prod.graph.named("aria-gpu-zone").id
+    assert dev.outputs["ariaProjectId"] is None
+
+
+def test_dev_has_no_vra_resource_or_provider(dev):
+    assert not [r for r in dev.graph if r.type.startswith(("vra:", "pulumi:providers:vra"))]
+    assert not [i for i in dev.invokes if i.token.startswith("vra:")]
+
+
+def test_missing_refresh_token_fails_validation_clearly():
+    with pytest.raises(ConfigError) as caught:
+        parse_config(stack_config("prod"), [s.key for s in SECRET_KEYS if s.key != "ariaRefreshToken"])
+    assert "ariaRefreshToken: <missing>: secret (Aria Automation API refresh token) is required" in str(caught.value)
+    assert "pulumi config set --secret ariaRefreshToken" in str(caught.value)
+
+
+@pytest.mark.parametrize(("change", "path"), [
+    ({"url": None}, "aria.url"),
+    ({"acceptSelfSignedCert": True}, "aria.acceptSelfSignedCert"),
+    ({"administrators": []}, "aria.administrators"),
+])
+def test_aria_settings_are_checked(change, path):
+    raw = stack_config("prod")
+    raw["aria"] = {k: v for k, v in {**raw["aria"], **change}.items() if v is not None}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, [s.key for s in SECRET_KEYS])
+    assert any(issue.path == path for issue in caught.value.issues)
