@@ -1,10 +1,10 @@
 """Command line of the offline engine.
 
     python -m offline preview --stack dev [--out DIR] [--config FILE]
-    python -m offline policy --inventory FILE [--policy-config FILE]
+    python -m offline policy --inventory FILE [--policy-config FILE] [--in-process]
 
-Exit codes: 0 success; 1 a mandatory policy failed; 2 invalid config or an inventory lookup that
-failed (one message, no traceback).
+Exit codes: 0 success; 1 a mandatory policy failed or a custom resource breaks its CRD schema;
+2 invalid config or an inventory lookup that failed (one message, no traceback).
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import pulumi
 
 from components import capacity
 from components.config import SECRET_KEYS, ConfigError, parse_config
+from offline import crds
+from offline.analyzer import run_pack_process
 from offline.compliance import compliance, markdown
 from offline.engine import evaluate, stack_config
 from offline.policy import PolicyReport, load_json, run_pack
-from offline.render import inventory, tree, write_outputs
+from offline.render import inventory, manifest, tree, write_outputs
 from offline.world import LookupFailed
 from tools.policy_config import CONFIG_DIR
 
@@ -35,6 +37,13 @@ def _print_violations(report: PolicyReport) -> None:
                      f"{len(report.mandatory)} mandatory\n")
 
 
+def _run_pack(inventory_doc: dict, pack_config: dict, in_process: bool) -> PolicyReport:
+    """The pack as `pulumi preview --policy-pack` runs it (its own process, over gRPC), or in-process."""
+    if in_process:
+        return run_pack(inventory_doc, pack_config)
+    return run_pack_process(inventory_doc, pack_config)[0]
+
+
 def _preview(args: argparse.Namespace) -> int:
     raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
     evaluation = evaluate(args.stack, raw)
@@ -42,7 +51,12 @@ def _preview(args: argparse.Namespace) -> int:
     plan = capacity.plan(parse_config(raw, [s.key for s in SECRET_KEYS]))
     sys.stdout.write("\n" + capacity.table(plan))
     pack_config = load_json(Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{args.stack}.json")
-    report = run_pack(inventory(evaluation), pack_config)
+    schema_report = crds.check([manifest(record) for record in evaluation.graph.kubernetes_objects()])
+    sys.stdout.write(f"\nCustom resources: {schema_report.validated} validated against upstream CRD schemas, "
+                     f"{len(schema_report.errors)} error(s); no published schema: {schema_report.unvalidated or 'none'}\n")
+    for error in schema_report.errors:
+        sys.stdout.write(f"  schema error: {error}\n")
+    report = _run_pack(inventory(evaluation), pack_config, args.in_process)
     sys.stdout.write("\nPolicy pack (offline):\n")
     _print_violations(report)
     if args.out:
@@ -54,13 +68,13 @@ def _preview(args: argparse.Namespace) -> int:
         (out / "capacity.json").write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
         sys.stdout.write(f"\nWrote {len(written)} manifests, inventory.json, outputs.json, compliance.json, "
                          f"compliance.md and capacity.json to {out}\n")
-    return 1 if report.mandatory else 0
+    return 1 if report.mandatory or schema_report.errors else 0
 
 
 def _policy(args: argparse.Namespace) -> int:
     document = load_json(Path(args.inventory))
     config_path = Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{document['stack']}.json"
-    report = run_pack(document, load_json(config_path))
+    report = _run_pack(document, load_json(config_path), args.in_process)
     _print_violations(report)
     return 1 if report.mandatory else 0
 
@@ -73,10 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("--out", help="directory for manifests/, inventory.json, outputs.json and compliance reports")
     preview.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
     preview.add_argument("--policy-config", help="policy pack config (default: policies/config/<stack>.json)")
+    preview.add_argument("--in-process", action="store_true", help="call the policies directly, not the pack process")
     preview.set_defaults(run=_preview)
     policy = commands.add_parser("policy", help="run the policy pack on an inventory.json")
     policy.add_argument("--inventory", required=True)
     policy.add_argument("--policy-config", help="policy pack config (default: policies/config/<stack>.json)")
+    policy.add_argument("--in-process", action="store_true", help="call the policies directly, not the pack process")
     policy.set_defaults(run=_policy)
     args = parser.parse_args(argv)
     try:

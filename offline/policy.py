@@ -31,6 +31,7 @@ from pulumi_policy import (  # noqa: E402  (the pack imports as the CLI would lo
     ResourceValidationArgs,
     StackValidationArgs,
 )
+from pulumi_policy.proxy import unknown_checking_proxy  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,11 @@ def _provider(entry: dict[str, Any], by_urn: dict[str, dict]) -> PolicyProviderR
     return PolicyProviderResource(provider["type"], provider["inputs"], provider["urn"], provider["name"])
 
 
+def _props(entry: dict[str, Any]):
+    """Props as the analyzer hands them to policies: wrapped in the proxy that raises on unknowns."""
+    return unknown_checking_proxy(entry["inputs"])
+
+
 def analysed(inventory: dict[str, Any]) -> list[dict[str, Any]]:
     """Resources the engine asks the analyzer about: registrations, not reads."""
     return [r for r in inventory["resources"] if not r.get("read")]
@@ -117,7 +123,7 @@ def run_pack(inventory: dict[str, Any], pack_config: dict[str, Any]) -> PolicyRe
 
         if rule.stack:
             resources = [
-                PolicyResource(r["type"], r["inputs"], r["urn"], r["name"], _options(r), _provider(r, by_urn),
+                PolicyResource(r["type"], _props(r), r["urn"], r["name"], _options(r), _provider(r, by_urn),
                                None, [], {})
                 for r in entries
             ]
@@ -125,7 +131,7 @@ def run_pack(inventory: dict[str, Any], pack_config: dict[str, Any]) -> PolicyRe
             report.checked[rule.name] = 1
             continue
         for entry in entries:
-            args = ResourceValidationArgs(entry["type"], entry["inputs"], entry["urn"], entry["name"], _options(entry),
+            args = ResourceValidationArgs(entry["type"], _props(entry), entry["urn"], entry["name"], _options(entry),
                                           _provider(entry, by_urn), config)
             _run(policy.validate(args, reporter(entry["urn"])))
         report.checked[rule.name] = len(entries)

@@ -22,7 +22,7 @@ def check(resource: Resource, config: dict) -> list[str]:
         for var in container.get("env") or []:
             if CREDENTIAL_NAME.search(var.get("name", "")) and "value" in var:
                 problems.append(f"{path}.env {var['name']} holds a literal value; use valueFrom.secretKeyRef")
-        for arg in (container.get("args") or []) + (container.get("command") or []):
+        for arg in [*(container.get("args") or []), *(container.get("command") or [])]:
             if str(arg).split("=", 1)[0] in CREDENTIAL_FLAGS:
                 problems.append(f"{path} passes {arg.split('=', 1)[0]} on the command line, visible in the pod spec; "
                                 "pass it through an environment variable from a Secret")

@@ -1,0 +1,166 @@
+"""Validates custom resources against their CRD's openAPIV3Schema, as the API server would.
+
+Strict field validation: a field the schema does not declare is an error unless the schema keeps
+unknown fields (`x-kubernetes-preserve-unknown-fields`) or allows additional properties. Also
+checked: types (with `x-kubernetes-int-or-string`), required fields, enums, nullability, patterns,
+lengths, item counts and numeric bounds. CEL rules (`x-kubernetes-validations`) are not evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from offline.engine import ROOT
+
+CRD_DIR = ROOT / "crds"
+_METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "generateName", "finalizers", "ownerReferences"}
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    object: str
+    """apiVersion/kind namespace/name of the object."""
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.object}: {self.path or '<root>'}: {self.reason}"
+
+
+@cache
+def schemas(directory: Path = CRD_DIR) -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> openAPIV3Schema for every served version of every CRD in the directory."""
+    found = {}
+    for path in sorted(directory.rglob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if not document or document.get("kind") != "CustomResourceDefinition":
+                continue
+            spec = document["spec"]
+            for version in spec["versions"]:
+                if version.get("served") and "schema" in version:
+                    found[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = version["schema"]["openAPIV3Schema"]
+    return found
+
+
+_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+}
+
+
+def _check(value: Any, schema: dict[str, Any], path: str) -> list[tuple[str, str]]:
+    if value is None:
+        return [] if schema.get("nullable") else [(path, "null is not allowed")]
+    if schema.get("x-kubernetes-int-or-string"):
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            return [(path, f"must be an integer or a string, not {type(value).__name__}")]
+        return []
+    errors: list[tuple[str, str]] = []
+    for sub in schema.get("allOf") or []:
+        errors += _check(value, sub, path)
+    if schema.get("anyOf") and not any(not _check(value, sub, path) for sub in schema["anyOf"]):
+        errors.append((path, "matches none of the allowed forms (anyOf)"))
+    if schema.get("oneOf") and sum(not _check(value, sub, path) for sub in schema["oneOf"]) != 1:
+        errors.append((path, "must match exactly one allowed form (oneOf)"))
+    kind = schema.get("type")
+    if kind and not _TYPES[kind](value):
+        return errors + [(path, f"must be of type {kind}, not {type(value).__name__}")]
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append((path, f"{value!r} is not one of {schema['enum']}"))
+    if isinstance(value, str):
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append((path, f"{value!r} does not match {schema['pattern']}"))
+        if len(value) > schema.get("maxLength", len(value)) or len(value) < schema.get("minLength", 0):
+            errors.append((path, f"length {len(value)} outside [{schema.get('minLength', 0)}, {schema.get('maxLength')}]"))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            errors.append((path, f"{value} is below the minimum {schema['minimum']}"))
+        if "maximum" in schema and value > schema["maximum"]:
+            errors.append((path, f"{value} is above the maximum {schema['maximum']}"))
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            errors.append((path, f"needs at least {schema['minItems']} items"))
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append((path, f"allows at most {schema['maxItems']} items"))
+        for index, item in enumerate(value):
+            errors += _check(item, schema.get("items") or {}, f"{path}[{index}]")
+    if isinstance(value, dict):
+        errors += _check_object(value, schema, path)
+    return errors
+
+
+def _check_object(value: dict[str, Any], schema: dict[str, Any], path: str) -> list[tuple[str, str]]:
+    errors = [(f"{path}.{key}".lstrip("."), "required field is missing")
+              for key in schema.get("required") or [] if key not in value]
+    properties = schema.get("properties") or {}
+    additional = schema.get("additionalProperties")
+    keeps_unknown = schema.get("x-kubernetes-preserve-unknown-fields") or additional is True
+    for key, item in value.items():
+        child = f"{path}.{key}".lstrip(".")
+        if key in properties:
+            errors += _check(item, properties[key], child)
+        elif isinstance(additional, dict):
+            errors += _check(item, additional, child)
+        elif not keeps_unknown and (properties or additional is False):
+            errors.append((child, "unknown field"))
+    return errors
+
+
+def validate(document: dict[str, Any]) -> list[SchemaError] | None:
+    """Errors of one custom resource, or None when no CRD schema is known for its kind."""
+    api_version, kind = document.get("apiVersion", ""), document.get("kind", "")
+    schema = schemas().get((api_version, kind))
+    if schema is None:
+        return None
+    metadata = document.get("metadata") or {}
+    name = f"{api_version}/{kind} {metadata.get('namespace', '')}/{metadata.get('name', '?')}"
+    body = {k: v for k, v in document.items() if k != "metadata"}
+    errors = [(f"metadata.{key}", "unknown field") for key in metadata if key not in _METADATA_FIELDS]
+    root = {**schema, "properties": {k: v for k, v in (schema.get("properties") or {}).items() if k != "metadata"}}
+    errors += _check(body, root, "")
+    return [SchemaError(name, path, reason) for path, reason in errors]
+
+
+BUILTIN_GROUPS = {
+    "", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io",
+    "admissionregistration.k8s.io", "apiextensions.k8s.io", "coordination.k8s.io", "discovery.k8s.io",
+    "scheduling.k8s.io", "node.k8s.io", "certificates.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
+}
+
+
+@dataclass(frozen=True)
+class CrdReport:
+    validated: int
+    errors: list[SchemaError]
+    unvalidated: list[str]
+    """apiVersion/kind of custom resources with no published schema."""
+
+
+def is_custom(document: dict[str, Any]) -> bool:
+    api_version = document.get("apiVersion", "")
+    group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+    return group not in BUILTIN_GROUPS
+
+
+def check(documents: list[dict[str, Any]]) -> CrdReport:
+    validated, errors, unvalidated = 0, [], set()
+    for document in documents:
+        if not is_custom(document):
+            continue
+        found = validate(document)
+        if found is None:
+            unvalidated.add(f"{document.get('apiVersion')}/{document.get('kind')}")
+            continue
+        validated += 1
+        errors += found
+    return CrdReport(validated, errors, sorted(unvalidated))
