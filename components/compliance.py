@@ -10,6 +10,7 @@ PACK_NAME = "onprem-llm-hipaa"
 NETWORK_EXEMPTIONS = {
     "gpu-operator": "operands reach the API server, whose address the program does not know",
     "keda": "the API server calls the metrics adapter from the control-plane nodes' host network",
+    "envoy-gateway-system": "the controller watches the API server and serves xDS to proxies in the gateway namespace",
 }
 """Why add-on namespaces get no default-deny policy (see README "GPU hosts and the cluster")."""
 
@@ -18,6 +19,7 @@ def network_exemptions(cfg: PlatformConfig) -> dict[str, str]:
     return {
         cfg.addons.gpu_operator.namespace: NETWORK_EXEMPTIONS["gpu-operator"],
         cfg.addons.keda_namespace: NETWORK_EXEMPTIONS["keda"],
+        "envoy-gateway-system": NETWORK_EXEMPTIONS["envoy-gateway-system"],
     }
 
 

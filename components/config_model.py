@@ -507,6 +507,62 @@ class AriaConfig(_Model):
     max_instances: int = Field(0, ge=0, description="Machines the project may deploy (0 = unlimited). Default: 0.")
 
 
+class OidcConfig(_Model):
+    """The site's identity provider, whose tokens the gateway accepts."""
+
+    issuer: str = Field(pattern=r"^https://", description="Token issuer (the `iss` claim).")
+    audiences: tuple[str, ...] = Field(min_length=1, description="Accepted `aud` values.")
+    jwks_uri: str = Field(pattern=r"^https://", description="URL of the issuer's signing keys (JWKS).")
+    user_claim: str = Field("sub", description="Claim that identifies the caller in logs and rate limits. Default: sub.")
+
+
+class GatewayConfig(_Model):
+    """The authenticating gateway: the only way into the model endpoints."""
+
+    namespace: str = Field("api-gateway", pattern=DNS_LABEL, description="Namespace of the gateway. Default: api-gateway.")
+    hostname: str = Field(description="Host name clients use; its certificate is the secrets `gatewayTlsCert`/`gatewayTlsKey`.")
+    oidc: OidcConfig = Field(description="Identity provider.")
+    requests_per_minute_per_user: int = Field(
+        60, ge=1, description="Requests each caller (token subject) may send per minute, per gateway replica. Default: 60."
+    )
+    client_cidrs: tuple[str, ...] = Field(
+        ("0.0.0.0/0",), description="Networks allowed to connect to the gateway on 443. Default: any address."
+    )
+    idp_egress_cidrs: tuple[str, ...] = Field(
+        ("0.0.0.0/0",), description="Addresses of the identity provider (JWKS fetch on 443). Default: any address."
+    )
+
+
+class AccessConfig(_Model):
+    """Who may do what on the workload cluster and in vCenter (groups from the identity provider)."""
+
+    break_glass_group: str = Field(description="Platform administrators: the only group bound to cluster-admin.")
+    operator_group: str = Field(description="Operators: edit in the serving and monitoring namespaces.")
+    auditor_group: str = Field(description="Auditors: read-only across the cluster (no Secrets).")
+    vsphere_operator_group: str = Field(
+        description="vCenter group granted the read-only operator role on the GPU cluster, e.g. HOSPITAL.EXAMPLE\\llm-operators."
+    )
+
+
+class AuditConfig(_Model):
+    """Audit trail: API-server audit and gateway access logs shipped to locked object storage."""
+
+    enabled: bool = Field(False, description="Ship audit logs. Required in production. Default: false.")
+    s3_url: str | None = Field(None, pattern=r"^https://", description="S3 endpoint of the audit store; TLS only.")
+    bucket: str | None = Field(
+        None, description="Bucket created with Object Lock in COMPLIANCE mode and default retention of retentionDays."
+    )
+    region: str = Field("us-east-1", description="Region string the store expects. Default: us-east-1.")
+    retention_days: int = Field(
+        2555, ge=1, description="Object Lock retention, days; at least 2190 (six years). Default: 2555 (seven years)."
+    )
+    flush_seconds: int = Field(60, ge=10, le=300, description="Upload interval: the audit log's RPO, seconds. Default: 60.")
+    egress_cidrs: tuple[str, ...] = Field(("0.0.0.0/0",), description="Addresses of the audit store. Default: any address.")
+    tools_image: ImageConfig | None = Field(
+        None, description="Image with Python 3 and boto3 that writes the daily signed manifest."
+    )
+
+
 class ModelArchConfig(_Model):
     """A model architecture, from its config.json."""
 
@@ -567,6 +623,9 @@ class PlatformConfig(_Model):
     cost: CostConfig = Field(default_factory=CostConfig)
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
     aria: AriaConfig = Field(default_factory=AriaConfig)
+    gateway: GatewayConfig
+    access: AccessConfig
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @field_validator("models")
     @classmethod
@@ -589,6 +648,9 @@ SECTION_VALIDATORS: dict[str, TypeAdapter] = {
     "cost": TypeAdapter(CostConfig),
     "catalog": TypeAdapter(CatalogConfig),
     "aria": TypeAdapter(AriaConfig),
+    "gateway": TypeAdapter(GatewayConfig),
+    "access": TypeAdapter(AccessConfig),
+    "audit": TypeAdapter(AuditConfig),
 }
 
 
@@ -633,6 +695,10 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
     SecretKey("backupS3AccessKeyId", "access key of the backup bucket", lambda c: c.dr.enabled),
     SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled),
     SecretKey("ariaRefreshToken", "Aria Automation API refresh token", lambda c: c.aria.enabled),
+    SecretKey("gatewayTlsCert", "PEM certificate chain of gateway.hostname", lambda c: True),
+    SecretKey("gatewayTlsKey", "PEM private key of the gateway certificate", lambda c: True),
+    SecretKey("auditS3AccessKeyId", "access key of the audit bucket (s3:PutObject only)", lambda c: c.audit.enabled),
+    SecretKey("auditS3SecretAccessKey", "secret key of the audit bucket", lambda c: c.audit.enabled),
     SecretKey("drVspherePassword", "password of dr.secondary.vsphere.user", lambda c: c.dr.enabled),
     SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled),
 )

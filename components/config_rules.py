@@ -412,7 +412,42 @@ def _rule_aria(c: PlatformConfig) -> list[ConfigIssue]:
     return issues
 
 
+SIX_YEARS_DAYS = 2190
+
+
+def _rule_access_and_audit(c: PlatformConfig) -> list[ConfigIssue]:
+    issues = []
+    if c.gateway.namespace not in c.tanzu.gateway_namespaces:
+        issues.append(ConfigIssue(
+            "gateway.namespace", c.gateway.namespace,
+            f"must be one of tanzu.gatewayNamespaces {list(c.tanzu.gateway_namespaces)}, or the model endpoints refuse it",
+        ))
+    audit = c.audit
+    if c.compliance.tier == "production" and not audit.enabled:
+        issues.append(ConfigIssue("audit.enabled", False,
+                                  "production ships audit logs to locked storage (164.312(b)); enable it"))
+    if audit.enabled:
+        for key, value in (("s3Url", audit.s3_url), ("bucket", audit.bucket), ("toolsImage", audit.tools_image)):
+            if value is None:
+                issues.append(ConfigIssue(f"audit.{key}", MISSING, "required when audit.enabled"))
+        if audit.tools_image is not None and audit.tools_image.registry not in c.compliance.allowed_registries:
+            issues.append(ConfigIssue("audit.toolsImage.repository", audit.tools_image.repository,
+                                      f"registry is not in compliance.allowedRegistries {list(c.compliance.allowed_registries)}"))
+        if audit.retention_days < SIX_YEARS_DAYS:
+            issues.append(ConfigIssue(
+                "audit.retentionDays", audit.retention_days,
+                f"audit records are kept at least six years (45 CFR 164.316(b)(2)): set {SIX_YEARS_DAYS} or more",
+            ))
+        if "logging" not in c.compliance.privileged_namespaces:
+            issues.append(ConfigIssue(
+                "compliance.privilegedNamespaces", dict(c.compliance.privileged_namespaces),
+                "the log shipper reads node logs through hostPath; add `logging` with its reason",
+            ))
+    return issues
+
+
 RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
+    _rule_access_and_audit,
     _rule_aria,
     _rule_catalogue,
     _rule_models_fit_memory,

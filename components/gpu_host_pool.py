@@ -30,6 +30,7 @@ class GpuHostPool(pulumi.ComponentResource):
     provider: vsphere.Provider
     """Explicit provider for this vCenter; every vSphere child uses it."""
     datacenter_id: pulumi.Output[str]
+    compute_cluster_id: pulumi.Output[str]
     datastore_id: pulumi.Output[str]
     network_id: pulumi.Output[str]
     """Port group of the workload network."""
@@ -117,6 +118,7 @@ class GpuHostPool(pulumi.ComponentResource):
                           entity_id=cluster.id, **alarm, opts=child)
 
         self.datacenter_id = datacenter.id
+        self.compute_cluster_id = cluster.id
         self.datastore_id = datastore.id
         self.network_id = network.id
         self.resource_pool_id = resource_pool.id

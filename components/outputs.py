@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 
 
 def _secret(description: str, since: str = "1.0.0") -> Any:
@@ -70,6 +70,13 @@ class CostFigures(_Contract):
     cloud_monthly_usd: float = _field("The same volume at the cloud price.")
 
 
+class OidcSettings(_Contract):
+    issuer: str = _field("Token issuer clients must obtain tokens from.", since="1.2.0")
+    audiences: list[str] = _field("Accepted audiences.", since="1.2.0")
+    jwks_uri: str = _field("The issuer's signing keys.", since="1.2.0")
+    user_claim: str = _field("Claim identifying the caller in logs and rate limits.", since="1.2.0")
+
+
 class PolicyException(_Contract):
     policy: str = _field("Policy the exception applies to.")
     namespace: str = _field("Namespace excepted.")
@@ -103,6 +110,12 @@ class StackOutputs(_Contract):
     gpus_needed: int = _field("GPUs the models use at replicas.max.")
     cost: CostFigures = _field("Cost summary.")
     compliance: ComplianceSummary = _field("Policy pack, policies and exceptions.")
+    gateway_url: str = _field("https://<hostname> of the authenticating gateway.", since="1.2.0")
+    gateway_model_urls: dict[str, str] = _field(
+        "Per model key, the OpenAI base URL through the gateway (send a bearer token from the IdP).", since="1.2.0")
+    oidc: OidcSettings = _field("What clients need to obtain tokens the gateway accepts.", since="1.2.0")
+    audit_bucket: str | None = _field("Object Lock bucket holding the audit trail; null without audit.", since="1.2.0")
+    audit_retention_days: int | None = _field("Locked retention of audit records, days.", since="1.2.0")
     aria_project_id: str | None = _field("Aria Automation project id; null without Aria.", since="1.1.0")
     aria_cloud_account_id: str | None = _field("Aria vSphere cloud account id; null without Aria.", since="1.1.0")
     aria_zone_id: str | None = _field("Aria cloud zone over the GPU resource pool; null without Aria.", since="1.1.0")

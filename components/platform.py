@@ -9,10 +9,14 @@ import pulumi
 
 from components import capacity
 from components._vllm_pod import API_PORT
+from components.access import ClusterAccess, ClusterAccessArgs
 from components.aria import AriaIntegration, AriaIntegrationArgs
+from components.audit import NAMESPACE as AUDIT_NAMESPACE
+from components.audit import AuditShipping, AuditShippingArgs
 from components.compliance import PACK_NAME, exceptions
 from components.config import PlatformConfig, dr_figures
 from components.dr_site import DrSecrets, DrSite, DrSiteArgs
+from components.gateway import ModelGateway, ModelGatewayArgs, RoutedModel
 from components.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
 from components.monitoring.rules import RuleSettings
 from components.observability_stack import ObservabilityStack, ObservabilityStackArgs
@@ -32,6 +36,9 @@ class Platform:
     observability: ObservabilityStack | None
     dr_site: DrSite | None
     aria: AriaIntegration | None
+    gateway: ModelGateway
+    access: ClusterAccess
+    audit: AuditShipping | None
 
 
 def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -> Platform:
@@ -64,6 +71,21 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         aria = AriaIntegration("aria", AriaIntegrationArgs(
             aria=cfg.aria, vsphere=cfg.vsphere, host_pool=host_pool,
             vsphere_password=secrets["vspherePassword"], refresh_token=secrets["ariaRefreshToken"],
+        ))
+    gateway = ModelGateway("gateway", ModelGatewayArgs(
+        settings=cfg.gateway, cluster=cluster.core,
+        models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key) for key, svc in models.items()),
+        tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
+        api_server_cidrs=cfg.tanzu.api_server_cidrs,
+    ))
+    access = ClusterAccess("access", ClusterAccessArgs(access=cfg.access, cluster=cluster.core, host_pool=host_pool))
+    audit = None
+    if cfg.audit.enabled:
+        audit = AuditShipping("audit", AuditShippingArgs(
+            settings=cfg.audit, cluster=cluster.core, gateway_namespace=cfg.gateway.namespace,
+            privileged_reason=cfg.compliance.privileged_namespaces["logging"],
+            access_key_id=secrets["auditS3AccessKeyId"], secret_access_key=secrets["auditS3SecretAccessKey"],
+            api_server_cidrs=cfg.tanzu.api_server_cidrs,
         ))
     observability = None
     if cfg.observability.enabled:
@@ -99,14 +121,16 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
                 ),
             ),
         )
-    return Platform(cfg, host_pool, cluster, models, observability, dr_site, aria)
+    return Platform(cfg, host_pool, cluster, models, observability, dr_site, aria, gateway, access, audit)
 
 
 def scrape_targets(cfg: PlatformConfig) -> dict[str, int]:
     """Namespaces the primary Prometheus scrapes, with the metrics port of each."""
-    targets = {cfg.tanzu.serving_namespace: 8000, cfg.addons.gpu_operator.namespace: 9400}
+    targets = {cfg.tanzu.serving_namespace: 8000, cfg.addons.gpu_operator.namespace: 9400, cfg.gateway.namespace: 19001}
     if cfg.dr.enabled:
         targets[VELERO_NAMESPACE] = VELERO_METRICS_PORT
+    if cfg.audit.enabled:
+        targets[AUDIT_NAMESPACE] = 2020
     return targets
 
 
@@ -120,6 +144,7 @@ def rule_settings(cfg: PlatformConfig) -> RuleSettings:
         runbook_base_url=cfg.observability.runbook_base_url,
         vgpu=cfg.gpu_pool.mode == "vgpu",
         backup_rpo_seconds=cfg.dr.rpo_minutes * 60 if cfg.dr.enabled else None,
+        audit=cfg.audit.enabled,
     )
 
 
@@ -160,6 +185,12 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
             "policyConfig": f"policies/config/{pulumi.get_stack()}.json",
             "exceptions": exceptions(cfg),
         },
+        "gatewayUrl": platform.gateway.url,
+        "gatewayModelUrls": platform.gateway.model_urls,
+        "oidc": {"issuer": cfg.gateway.oidc.issuer, "audiences": list(cfg.gateway.oidc.audiences),
+                 "jwksUri": cfg.gateway.oidc.jwks_uri, "userClaim": cfg.gateway.oidc.user_claim},
+        "auditBucket": platform.audit.bucket if platform.audit else None,
+        "auditRetentionDays": platform.audit.retention_days if platform.audit else None,
         "ariaProjectId": platform.aria.project_id if platform.aria else None,
         "ariaCloudAccountId": platform.aria.cloud_account_id if platform.aria else None,
         "ariaZoneId": platform.aria.zone_id if platform.aria else None,

@@ -24,3 +24,7 @@ VELERO_IMAGE_TAG = "v1.18.1"
 """Velero server image (the chart's appVersion), pulled from the private registry's mirror."""
 VELERO_AWS_PLUGIN_TAG = "v1.14.2"
 """velero-plugin-for-aws line that matches Velero 1.18; speaks to any S3-compatible store."""
+ENVOY_GATEWAY = Chart("gateway-helm", "v1.9.0", "envoyproxy")
+"""OCI chart, pulled from the private registry's mirror: oci://<registry>/envoyproxy/gateway-helm."""
+FLUENT_BIT = Chart("fluent-bit", "0.47.0", "https://fluent.github.io/helm-charts")
+"""Chart 0.47.0 ships Fluent Bit 3.1.0, whose S3 output sends Content-MD5 for Object Lock buckets."""

@@ -148,7 +148,8 @@ def test_monitoring_namespace_opens_only_what_the_stack_needs(prod):
     scrapes = prod.graph.named("observability-allow-prometheus-scrapes").inputs["spec"]["egress"]
     targets = {(r["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], r["ports"][0]["port"])
                for r in scrapes}
-    assert targets == {("llm-serving", 8000), ("gpu-operator", 9400), ("velero", 8085)}
+    assert targets == {("llm-serving", 8000), ("gpu-operator", 9400), ("velero", 8085), ("api-gateway", 19001),
+                       ("logging", 2020)}
     queries = prod.graph.named("observability-allow-prometheus-queries").inputs["spec"]["ingress"][0]
     assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in queries["from"]] == ["keda"]
 
@@ -301,6 +302,20 @@ UNIT_TESTS = [
             _fires("GpuXidError", "15m", {"gpu": "0", "Hostname": "n0", "severity": "critical"}),
             _fires("GpuXidError", "30m"),
             _fires("GpuVgpuUnlicensed", "20m", {"gpu": "0", "Hostname": "n0", "severity": "critical"}),
+        ],
+    },
+    {   # Audit shipping: the apiserver output fails and stops; the gateway output keeps uploading.
+        "interval": "1m",
+        "input_series": [
+            {"series": 'fluentbit_output_errors_total{name="s3-apiserver"}', "values": "0+2x40"},
+            {"series": 'fluentbit_output_errors_total{name="s3-gateway"}', "values": "0x40"},
+            {"series": 'fluentbit_output_proc_records_total{name="s3-apiserver"}', "values": "100x40"},
+            {"series": 'fluentbit_output_proc_records_total{name="s3-gateway"}', "values": "0+10x10 100x30"},
+        ],
+        "alert_rule_test": [
+            _fires("AuditLogShippingErrors", "20m", {"name": "s3-apiserver", "severity": "critical"}),
+            _fires("AuditLogsStalled", "10m"),
+            _fires("AuditLogsStalled", "40m", {"severity": "critical"}),
         ],
     },
     {   # Backups: schedule a last succeeded at t=0, schedule b keeps succeeding; a also fails.

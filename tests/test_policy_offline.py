@@ -68,6 +68,7 @@ def _delete(record, document):
 
 
 MUTATIONS = [
+    ("gateway-authentication", _delete, "", "gateway-authentication", "HTTPRoute::gateway-llama-2-7b-chat-route"),
     ("llama-2-7b-chat-server", _privileged, "", "pod-security-restricted", "Deployment::llama-2-7b-chat-server"),
     ("llama-2-7b-chat-server", _no_memory_limit, "", "container-resources", "Deployment::llama-2-7b-chat-server"),
     ("llama-2-7b-chat-api", _load_balancer, "Service", "no-external-services", "Service::llama-2-7b-chat-api"),

@@ -11,7 +11,8 @@ from offline.world import FakeWorld, LookupFailed
 COMPONENTS = {
     "onprem:platform:GpuHostPool", "onprem:platform:TanzuCluster", "onprem:platform:VllmService",
     "onprem:platform:ObservabilityStack", "onprem:platform:DrSite", "onprem:platform:Velero",
-    "onprem:platform:AriaIntegration",
+    "onprem:platform:AriaIntegration", "onprem:platform:ModelGateway", "onprem:platform:ClusterAccess",
+    "onprem:platform:AuditShipping",
 }
 
 
@@ -27,6 +28,7 @@ def _component_types(evaluation):
 def test_dev_builds_every_component_but_the_dr_site(dev):
     assert _component_types(dev) == COMPONENTS - {
         "onprem:platform:DrSite", "onprem:platform:Velero", "onprem:platform:AriaIntegration",
+        "onprem:platform:AuditShipping",
     }
     assert len(dev.graph.of_type("onprem:platform:VllmService")) == 1
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from components.compliance import network_exemptions
 from components.config import SECRET_KEYS, PlatformConfig, parse_config
+from components.config_rules import SIX_YEARS_DAYS
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
 
@@ -45,6 +46,12 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
         },
         "backup-retention": {"minimumTtlHours": cfg.compliance.minimum_backup_ttl_hours},
         "alerting-present": {"drEnabled": dr.enabled},
+        "gateway-only-exposure": {
+            "gatewayNamespaces": list(cfg.tanzu.gateway_namespaces), "monitoringNamespace": cfg.tanzu.monitoring_namespace,
+        },
+        "audit-shipping": {"auditRequired": cfg.compliance.tier == "production" or cfg.audit.enabled,
+                           "minimumRetentionDays": SIX_YEARS_DAYS},
+        "cluster-admin-break-glass-only": {"breakGlassGroup": cfg.access.break_glass_group},
     }
     if cfg.compliance.tier == "non-production":
         for name in NON_PRODUCTION_ADVISORY:

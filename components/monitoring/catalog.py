@@ -56,6 +56,11 @@ VELERO = frozenset({
 })
 VELERO_HISTOGRAMS = frozenset({"velero_backup_duration_seconds"})
 
+FLUENT_BIT = frozenset({
+    "fluentbit_output_errors_total", "fluentbit_output_retries_failed_total", "fluentbit_output_proc_records_total",
+})
+"""Fluent Bit's own exporter (/api/v2/metrics/prometheus), label `name` = the output's alias."""
+
 PROMETHEUS = frozenset({"up"})
 """Synthesised by Prometheus for every scrape target."""
 
@@ -73,7 +78,7 @@ def _with_histogram_series(names: frozenset[str]) -> frozenset[str]:
 
 
 EXPORTED = (
-    VLLM | HTTP | DCGM | VELERO | PROMETHEUS
+    VLLM | HTTP | DCGM | VELERO | FLUENT_BIT | PROMETHEUS
     | _with_histogram_series(VLLM_HISTOGRAMS) | _with_histogram_series(VELERO_HISTOGRAMS)
 )
 """Every series name a scrape can produce."""

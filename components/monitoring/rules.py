@@ -35,6 +35,8 @@ class RuleSettings:
     """Watch the vGPU licence state (vgpu mode only)."""
     backup_rpo_seconds: int | None = None
     """Alert when the newest backup is older than this; None when DR is off."""
+    audit: bool = False
+    """Watch the audit log shipper."""
 
 
 def _quantile(q: float, histogram: str) -> str:
@@ -136,8 +138,23 @@ def backup_alerts(settings: RuleSettings) -> dict[str, Any]:
     ]}
 
 
+def audit_alerts(settings: RuleSettings) -> dict[str, Any]:
+    outputs = 'name=~"s3-.*"'
+    return {"name": "audit.alerts", "rules": [
+        _alert(settings, "AuditLogShippingErrors", f"increase(fluentbit_output_errors_total{{{outputs}}}[15m]) > 0",
+               "0m", "critical", "Audit log uploads to {{ $labels.name }} are failing",
+               "Fluent Bit cannot write audit records to the locked bucket; check the endpoint, credentials and CA."),
+        _alert(settings, "AuditLogsStalled",
+               f"sum(increase(fluentbit_output_proc_records_total{{{outputs}}}[15m])) == 0", "15m", "critical",
+               "No audit records were uploaded for 15 minutes",
+               "The API-server audit trail has a gap; check the log shipper pods on the control-plane nodes."),
+    ]}
+
+
 def rule_groups(settings: RuleSettings) -> list[dict[str, Any]]:
     groups = [recording_rules(), vllm_alerts(settings), gpu_alerts(settings)]
     if settings.backup_rpo_seconds is not None:
         groups.append(backup_alerts(settings))
+    if settings.audit:
+        groups.append(audit_alerts(settings))
     return groups

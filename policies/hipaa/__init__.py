@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from hipaa import (
     alerting_present,
+    audit_shipping,
     backup_coverage,
     backup_retention,
+    cluster_admin_break_glass,
     container_resources,
     credentials_from_secrets,
     default_deny_network_policy,
     encrypted_storage,
+    gateway_authentication,
+    gateway_only_exposure,
     image_provenance,
     ingress_tls,
     namespace_pod_security,
@@ -33,7 +37,8 @@ RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     pod_security_restricted, namespace_pod_security, container_resources, image_provenance,
     credentials_from_secrets, service_account_tokens, no_external_services, ingress_tls,
     default_deny_network_policy, encrypted_storage, vsphere_tls, stateful_protected, vllm_hardening,
-    no_default_namespace, backup_coverage, backup_retention, alerting_present,
+    no_default_namespace, backup_coverage, backup_retention, alerting_present, gateway_only_exposure,
+    gateway_authentication, audit_shipping, cluster_admin_break_glass,
 ))
 
 

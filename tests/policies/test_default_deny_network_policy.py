@@ -27,4 +27,4 @@ def test_bad_03_policy_with_rules_is_not_default_deny(stack_resources, settings)
 
 def test_exemptions_come_with_reasons(settings):
     exempt = settings(RULE)["networkPolicyExemptNamespaces"]
-    assert set(exempt) == {"gpu-operator", "keda"} and all(exempt.values())
+    assert set(exempt) == {"gpu-operator", "keda", "envoy-gateway-system"} and all(exempt.values())

@@ -1,0 +1,19 @@
+from hipaa.audit_shipping import RULE
+
+
+def test_good_01_prod_ships_and_locks(stack_resources, settings):
+    assert RULE.check(stack_resources("prod"), settings(RULE)) == []
+    assert RULE.check(stack_resources("dev"), settings(RULE, "dev")) == [], "not required outside production"
+
+
+def test_bad_01_no_shipper(stack_resources, settings):
+    resources = [r for r in stack_resources() if r.name != "audit-fluent-bit"]
+    assert "no log shipper" in RULE.check(resources, settings(RULE))[0][1]
+
+
+def test_bad_02_short_or_weak_retention(stack_resources, settings):
+    resources = stack_resources()
+    retention = next(r for r in resources if r.name == "audit-retention")
+    retention.props["data"].update(retentionDays="365", objectLockMode="GOVERNANCE")
+    messages = [m for _, m in RULE.check(resources, settings(RULE))]
+    assert any("below 2190" in m for m in messages) and any("COMPLIANCE" in m for m in messages)

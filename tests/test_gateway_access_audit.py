@@ -1,0 +1,162 @@
+"""The authenticating gateway, least-privilege access and the audit trail."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.access import AUTOMATION_PRIVILEGES, OPERATOR_PRIVILEGES
+from components.config import SECRET_KEYS, ConfigError, parse_config
+from components.gateway import API_PATHS
+from offline.engine import stack_config
+from offline.recording import Secret
+from offline.render import manifest
+
+ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+
+
+def _spec(evaluation, name):
+    return evaluation.graph.named(name).inputs["spec"]
+
+
+def test_gateway_listens_only_on_https_with_the_configured_certificate(prod):
+    (listener,) = _spec(prod, "gateway-gateway")["listeners"]
+    assert listener["protocol"] == "HTTPS" and listener["port"] == 443
+    assert listener["hostname"] == "llm.hospital.example"
+    assert listener["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "llm-gateway-tls"}]
+    assert isinstance(prod.graph.named("gateway-tls").inputs["stringData"], Secret)
+
+
+def test_every_route_requires_a_jwt_from_the_site_idp(prod):
+    policy = _spec(prod, "gateway-authentication")
+    assert policy["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "llm-gateway"}]
+    (provider,) = policy["jwt"]["providers"]
+    assert provider["issuer"] == "https://sso.hospital.example/realms/clinical"
+    assert provider["audiences"] == ["llm-gateway"]
+    assert provider["claimToHeaders"] == [{"claim": "sub", "header": "x-llm-user"}]
+    assert "optional" not in policy["jwt"]
+
+
+def test_each_model_gets_a_route_exposing_only_the_openai_api(prod):
+    routes = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in prod.graph.of_type(ROUTE)}
+    assert set(routes) == {"llama-2-7b-chat", "mistral-7b-instruct"}
+    for key, spec in routes.items():
+        paths = [rule["matches"][0]["path"] for rule in spec["rules"]]
+        assert paths == [{"type": "Exact", "value": f"/{key}{p}"} for p in API_PATHS]
+        for rule in spec["rules"]:
+            assert rule["backendRefs"] == [{"group": "", "kind": "Service", "name": f"{key}-api",
+                                            "namespace": "llm-serving", "port": 8000}]
+        routed = json.dumps(spec)
+        for hidden in ("/metrics", "/health", "/pause", "/tokenize", "/collective_rpc"):
+            assert hidden not in routed
+
+
+def test_the_vllm_key_is_injected_from_a_secret_and_never_written_in_a_spec(prod):
+    secret = prod.graph.named("gateway-llama-2-7b-chat-credential")
+    assert isinstance(secret.inputs["stringData"], Secret)
+    inject = _spec(prod, "gateway-llama-2-7b-chat-inject-key")
+    assert inject == {"credentialInjection": {"overwrite": True,
+                                              "credential": {"valueRef": {"name": "llama-2-7b-chat-upstream-key"}}}}
+    key = prod.outputs["apiKeys"].value["llama-2-7b-chat"]
+    for record in prod.graph.kubernetes_objects():
+        assert key not in json.dumps(manifest(record)), record.urn
+
+
+def test_per_user_rate_limit_and_access_log_without_bodies(prod):
+    rule = _spec(prod, "gateway-rate-limit")["rateLimit"]["local"]["rules"][0]
+    assert rule["clientSelectors"] == [{"headers": [{"name": "x-llm-user", "type": "Distinct"}]}]
+    assert rule["limit"] == {"requests": 60, "unit": "Minute"}
+    log = _spec(prod, "gateway-proxy-config")["telemetry"]["accessLog"]["settings"][0]["format"]["json"]
+    assert {"user", "route", "status", "start_time", "duration_ms"} <= set(log)
+    assert not any("BODY" in value.upper() for value in log.values())
+
+
+def test_gateway_namespace_is_the_one_the_endpoints_admit(prod):
+    namespace = prod.graph.named("gateway-ns").inputs["metadata"]["name"]
+    policy = _spec(prod, "llama-2-7b-chat-api-ingress")
+    assert namespace in policy["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"]
+
+
+def test_rbac_binds_groups_least_privilege(prod):
+    bindings = {r.name: r.inputs for r in prod.graph if r.type.startswith("kubernetes:rbac.authorization.k8s.io")}
+    assert bindings["access-break-glass"]["roleRef"]["name"] == "cluster-admin"
+    assert bindings["access-break-glass"]["subjects"] == [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io",
+                                                          "name": "sso:llm-platform-breakglass@hospital.example"}]
+    assert bindings["access-auditors"]["roleRef"]["name"] == "view"
+    operators = [v for k, v in bindings.items() if k.startswith("access-operators-")]
+    assert {b["metadata"]["namespace"] for b in operators} == {"llm-serving", "monitoring"}
+    assert all(b["roleRef"]["name"] == "edit" for b in operators)
+    admins = [b for b in bindings.values() if b["roleRef"]["name"] == "cluster-admin"]
+    assert len(admins) == 1
+
+
+def test_no_service_account_token_is_mounted_where_unused(evaluations):
+    for evaluation in evaluations.values():
+        for record in evaluation.graph.of_type("kubernetes:core/v1:ServiceAccount"):
+            assert record.inputs.get("automountServiceAccountToken") is False, record.urn
+
+
+def test_vsphere_roles_hold_only_the_listed_privileges(prod):
+    automation = prod.graph.named("access-automation-role").inputs
+    operator = prod.graph.named("access-operator-role").inputs
+    assert sorted(automation["rolePrivileges"]) == sorted(AUTOMATION_PRIVILEGES)
+    assert sorted(operator["rolePrivileges"]) == sorted(OPERATOR_PRIVILEGES)
+    assert not any(p.startswith(("VirtualMachine.", "Datastore.", "Host.")) for p in automation["rolePrivileges"])
+    permissions = prod.graph.named("access-operator-permissions").inputs
+    assert permissions["entityType"] == "ClusterComputeResource"
+    assert permissions["permissions"][0]["userOrGroup"] == "HOSPITAL.EXAMPLE\\llm-operators"
+    assert permissions["permissions"][0]["roleId"] == prod.graph.named("access-operator-role").id
+
+
+def test_audit_logs_ship_to_the_locked_bucket_over_tls(prod):
+    values = prod.graph.named("audit-fluent-bit").inputs["values"]
+    outputs = values["config"]["outputs"]
+    for setting in ("tls.verify On", "send_content_md5 On", "bucket llm-platform-audit", "$UUID",
+                    "endpoint https://s3-audit.hospital.example", "upload_timeout 60s"):
+        assert setting in outputs
+    assert "/var/log/kubernetes/kube-apiserver.log" in values["config"]["inputs"]
+    assert "_api-gateway_envoy-" in values["config"]["inputs"]
+    retention = prod.graph.named("audit-retention").inputs["data"]
+    assert retention["objectLockMode"] == "COMPLIANCE" and int(retention["retentionDays"]) >= 2190
+    assert isinstance(prod.graph.named("audit-credentials").inputs["stringData"], Secret)
+    namespace = prod.graph.named("audit-ns").inputs["metadata"]
+    assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert "hostPath" in namespace["annotations"]["onprem-llm.io/pod-security-exception"]
+
+
+def test_daily_manifest_job_runs_the_shipped_script_restricted(prod):
+    job = prod.graph.named("audit-manifest", "kubernetes:batch/v1:CronJob").inputs["spec"]
+    pod = job["jobTemplate"]["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["SIGNING_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "audit-manifest-key", "key": "key"}
+    assert env["RETENTION_DAYS"]["value"] == "2555"
+    script = prod.graph.named("audit-manifest-script").inputs["data"]["audit_manifest.py"]
+    assert "def write_manifest" in script and "previousManifestSha256" in script
+
+
+def test_outputs_give_clients_what_they_need(prod, dev):
+    assert prod.outputs["gatewayModelUrls"]["llama-2-7b-chat"] == "https://llm.hospital.example/llama-2-7b-chat/v1"
+    assert prod.outputs["oidc"]["issuer"] == "https://sso.hospital.example/realms/clinical"
+    assert (prod.outputs["auditBucket"], prod.outputs["auditRetentionDays"]) == ("llm-platform-audit", 2555)
+    assert dev.outputs["auditBucket"] is None
+
+
+@pytest.mark.parametrize(("change", "path", "reason"), [
+    ({"retentionDays": 2000}, "audit.retentionDays", "at least six years"),
+    ({"enabled": False}, "audit.enabled", "production ships audit logs"),
+    ({"bucket": None}, "audit.bucket", "required when audit.enabled"),
+])
+def test_audit_settings_are_checked(change, path, reason):
+    raw = stack_config("prod")
+    raw["audit"] = {k: v for k, v in {**raw["audit"], **change}.items() if v is not None}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, [s.key for s in SECRET_KEYS])
+    assert any(i.path == path and reason in i.reason for i in caught.value.issues), caught.value
+
+
+def test_gateway_namespace_must_be_admitted():
+    raw = stack_config("prod")
+    raw["gateway"] = {**raw["gateway"], "namespace": "edge"}
+    with pytest.raises(ConfigError, match="gateway.namespace: 'edge': must be one of tanzu.gatewayNamespaces"):
+        parse_config(raw, [s.key for s in SECRET_KEYS])
