@@ -19,7 +19,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from offline.policy import PACK_DIR, PolicyReport, Violation, analysed
+from offline.policy import PACK_DIR, PolicyReport, Violation, analysed, effective_level
 
 _LEVELS = {value: name.lower() for name, value in analyzer_pb2.EnforcementLevel.items()}
 _LEVEL_VALUES = {name.lower(): value for name, value in analyzer_pb2.EnforcementLevel.items()}
@@ -54,18 +54,6 @@ def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(json.loads(json.dumps(value)))
     return struct
-
-
-def _level(info: analyzer_pb2.PolicyInfo, pack_config: dict[str, Any]) -> str:
-    """The engine's precedence: the policy's own entry, then `all`, then the level the policy declares."""
-    entry = pack_config.get(info.name)
-    if isinstance(entry, str):
-        return entry
-    if isinstance(entry, dict) and "enforcementLevel" in entry:
-        return entry["enforcementLevel"]
-    if isinstance(pack_config.get("all"), str):
-        return pack_config["all"]
-    return _LEVELS[info.enforcementLevel]
 
 
 def _properties(info: analyzer_pb2.PolicyInfo, pack_config: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +107,7 @@ def run_pack_process(inventory: dict[str, Any], pack_config: dict[str, Any]) -> 
         descriptions = {policy.name: policy.description for policy in info.policies}
         configs = {}
         for policy in info.policies:
-            level = _level(policy, pack_config)
+            level = effective_level(policy.name, _LEVELS[policy.enforcementLevel], pack_config)
             report.levels[policy.name] = level
             configs[policy.name] = analyzer_pb2.PolicyConfig(enforcementLevel=_LEVEL_VALUES[level],
                                                              properties=_struct(_properties(policy, pack_config)))

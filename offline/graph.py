@@ -23,9 +23,6 @@ class ResourceGraph:
     def __len__(self) -> int:
         return len(self.records)
 
-    def get(self, urn: str) -> Record:
-        return self._by_urn[urn]
-
     def of_type(self, type_: str) -> list[Record]:
         return [r for r in self.records if r.type == type_]
 

@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import json
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +53,18 @@ class PolicyReport:
     def mandatory(self) -> list[Violation]:
         return [v for v in self.violations if v.level == EnforcementLevel.MANDATORY.value]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"levels": self.levels, "checked": self.checked, "violations": [asdict(v) for v in self.violations]}
 
 
-def effective_level(rule, pack_config: dict[str, Any]) -> str:
-    entry = pack_config.get(rule.name)
+def effective_level(policy_name: str, declared: str, pack_config: dict[str, Any]) -> str:
+    """The engine's precedence: the policy's own config entry, then `all`, then the level the policy declares."""
+    entry = pack_config.get(policy_name)
     if isinstance(entry, str):
         return entry
     if isinstance(entry, dict) and "enforcementLevel" in entry:
         return entry["enforcementLevel"]
     if isinstance(pack_config.get("all"), str):
         return pack_config["all"]
-    return rule.enforcement.value
+    return declared
 
 
 def _rule_config(rule, pack_config: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +109,7 @@ def run_pack(inventory: dict[str, Any], pack_config: dict[str, Any]) -> PolicyRe
     entries = analysed(inventory)
     by_urn = {r["urn"]: r for r in inventory["resources"]}
     for rule, policy in zip(hipaa.RULES, hipaa.policies(), strict=True):
-        level = effective_level(rule, pack_config)
+        level = effective_level(rule.name, rule.enforcement.value, pack_config)
         report.levels[rule.name] = level
         if level == EnforcementLevel.DISABLED.value:
             continue

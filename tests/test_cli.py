@@ -64,9 +64,15 @@ def test_preview_fails_on_a_mandatory_policy_violation(tmp_path):
     assert "[mandatory] image-provenance:" in result.stdout
 
 
-def test_preview_writes_compliance_reports(tmp_path):
+def test_preview_writes_compliance_reports(tmp_path, prod):
     result = _run("preview", "--stack", "prod", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
+    # The fake world is deterministic: the CLI run used the same stand-ins as the session's evaluation.
+    written = [p.read_text() for p in tmp_path.rglob("*") if p.is_file()] + [result.stdout]
+    assert {p.name for p in tmp_path.iterdir()} >= {"manifests", "inventory.json", "outputs.json", "compliance.json",
+                                                     "compliance.md", "capacity.json"}
+    for value in prod.world.secret_values:
+        assert not any(value in text for text in written)
     document = json.loads((tmp_path / "compliance.json").read_text())
     assert document["mandatoryViolations"] == 0
     assert "## 45 CFR 164.312(e)(1)" in (tmp_path / "compliance.md").read_text()
