@@ -98,3 +98,18 @@ def registry_pull_secret(resource_name: str, namespace: str, server: str, userna
         string_data={".dockerconfigjson": pulumi.Output.secret(pulumi.Output.from_input(password).apply(docker_config))},
         opts=opts,
     )
+
+
+def ip_peers(cidrs: tuple[str, ...]) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+    """NetworkPolicy peers for address blocks outside the cluster."""
+    return [k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=c)) for c in cidrs]
+
+
+def namespace_peer(namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    """A NetworkPolicy peer for every pod of one namespace, by its immutable name label."""
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": namespace}})
+
+
+def tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
+    return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]

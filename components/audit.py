@@ -165,14 +165,11 @@ class AuditShipping(pulumi.ComponentResource):
                           opts: pulumi.ResourceOptions) -> None:
         net = k8s.networking.v1
 
-        def cidrs(blocks: tuple[str, ...]) -> list[net.NetworkPolicyPeerArgs]:
-            return [net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=c)) for c in blocks]
-
         net.NetworkPolicy(f"{name}-egress", metadata=_k8s.metadata("allow-audit-store-and-api", NAMESPACE, labels),
                           spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Egress"], egress=[
-                              net.NetworkPolicyEgressRuleArgs(to=cidrs(args.settings.egress_cidrs), ports=[
+                              net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(args.settings.egress_cidrs), ports=[
                                   net.NetworkPolicyPortArgs(protocol="TCP", port=443)]),
-                              net.NetworkPolicyEgressRuleArgs(to=cidrs(args.api_server_cidrs), ports=[
+                              net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(args.api_server_cidrs), ports=[
                                   net.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in (443, 6443)]),
                           ]), opts=opts)
         net.NetworkPolicy(f"{name}-metrics", metadata=_k8s.metadata("allow-metrics-scrape", NAMESPACE, labels),

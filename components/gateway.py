@@ -215,32 +215,23 @@ class ModelGateway(pulumi.ComponentResource):
 
     def _network_policies(self, name: str, args: ModelGatewayArgs, labels: dict[str, str],
                           opts: pulumi.ResourceOptions) -> None:
-        net, ns = k8s.networking.v1, args.settings.namespace
+        net, ns, settings = k8s.networking.v1, args.settings.namespace, args.settings
 
-        def cidrs(blocks: tuple[str, ...]) -> list[net.NetworkPolicyPeerArgs]:
-            return [net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=c)) for c in blocks]
-
-        def tcp(*ports: int) -> list[net.NetworkPolicyPortArgs]:
-            return [net.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
-
-        def namespace_peer(namespace: str) -> net.NetworkPolicyPeerArgs:
-            return net.NetworkPolicyPeerArgs(namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": namespace}})
+        def policy(suffix: str, types: list[str], **rules) -> None:
+            net.NetworkPolicy(f"{name}-{suffix}", metadata=_k8s.metadata(suffix, ns, labels),
+                              spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=types, **rules), opts=opts)
 
         # Envoy listens on 10443 behind the Service's 443.
-        net.NetworkPolicy(f"{name}-allow-clients", metadata=_k8s.metadata("allow-clients", ns, labels),
-                          spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Ingress"], ingress=[
-                              net.NetworkPolicyIngressRuleArgs(from_=cidrs(args.settings.client_cidrs), ports=tcp(10443)),
-                          ]), opts=opts)
-        net.NetworkPolicy(f"{name}-allow-upstreams", metadata=_k8s.metadata("allow-upstreams", ns, labels),
-                          spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Egress"], egress=[
-                              net.NetworkPolicyEgressRuleArgs(to=[namespace_peer(args.cluster.serving_namespace)],
-                                                              ports=tcp(8000)),
-                              net.NetworkPolicyEgressRuleArgs(to=[namespace_peer(CONTROLLER_NAMESPACE)], ports=tcp(18000)),
-                              net.NetworkPolicyEgressRuleArgs(to=cidrs(args.settings.idp_egress_cidrs), ports=tcp(443)),
-                              net.NetworkPolicyEgressRuleArgs(to=cidrs(args.api_server_cidrs), ports=tcp(443, 6443)),
-                          ]), opts=opts)
-        net.NetworkPolicy(f"{name}-allow-metrics", metadata=_k8s.metadata("allow-metrics-scrape", ns, labels),
-                          spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Ingress"], ingress=[
-                              net.NetworkPolicyIngressRuleArgs(from_=[namespace_peer(args.cluster.monitoring_namespace)],
-                                                               ports=tcp(19001)),
-                          ]), opts=opts)
+        policy("allow-clients", ["Ingress"], ingress=[
+            net.NetworkPolicyIngressRuleArgs(from_=_k8s.ip_peers(settings.client_cidrs), ports=_k8s.tcp(10443)),
+        ])
+        policy("allow-upstreams", ["Egress"], egress=[
+            net.NetworkPolicyEgressRuleArgs(to=[_k8s.namespace_peer(args.cluster.serving_namespace)], ports=_k8s.tcp(8000)),
+            net.NetworkPolicyEgressRuleArgs(to=[_k8s.namespace_peer(CONTROLLER_NAMESPACE)], ports=_k8s.tcp(18000)),
+            net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(settings.idp_egress_cidrs), ports=_k8s.tcp(443)),
+            net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(args.api_server_cidrs), ports=_k8s.tcp(443, 6443)),
+        ])
+        policy("allow-metrics-scrape", ["Ingress"], ingress=[
+            net.NetworkPolicyIngressRuleArgs(from_=[_k8s.namespace_peer(args.cluster.monitoring_namespace)],
+                                             ports=_k8s.tcp(19001)),
+        ])

@@ -130,35 +130,25 @@ class ObservabilityStack(pulumi.ComponentResource):
                 opts=opts,
             )
 
-        def namespace_peer(namespace: str) -> net.NetworkPolicyPeerArgs:
-            return net.NetworkPolicyPeerArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                match_labels={"kubernetes.io/metadata.name": namespace}))
-
-        def tcp(*ports: int) -> list[net.NetworkPolicyPortArgs]:
-            return [net.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
-
-        def cidrs(blocks: tuple[str, ...]) -> list[net.NetworkPolicyPeerArgs]:
-            return [net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=c)) for c in blocks]
-
         # Prometheus, Grafana, Alertmanager and the operator talk to each other.
         policy("allow-within-namespace", {}, ["Ingress", "Egress"],
                ingress=[net.NetworkPolicyIngressRuleArgs(from_=[net.NetworkPolicyPeerArgs(pod_selector={})])],
                egress=[net.NetworkPolicyEgressRuleArgs(to=[net.NetworkPolicyPeerArgs(pod_selector={})])])
         # Service discovery, the operator and kube-state-metrics watch the API server.
         policy("allow-api-server-egress", {}, ["Egress"],
-               egress=[net.NetworkPolicyEgressRuleArgs(to=cidrs(args.api_server_cidrs), ports=tcp(443, 6443))])
+               egress=[net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(args.api_server_cidrs), ports=_k8s.tcp(443, 6443))])
         # The operator's admission webhook is called by the API server.
         policy("allow-webhook-ingress", {"app": f"{RELEASE}-operator"}, ["Ingress"],
-               ingress=[net.NetworkPolicyIngressRuleArgs(from_=cidrs(args.api_server_cidrs), ports=tcp(10250))])
+               ingress=[net.NetworkPolicyIngressRuleArgs(from_=_k8s.ip_peers(args.api_server_cidrs), ports=_k8s.tcp(10250))])
         policy("allow-prometheus-scrapes", prometheus, ["Egress"], egress=[
-            net.NetworkPolicyEgressRuleArgs(to=[namespace_peer(target)], ports=tcp(port))
+            net.NetworkPolicyEgressRuleArgs(to=[_k8s.namespace_peer(target)], ports=_k8s.tcp(port))
             for target, port in sorted(args.scrape_namespaces.items())
         ])
         policy("allow-prometheus-queries", prometheus, ["Ingress"], ingress=[net.NetworkPolicyIngressRuleArgs(
-            from_=[namespace_peer(client) for client in sorted(args.client_namespaces)], ports=tcp(PROMETHEUS_PORT),
+            from_=[_k8s.namespace_peer(client) for client in sorted(args.client_namespaces)], ports=_k8s.tcp(PROMETHEUS_PORT),
         )])
         policy("allow-alert-delivery", alertmanager, ["Egress"], egress=[net.NetworkPolicyEgressRuleArgs(
-            to=cidrs(args.settings.alert_egress_cidrs), ports=tcp(25, 465, 587, 443),
+            to=_k8s.ip_peers(args.settings.alert_egress_cidrs), ports=_k8s.tcp(25, 465, 587, 443),
         )])
 
 

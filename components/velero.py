@@ -131,9 +131,6 @@ class Velero(pulumi.ComponentResource):
     def _network_policies(self, name: str, args: VeleroArgs, labels: dict[str, str], opts: pulumi.ResourceOptions) -> None:
         net = k8s.networking.v1
 
-        def cidrs(blocks: tuple[str, ...]) -> list[net.NetworkPolicyPeerArgs]:
-            return [net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=c)) for c in blocks]
-
         net.NetworkPolicy(
             f"{name}-egress",
             metadata=_k8s.metadata("allow-object-store-and-api", NAMESPACE, labels),
@@ -141,9 +138,9 @@ class Velero(pulumi.ComponentResource):
                 pod_selector={},
                 policy_types=["Egress"],
                 egress=[
-                    net.NetworkPolicyEgressRuleArgs(to=cidrs(args.storage.egress_cidrs),
+                    net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(args.storage.egress_cidrs),
                                                     ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=443)]),
-                    net.NetworkPolicyEgressRuleArgs(to=cidrs(args.api_server_cidrs), ports=[
+                    net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(args.api_server_cidrs), ports=[
                         net.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in (443, 6443)
                     ]),
                 ],
