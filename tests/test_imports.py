@@ -15,9 +15,10 @@ from offline.recording import OfflineMocks, RecordingMonitor
 from offline.world import FakeWorld
 monitor = RecordingMonitor(OfflineMocks(FakeWorld("dev")))
 m.set_mocks(monitor.mocks, project="onprem-llm", stack="dev", preview=False, monitor=monitor)
-MODULES = ["components.config", "components.platform", "components.gpu_host_pool", "components.tanzu_cluster",
-           "components.vllm_service", "components.observability_stack", "components.dr_site",
-           "offline.engine", "offline.render", "offline.graph", "offline.world"]
+import pkgutil, components, components.monitoring, offline
+MODULES = [m.name for package in (components, components.monitoring, offline)
+           for m in pkgutil.iter_modules(package.__path__, package.__name__ + ".") if not m.name.endswith("__main__")]
+assert len(MODULES) > 25, MODULES
 def body():
     for name in MODULES:
         importlib.import_module(name)
