@@ -72,12 +72,13 @@ def _engine_config(raw: dict[str, Any], world: FakeWorld, project: str,
 
 def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWorld | None = None,
              program: Path = ROOT / "__main__.py", monitor: RecordingMonitor | None = None,
-             project: str = PROJECT, secrets: tuple[str, ...] | None = None) -> Evaluation:
+             project: str = PROJECT, secrets: tuple[str, ...] | None = None, preview: bool = False) -> Evaluation:
     """Run ``program`` for ``stack`` under mocks. Exceptions from the program propagate unchanged.
 
     ``monitor`` may be passed to inspect what was registered even when the program fails. Another
     project's program (``project``) gets stand-ins for the secret config keys in ``secrets``;
-    this platform's program gets one for every key in SECRET_KEYS.
+    this platform's program gets one for every key in SECRET_KEYS. ``preview`` runs as `pulumi preview`
+    does, where outputs the providers compute are unknown and apply callbacks on them do not run.
     """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -96,7 +97,7 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
     try:
         pulumi_settings.ROOT.set(None)
         pulumi_mocks.set_mocks(
-            monitor.mocks, project=project, stack=stack, preview=False,
+            monitor.mocks, project=project, stack=stack, preview=preview,
             monitor=monitor, organization=ORGANIZATION, logger=PROGRAM_LOG,
         )
         set_all_config(config, secret_keys)

@@ -149,3 +149,9 @@ def test_stack_references_read_the_fake_worlds_outputs():
     assert [r.id for r in reference] == ["organization/onprem-llm/prod"]
     assert result.outputs["clusterName"] == "llm-prod"
     assert isinstance(result.outputs["kubeconfig"], Secret), "secret stack outputs stay secret in the consumer"
+
+
+def test_preview_mode_registers_the_same_resources(prod):
+    """Under `pulumi preview` nothing the program builds may depend on an apply callback having run."""
+    preview = evaluate("prod", preview=True)
+    assert [(r.type, r.name) for r in preview.graph] == [(r.type, r.name) for r in prod.graph]
