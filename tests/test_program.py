@@ -152,6 +152,6 @@ def test_stack_references_read_the_fake_worlds_outputs():
 
 
 def test_preview_mode_registers_the_same_resources(prod):
-    """Under `pulumi preview` nothing the program builds may depend on an apply callback having run."""
+    """In preview, outputs the fake world does not compute stay unknown; the program's shape must not change."""
     preview = evaluate("prod", preview=True)
     assert [(r.type, r.name) for r in preview.graph] == [(r.type, r.name) for r in prod.graph]
