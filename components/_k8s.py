@@ -113,3 +113,33 @@ def namespace_peer(namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
 
 def tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
     return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
+
+
+def allow_store_and_api_egress(resource_name: str, object_name: str, namespace: str, object_labels: dict[str, str],
+                               store_cidrs: tuple[str, ...], api_server_cidrs: tuple[str, ...],
+                               opts: pulumi.ResourceOptions) -> None:
+    """Egress for pods that write to an object store (443) and watch the API server (443, 6443)."""
+    net = k8s.networking.v1
+    net.NetworkPolicy(
+        resource_name,
+        metadata=metadata(object_name, namespace, object_labels),
+        spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Egress"], egress=[
+            net.NetworkPolicyEgressRuleArgs(to=ip_peers(store_cidrs), ports=tcp(443)),
+            net.NetworkPolicyEgressRuleArgs(to=ip_peers(api_server_cidrs), ports=tcp(443, 6443)),
+        ]),
+        opts=opts,
+    )
+
+
+def allow_metrics_scrape(resource_name: str, namespace: str, object_labels: dict[str, str], monitoring_namespace: str,
+                         port: int, opts: pulumi.ResourceOptions) -> None:
+    """Ingress from Prometheus in the monitoring namespace to the metrics port of every pod."""
+    net = k8s.networking.v1
+    net.NetworkPolicy(
+        resource_name,
+        metadata=metadata("allow-metrics-scrape", namespace, object_labels),
+        spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Ingress"], ingress=[
+            net.NetworkPolicyIngressRuleArgs(from_=[namespace_peer(monitoring_namespace)], ports=tcp(port)),
+        ]),
+        opts=opts,
+    )

@@ -31,6 +31,8 @@ RETENTION_CONFIG = "audit-retention"
 PREFIX = "onprem-llm"
 MANIFEST_SCRIPT = Path(__file__).with_name("audit_manifest.py")
 API_SERVER_AUDIT_LOG = "/var/log/kubernetes/kube-apiserver.log"
+# Fluent Bit serves its own metrics on the HTTP server port.
+FLUENT_BIT_METRICS_PORT = 2020
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,7 @@ class AuditShipping(pulumi.ComponentResource):
         k8s.helm.v3.Release(
             f"{name}-fluent-bit",
             name="fluent-bit",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            **chart.release_args(),
             namespace=NAMESPACE,
             values=fluent_bit_values(settings, cluster.registry_server, args.gateway_namespace),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[ns, credentials, pull])),
@@ -163,22 +163,10 @@ class AuditShipping(pulumi.ComponentResource):
 
     def _network_policies(self, name: str, args: AuditShippingArgs, labels: dict[str, str],
                           opts: pulumi.ResourceOptions) -> None:
-        net = k8s.networking.v1
-
-        net.NetworkPolicy(f"{name}-egress", metadata=_k8s.metadata("allow-audit-store-and-api", NAMESPACE, labels),
-                          spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Egress"], egress=[
-                              net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(args.settings.egress_cidrs), ports=[
-                                  net.NetworkPolicyPortArgs(protocol="TCP", port=443)]),
-                              net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(args.api_server_cidrs), ports=[
-                                  net.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in (443, 6443)]),
-                          ]), opts=opts)
-        net.NetworkPolicy(f"{name}-metrics", metadata=_k8s.metadata("allow-metrics-scrape", NAMESPACE, labels),
-                          spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Ingress"], ingress=[
-                              net.NetworkPolicyIngressRuleArgs(
-                                  from_=[net.NetworkPolicyPeerArgs(namespace_selector={"matchLabels": {
-                                      "kubernetes.io/metadata.name": args.cluster.monitoring_namespace}})],
-                                  ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=2020)])]), opts=opts)
-
+        _k8s.allow_store_and_api_egress(f"{name}-egress", "allow-audit-store-and-api", NAMESPACE, labels,
+                                        args.settings.egress_cidrs, args.api_server_cidrs, opts)
+        _k8s.allow_metrics_scrape(f"{name}-metrics", NAMESPACE, labels, args.cluster.monitoring_namespace,
+                                  FLUENT_BIT_METRICS_PORT, opts)
 
 def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: str) -> dict:
     host = settings.s3_url.removeprefix("https://").split("/", 1)[0]

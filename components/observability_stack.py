@@ -78,9 +78,7 @@ class ObservabilityStack(pulumi.ComponentResource):
         k8s.helm.v3.Release(
             f"{name}-kube-prometheus-stack",
             name=RELEASE,
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            **chart.release_args(),
             namespace=ns,
             values=stack_values(settings, cluster.storage_class),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(

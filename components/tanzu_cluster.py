@@ -211,9 +211,7 @@ class TanzuCluster(pulumi.ComponentResource):
         k8s.helm.v3.Release(
             f"{name}-gpu-operator",
             name="gpu-operator",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            **chart.release_args(),
             namespace=namespace,
             values=gpu_operator_values(mode, settings, PULL_SECRET),
             # Driver builds and installs take minutes per node.
@@ -227,9 +225,7 @@ class TanzuCluster(pulumi.ComponentResource):
         k8s.helm.v3.Release(
             f"{name}-keda",
             name="keda",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            **chart.release_args(),
             namespace=namespace,
             values={
                 # The chart's defaults already run non-root; pin the restricted fields explicitly.

@@ -86,9 +86,7 @@ class Velero(pulumi.ComponentResource):
         release = k8s.helm.v3.Release(
             f"{name}-release",
             name="velero",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            **chart.release_args(),
             namespace=NAMESPACE,
             values=velero_values(args),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=needs)),
@@ -129,39 +127,10 @@ class Velero(pulumi.ComponentResource):
         self.register_outputs({"locationName": self.location_name})
 
     def _network_policies(self, name: str, args: VeleroArgs, labels: dict[str, str], opts: pulumi.ResourceOptions) -> None:
-        net = k8s.networking.v1
-
-        net.NetworkPolicy(
-            f"{name}-egress",
-            metadata=_k8s.metadata("allow-object-store-and-api", NAMESPACE, labels),
-            spec=net.NetworkPolicySpecArgs(
-                pod_selector={},
-                policy_types=["Egress"],
-                egress=[
-                    net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(args.storage.egress_cidrs),
-                                                    ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=443)]),
-                    net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(args.api_server_cidrs), ports=[
-                        net.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in (443, 6443)
-                    ]),
-                ],
-            ),
-            opts=opts,
-        )
-        net.NetworkPolicy(
-            f"{name}-metrics",
-            metadata=_k8s.metadata("allow-metrics-scrape", NAMESPACE, labels),
-            spec=net.NetworkPolicySpecArgs(
-                pod_selector={},
-                policy_types=["Ingress"],
-                ingress=[net.NetworkPolicyIngressRuleArgs(
-                    from_=[net.NetworkPolicyPeerArgs(namespace_selector={"matchLabels": {
-                        "kubernetes.io/metadata.name": args.cluster.monitoring_namespace}})],
-                    ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=METRICS_PORT)],
-                )],
-            ),
-            opts=opts,
-        )
-
+        _k8s.allow_store_and_api_egress(f"{name}-egress", "allow-object-store-and-api", NAMESPACE, labels,
+                                        args.storage.egress_cidrs, args.api_server_cidrs, opts)
+        _k8s.allow_metrics_scrape(f"{name}-metrics", NAMESPACE, labels, args.cluster.monitoring_namespace,
+                                  METRICS_PORT, opts)
 
 def schedule_spec(schedule: BackupSchedule, file_system_backup: bool) -> dict:
     template = {

@@ -7,6 +7,9 @@ missing version.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import pulumi_kubernetes as k8s
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,11 @@ class Chart:
     name: str
     version: str
     repository: str
+
+    def release_args(self) -> dict[str, Any]:
+        """chart, version and repository of a helm.v3.Release of this chart."""
+        return {"chart": self.name, "version": self.version,
+                "repository_opts": k8s.helm.v3.RepositoryOptsArgs(repo=self.repository)}
 
 
 GPU_OPERATOR = Chart("gpu-operator", "v25.3.4", "https://helm.ngc.nvidia.com/nvidia")
