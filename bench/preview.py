@@ -12,7 +12,7 @@ import argparse
 import copy
 import time
 
-from offline.engine import evaluate, stack_config
+from offline.run import evaluate, stack_config
 
 
 def grown_prod(factor: int) -> dict:

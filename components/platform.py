@@ -7,24 +7,24 @@ from typing import Any
 
 import pulumi
 
-from components import capacity
-from components._vllm_pod import API_PORT
-from components.access import ClusterAccess, ClusterAccessArgs
-from components.aria import AriaIntegration, AriaIntegrationArgs
-from components.audit import NAMESPACE as AUDIT_NAMESPACE
-from components.audit import AuditShipping, AuditShippingArgs
-from components.compliance import PACK_NAME, exceptions
+from components.builders.vllm_pod import API_PORT
 from components.config import PlatformConfig, dr_figures
-from components.dr_site import DrSecrets, DrSite, DrSiteArgs
-from components.gateway import ModelGateway, ModelGatewayArgs, RoutedModel
-from components.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
-from components.monitoring.rules import RuleSettings
-from components.observability_stack import ObservabilityStack, ObservabilityStackArgs
 from components.outputs import CONTRACT_VERSION
-from components.tanzu_cluster import TanzuCluster, TanzuClusterArgs
-from components.velero import METRICS_PORT as VELERO_METRICS_PORT
-from components.velero import NAMESPACE as VELERO_NAMESPACE
-from components.vllm_service import VllmService, VllmServiceArgs
+from components.planning import capacity
+from components.planning.compliance import PACK_NAME, exceptions
+from components.planning.monitoring.rules import RuleSettings
+from components.resources.access import ClusterAccess, ClusterAccessArgs
+from components.resources.aria import AriaIntegration, AriaIntegrationArgs
+from components.resources.audit import NAMESPACE as AUDIT_NAMESPACE
+from components.resources.audit import AuditShipping, AuditShippingArgs
+from components.resources.dr_site import DrSecrets, DrSite, DrSiteArgs
+from components.resources.gateway import ModelGateway, ModelGatewayArgs, RoutedModel
+from components.resources.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
+from components.resources.observability_stack import ObservabilityStack, ObservabilityStackArgs
+from components.resources.tanzu_cluster import TanzuCluster, TanzuClusterArgs
+from components.resources.velero import METRICS_PORT as VELERO_METRICS_PORT
+from components.resources.velero import NAMESPACE as VELERO_NAMESPACE
+from components.resources.vllm_service import VllmService, VllmServiceArgs
 
 
 @dataclass(frozen=True)

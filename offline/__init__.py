@@ -1,4 +1,4 @@
 """Offline engine: runs the Pulumi program under mocks against a deterministic fake world.
 
-Importing this package registers no resource; ``offline.engine.evaluate`` runs a stack.
+Importing this package registers no resource; ``offline.run.evaluate`` runs a stack.
 """

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pulumi
 
-from components import capacity
 from components.config import SECRET_KEYS, ConfigError, parse_config
-from offline import crds
-from offline.analyzer import run_pack_process
-from offline.compliance import compliance, markdown
-from offline.engine import evaluate, stack_config
-from offline.policy import PolicyReport, load_json, run_pack
+from components.planning import capacity
+from offline.checks import crds
+from offline.checks.analyzer import run_pack_process
+from offline.checks.compliance import compliance, markdown
+from offline.checks.policy import PolicyReport, load_json, run_pack
 from offline.render import inventory, manifest, tree, write_outputs
+from offline.run import evaluate, stack_config
 from offline.world import LookupFailed
 from tools.policy_config import CONFIG_DIR
 

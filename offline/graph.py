@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from offline.recording import Record
+from offline.record import Record
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from offline.engine import Evaluation
 from offline.graph import STACK_TYPE
-from offline.recording import Record, redact
+from offline.record import Record, redact
+from offline.run import Evaluation
 
 
 class _Dumper(yaml.SafeDumper):

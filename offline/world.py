@@ -78,7 +78,7 @@ class FakeWorld:
     inventory: dict[str, dict[str, Any]] = field(default_factory=lambda: INVENTORY)
     stack_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Other stacks by fully qualified name, as the engine returns them to a StackReference:
-    ``{"outputs": {...}, "secretOutputNames": [...]}`` (see ``offline.engine.as_stack_reference``)."""
+    ``{"outputs": {...}, "secretOutputNames": [...]}`` (see ``offline.run.as_stack_reference``)."""
     secret_values: list[str] = field(default_factory=list)
     resource_pools: set[str] = field(default_factory=set)
     """Names of vSphere resource pools created so far (Aria discovers them as fabric computes)."""

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from offline.engine import Evaluation, evaluate, stack_config
 from offline.render import write_outputs
+from offline.run import Evaluation, evaluate, stack_config
 
 STACKS = ("dev", "prod")
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from offline.analyzer import run_pack_process
-from offline.policy import hipaa, run_pack
+from offline.checks.analyzer import run_pack_process
+from offline.checks.policy import hipaa, run_pack
 from offline.render import inventory
 from tests.test_policy_offline import MUTATIONS, _mutate
 from tools.policy_config import CONFIG_DIR

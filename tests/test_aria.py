@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from components.config import SECRET_KEYS, ConfigError, parse_config
-from offline.engine import stack_config
-from offline.recording import Secret
+from offline.record import Secret
+from offline.run import stack_config
 
 ACCOUNT = "vra:cloudaccount/vSphere:VSphere"
 ZONE = "vra:zone/zone:Zone"

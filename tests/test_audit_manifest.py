@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from components import audit_manifest
+from components.jobs import audit_manifest
 
 BUCKET, PREFIX, KEY = "audit", "onprem-llm", b"signing-key"
 DAY1, DAY2 = datetime.date(2026, 11, 24), datetime.date(2026, 11, 25)

@@ -8,7 +8,7 @@ import sys
 
 import yaml
 
-from offline.engine import ROOT
+from offline.run import ROOT
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.config import SECRET_KEYS, ConfigError, parse_config
-from offline.engine import stack_config
+from offline.run import stack_config
 
 ALL_SECRETS = [s.key for s in SECRET_KEYS]
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from offline import crds
-from offline.engine import evaluate, stack_config
+from offline.checks import crds
 from offline.render import manifest
+from offline.run import evaluate, stack_config
 
 
 def _documents(evaluation):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from components import config_model as config
+from components.config import model as config
 from tools.config_reference import README, render_readme
 
 

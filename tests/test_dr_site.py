@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from components import versions
-from components.dr_plan import DrInputs, achievable, cron_for_interval
-from offline.engine import evaluate, stack_config
-from offline.recording import Secret
+from components.planning.dr_plan import DrInputs, achievable, cron_for_interval
+from offline.record import Secret
+from offline.run import evaluate, stack_config
 
 SCHEDULE = "kubernetes:velero.io/v1:Schedule"
 LOCATION = "kubernetes:velero.io/v1:BackupStorageLocation"

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from components.access import AUTOMATION_PRIVILEGES, OPERATOR_PRIVILEGES
 from components.config import SECRET_KEYS, ConfigError, parse_config
-from components.gateway import API_PATHS
-from offline.engine import stack_config
-from offline.recording import Secret
+from components.resources.access import AUTOMATION_PRIVILEGES, OPERATOR_PRIVILEGES
+from components.resources.gateway import API_PATHS
+from offline.record import Secret
 from offline.render import manifest
+from offline.run import stack_config
 
 ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 

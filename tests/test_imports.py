@@ -5,19 +5,19 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from offline.engine import ROOT
+from offline.run import ROOT
 
 PROBE = """
 import importlib, pulumi, pulumi.runtime.mocks as m
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
-from offline.recording import OfflineMocks, RecordingMonitor
+from offline.record import OfflineMocks, RecordingMonitor
 from offline.world import FakeWorld
 monitor = RecordingMonitor(OfflineMocks(FakeWorld("dev")))
 m.set_mocks(monitor.mocks, project="onprem-llm", stack="dev", preview=False, monitor=monitor)
-import pkgutil, components, components.monitoring, offline
-MODULES = [m.name for package in (components, components.monitoring, offline)
-           for m in pkgutil.iter_modules(package.__path__, package.__name__ + ".") if not m.name.endswith("__main__")]
+import pkgutil, components, offline
+MODULES = [m.name for package in (components, offline)
+           for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".") if not m.name.endswith("__main__")]
 assert len(MODULES) > 25, MODULES
 def body():
     for name in MODULES:

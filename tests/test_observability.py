@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from components import versions
-from components.monitoring import catalog
-from components.monitoring.dashboards import dashboards, expressions
-from components.monitoring.promql import metric_names
-from offline.recording import Secret
+from components.planning.monitoring import catalog
+from components.planning.monitoring.dashboards import dashboards, expressions
+from components.planning.monitoring.promql import metric_names
+from offline.record import Secret
 from tests import promtool
 
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -62,8 +62,8 @@ def test_grafana_and_alertmanager_secrets_stay_secret(prod):
 
 def test_alertmanager_sends_to_the_configured_receivers(prod):
     from components.config import SECRET_KEYS, parse_config
-    from components.observability_stack import alertmanager_config
-    from offline.engine import stack_config
+    from components.resources.observability_stack import alertmanager_config
+    from offline.run import stack_config
 
     cfg = parse_config(stack_config("prod"), [s.key for s in SECRET_KEYS])
     config = yaml.safe_load(alertmanager_config(cfg.observability, "smtp-secret", "https://pager.example/hook"))

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from components.outputs import SECRET_OUTPUTS, StackOutputs
-from offline.recording import Secret, redact, reveal
+from offline.record import Secret, redact, reveal
 from tools import outputs_schema
 
 

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from offline.compliance import compliance
-from offline.engine import ROOT
-from offline.policy import run_pack
+from offline.checks.compliance import compliance
+from offline.checks.policy import run_pack
 from offline.render import inventory
+from offline.run import ROOT
 from tools.policy_config import CONFIG_DIR, for_stack, render
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from offline.engine import ROOT, evaluate
-from offline.recording import OfflineMocks, RecordingMonitor, Secret
+from offline.record import OfflineMocks, RecordingMonitor, Secret
+from offline.run import ROOT, evaluate
 from offline.world import FakeWorld, LookupFailed
 
 COMPONENTS = {

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError
 
-from offline.engine import evaluate, stack_config
 from offline.render import tree, write_outputs
+from offline.run import evaluate, stack_config
 
 
 def _all_files(directory):

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components import sizing
 from components.config import SECRET_KEYS, ConfigError, parse_config
-from offline.engine import stack_config
+from components.planning import sizing
+from offline.run import stack_config
 
 A100 = sizing.GPUS["A100-80GB"]
 LLAMA2_70B = sizing.MODELS["llama-2-70b"]

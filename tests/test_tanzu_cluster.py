@@ -7,8 +7,8 @@ import re
 import pytest
 
 from components import versions
-from offline.engine import evaluate
-from offline.recording import Secret
+from offline.record import Secret
+from offline.run import evaluate
 
 VM_CLASS = "vsphere:index/virtualMachineClass:VirtualMachineClass"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -142,7 +142,7 @@ def test_node_pools_are_exported(prod):
 
 @pytest.fixture(scope="module")
 def passthrough(request):
-    from offline.engine import stack_config
+    from offline.run import stack_config
     raw = stack_config("dev")
     raw["gpuPool"] = {**raw["gpuPool"], "mode": "passthrough", "existingVmClass": "a100-passthrough-16cpu-128gb"}
     del raw["gpuPool"]["vgpuProfile"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components._vllm_pod import vllm_args
+from components.builders.vllm_pod import vllm_args
 from components.config import SECRET_KEYS, parse_config
-from offline.engine import evaluate, stack_config
-from offline.recording import Secret
+from offline.record import Secret
+from offline.run import evaluate, stack_config
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"

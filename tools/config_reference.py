@@ -35,7 +35,7 @@ def _nested_model(annotation) -> tuple[type[BaseModel] | None, str]:
 def _type_name(annotation) -> str:
     text = getattr(annotation, "__name__", None) if typing.get_origin(annotation) is None else None
     text = text or str(annotation).replace("typing.", "")
-    return text.replace("components.config_model.", "").replace("components.config.", "").replace("|", "\\|")
+    return text.replace("components.config.model.", "").replace("components.config.", "").replace("|", "\\|")
 
 
 def _default(field: FieldInfo) -> str:

@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from components.compliance import network_exemptions
 from components.config import SECRET_KEYS, PlatformConfig, parse_config
-from components.config_rules import SIX_YEARS_DAYS
+from components.config.rules import SIX_YEARS_DAYS
+from components.planning.compliance import network_exemptions
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
 
@@ -64,7 +64,7 @@ def render(cfg: PlatformConfig) -> str:
 
 
 def for_stack(stack: str) -> PlatformConfig:
-    from offline.engine import stack_config
+    from offline.run import stack_config
 
     return parse_config(stack_config(stack), [s.key for s in SECRET_KEYS])
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
-from offline.policy import hipaa
+from offline.checks.policy import hipaa
 
 CITATIONS = {"164.312(a)(1)", "164.312(a)(2)(iv)", "164.312(b)", "164.312(c)(1)", "164.312(d)", "164.312(e)(1)",
              "164.308(a)(7)", "164.316(b)(2)"}

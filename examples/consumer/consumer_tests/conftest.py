@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from offline.engine import as_stack_reference, evaluate, stack_config
+from offline.run import as_stack_reference, evaluate, stack_config
 
 EXAMPLE = Path(__file__).resolve().parent.parent
 PROJECT = "clinical-notes-app"

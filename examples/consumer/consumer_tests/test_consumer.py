@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from offline.recording import Secret
+from offline.record import Secret
 from offline.render import manifest
 
 
@@ -53,7 +53,7 @@ def test_unadmitted_namespace_is_refused_before_anything_is_created(consumer_con
 
 
 def test_unknown_contract_major_is_refused(platform_prod, consumer_config, run_consumer):
-    from offline.engine import as_stack_reference
+    from offline.run import as_stack_reference
 
     reference = copy.deepcopy(as_stack_reference(platform_prod))
     reference["outputs"]["contractVersion"] = "2.0.0"

@@ -19,7 +19,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from offline.policy import PACK_DIR, PolicyReport, Violation, analysed, effective_level
+from offline.checks.policy import PACK_DIR, PolicyReport, Violation, analysed, effective_level
 
 _LEVELS = {value: name.lower() for name, value in analyzer_pb2.EnforcementLevel.items()}
 _LEVEL_VALUES = {name.lower(): value for name, value in analyzer_pb2.EnforcementLevel.items()}

@@ -21,7 +21,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, SECRET_KEYS
 from offline.graph import ResourceGraph
-from offline.recording import Invoke, OfflineMocks, RecordingMonitor, Secret, normalise, reveal
+from offline.record import Invoke, OfflineMocks, RecordingMonitor, Secret, normalise, reveal
 from offline.world import FakeWorld
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components import sizing
-from components.config_model import ModelConfig, PlatformConfig
+from components.config.model import ModelConfig, PlatformConfig
+from components.planning import sizing
 
 SECONDS_PER_MONTH = 30 * 24 * 3600
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components._cluster_spec import GPU_TAINT
-from components._monitoring import MONITOR_LABELS
+from components.builders.cluster_spec import GPU_TAINT
+from components.builders.monitoring import MONITOR_LABELS
 from components.config import GpuOperatorConfig
 
 LICENSING_SECRET = "licensing-config"

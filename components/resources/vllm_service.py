@@ -8,9 +8,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components import _k8s
-from components._monitoring import MONITOR_LABELS, prometheus_url
-from components._vllm_pod import (
+from components.builders import k8s as _k8s
+from components.builders.monitoring import MONITOR_LABELS, prometheus_url
+from components.builders.vllm_pod import (
     API_KEY_ENTRY,
     API_PORT,
     HF_TOKEN_ENTRY,
@@ -22,7 +22,7 @@ from components._vllm_pod import (
     scratch_volumes,
 )
 from components.config import ModelConfig
-from components.tanzu_cluster import ClusterCore
+from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:VllmService"
 # Weights are re-staged from their source after a disaster; copying tens of GB through backups would not help.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.config_model import PlatformConfig
+from components.config.model import PlatformConfig
 
 PACK_NAME = "onprem-llm-hipaa"
 """Name of the policy pack in policies/ (a test keeps the two equal)."""

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumiverse_vra as vra
 
-from components.config_model import AriaConfig, VsphereConfig
-from components.gpu_host_pool import GpuHostPool
+from components.config.model import AriaConfig, VsphereConfig
+from components.resources.gpu_host_pool import GpuHostPool
 
 TYPE = "onprem:platform:AriaIntegration"
 

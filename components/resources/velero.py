@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _k8s, versions
-from components._monitoring import MONITOR_LABELS
+from components import versions
+from components.builders import k8s as _k8s
+from components.builders.monitoring import MONITOR_LABELS
 from components.config import BackupStorageConfig
-from components.dr_plan import cron_for_interval
-from components.tanzu_cluster import ClusterCore
+from components.planning.dr_plan import cron_for_interval
+from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:Velero"
 NAMESPACE = "velero"

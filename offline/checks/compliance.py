@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from offline.policy import PolicyReport, hipaa
+from offline.checks.policy import PolicyReport, hipaa
 
 # Controls of the design document's checklists that no resource can show, and what covers them instead.
 ORGANISATIONAL = {

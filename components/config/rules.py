@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from components import capacity, sizing
-from components.config_model import ModelConfig, PlatformConfig
-from components.dr_plan import DrFigures, DrInputs, achievable, cron_for_interval
+from components.config.model import ModelConfig, PlatformConfig
+from components.planning import capacity, sizing
+from components.planning.dr_plan import DrFigures, DrInputs, achievable, cron_for_interval
 
 
 @dataclass(frozen=True)

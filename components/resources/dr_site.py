@@ -24,14 +24,14 @@ from components.config import (
     TanzuConfig,
     WeightsVolumeConfig,
 )
-from components.dr_plan import DrFigures
-from components.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
-from components.monitoring.rules import RuleSettings
-from components.observability_stack import ObservabilityStack, ObservabilityStackArgs
-from components.tanzu_cluster import ClusterCore, TanzuCluster, TanzuClusterArgs
-from components.velero import METRICS_PORT, BackupSchedule, Velero, VeleroArgs
-from components.velero import NAMESPACE as VELERO_NAMESPACE
-from components.vllm_service import VllmService, VllmServiceArgs
+from components.planning.dr_plan import DrFigures
+from components.planning.monitoring.rules import RuleSettings
+from components.resources.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
+from components.resources.observability_stack import ObservabilityStack, ObservabilityStackArgs
+from components.resources.tanzu_cluster import ClusterCore, TanzuCluster, TanzuClusterArgs
+from components.resources.velero import METRICS_PORT, BackupSchedule, Velero, VeleroArgs
+from components.resources.velero import NAMESPACE as VELERO_NAMESPACE
+from components.resources.vllm_service import VllmService, VllmServiceArgs
 
 TYPE = "onprem:platform:DrSite"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from components.config_model import (  # noqa: F401  (re-exported: the config API of the program)
+from components.config.model import (  # noqa: F401  (re-exported: the config API of the program)
     PROJECT,
     SECRET_KEYS,
     SECTION_VALIDATORS,
@@ -30,7 +30,7 @@ from components.config_model import (  # noqa: F401  (re-exported: the config AP
     VsphereConfig,
     WeightsVolumeConfig,
 )
-from components.config_rules import MISSING, RULES, ConfigIssue, dr_figures  # noqa: F401
+from components.config.rules import MISSING, RULES, ConfigIssue, dr_figures  # noqa: F401
 
 
 class ConfigError(Exception):

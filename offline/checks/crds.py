@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from offline.engine import ROOT
+from offline.run import ROOT
 
 CRD_DIR = ROOT / "crds"
 _METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "generateName", "finalizers", "ownerReferences"}

@@ -9,12 +9,13 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
-from components import _k8s, versions
-from components._monitoring import MONITOR_LABELS, PROMETHEUS_PORT, prometheus_url
+from components import versions
+from components.builders import k8s as _k8s
+from components.builders.monitoring import MONITOR_LABELS, PROMETHEUS_PORT, prometheus_url
 from components.config import ObservabilityConfig
-from components.monitoring.dashboards import dashboards, to_json
-from components.monitoring.rules import RuleSettings, rule_groups
-from components.tanzu_cluster import ClusterCore
+from components.planning.monitoring.dashboards import dashboards, to_json
+from components.planning.monitoring.rules import RuleSettings, rule_groups
+from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:ObservabilityStack"
 RELEASE = "kube-prometheus-stack"

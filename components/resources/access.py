@@ -15,10 +15,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_vsphere as vsphere
 
-from components import _k8s
-from components.config_model import AccessConfig
-from components.gpu_host_pool import GpuHostPool
-from components.tanzu_cluster import ClusterCore
+from components.builders import k8s as _k8s
+from components.config.model import AccessConfig
+from components.resources.gpu_host_pool import GpuHostPool
+from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:ClusterAccess"
 

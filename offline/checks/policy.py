@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offline.engine import ROOT
+from offline.run import ROOT
 
 PACK_DIR = ROOT / "policies"
 if str(PACK_DIR) not in sys.path:

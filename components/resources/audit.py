@@ -5,7 +5,7 @@ gateway proxies' access log, and uploads them to an S3-compatible bucket with Ob
 COMPLIANCE mode, over TLS, with Content-MD5 (required by Object Lock) and never-overwritten object
 keys. Reading node logs needs hostPath, so the `logging` namespace is a Pod Security exception with
 its reason; a default-deny policy still applies. A daily CronJob writes a signed, hash-chained
-manifest of the previous day's objects (`components/audit_manifest.py`) and refuses a bucket whose
+manifest of the previous day's objects (`components/jobs/audit_manifest.py`) and refuses a bucket whose
 lock is weaker than configured.
 """
 
@@ -18,18 +18,19 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components import _k8s, versions
-from components._monitoring import MONITOR_LABELS
-from components._vllm_pod import container_security, pod_security
-from components.config_model import AuditConfig
-from components.tanzu_cluster import ClusterCore
+from components import versions
+from components.builders import k8s as _k8s
+from components.builders.monitoring import MONITOR_LABELS
+from components.builders.vllm_pod import container_security, pod_security
+from components.config.model import AuditConfig
+from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:AuditShipping"
 NAMESPACE = "logging"
 CREDENTIALS = "audit-s3"
 RETENTION_CONFIG = "audit-retention"
 PREFIX = "onprem-llm"
-MANIFEST_SCRIPT = Path(__file__).with_name("audit_manifest.py")
+MANIFEST_SCRIPT = Path(__file__).parent.parent / "jobs" / "audit_manifest.py"
 API_SERVER_AUDIT_LOG = "/var/log/kubernetes/kube-apiserver.log"
 # Fluent Bit serves its own metrics on the HTTP server port.
 FLUENT_BIT_METRICS_PORT = 2020

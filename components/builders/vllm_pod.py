@@ -11,9 +11,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._cluster_spec import GPU_NODE_LABELS, GPU_TAINT
+from components.builders.cluster_spec import GPU_NODE_LABELS, GPU_TAINT
 from components.config import ModelConfig
-from components.sizing import shm_gib, startup_failure_threshold
+from components.planning.sizing import shm_gib, startup_failure_threshold
 
 API_PORT = 8000
 PORT_NAME = "http"

@@ -9,12 +9,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_vsphere as vsphere
 
-from components import _k8s, versions
-from components._cluster_spec import UBUNTU_IMAGE, NodeShape, clusterclass_spec, tkc_spec
-from components._gpu_operator import GRIDD_CONF, LICENSING_SECRET, gpu_operator_values
-from components._k8s import PULL_SECRET
+from components import versions
+from components.builders import k8s as _k8s
+from components.builders.cluster_spec import UBUNTU_IMAGE, NodeShape, clusterclass_spec, tkc_spec
+from components.builders.gpu_operator import GRIDD_CONF, LICENSING_SECRET, gpu_operator_values
+from components.builders.k8s import PULL_SECRET
 from components.config import AddonsConfig, GpuPoolConfig, TanzuConfig
-from components.gpu_host_pool import GpuHostPool
+from components.resources.gpu_host_pool import GpuHostPool
 
 TYPE = "onprem:platform:TanzuCluster"
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _k8s, versions
-from components.config_model import GatewayConfig
-from components.tanzu_cluster import ClusterCore
+from components import versions
+from components.builders import k8s as _k8s
+from components.config.model import GatewayConfig
+from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:ModelGateway"
 CONTROLLER_NAMESPACE = "envoy-gateway-system"

@@ -1,0 +1,1 @@
+"""Pure planning: sizing, capacity, cost, DR figures, policy exceptions, monitoring content. No Pulumi here."""

@@ -1,0 +1,1 @@
+"""The ComponentResources of the platform, one per file."""
