@@ -39,6 +39,16 @@ def test_every_alert_links_to_a_runbook_section_that_exists(prod):
         assert f'<a id="alert-{alert.lower()}"></a>' in runbook, f"docs/operating.md runbook has no section for {alert}"
 
 
+def test_runbook_urls_point_at_the_operating_guide(dev, prod):
+    default = config.ObservabilityConfig.model_fields["runbook_base_url"].default
+    assert (config_reference.DOC.parents[1] / default).resolve() == OPERATING.resolve()
+    for stack in (dev, prod):
+        rules = stack.graph.named("observability-rules").inputs["spec"]["groups"]
+        urls = {rule["annotations"]["runbook_url"].split("#")[0] for group in rules for rule in group["rules"]
+                if "alert" in rule}
+        assert urls and all(url.endswith("docs/operating.md") for url in urls), urls
+
+
 def test_outputs_reference_matches_the_contract():
     text = outputs_schema.DOC.read_text()
     assert outputs_schema.render_doc(text) == text, "docs/outputs-contract.md outputs reference is stale; run `make docs`"
