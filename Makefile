@@ -13,8 +13,8 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constr
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
-preview: $(STAMP)  ## offline preview of a stack (STACK=dev|prod, OUT=dir to write manifests)
-	$(PY) -m offline preview --stack $(STACK) $(if $(OUT),--out $(OUT))
+preview: $(STAMP)  ## offline preview of a stack (STACK=dev|prod, OUT=dir to write manifests); stand-ins for unset secrets
+	$(PY) -m offline preview --stack $(STACK) --stand-in-secrets $(if $(OUT),--out $(OUT))
 
 test: $(STAMP)  ## the whole test suite
 	$(PY) -m pytest
