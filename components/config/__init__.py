@@ -75,6 +75,12 @@ def misspells_project(namespace: str, project: str = PROJECT) -> bool:
         difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
 
 
+_ENCRYPTED_SECTION = (
+    "is stored encrypted (a whole section, or a {secure: ...} inside it), which reviews and the offline checks "
+    "cannot read; write the section in plain text and keep credentials in the secret keys (see the secrets table "
+    "of the config reference)")
+
+
 def _key_issues(raw: Mapping[str, Any], project: str) -> tuple[list[ConfigIssue], set[str]]:
     """Problems with the keys themselves, and the secret keys that are set (as secrets)."""
     issues: list[ConfigIssue] = []
@@ -105,11 +111,7 @@ def _key_issues(raw: Mapping[str, Any], project: str) -> tuple[list[ConfigIssue]
             continue
         if key in SECTIONS:
             if is_secret_value:
-                issues.append(ConfigIssue(
-                    key, value,
-                    "is stored encrypted (a whole section, or a {secure: ...} inside it), which reviews and the "
-                    "offline checks cannot read; write the section in plain text and keep credentials in the secret "
-                    "keys (see the secrets table of the config reference)", secret=True))
+                issues.append(ConfigIssue(key, value, _ENCRYPTED_SECTION, secret=True))
             continue
         near = suggest(key, known)
         secretish = key in SECRET_NAMES or looks_secret_name(key) or is_secret_value
@@ -162,8 +164,7 @@ def parse_config(raw: Mapping[str, Any], present_secrets: Iterable[str] = (), pr
         if section not in sections:
             continue
         if _contains_secure(sections[section]):
-            issues.append(ConfigIssue(section, REDACTED, "holds an encrypted value ({secure: ...}) inside; secrets are "
-                                      "separate keys (see the secrets table), the section is plain text", secret=True))
+            issues.append(ConfigIssue(section, REDACTED, _ENCRYPTED_SECTION, secret=True))
             continue
         try:
             validator.validate_python(sections[section])

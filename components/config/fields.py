@@ -33,7 +33,9 @@ DASHES = {"\u2013": "-", "\u2014": "--", "\u2212": "-", "\u2010": "-", "\u2011":
 
 
 def plain_text(value: str) -> str:
-    """Every text field: no typographic quotes, no surrounding blanks, no control characters."""
+    """Every text field: not empty, no typographic quotes, no surrounding blanks, no control characters."""
+    if not value.strip():
+        raise ValueError("is empty; give a value, or remove the key where it has a default")
     if any(c in value for c in TYPOGRAPHIC):
         fixed = value
         for c in TYPOGRAPHIC:
@@ -81,6 +83,14 @@ def dns_subdomain(value: str) -> str:
         fixed = re.sub(r"[^a-z0-9.-]+", "-", value.lower()).strip("-.") or "llm-encrypted"
         raise ValueError(f"must be a Kubernetes name: lowercase letters, digits, '-' and '.', e.g. {fixed!r}")
     return value
+
+
+def storage_policy(value: str) -> str:
+    if _DNS_SUBDOMAIN.match(value) and len(value) <= 253:
+        return value
+    fixed = re.sub(r"[^a-z0-9.-]+", "-", value.lower()).strip("-.")
+    raise ValueError(f"the cluster uses this policy name as its storage class, and vSphere turns a name like this one "
+                     f"into {fixed!r} there; name the policy in vCenter as a Kubernetes name, e.g. {fixed!r}")
 
 
 def namespace(value: str) -> str:
@@ -178,10 +188,17 @@ def _strip_scheme_advice(value: str) -> str | None:
     return None
 
 
+def _without_userinfo(value: str) -> str:
+    """``user:pw@host`` or ``https://user:pw@host/x`` with the part before '@' redacted."""
+    if "://" in value:
+        return redact_url_userinfo(value)
+    return "<redacted>@" + value.rsplit("@", 1)[1]
+
+
 def host(value: str, *, allow_ip: bool = True, allow_port: bool = False, allow_wildcard: bool = False,
          example: str = "vcenter-a.hospital.example") -> str:
     if has_url_userinfo(value) or ("@" in value and "://" not in value and "/" not in value):
-        raise SecretValueError(f"holds a user name or password before '@' ({redact_url_userinfo(value)}); "
+        raise SecretValueError(f"holds a user name or password before '@' ({_without_userinfo(value)}); "
                                "credentials are secrets: give the host name alone, e.g. " + repr(example))
     bare = _strip_scheme_advice(value)
     if bare is not None:
@@ -215,8 +232,8 @@ def host_port(value: str) -> str:
 def registry_host(value: str) -> str:
     """A registry as image references name it: host[:port], lowercase, no scheme or path."""
     if has_url_userinfo(value) or "@" in value:
-        raise SecretValueError(f"holds credentials before '@' ({redact_url_userinfo(value)}); the registry is its host "
-                               "name alone, the password is a secret")
+        raise SecretValueError(f"holds credentials before '@' ({_without_userinfo(value)}); the registry is its host "
+                               "name alone, the password is the secret registryPassword")
     bare = _strip_scheme_advice(value)
     if bare is not None:
         raise ValueError(f"image references carry no scheme; write the registry host alone: {bare!r}")
@@ -304,8 +321,8 @@ FLOATING_TAGS = ("latest",)
 
 def image_repository(value: str) -> str:
     """``registry-host[:port]/path`` of an image, with no tag or digest (distribution/reference)."""
-    if has_url_userinfo(value):
-        raise SecretValueError(f"embeds credentials ({redact_url_userinfo(value)}); the pull account is "
+    if has_url_userinfo(value) or ("@" in value and not value.rsplit("@", 1)[1].startswith(("sha256:", "sha512:"))):
+        raise SecretValueError(f"embeds credentials ({_without_userinfo(value)}); the pull account is "
                                "tanzu.registry.username and the secret registryPassword")
     if "://" in value:
         raise ValueError(f"image references carry no scheme; write {value.split('://', 1)[1]!r}")

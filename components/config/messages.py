@@ -16,7 +16,7 @@ _UNITS = (
     ("_seconds", "seconds"), ("_minutes", "minutes"), ("_hours", "hours"), ("_days", "days"), ("_years", "years"),
     ("_gib", "GiB"), ("_mib", "MiB"), ("_mhz", "MHz"), ("_mb", "MB"), ("_gb", "GB"), ("_tbps", "TB/s"),
     ("_tflops", "TFLOP/s"), ("_celsius", "degrees Celsius"), ("_usd", "USD"), ("_billion", "billion parameters"),
-    ("_tokens", "tokens"),
+    ("_tokens", "tokens"), ("_len", "tokens"), ("_context", "tokens"), ("_window", "tokens"),
 )
 
 
@@ -104,14 +104,61 @@ def _unknown_key(path: str, loc: tuple[Any, ...], root: type[BaseModel] | None, 
     return ConfigIssue(path, value, f"unknown key (misspelt?); {hint}".rstrip("; "))
 
 
+# Unit suffixes people write after a number, in the base unit of each family.
+_SUFFIXES = {
+    "ms": ("time", 0.001), "s": ("time", 1), "sec": ("time", 1), "m": ("time", 60), "min": ("time", 60),
+    "h": ("time", 3600), "hr": ("time", 3600), "d": ("time", 86400), "w": ("time", 604800), "y": ("time", 31536000),
+    "ki": ("bytes", 2**10), "kib": ("bytes", 2**10), "mi": ("bytes", 2**20), "mib": ("bytes", 2**20),
+    "gi": ("bytes", 2**30), "gib": ("bytes", 2**30), "ti": ("bytes", 2**40), "tib": ("bytes", 2**40),
+    "kb": ("bytes", 1e3), "mb": ("bytes", 1e6), "gb": ("bytes", 1e9), "g": ("bytes", 1e9), "tb": ("bytes", 1e12),
+}
+_FIELD_UNITS = {"seconds": ("time", 1), "minutes": ("time", 60), "hours": ("time", 3600), "days": ("time", 86400),
+                "years": ("time", 31536000), "GiB": ("bytes", 2**30), "MiB": ("bytes", 2**20), "MB": ("bytes", 1e6),
+                "GB": ("bytes", 1e9)}
+
+
+def _number_text(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
+def _with_unit_fix(value: str, unit: str, field: str, fraction: bool) -> str | None:
+    """What to write for a number given with a unit suffix ('40Gi', '20m', '90%', '8k', '8000m' CPU)."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z%]+)\s*", value)
+    if not match:
+        return None
+    number, suffix = float(match.group(1)), match.group(2)
+    lowered = suffix.lower()
+    if suffix == "%":
+        return _number_text(number / 100) if fraction else _number_text(number)
+    if _snake(field) == "cpu" and lowered == "m":
+        return _number_text(number / 1000)
+    if lowered == "k" and unit in ("tokens", ""):
+        return _number_text(number * (1024 if unit == "tokens" else 1000))
+    if unit in _FIELD_UNITS and lowered in _SUFFIXES:
+        family, factor = _SUFFIXES[lowered]
+        target, base = _FIELD_UNITS[unit]
+        if family == target:
+            return _number_text(round(number * factor / base, 6))
+    return _number_text(number)
+
+
 def _quote_hint(value: Any) -> str:
+    if value is None:
+        return "it is empty (null); give a value, or remove the key where it has a default"
     if isinstance(value, bool):
         return f"YAML read {str(value).lower()} as a boolean; quote it: \"{str(value).lower()}\""
     if isinstance(value, (int, float)):
-        return f"YAML read {json.dumps(value)} as a number; quote it to keep it text, e.g. \"{json.dumps(value)}\""
+        return (f"YAML read it as the number {json.dumps(value)} (which can drop digits: 1.10 reads as 1.1); "
+                f"quote it as you mean it, e.g. \"{json.dumps(value)}\"")
     if isinstance(value, (dict, list)):
         return f"it is a {'mapping' if isinstance(value, dict) else 'list'}; give one text value"
     return "give it as text"
+
+
+_LITERAL_ALIASES = {"rwx": "ReadWriteMany", "rwo": "ReadWriteOnce", "prod": "production",
+                    "nonprod": "non-production", "non-prod": "non-production", "dev": "non-production",
+                    "test": "non-production", "hf": "huggingface", "bf16": "bfloat16", "fp16": "float16",
+                    "passthru": "passthrough", "directpath": "passthrough"}
 
 
 def _example(field: Any, kind: Any, fallback: Any) -> Any:
@@ -144,10 +191,12 @@ def translate(error: ValidationError, prefix: str, root: type[BaseModel] | None)
             secret = isinstance(ctx.get("error"), SecretValueError)
         elif kind in ("string_type",):
             reason = f"must be text; {_quote_hint(value)}"
+        elif kind in ("int_type", "int_parsing", "int_from_float", "float_type", "float_parsing") and value is None:
+            reason = f"is empty (null); give a number{in_unit}, or remove the key where it has a default"
         elif kind in ("int_type", "int_parsing", "int_from_float"):
-            if isinstance(value, str) and re.match(r"^\s*\d+(\.\d+)?\s*[A-Za-z%]+\s*$", value):
-                number = re.match(r"^\s*(\d+(?:\.\d+)?)", value).group(1)
-                reason = f"must be a whole number without a unit{in_unit}; write {number}"
+            fix = _with_unit_fix(value, unit, str(loc[-1]), False) if isinstance(value, str) else None
+            if fix is not None:
+                reason = f"must be a whole number{in_unit} without a unit suffix; write {fix}"
             elif isinstance(value, float):
                 reason = f"must be a whole number{in_unit}; {value:g} has a fraction: write {round(value)}"
             elif isinstance(value, (dict, list)):
@@ -155,9 +204,11 @@ def translate(error: ValidationError, prefix: str, root: type[BaseModel] | None)
             else:
                 reason = f"must be a whole number{in_unit}, e.g. {_example(field, int, 4)}"
         elif kind in ("float_type", "float_parsing"):
-            if isinstance(value, str) and re.match(r"^\s*\d+(\.\d+)?\s*[A-Za-z%/]+\s*$", value):
-                number = re.match(r"^\s*(\d+(?:\.\d+)?)", value).group(1)
-                reason = f"must be a number without a unit{in_unit}; write {number}"
+            fraction = field is not None and any(getattr(m, "le", 2) is not None and getattr(m, "le", 2) <= 1
+                                                 for m in field.metadata)
+            fix = _with_unit_fix(value, unit, str(loc[-1]), fraction) if isinstance(value, str) else None
+            if fix is not None:
+                reason = f"must be a number{in_unit} without a unit suffix; write {fix}"
             else:
                 reason = f"must be a number{in_unit}, e.g. {_example(field, (int, float), 1.5)}"
         elif kind in ("bool_type", "bool_parsing"):
@@ -167,6 +218,8 @@ def translate(error: ValidationError, prefix: str, root: type[BaseModel] | None)
             expected = ctx.get("expected", "")
             choices = re.findall(r"'([^']*)'", expected) or re.findall(r"[\w.-]+", expected)
             near = suggest(str(value), choices) if isinstance(value, str) and choices else None
+            alias = _LITERAL_ALIASES.get(str(value).lower().replace("_", "-")) if isinstance(value, str) else None
+            near = alias if alias in choices else near
             reason = f"must be one of {expected.replace(' or ', ', ')}" + (f"; did you mean {near!r}?" if near else "")
         elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
             bound = ctx.get("ge", ctx.get("gt", ctx.get("le", ctx.get("lt"))))

@@ -102,7 +102,7 @@ class VsphereConfig(_Model):
     compute_cluster: str = Field(description="Compute cluster holding the GPU hosts, looked up by name.")
     datastore: str = Field(description="Datastore for platform VMs, looked up by name.")
     workload_network: str = Field(description="Port group of the workload network, looked up by name.")
-    storage_policy: str = Field(
+    storage_policy: Annotated[str, checked(f.storage_policy)] = Field(
         description="Name of the existing encryption VM storage policy; becomes the cluster's storage class."
     )
 
@@ -665,7 +665,8 @@ class CostConfig(_Model):
     """Inputs of the capacity and cost model."""
 
     capital_usd: float = Field(203_000, ge=0, description="Hardware and licence capital, USD. Default: 203000.")
-    amortisation_years: int = Field(3, ge=1, le=10, description="Years the capital is spread over. Default: 3.")
+    amortisation_years: Annotated[int, at_most(10, "years", ("months", 12))] = Field(
+        3, ge=1, description="Years the capital is spread over. Default: 3.")
     monthly_operations_usd: float = Field(9_400, ge=0, description="Monthly staff, power and support, USD. Default: 9400.")
     requests_per_month: Annotated[int, at_most(100_000_000_000, "requests per month")] = Field(
         1_000_000, ge=0, description="Expected requests per month. Default: 1000000.")

@@ -317,6 +317,7 @@ _HINTS = (
     ("while scanning a quoted scalar", "a quoted value is not closed; add the closing quote"),
     ("expected a single document", "a stack file holds one YAML document; remove the extra '---'"),
     ("special characters are not allowed", "remove the control character (often pasted with the value)"),
+    ("'\\xa0'", "a non-breaking space (pasted from a document) is not indentation; retype it with spaces"),
 )
 
 
@@ -340,9 +341,13 @@ def _syntax_issue(path: Path, error: yaml.YAMLError, text: str) -> ConfigIssue:
     line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
     key = line.split(":", 1)[0].strip().lstrip("- ") if ":" in line else ""
     hint = next((fix for needle, fix in _HINTS if needle in f"{problem} {context or ''}"), "fix the YAML at that position")
-    opened = _unclosed_quote(text.splitlines()[: (mark.line + 1) if mark else None])
+    before = text.splitlines()[: (mark.line + 1) if mark else None]
+    opened = _unclosed_quote(before)
     if opened is not None:
         hint = f"line {opened} opens a quote it does not close; close it on that line"
+    pasted = next((n for n, line in enumerate(before, 1) if "\u00a0" in line), None)
+    if pasted is not None:
+        hint = f"line {pasted} holds a non-breaking space (pasted from a document); retype it as a plain space"
     detail = f"{context}, {problem}" if context else problem
     shown = "<line not shown: it may hold a credential>" if looks_secret_name(key) or looks_secret_name(line) else line.strip()
     return ConfigIssue(where, shown, f"YAML syntax error: {detail}; {hint}")

@@ -87,11 +87,12 @@ def _managed(arg: str) -> str | None:
 def check_extra_args(args: tuple[str, ...]) -> None:
     """Raise ValueError naming the first problem in ``args`` and what to set instead."""
     for index, arg in enumerate(args):
-        name = arg.split("=", 1)[0]
-        if arg.startswith("-") and _credential(name.split()[0] if name.split() else name):
-            raise SecretValueError(
-                f"extraArgs[{index}] passes a credential flag ({name.split()[0]}) on the command line, readable in "
-                "the pod spec; secrets reach the server from Kubernetes Secrets, never from extraArgs")
+        for word in arg.split():
+            name = word.split("=", 1)[0]
+            if word.startswith("-") and _credential(name):
+                raise SecretValueError(
+                    f"extraArgs[{index}] passes a credential flag ({name}) on the command line, readable in the pod "
+                    "spec; secrets reach the server from Kubernetes Secrets, never from extraArgs")
     for index, arg in enumerate(args):
         label = f"extraArgs[{index}]"
         if arg[:1] in DASHES:
