@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from components.config import SECRET_KEYS, ConfigError, parse_config
 from offline.run import stack_config
@@ -223,6 +227,13 @@ CROSS_SECTION = [
     ("prod", [(f"{MISTRAL}.trafficShare", 0.7), ("models.llama-2-7b-chat.trafficShare", 0.6)], "models",
      "adds up to 1.3"),
     ("dev", [("gpuPool.gpuModel", "a100-80gb")], "gpuPool.gpuModel", "did you mean 'A100-80GB'?"),
+    ("prod", [("compliance.requireImageDigest", False)], "compliance.requireImageDigest", "production pins every image"),
+    ("prod", [("dr.enabled", False)], "dr.enabled", "164.308(a)(7)"),
+    ("prod", [("observability.enabled", False)], "observability.enabled", "alerting-present"),
+    ("prod", [("observability.alertEmail", _DELETE), ("observability.alertWebhook", False)], "observability.alertEmail",
+     "production alerts must reach someone"),
+    ("prod", [("dr.secondary.vsphere.server", "vcenter-a.hospital.example"), ("dr.secondary.supervisorId", "domain-c2010")],
+     "dr.secondary.supervisorId", "the secondary site needs its own"),
 ]
 
 # Plausible ranges, with the unit and the likely slip in the message.
@@ -312,3 +323,34 @@ def test_unknown_top_level_key_is_rejected():
     with pytest.raises(ConfigError) as caught:
         _parse(raw)
     assert any(i.path == "gpupool" and "unknown config key" in i.reason for i in caught.value.issues)
+
+
+def _paths(node, prefix=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield (*prefix, key)
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield (*prefix, index)
+            yield from _paths(value, (*prefix, index))
+
+
+PROD_PATHS = sorted(_paths(stack_config("prod")), key=str)
+ODD_VALUES = [None, 0, -1, 7, 1e6, 0.5, True, "", " padded", "Upper Case", "10.0.0.0/8", "https://x.example", "latest",
+              "default", "monitoring", "x" * 300, "\u201cquoted\u201d", "yes", [], ["x"], [None], {}, {"a": 1},
+              {"secure": "v1:AAAA"}, "sha256:" + "0" * 64, float("inf")]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(PROD_PATHS), st.sampled_from(ODD_VALUES))
+def test_any_value_at_any_key_gives_a_config_error_or_a_config_never_a_crash(path, value):
+    raw = copy.deepcopy(stack_config("prod"))
+    node = raw
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = copy.deepcopy(value)
+    try:
+        _parse(raw)
+    except ConfigError as error:
+        assert error.issues and all(f"  - {issue.path}: " in str(error) for issue in error.issues)

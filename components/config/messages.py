@@ -252,6 +252,8 @@ def translate(error: ValidationError, prefix: str, root: type[BaseModel] | None)
             else:
                 reason = "must be a mapping of keys (indented `key: value` lines), not " + (
                     "a list" if isinstance(value, list) else f"{json.dumps(value) if not isinstance(value, str) else 'text'}")
+        elif kind == "finite_number":
+            reason = f"must be a finite number{in_unit}, e.g. {_example(field, (int, float), 1)}"
         elif kind == "string_pattern_mismatch":
             reason = f"does not have the required form (pattern {ctx.get('pattern')})"
         else:

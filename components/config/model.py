@@ -57,7 +57,7 @@ Tokens = Annotated[int, at_most(10_485_760, "tokens")]
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, allow_inf_nan=False
     )
 
     @field_validator("*", mode="before")

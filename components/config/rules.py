@@ -237,6 +237,31 @@ def _rule_production_tier(c: PlatformConfig) -> list[ConfigIssue]:
             "tanzu.controlPlane.replicas", c.tanzu.control_plane.replicas,
             "production needs 3 control-plane nodes for etcd quorum",
         ))
+    if not c.compliance.require_image_digest:
+        issues.append(ConfigIssue(
+            "compliance.requireImageDigest", False,
+            "production pins every image by digest, so what runs is what was reviewed (164.312(c)(1)); set it to true "
+            "and give each image its sha256 digest",
+        ))
+    if not c.dr.enabled:
+        issues.append(ConfigIssue(
+            "dr.enabled", False,
+            "production keeps backups and a recovery site (data backup and disaster recovery plans, 45 CFR "
+            "164.308(a)(7)(ii)(A)-(B)); set it to true with dr.backupStorage and dr.secondary",
+        ))
+    obs = c.observability
+    if not obs.enabled:
+        issues.append(ConfigIssue(
+            "observability.enabled", False,
+            "production watches its endpoints and backups (164.312(b)); the policy pack's alerting-present check "
+            "refuses a stack without the alert rules: set it to true",
+        ))
+    elif obs.alert_email is None and not obs.alert_webhook:
+        issues.append(ConfigIssue(
+            "observability.alertEmail", MISSING,
+            "production alerts must reach someone: set observability.alertEmail (to, sender, smarthost) or "
+            "observability.alertWebhook: true with the secret alertWebhookUrl",
+        ))
     return issues
 
 
@@ -443,6 +468,12 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
             "dr.fileSystemBackup", True,
             "the node agent reads pod volumes from the host; add `velero` with its reason to "
             "compliance.privilegedNamespaces, or use CSI snapshot data movement",
+        ))
+    if dr.secondary is not None and dr.secondary.vsphere.server == c.vsphere.server \
+            and dr.secondary.supervisor_id == c.tanzu.supervisor_id:
+        issues.append(ConfigIssue(
+            "dr.secondary.supervisorId", dr.secondary.supervisor_id,
+            "is the primary's Supervisor (tanzu.supervisorId) on the same vCenter; the secondary site needs its own",
         ))
     if dr.secondary is not None and dr.secondary.vsphere.server == c.vsphere.server \
             and dr.secondary.vsphere.compute_cluster == c.vsphere.compute_cluster:
