@@ -354,3 +354,26 @@ def test_any_value_at_any_key_gives_a_config_error_or_a_config_never_a_crash(pat
         _parse(raw)
     except ConfigError as error:
         assert error.issues and all(f"  - {issue.path}: " in str(error) for issue in error.issues)
+
+
+def test_sizing_uses_the_vgpu_profiles_share_of_the_card_not_the_whole_card():
+    from components.planning import capacity
+
+    full = capacity.plan(_parse(stack_config("dev"))).models["llama-2-7b-chat"]
+    raw = stack_config("dev")
+    raw["gpuPool"]["vgpuProfile"] = "grid_a100-40c"
+    half = capacity.plan(_parse(raw)).models["llama-2-7b-chat"]
+    assert half.fit.budget_gib == pytest.approx(full.fit.budget_gib / 2)
+    assert half.fit.kv_tokens < full.fit.kv_tokens / 2, "the weights take the same room out of half the memory"
+    assert half.decode_tokens_per_second < full.decode_tokens_per_second, "a time-sliced vGPU shares bandwidth"
+
+
+@pytest.mark.parametrize("args", [
+    ["--enable-prefix-caching"], ["--tokenizer", "/models/tokenizer"], ["--max-num-batched-tokens=8192"],
+    ["--quantization-param-path", "/models/scales.json"], ["--chat-template", "{% for m in messages %}{{ m }}{% endfor %}"],
+    ["--compilation-config.level", "3"], ["-O3"],
+])
+def test_extra_args_that_leave_the_managed_flags_alone_are_accepted(args):
+    raw = stack_config("dev")
+    raw["models"]["llama-2-7b-chat"]["extraArgs"] = args
+    assert _parse(raw).models["llama-2-7b-chat"].extra_args == tuple(args)

@@ -95,3 +95,12 @@ def test_a_broken_stack_file_is_refused_before_anything_is_printed(tmp_path, nam
                       stack=stack)
     _refused(result, *fragments, secrets=secrets)
     assert not (tmp_path / "out").exists()
+
+
+def test_make_preview_asks_for_stand_ins_explicitly():
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    result = subprocess.run(["make", "-n", "preview"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "-m offline preview --stack dev --stand-in-secrets" in result.stdout

@@ -49,6 +49,8 @@ SHORT: dict[str, str] = {
     "-dpl": "--data-parallel-size-local",
     "-q": "--quantization",
 }
+FLAGS_OF_THEIR_OWN = frozenset({"--tokenizer"})
+"""vLLM flags that are also the start of a managed flag's name; argparse takes an exact name over a prefix."""
 _CREDENTIAL_WORDS = {"password", "passwd", "secret", "token", "apikey", "credential", "credentials"}
 
 
@@ -71,7 +73,7 @@ def _managed(arg: str) -> str | None:
         name = _long_name(arg).split(".", 1)[0]
         if name in MANAGED:
             return name
-        if len(name) > 3:
+        if len(name) > 3 and name not in FLAGS_OF_THEIR_OWN:
             prefixed = sorted(flag for flag in MANAGED if flag.startswith(name))
             if prefixed:
                 return prefixed[0]
