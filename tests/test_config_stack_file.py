@@ -186,3 +186,15 @@ def test_the_config_package_imports_no_pulumi():
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_anchors_aliases_and_merge_keys_read_as_yaml_v3_reads_them(tmp_path):
+    text = (ROOT / "Pulumi.prod.yaml").read_text()
+    text = text.replace("      weights:\n        sizeGib: 40", "      weights: &weights\n        sizeGib: 40", 1)
+    start = text.index("      weights:", text.index("    mistral-7b-instruct:"))
+    end = text.index("      resources:", start)
+    text = text[:start] + "      weights:\n        <<: *weights\n        sizeGib: 60\n" + text[end:]
+    raw = stack_config("prod", _file(tmp_path, text, "Pulumi.prod.yaml"))
+    assert raw["models"]["mistral-7b-instruct"]["weights"] == {
+        "sizeGib": 60, "accessMode": "ReadWriteMany", "storageClass": "vsan-file-services-a"}
+    parse_config(raw, ALL_SECRETS)

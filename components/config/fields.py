@@ -276,6 +276,12 @@ def url(value: str, *, https: bool = True, allow_relative: bool = False, allow_q
     return value
 
 
+def no_fragment(value: str) -> str:
+    if "#" in value:
+        raise ValueError(f"alerts append #alert-<name> to it; give the page without a fragment: {value.split('#')[0]!r}")
+    return value
+
+
 def email(value: str, *, display_name: bool = False) -> str:
     """An e-mail address (``Name <addr>`` where a display name is allowed)."""
     address = value

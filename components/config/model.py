@@ -40,7 +40,8 @@ HttpsUrl = Annotated[str, checked(f.url)]
 MaybeHttpsUrl = Annotated[str | None, checked(f.url)]
 IssuerUrl = Annotated[str, checked(lambda v: f.url(v, allow_query=False))]
 LinkUrl = Annotated[str, checked(lambda v: f.url(v, https=False, allow_relative=True,
-                                                 example="https://git.hospital.example/platform/runbook"))]
+                                                 example="https://git.hospital.example/platform/runbook"),
+                                 f.no_fragment)]
 Email = Annotated[str, checked(f.email)]
 MaybeEmail = Annotated[str | None, checked(f.email)]
 Emails = Annotated[tuple[str, ...], checked(f.emails)]

@@ -53,7 +53,8 @@ def _rule_models_fit_pool(c: PlatformConfig) -> list[ConfigIssue]:
 
 def _rule_replica_bounds(c: PlatformConfig) -> list[ConfigIssue]:
     issues = [
-        ConfigIssue(f"models.{k}.replicas.max", m.replicas.max, f"is below replicas.min ({m.replicas.min})")
+        ConfigIssue(f"models.{k}.replicas.max", m.replicas.max,
+                    f"is below replicas.min ({m.replicas.min}); raise it to at least {m.replicas.min} or lower replicas.min")
         for k, m in c.models.items() if m.replicas.max < m.replicas.min
     ]
     if c.compliance.tier == "production":
@@ -106,7 +107,8 @@ def _rule_served_names_unique(c: PlatformConfig) -> list[ConfigIssue]:
         if m.served_model_name in seen:
             issues.append(ConfigIssue(
                 f"models.{key}.servedModelName", m.served_model_name,
-                f"already served by models.{seen[m.served_model_name]}; clients could not tell them apart",
+                f"already served by models.{seen[m.served_model_name]}; clients could not tell them apart: give each model "
+                f"its own, e.g. {key!r}",
             ))
         seen.setdefault(m.served_model_name, key)
     return issues
@@ -114,7 +116,8 @@ def _rule_served_names_unique(c: PlatformConfig) -> list[ConfigIssue]:
 
 def _rule_model_source(c: PlatformConfig) -> list[ConfigIssue]:
     return [
-        ConfigIssue(f"models.{k}.mirrorUrl", MISSING, "source is mirror, so the mirror's base URL is required")
+        ConfigIssue(f"models.{k}.mirrorUrl", MISSING, "source is mirror, so the mirror's base URL is required, e.g. "
+                    "https://models.hospital.example/hf; or set source: huggingface")
         for k, m in c.models.items() if m.source == "mirror" and not m.mirror_url
     ]
 
@@ -420,9 +423,11 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
         return []
     issues = []
     if dr.secondary is None:
-        issues.append(ConfigIssue("dr.secondary", MISSING, "dr.enabled needs the secondary site's vCenter and cluster"))
+        issues.append(ConfigIssue("dr.secondary", MISSING, "dr.enabled needs the secondary site's vCenter and cluster; "
+                                  "add dr.secondary (vsphere, supervisorId, supervisorNamespace, clusterName)"))
     if dr.backup_storage is None:
-        issues.append(ConfigIssue("dr.backupStorage", MISSING, "dr.enabled needs the S3 target at the secondary site"))
+        issues.append(ConfigIssue("dr.backupStorage", MISSING, "dr.enabled needs the S3 target at the secondary site; "
+                                  "add dr.backupStorage with s3Url and bucket"))
     try:
         cron_for_interval(dr.backup_interval_minutes)
     except ValueError as error:
@@ -461,7 +466,8 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
     if dr.backup_ttl_hours < c.compliance.minimum_backup_ttl_hours:
         issues.append(ConfigIssue(
             "dr.backupTtlHours", dr.backup_ttl_hours,
-            f"shorter than compliance.minimumBackupTtlHours ({c.compliance.minimum_backup_ttl_hours})",
+            f"shorter than compliance.minimumBackupTtlHours ({c.compliance.minimum_backup_ttl_hours}); raise it to at "
+            f"least {c.compliance.minimum_backup_ttl_hours}",
         ))
     if dr.file_system_backup and "velero" not in c.compliance.privileged_namespaces:
         issues.append(ConfigIssue(
@@ -641,16 +647,23 @@ def _rule_aria(c: PlatformConfig) -> list[ConfigIssue]:
         return []
     issues = []
     if not aria.url:
-        issues.append(ConfigIssue("aria.url", MISSING, "aria.enabled needs the Aria Automation URL"))
+        issues.append(ConfigIssue("aria.url", MISSING, "aria.enabled needs the Aria Automation URL, e.g. "
+                                  "https://aria.hospital.example"))
     if aria.accept_self_signed_cert and c.compliance.tier == "production":
         issues.append(ConfigIssue("aria.acceptSelfSignedCert", True,
                                   "production verifies vCenter's certificate (164.312(e)(1)); trust its CA instead"))
     if not aria.administrators:
-        issues.append(ConfigIssue("aria.administrators", [], "a project needs at least one administrator"))
+        issues.append(ConfigIssue("aria.administrators", [], "a project needs at least one administrator; list an e-mail "
+                                  "address, e.g. [llm-platform-admins@hospital.example]"))
     return issues
 
 
 SIX_YEARS_DAYS = 2190
+AUDIT_HINTS = {
+    "s3Url": "the store's https:// endpoint, e.g. https://s3-audit.hospital.example",
+    "bucket": "the Object Lock bucket, e.g. llm-platform-audit",
+    "toolsImage": "repository, tag and digest of the manifest image (Python 3 with boto3)",
+}
 
 
 def _rule_access_and_audit(c: PlatformConfig) -> list[ConfigIssue]:
@@ -667,7 +680,8 @@ def _rule_access_and_audit(c: PlatformConfig) -> list[ConfigIssue]:
     if audit.enabled:
         for key, value in (("s3Url", audit.s3_url), ("bucket", audit.bucket), ("toolsImage", audit.tools_image)):
             if value is None:
-                issues.append(ConfigIssue(f"audit.{key}", MISSING, "required when audit.enabled"))
+                issues.append(ConfigIssue(f"audit.{key}", MISSING,
+                                          f"required when audit.enabled; add it: {AUDIT_HINTS[key]}"))
         if audit.retention_days < SIX_YEARS_DAYS:
             issues.append(ConfigIssue(
                 "audit.retentionDays", audit.retention_days,

@@ -390,6 +390,9 @@ def read_stack_file(path: Path, project: str) -> StackFile:
     except UnicodeDecodeError as error:
         issue = ConfigIssue(path.name, "<bytes>", f"not UTF-8 text ({error.reason}); save the file as UTF-8")
         raise ConfigError([issue]) from None
+    except OSError as error:
+        raise ConfigError([ConfigIssue(str(path), "<file>", f"cannot be read ({error.strerror or error}); "
+                                       "give the path of a stack file")]) from None
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
