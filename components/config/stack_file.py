@@ -455,7 +455,9 @@ def _config_section(composed: _Composed, node: MappingNode, project: str) -> tup
         parsed = parse_key(raw_key)
         secretish = looks_secret_name(raw_key)
         if parsed is None:
-            if ":" not in raw_key:
+            if raw_key in STACK_FILE_KEYS:
+                fix = f"`{raw_key}` is a top-level key of the stack file; move it out of `config:` (no indentation)"
+            elif ":" not in raw_key:
                 fix = f"prefix it with the project's namespace: `{project}:{raw_key}`"
             else:
                 fix = (f"a key has one ':' between namespace and name; nested settings go inside the section, "
