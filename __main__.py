@@ -1,17 +1,26 @@
 """Pulumi program: validate the stack config, build the platform, export the outputs."""
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 
-from components.config import ConfigError, load_config, load_secrets
+from components.config import ConfigError, load_engine_config
 from components.platform import build_platform, stack_outputs
 
-config = pulumi.Config()
+
+def engine_config() -> tuple[dict[str, str], set[str]]:
+    """Every config key of every namespace, and the secret ones, as the CLI hands them to the program."""
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = {key for key in values if runtime_config.is_config_secret(key)}
+    return values, secret_keys | set(runtime_config.get_config_secret_keys_env())
+
+
+# Every config check runs here, before any resource is registered.
 try:
-    cfg = load_config(config)
+    cfg, secret_values = load_engine_config(*engine_config(), project=pulumi.get_project())
 except ConfigError as error:
-    # RunError is shown to the operator without a Python traceback.
+    # RunError is shown to the operator without a Python traceback; the message holds no secret value.
     raise pulumi.RunError(str(error)) from None
 
-platform = build_platform(cfg, load_secrets(config, cfg))
+platform = build_platform(cfg, {key: pulumi.Output.secret(value) for key, value in secret_values.items()})
 for name, value in stack_outputs(platform).items():
     pulumi.export(name, value)

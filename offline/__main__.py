@@ -1,19 +1,25 @@
 """Command line of the offline engine.
 
-    python -m offline preview --stack dev [--out DIR] [--config FILE] [--artifacts DIR] [--require-artifacts]
-                              [--pack-process]
-    python -m offline mirror --stack prod [--json] [--artifacts DIR]
+    python -m offline preview --stack dev [--stand-in-secrets] [--out DIR] [--config FILE] [--artifacts DIR]
+                              [--require-artifacts] [--pack-process]
+    python -m offline mirror --stack prod [--stand-in-secrets] [--json] [--artifacts DIR]
     python -m offline policy --inventory FILE [--policy-config FILE] [--in-process]
 
 Exit codes: 0 success; 1 a mandatory policy failed, or an object (the program's or a chart's) fails a
 check: schema, CRD, Pod Security, image registry, ignored chart value, chart render; for `mirror`,
 the list is incomplete; 2 invalid config, an inventory lookup that failed, or missing artifacts that
 were required (one message, no traceback).
+
+The stack config is validated, as the program validates it, before anything is printed. Secrets set
+in the stack file (``{secure: ...}``) cannot be decrypted offline and get stand-ins; secrets that are
+not set make the preview fail with the commands that set them, unless ``--stand-in-secrets`` asks for
+stand-ins in their place.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +27,8 @@ from pathlib import Path
 
 import pulumi
 
-from components.config import SECRET_KEYS, ConfigError, parse_config
+from components.config import MISSING, PROJECT, SECRET_KEYS, ConfigError, ConfigIssue, PlatformConfig, load_engine_config
+from components.config.stack_file import read_stack_file
 from components.planning import capacity
 from offline.charts import artifacts, helm, mirror
 from offline.charts.helm import Helm, HelmMissing
@@ -31,7 +38,7 @@ from offline.checks.analyzer import PackProcess, run_pack_process
 from offline.checks.compliance import compliance, markdown
 from offline.checks.policy import PolicyReport, load_json, run_pack
 from offline.render import inventory, tree, write_outputs
-from offline.run import evaluate, stack_config
+from offline.run import ROOT, engine_config, evaluate, stack_config
 from offline.world import LookupFailed
 from tools.policy_config import CONFIG_DIR
 
@@ -68,15 +75,44 @@ def _chart_tools(args: argparse.Namespace) -> tuple[artifacts.ArtifactsDir | Non
 
 
 def _evaluate(args: argparse.Namespace):
-    raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
-    cfg = parse_config(raw, [s.key for s in SECRET_KEYS])
+    """The validated config (before anything is printed), the evaluation, and the chart tools."""
+    path = Path(args.config) if args.config else ROOT / f"Pulumi.{args.stack}.yaml"
+    raw = stack_config(args.stack, config_file=path if args.config else None)
+    secrets = tuple(s.key for s in SECRET_KEYS) if args.stand_in_secrets else ()
+    try:
+        cfg = validated_config(args.stack, raw, secrets)
+    except ConfigError as error:
+        raise _located(error, path) from None
     artifacts_dir, helm_bin = _chart_tools(args)
-    return cfg, evaluate(args.stack, raw), artifacts_dir, helm_bin
+    return cfg, evaluate(args.stack, raw, secrets=secrets), artifacts_dir, helm_bin
 
 
 def _check(cfg, evaluation, artifacts_dir, helm_bin) -> preview_checks.PreviewChecks:
     return preview_checks.run(evaluation.graph, cfg.tanzu.kubernetes_version, list(cfg.compliance.allowed_registries),
                               artifacts_dir, helm_bin)
+
+
+def validated_config(stack: str, raw: dict, secrets: tuple[str, ...]) -> PlatformConfig:
+    """The config as the program will see it, validated by the program's own checks (ConfigError if not)."""
+    try:
+        return load_engine_config(*engine_config(stack, raw, secrets))[0]
+    except ConfigError as error:
+        missing = [i for i in error.issues if i.path in {s.key for s in SECRET_KEYS} and "is required" in i.reason]
+        if not missing:
+            raise
+        hint = ConfigIssue("--stand-in-secrets", MISSING, "the offline preview cannot decrypt nor invent secrets; "
+                           "set the secrets above, or run it with --stand-in-secrets to use stand-in values")
+        raise ConfigError([*error.issues, hint]) from None
+
+
+def _located(error: ConfigError, path: Path) -> ConfigError:
+    """The same problems, each with the stack file line of its key where the file sets it."""
+    try:
+        stack_file = read_stack_file(path, PROJECT)
+    except ConfigError:
+        return error
+    return ConfigError([issue if issue.location else dataclasses.replace(issue, location=stack_file.location(
+        PROJECT, issue.path)) for issue in error.issues])
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -154,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     mirror_cmd.add_argument("--json", action="store_true", help="print JSON instead of text")
     mirror_cmd.set_defaults(run=_mirror, require_artifacts=True)
     for command in (preview, mirror_cmd):
+        command.add_argument("--stand-in-secrets", action="store_true",
+                             help="use stand-in values for secrets the stack file does not set (sample stacks, CI)")
         command.add_argument("--artifacts", help=f"artifacts directory (default: ${artifacts.ENVIRONMENT}, "
                              "else shared/artifacts beside the checkout)")
     preview.add_argument("--require-artifacts", action="store_true",

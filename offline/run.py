@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi import Output
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
@@ -20,6 +19,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, SECRET_KEYS
+from components.config.stack_file import SecureValue, read_stack_file
 from offline.graph import ResourceGraph
 from offline.record import Invoke, OfflineMocks, RecordingMonitor, Secret, normalise, reveal
 from offline.world import FakeWorld
@@ -45,29 +45,64 @@ class Evaluation:
 
 
 def stack_config(stack: str, config_file: Path | None = None, project: str = PROJECT) -> dict[str, Any]:
-    """The project's config sections from ``Pulumi.<stack>.yaml``, keys without the project prefix."""
+    """Every config key ``Pulumi.<stack>.yaml`` sets, read as the Pulumi CLI reads it.
+
+    The project's keys come without the ``project:`` prefix; keys of other namespaces keep theirs.
+    Secrets stored in the file (``{secure: v1:...}``) are ``SecureValue`` markers: offline they cannot
+    be decrypted, and a stand-in takes their place. Raises ConfigError for a file Pulumi would refuse.
+    """
     path = config_file or ROOT / f"Pulumi.{stack}.yaml"
     if not path.exists():
         stacks = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
         raise FileNotFoundError(f"no stack file {path}; stacks here: {stacks}")
-    document = yaml.safe_load(path.read_text()) or {}
-    prefix = f"{project}:"
-    return {k.removeprefix(prefix): v for k, v in (document.get("config") or {}).items() if k.startswith(prefix)}
+    return read_stack_file(path, project).namespace(project)
+
+
+def _engine_value(value: Any, world: FakeWorld, name: str) -> tuple[str, bool]:
+    """A value as the CLI passes it: text as is, anything else as JSON (sorted keys, as Go writes maps);
+    secure values replaced by stand-ins. Returns the text and whether the engine marks it secret."""
+    if isinstance(value, SecureValue):
+        return world.stand_in_secret(name), True
+    secure = False
+
+    def plain(item: Any) -> Any:
+        nonlocal secure
+        if isinstance(item, SecureValue):
+            secure = True
+            return world.stand_in_secret(name)
+        if isinstance(item, dict):
+            return {k: plain(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [plain(v) for v in item]
+        return item
+
+    value = plain(value)
+    return (value if isinstance(value, str) else json.dumps(value, sort_keys=True)), secure
 
 
 def _engine_config(raw: dict[str, Any], world: FakeWorld, project: str,
                    secrets: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
-    """Config as the engine hands it to the program: namespaced keys, string values, secrets set."""
-    config = {
-        f"{project}:{key}": value if isinstance(value, str) else json.dumps(value)
-        for key, value in raw.items()
-    }
+    """Config as the engine hands it to the program: every key of every namespace, namespaced, as
+    text; secrets from the file (stand-ins) and stand-ins for the secret keys in ``secrets`` not set."""
+    config: dict[str, str] = {}
     secret_keys = []
+    for key, value in raw.items():
+        full = key if ":" in key else f"{project}:{key}"
+        config[full], secure = _engine_value(value, world, full.split(":", 1)[1])
+        if secure:
+            secret_keys.append(full)
     for secret in secrets:
         key = f"{project}:{secret}"
-        config[key] = world.stand_in_secret(secret)
-        secret_keys.append(key)
+        if key not in config:
+            config[key] = world.stand_in_secret(secret)
+            secret_keys.append(key)
     return config, secret_keys
+
+
+def engine_config(stack: str, raw: dict[str, Any], secrets: tuple[str, ...],
+                  project: str = PROJECT) -> tuple[dict[str, str], list[str]]:
+    """What ``evaluate`` hands the program for ``raw`` (same stand-ins), to validate it before a run."""
+    return _engine_config(raw, FakeWorld(stack), project, secrets)
 
 
 def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWorld | None = None,

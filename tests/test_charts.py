@@ -152,8 +152,8 @@ def test_the_mirror_list_covers_every_image_and_chart_the_stack_pulls(stack, cha
 
 def test_mirror_command_prints_sources_and_destinations():
     needs_artifacts()
-    result = subprocess.run([sys.executable, "-m", "offline", "mirror", "--stack", "dev", "--json"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-m", "offline", "mirror", "--stack", "dev", "--json", "--stand-in-secrets"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     import json
 
@@ -164,12 +164,13 @@ def test_mirror_command_prints_sources_and_destinations():
 
 def test_without_artifacts_the_preview_runs_and_names_the_checks_it_skipped():
     environment = {**os.environ, "ONPREM_LLM_ARTIFACTS": "none"}
-    result = subprocess.run([sys.executable, "-m", "offline", "preview", "--stack", "dev"], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-m", "offline", "preview", "--stack", "dev", "--stand-in-secrets"]
+    result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "skipped: chart rendering, CRD schemas and ignored-value checks: no artifacts directory" in result.stdout
     assert "make artifacts" in result.stdout
-    required = subprocess.run([sys.executable, "-m", "offline", "preview", "--stack", "dev", "--require-artifacts"],
+    required = subprocess.run([sys.executable, "-m", "offline", "preview", "--stack", "dev", "--stand-in-secrets",
+                               "--require-artifacts"],
                               cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
     assert required.returncode == 2 and "no artifacts directory" in required.stderr
 

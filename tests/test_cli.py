@@ -24,7 +24,7 @@ def _stack_file_with(tmp_path, stack: str, edit) -> str:
 
 
 def test_preview_prints_the_dev_tree():
-    result = _run("preview", "--stack", "dev")
+    result = _run("preview", "--stack", "dev", "--stand-in-secrets")
     assert result.returncode == 0, result.stderr
     assert "pulumi:pulumi:Stack" in result.stdout and "onprem:platform:VllmService" in result.stdout
     assert "Resources by type:" in result.stdout
@@ -33,7 +33,7 @@ def test_preview_prints_the_dev_tree():
 def test_tensor_parallel_larger_than_the_pool_fails_with_one_message_naming_the_key(tmp_path):
     def edit(config):
         config["onprem-llm:models"]["llama-2-7b-chat"]["tensorParallelSize"] = 8
-    result = _run("preview", "--stack", "dev", "--config", _stack_file_with(tmp_path, "dev", edit))
+    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit))
     assert result.returncode == 2
     assert "models.llama-2-7b-chat.tensorParallelSize: 8:" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -43,7 +43,7 @@ def test_tensor_parallel_larger_than_the_pool_fails_with_one_message_naming_the_
 def test_unresolvable_inventory_name_fails_cleanly(tmp_path):
     def edit(config):
         config["onprem-llm:vsphere"]["computeCluster"] = "no-such-cluster"
-    result = _run("preview", "--stack", "dev", "--config", _stack_file_with(tmp_path, "dev", edit))
+    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit))
     assert result.returncode == 2
     assert "compute cluster 'no-such-cluster' not found" in result.stderr
     assert "Traceback" not in result.stderr
@@ -59,13 +59,13 @@ def test_preview_fails_on_a_mandatory_policy_violation(tmp_path):
     config["image-provenance"]["allowedRegistries"] = ["registry.elsewhere.example"]
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(config))
-    result = _run("preview", "--stack", "dev", "--policy-config", str(path))
+    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--policy-config", str(path))
     assert result.returncode == 1
     assert "[mandatory] image-provenance:" in result.stdout
 
 
 def test_preview_writes_compliance_reports(tmp_path, prod):
-    result = _run("preview", "--stack", "prod", "--out", str(tmp_path))
+    result = _run("preview", "--stack", "prod", "--stand-in-secrets", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     # The fake world is deterministic: the CLI run used the same stand-ins as the session's evaluation.
     written = [p.read_text() for p in tmp_path.rglob("*") if p.is_file()] + [result.stdout]

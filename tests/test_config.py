@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from components.config import SECRET_KEYS, ConfigError, parse_config
 from offline.run import stack_config
@@ -35,10 +39,10 @@ BROKEN = [
     ("dev", [(f"{LLAMA}.image.tag", "latest")], f"{LLAMA}.image.tag", "floating tag"),
     ("dev", [(f"{LLAMA}.image.digest", _DELETE)], f"{LLAMA}.image.digest", "requireImageDigest"),
     ("dev", [(f"{LLAMA}.image.repository", "docker.io/vllm/vllm-openai")], f"{LLAMA}.image.repository", "allowedRegistries"),
-    ("dev", [(f"{LLAMA}.revision", "main")], f"{LLAMA}.revision", "should match pattern"),
+    ("dev", [(f"{LLAMA}.revision", "main")], f"{LLAMA}.revision", "full 40-character commit sha"),
     ("dev", [(f"{LLAMA}.mirrorUrl", _DELETE)], f"{LLAMA}.mirrorUrl", "mirror's base URL"),
-    ("dev", [(f"{LLAMA}.gpuMemoryUtilization", 1.5)], f"{LLAMA}.gpuMemoryUtilization", "less than or equal to 0.98"),
-    ("dev", [(f"{LLAMA}.extraArgs", ["--api-key=abc"])], f"{LLAMA}.extraArgs", "managed by the platform"),
+    ("dev", [(f"{LLAMA}.gpuMemoryUtilization", 1.5)], f"{LLAMA}.gpuMemoryUtilization", "must be at most 0.98"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--api-key=abc"])], f"{LLAMA}.extraArgs", "credential flag (--api-key)"),
     ("dev", [(f"{LLAMA}.tensorParalelSize", 1)], f"{LLAMA}.tensorParalelSize", "unknown key"),
     ("prod", [("models.mistral-7b-instruct.servedModelName", "llama-2-7b-chat")],
      "models.mistral-7b-instruct.servedModelName", "already served"),
@@ -51,23 +55,25 @@ BROKEN = [
      "allowedRegistries"),
     ("dev", [("compliance.privilegedNamespaces", {})], "compliance.privilegedNamespaces", "needs an entry for 'gpu-operator'"),
     ("dev", [("addons.gpuOperator.namespace", "llm-serving")], "addons.gpuOperator.namespace", "must not share"),
-    ("dev", [("tanzu.supervisorId", _DELETE)], "tanzu.supervisorId", "Field required"),
+    ("dev", [("tanzu.supervisorId", _DELETE)], "tanzu.supervisorId",
+     "required key is missing; add it: Id of the vSphere Supervisor"),
     ("prod", [("models.mistral-7b-instruct.weights.accessMode", "ReadWriteOnce")],
      "models.mistral-7b-instruct.replicas.min", "production needs replicas.min >= 2"),
     ("prod", [("models.mistral-7b-instruct.weights.storageClass", _DELETE)],
      "models.mistral-7b-instruct.weights.storageClass", "file-services storage class"),
     ("dev", [(f"{LLAMA}.resources.memoryGib", 120)], f"{LLAMA}.resources.memoryGib", "more than a GPU node's 128 GiB"),
     ("dev", [(f"{LLAMA}.resources.cpu", 16)], f"{LLAMA}.resources.cpu", "keeps 2 for the system"),
-    ("dev", [(f"{LLAMA}.startupTimeoutSeconds", 60)], f"{LLAMA}.startupTimeoutSeconds", "greater than or equal to 600"),
+    ("dev", [(f"{LLAMA}.startupTimeoutSeconds", 60)], f"{LLAMA}.startupTimeoutSeconds", "must be at least 600 (seconds)"),
     ("dev", [("gpuPool.gpuModel", "V100")], "gpuPool.gpuModel", "not in the sizing catalogue"),
     ("dev", [(f"{LLAMA}.architecture", "llama-9-7b")], f"{LLAMA}.architecture", "not in the sizing catalogue"),
     ("dev", [(f"{LLAMA}.maxModelLen", 8192)], f"{LLAMA}.maxModelLen", "exceeds llama-2-7b's context of 4096"),
     ("dev", [("gpuPool.gpusPerNode", 4), (f"{LLAMA}.tensorParallelSize", 3)], f"{LLAMA}.tensorParallelSize",
      "power of two dividing the model's 32 attention heads"),
-    ("dev", [("gpuPool.gpuModel", "L4"), (f"{LLAMA}.gpuMemoryUtilization", 0.7)], f"{LLAMA}.maxModelLen",
+    ("dev", [("gpuPool.gpuModel", "L4"), ("gpuPool.vgpuProfile", "grid_l4-24c"), (f"{LLAMA}.gpuMemoryUtilization", 0.7)],
+     f"{LLAMA}.maxModelLen",
      "lower maxModelLen to at most"),
     ("dev", [("cost.requestsPerMonth", 500_000_000)], f"{LLAMA}.replicas.max", "52 replicas (52 GPUs) are needed"),
-    ("dev", [("tanzu.controlPlane.replicas", 2)], "tanzu.controlPlane.replicas", "Input should be 1 or 3"),
+    ("dev", [("tanzu.controlPlane.replicas", 2)], "tanzu.controlPlane.replicas", "must be one of 1, 3"),
     ("prod", [("tanzu.controlPlane.replicas", 1)], "tanzu.controlPlane.replicas", "3 control-plane nodes"),
     ("prod", [("vsphere.allowUnverifiedSsl", True)], "vsphere.allowUnverifiedSsl", "verify vCenter TLS"),
     ("dev", [("vsphere.user", "administrator@vsphere.local")], "vsphere.user", "identifies no person"),
@@ -83,13 +89,175 @@ BROKEN = [
     ("prod", [("dr.secondary.gpuNodes", 1)], "dr.secondary.gpuNodes", "2 GPUs, but the secondary has 1"),
     ("prod", [("dr.fileSystemBackup", True)], "dr.fileSystemBackup", "add `velero` with its reason"),
     ("prod", [("dr.backupStorage", _DELETE)], "dr.backupStorage", "S3 target"),
-    ("prod", [("dr.backupStorage.s3Url", "http://s3-b.hospital.example")], "dr.backupStorage.s3Url", "should match"),
+    ("prod", [("dr.backupStorage.s3Url", "http://s3-b.hospital.example")], "dr.backupStorage.s3Url", "must use https://"),
     ("prod", [("dr.secondary", _DELETE)], "dr.secondary", "needs the secondary site"),
     ("prod", [("compliance.privilegedNamespaces.llm-serving", "vLLM wants root")],
      "compliance.privilegedNamespaces.llm-serving", "stay at Pod Security restricted"),
-    ("dev", [("cost.amortisationYears", 0)], "cost.amortisationYears", "greater than or equal to 1"),
-    ("dev", [("observability.latencyP95ThresholdSeconds", 0)], "observability.latencyP95ThresholdSeconds", "greater than 0"),
+    ("dev", [("cost.amortisationYears", 0)], "cost.amortisationYears", "must be at least 1 (years)"),
+    ("dev", [("observability.latencyP95ThresholdSeconds", 0)], "observability.latencyP95ThresholdSeconds",
+     "must be more than 0 (seconds)"),
+    ("dev", [(f"{LLAMA}.tensorParalelSize", 1)], f"{LLAMA}.tensorParalelSize", "did you mean tensorParallelSize?"),
 ]
+
+MISTRAL = "models.mistral-7b-instruct"
+BREAK_GLASS = "sso:llm-platform-breakglass@hospital.example"
+
+# Free-text fields, each parsed by its grammar: CIDRs (ipaddress), image references (distribution/reference),
+# host names, URLs, e-mail addresses, accounts, YAML 1.2 scalars the models must not coerce.
+FREE_TEXT = [
+    ("prod", [("tanzu.podCidr", "10.0.0.0/33")], "tanzu.podCidr", "is not a CIDR"),
+    ("prod", [("tanzu.podCidr", "any")], "tanzu.podCidr", "write '0.0.0.0/0' for any IPv4 address"),
+    ("dev", [("gateway.clientCidrs", ["clients.hospital.example"])], "gateway.clientCidrs", "not host names"),
+    ("prod", [("audit.egressCidrs", ["10.30.0.1/16"])], "audit.egressCidrs", "its network is '10.30.0.0/16'"),
+    ("prod", [("audit.egressCidrs", ["10.30.0.7"])], "audit.egressCidrs", "write '10.30.0.7/32'"),
+    ("dev", [("gateway.clientCidrs", "10.0.0.0/8")], "gateway.clientCidrs", "must be a list; write it as a YAML list"),
+    ("dev", [(f"{LLAMA}.image.tag", "v0.12.0:v0.12.0")], f"{LLAMA}.image.tag", "one tag per image); write 'v0.12.0'"),
+    ("dev", [(f"{LLAMA}.image.tag", "\u201dv0.12.0\u201d")], f"{LLAMA}.image.tag", "typographic quotes"),
+    ("dev", [(f"{LLAMA}.image.tag", "sha256:" + "a" * 64)], f"{LLAMA}.image.tag", "is a digest; put it in the digest key"),
+    ("dev", [(f"{LLAMA}.image.repository", "harbor-lab.hospital.example/VLLM/vllm-openai")],
+     f"{LLAMA}.image.repository", "lowercase: 'harbor-lab.hospital.example/vllm/vllm-openai'"),
+    ("dev", [(f"{LLAMA}.image.repository", "https://harbor-lab.hospital.example/vllm/vllm-openai")],
+     f"{LLAMA}.image.repository", "carry no scheme"),
+    ("dev", [(f"{LLAMA}.image.repository", "harbor-lab.hospital.example/vllm/vllm-openai:v0.12.0")],
+     f"{LLAMA}.image.repository", "holds a tag"),
+    ("dev", [(f"{LLAMA}.image.repository", "vllm/vllm-openai")], f"{LLAMA}.image.repository", "Docker Hub path"),
+    ("dev", [(f"{LLAMA}.image.digest", "f2309d913a07da49ea20b2a694703f4cfcb5ad8e7437ec0f26145479ac01e002")],
+     f"{LLAMA}.image.digest", "needs the algorithm: 'sha256:"),
+    ("dev", [("tanzu.registry.server", "https://harbor-lab.hospital.example")], "tanzu.registry.server",
+     "write the registry host alone: 'harbor-lab.hospital.example'"),
+    ("dev", [("addons.gpuOperator.driverRepository", "https://harbor-lab.hospital.example/nvaie")],
+     "addons.gpuOperator.driverRepository", "carry no scheme"),
+    ("dev", [("vsphere.server", "https://vcenter-lab.hospital.example/ui")], "vsphere.server",
+     "give the host name only, without scheme or path: 'vcenter-lab.hospital.example'"),
+    ("dev", [("vsphere.server", "vcenter-lab.hospital.example:443")], "vsphere.server", "without a port"),
+    ("dev", [("gateway.hostname", "LLM-lab.hospital.example")], "gateway.hostname", "must be lowercase"),
+    ("prod", [("dr.backupStorage.s3Url", "s3-b.hospital.example")], "dr.backupStorage.s3Url",
+     "e.g. 'https://s3-b.hospital.example'"),
+    ("prod", [("gateway.oidc.issuer", "https://sso.hospital.example/realms/clinical#x")], "gateway.oidc.issuer",
+     "no query or fragment"),
+    ("prod", [("aria.administrators", ["llm-platform-admins"])], "aria.administrators", "is not an e-mail address"),
+    ("prod", [("observability.alertEmail.smarthost", "smtp.hospital.example")], "observability.alertEmail.smarthost",
+     "must be host:port, e.g. 'smtp.hospital.example:587'"),
+    ("prod", [("gpuPool.alarmEmail", "vsphere-oncall")], "gpuPool.alarmEmail", "is not an e-mail address"),
+    ("dev", [("vsphere.user", "VSPHERE.LOCAL\\Administrator")], "vsphere.user", "identifies no person"),
+    ("dev", [("vsphere.user", "Administrator@corp.local")], "vsphere.user", "identifies no person"),
+    ("prod", [("dr.secondary.vsphere.user", "vsphere.local\\administrator")], "dr.secondary.vsphere.user",
+     "identifies no person"),
+    ("dev", [("tanzu.kubernetesVersion", 1.29)], "tanzu.kubernetesVersion",
+     'YAML read it as the number 1.29 (which can drop digits: 1.10 reads as 1.1); quote it as you mean it, e.g. "1.29"'),
+    ("dev", [("tanzu.tkr", "1.29.4")], "tanzu.tkr", "e.g. 'v1.29.4---vmware.3-fips.1-tkg.1'"),
+    ("prod", [(f"{MISTRAL}.revision", "3ad372f")], f"{MISTRAL}.revision", "short commit id"),
+    ("prod", [(f"{MISTRAL}.huggingfaceRepo", "https://huggingface.co/mistralai/Mistral-7B-Instruct-v0.2")],
+     f"{MISTRAL}.huggingfaceRepo", "give the repository id: 'mistralai/Mistral-7B-Instruct-v0.2'"),
+    ("prod", [("dr.backupStorage.bucket", "LLM_Backups")], "dr.backupStorage.bucket", "is not an S3 bucket name"),
+    ("dev", [("vsphere.allowUnverifiedSsl", "yes")], "vsphere.allowUnverifiedSsl",
+     "YAML 1.2 (as Pulumi reads it) takes 'yes' as text"),
+    ("dev", [("gpuPool.nodes", True)], "gpuPool.nodes", "YAML read true as a boolean"),
+    ("dev", [(f"{LLAMA}.weights.sizeGib", "40Gi")], f"{LLAMA}.weights.sizeGib", "(GiB) without a unit suffix; write 40"),
+    ("dev", [(f"{LLAMA}.startupTimeoutSeconds", "20m")], f"{LLAMA}.startupTimeoutSeconds", "suffix; write 1200"),
+    ("dev", [(f"{LLAMA}.gpuMemoryUtilization", "85%")], f"{LLAMA}.gpuMemoryUtilization", "suffix; write 0.85"),
+    ("dev", [(f"{LLAMA}.weights.accessMode", "RWX")], f"{LLAMA}.weights.accessMode", "did you mean 'ReadWriteMany'?"),
+    ("dev", [("vsphere.storagePolicy", "LLM Encrypted Lab")], "vsphere.storagePolicy", "e.g. 'llm-encrypted-lab'"),
+    ("dev", [("vsphere.datacenter", "")], "vsphere.datacenter", "is empty"),
+    ("dev", [("tanzu.controlPlane.vmClass", "Best Effort Large")], "tanzu.controlPlane.vmClass",
+     "must be a Kubernetes name"),
+    ("dev", [("compliance.allowedRegistries", ["harbor-lab.hospital.example/vllm"])], "compliance.allowedRegistries",
+     "the path belongs in the repository"),
+]
+
+# Rules across sections: namespaces, groups, extraArgs against the managed flags, weights against the model,
+# the vGPU profile against the GPU, and what fits when the node caps tensor parallelism.
+CROSS_SECTION = [
+    ("dev", [("tanzu.monitoringNamespace", "api-gateway")], "gateway.namespace",
+     "must differ from tanzu.monitoringNamespace"),
+    ("dev", [("addons.kedaNamespace", "monitoring")], "addons.kedaNamespace", "must differ from tanzu.monitoringNamespace"),
+    ("dev", [("tanzu.servingNamespace", "default")], "tanzu.servingNamespace", "belongs to Kubernetes or Tanzu"),
+    ("dev", [("addons.kedaNamespace", "kube-system")], "addons.kedaNamespace", "belongs to Kubernetes or Tanzu"),
+    ("dev", [("tanzu.gatewayNamespaces", ["api-gateway", "kube-public"])], "tanzu.gatewayNamespaces",
+     "belongs to Kubernetes or Tanzu"),
+    ("prod", [("tanzu.monitoringNamespace", "velero")], "tanzu.monitoringNamespace", "Velero (backups)"),
+    ("prod", [("addons.kedaNamespace", "logging")], "addons.kedaNamespace", "the audit log shipper"),
+    ("prod", [("tanzu.gatewayNamespaces", ["api-gateway", "monitoring"])], "tanzu.gatewayNamespaces",
+     "lists platform namespaces ['monitoring']"),
+    ("prod", [("access.operatorGroup", BREAK_GLASS)], "access.operatorGroup", "is also access.breakGlassGroup"),
+    ("prod", [("access.auditorGroup", BREAK_GLASS.upper())], "access.auditorGroup", "is also access.breakGlassGroup"),
+    ("prod", [("access.auditorGroup", "sso:llm-platform-operators@hospital.example")], "access.auditorGroup",
+     "is also access.operatorGroup"),
+    ("prod", [("access.breakGlassGroup", "system:masters")], "access.breakGlassGroup", "Kubernetes built-ins"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--max-model-len=32768"])], f"{LLAMA}.extraArgs", "sets --max-model-len"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--enable-prefix-caching", "--max-model-len", "32768"])], f"{LLAMA}.extraArgs",
+     "extraArgs[1] '--max-model-len' sets --max-model-len"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--max_model_len=32768"])], f"{LLAMA}.extraArgs", "(as '--max_model_len')"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["-tp", "2"])], f"{LLAMA}.extraArgs", "sets --tensor-parallel-size (as '-tp')"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["-q=awq"])], f"{LLAMA}.extraArgs", "sets --quantization"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--gpu-memory-util=0.95"])], f"{LLAMA}.extraArgs",
+     "sets --gpu-memory-utilization (as '--gpu-memory-util')"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--pipeline-parallel-size=2"])], f"{LLAMA}.extraArgs", "raise tensorParallelSize"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--enable-log-requests"])], f"{LLAMA}.extraArgs", "prompts (ePHI)"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["\u2014enable-prefix-caching"])], f"{LLAMA}.extraArgs", "typographic dash"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--max-num-batched-tokens 8192"])], f"{LLAMA}.extraArgs",
+     "holds a flag and its value in one item"),
+    ("dev", [(f"{LLAMA}.weights.sizeGib", 20)], f"{LLAMA}.weights.sizeGib", "set at least 28 (GiB)"),
+    ("dev", [(f"{LLAMA}.architecture", "llama-2-13b")], f"{LLAMA}.weights.sizeGib", "set at least 54 (GiB)"),
+    ("dev", [("gpuPool.vgpuProfile", "grid_h100-80c")], "gpuPool.vgpuProfile",
+     "belongs to H100-PCIe or H100-SXM, not gpuPool.gpuModel A100-80GB; for a A100-80GB use 'grid_a100-80c'"),
+    ("dev", [("gpuPool.gpuModel", "A100-40GB")], "gpuPool.vgpuProfile", "more than a A100-40GB has (40 GB)"),
+    ("prod", [("gpuPool.vgpuProfile", "grid_a100-40c"), ("gpuPool.gpusPerNode", 2)], "gpuPool.vgpuProfile",
+     "need full-card profiles"),
+    ("dev", [("gpuPool.vgpuProfile", "grid_a100-80q")], "gpuPool.vgpuProfile", "C-series (compute)"),
+    ("dev", [("gpuPool.vgpuProfile", "GRID_A100-80C")], "gpuPool.vgpuProfile", "lowercase: 'grid_a100-80c'"),
+    ("dev", [("gpuPool.vgpuProfile", "grid_a100-10c"), (f"{LLAMA}.architecture", "llama-2-13b"),
+             (f"{LLAMA}.weights.sizeGib", 60)], f"{LLAMA}.tensorParallelSize",
+     "gives each VM 9.9 of the card's 79.2 GiB (and one vGPU per VM); use the full-card profile 'grid_a100-80c'"),
+    ("dev", [("gpuPool.gpuModel", "A10"), ("gpuPool.vgpuProfile", "grid_a10-24c"), (f"{LLAMA}.architecture", "llama-2-70b"),
+             (f"{LLAMA}.weights.sizeGib", 300)], f"{LLAMA}.tensorParallelSize",
+     "would fit, but gpuPool.gpusPerNode (1) caps a replica at 1 GPU: raise gpuPool.gpusPerNode to 8"),
+    ("dev", [("gpuPool.gpuModel", "A10"), ("gpuPool.vgpuProfile", "grid_a10-24c"), ("gpuPool.gpusPerNode", 4),
+             (f"{LLAMA}.tensorParallelSize", 4), (f"{LLAMA}.architecture", "llama-3.1-70b"),
+             (f"{LLAMA}.maxModelLen", 65536), (f"{LLAMA}.weights.sizeGib", 300)], f"{LLAMA}.tensorParallelSize",
+     "no tensor-parallel size up to 8 (the most GPUs a node VM takes) fits on a A10"),
+    ("prod", [("tanzu.podCidr", "10.96.0.0/16")], "tanzu.serviceCidr", "overlaps tanzu.podCidr 10.96.0.0/16"),
+    ("prod", [("tanzu.podCidr", "192.168.0.0/28")], "tanzu.podCidr", "each node takes a /24 of the Pod CIDR"),
+    ("prod", [("gateway.idpEgressCidrs", ["10.100.0.0/16"])], "gateway.idpEgressCidrs", "lies inside tanzu.serviceCidr"),
+    ("prod", [("audit.toolsImage.repository", "ghcr.io/acme/audit-tools")], "audit.toolsImage.repository",
+     "mirror it into an allowed registry, e.g. harbor-a.hospital.example/acme/audit-tools"),
+    ("dev", [("tanzu.registry.server", "registry.elsewhere.example")], "tanzu.registry.server",
+     "not in compliance.allowedRegistries"),
+    ("prod", [("dr.longTermTtlHours", 720)], "dr.longTermTtlHours", "no longer than every backup is kept"),
+    ("prod", [(f"{MISTRAL}.trafficShare", 0.7), ("models.llama-2-7b-chat.trafficShare", 0.6)], "models",
+     "adds up to 1.3"),
+    ("dev", [("gpuPool.gpuModel", "a100-80gb")], "gpuPool.gpuModel", "did you mean 'A100-80GB'?"),
+    ("prod", [("compliance.requireImageDigest", False)], "compliance.requireImageDigest", "production pins every image"),
+    ("prod", [("dr.enabled", False)], "dr.enabled", "164.308(a)(7)"),
+    ("prod", [("observability.enabled", False)], "observability.enabled", "alerting-present"),
+    ("prod", [("observability.alertEmail", _DELETE), ("observability.alertWebhook", False)], "observability.alertEmail",
+     "production alerts must reach someone"),
+    ("prod", [("dr.secondary.vsphere.server", "vcenter-a.hospital.example"), ("dr.secondary.supervisorId", "domain-c2010")],
+     "dr.secondary.supervisorId", "the secondary site needs its own"),
+]
+
+# Plausible ranges, with the unit and the likely slip in the message.
+UNITS = [
+    ("dev", [("observability.latencyP95ThresholdSeconds", 2000)], "observability.latencyP95ThresholdSeconds",
+     "is in seconds; 2000 is above the plausible maximum of 120 seconds; 2000 looks like milliseconds: did you mean 2?"),
+    ("dev", [("catalog", {"gpus": {"B100": {"memoryGib": 180, "bandwidthTbps": 864, "bf16Tflops": 1800}}})],
+     "catalog.gpus.B100.bandwidthTbps", "is in TB/s; 864 is above the plausible maximum of 20 TB/s; 864 looks like GB/s"),
+    ("prod", [("dr.rpoMinutes", 3600)], "dr.rpoMinutes", "3600 looks like seconds: did you mean 60?"),
+    ("prod", [("dr.dnsTtlSeconds", 60000)], "dr.dnsTtlSeconds", "60000 looks like milliseconds: did you mean 60?"),
+    ("prod", [("audit.retentionDays", 61320)], "audit.retentionDays", "61320 looks like hours: did you mean 2555?"),
+    ("dev", [(f"{LLAMA}.weights.sizeGib", 40960)], f"{LLAMA}.weights.sizeGib", "40960 looks like MiB: did you mean 40?"),
+    ("dev", [("gpuPool.nodeMemoryGib", 131072)], "gpuPool.nodeMemoryGib", "131072 looks like MiB: did you mean 128?"),
+    ("dev", [(f"{LLAMA}.gpuMemoryUtilization", 90)], f"{LLAMA}.gpuMemoryUtilization",
+     "90 looks like a percentage: write 0.9"),
+    ("dev", [("cost.itlTargetSeconds", 50)], "cost.itlTargetSeconds", "50 looks like milliseconds: did you mean 0.05?"),
+    ("prod", [(f"{MISTRAL}.autoscaling.scaleDownStabilizationSeconds", 7200)],
+     f"{MISTRAL}.autoscaling.scaleDownStabilizationSeconds", "the HPA maximum"),
+    ("dev", [("catalog", {"models": {"tiny": {"paramsBillion": 7e9, "layers": 32, "hidden": 4096, "attentionHeads": 32,
+                                              "kvHeads": 8, "headDim": 128, "maxContext": 8192}}})],
+     "catalog.models.tiny.paramsBillion", "looks like a parameter count: did you mean 7?"),
+]
+
+BROKEN += FREE_TEXT + CROSS_SECTION + UNITS
 
 
 @pytest.mark.parametrize(("stack", "changes", "path", "reason"), BROKEN, ids=[f"{b[2]}:{b[3][:24]}" for b in BROKEN])
@@ -155,3 +323,57 @@ def test_unknown_top_level_key_is_rejected():
     with pytest.raises(ConfigError) as caught:
         _parse(raw)
     assert any(i.path == "gpupool" and "unknown config key" in i.reason for i in caught.value.issues)
+
+
+def _paths(node, prefix=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield (*prefix, key)
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield (*prefix, index)
+            yield from _paths(value, (*prefix, index))
+
+
+PROD_PATHS = sorted(_paths(stack_config("prod")), key=str)
+ODD_VALUES = [None, 0, -1, 7, 1e6, 0.5, True, "", " padded", "Upper Case", "10.0.0.0/8", "https://x.example", "latest",
+              "default", "monitoring", "x" * 300, "\u201cquoted\u201d", "yes", [], ["x"], [None], {}, {"a": 1},
+              {"secure": "v1:AAAA"}, "sha256:" + "0" * 64, float("inf")]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(PROD_PATHS), st.sampled_from(ODD_VALUES))
+def test_any_value_at_any_key_gives_a_config_error_or_a_config_never_a_crash(path, value):
+    raw = copy.deepcopy(stack_config("prod"))
+    node = raw
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = copy.deepcopy(value)
+    try:
+        _parse(raw)
+    except ConfigError as error:
+        assert error.issues and all(f"  - {issue.path}: " in str(error) for issue in error.issues)
+
+
+def test_sizing_uses_the_vgpu_profiles_share_of_the_card_not_the_whole_card():
+    from components.planning import capacity
+
+    full = capacity.plan(_parse(stack_config("dev"))).models["llama-2-7b-chat"]
+    raw = stack_config("dev")
+    raw["gpuPool"]["vgpuProfile"] = "grid_a100-40c"
+    half = capacity.plan(_parse(raw)).models["llama-2-7b-chat"]
+    assert half.fit.budget_gib == pytest.approx(full.fit.budget_gib / 2)
+    assert half.fit.kv_tokens < full.fit.kv_tokens / 2, "the weights take the same room out of half the memory"
+    assert half.decode_tokens_per_second < full.decode_tokens_per_second, "a time-sliced vGPU shares bandwidth"
+
+
+@pytest.mark.parametrize("args", [
+    ["--enable-prefix-caching"], ["--tokenizer", "/models/tokenizer"], ["--max-num-batched-tokens=8192"],
+    ["--quantization-param-path", "/models/scales.json"], ["--chat-template", "{% for m in messages %}{{ m }}{% endfor %}"],
+    ["--compilation-config.level", "3"], ["-O3"],
+])
+def test_extra_args_that_leave_the_managed_flags_alone_are_accepted(args):
+    raw = stack_config("dev")
+    raw["models"]["llama-2-7b-chat"]["extraArgs"] = args
+    assert _parse(raw).models["llama-2-7b-chat"].extra_args == tuple(args)

@@ -21,6 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 RANKS: dict[str, int] = {
     "components": 0,                  # the root package: a docstring only
     "components.config.model": 0,     # the config's shape
+    "components.config.issues": 0,    # one problem of the config, and the error listing them
+    "components.config.fields": 0,    # parsers of free-text fields (CIDRs, image references, host names, ...)
+    "components.config.messages": 0,  # pydantic's errors as what to write, secrets never shown
+    "components.config.stack_file": 0,  # the stack file read as the Pulumi CLI reads it
+    "components.config.vllm_args": 0,   # the vLLM flags the platform manages, in every spelling
     "components.jobs.*": 0,           # runs alone in a Job; may be read by any layer (see ISOLATED)
     "components.planning.*": 1,       # pure planning: sizing, capacity, DR, exceptions, monitoring
     "components.outputs": 1,          # the outputs contract

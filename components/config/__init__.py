@@ -1,21 +1,32 @@
 """Typed stack configuration: parsed once, validated completely, before any resource exists.
 
-Structural rules (types, ranges, enums) live on the models in ``components.config_model``; rules
-spanning fields are in ``components.config_rules``. ``load_config`` runs both and raises one
-``ConfigError`` listing every problem as ``path: value: reason``, so an operator fixes a stack file
-in one pass.
+Structural rules (types, ranges, grammars of free-text fields) live on the models in
+``components.config.model``; rules spanning fields are in ``components.config.rules``.
+``parse_config`` runs both on the config keys of a stack and raises one ``ConfigError`` listing every
+problem as ``path: value: reason``, so an operator fixes a stack file in one pass; values of secrets,
+and anything that looks like a credential, are never part of that text.
+
+``load_engine_config`` is the program's entry point: it takes the config exactly as the Pulumi engine
+hands it to a program (every key of every namespace as ``namespace:name`` to text, plus the set of
+keys that are secrets), so the same checks protect ``pulumi up`` and the offline preview.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import difflib
+import json
+import re
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
+from components.config.issues import MISSING, REDACTED, ConfigError, ConfigIssue, looks_secret_name  # noqa: F401
+from components.config.messages import suggest, translate
 from components.config.model import (  # noqa: F401  (re-exported: the config API of the program)
     PROJECT,
     SECRET_KEYS,
+    SECRET_NAMES,
     SECTION_VALIDATORS,
     SECTIONS,
     AddonsConfig,
@@ -26,32 +37,107 @@ from components.config.model import (  # noqa: F401  (re-exported: the config AP
     ModelConfig,
     ObservabilityConfig,
     PlatformConfig,
+    SecretKey,
     TanzuConfig,
     VsphereConfig,
     WeightsVolumeConfig,
 )
-from components.config.rules import MISSING, RULES, ConfigIssue, dr_figures  # noqa: F401
+from components.config.rules import RULES, dr_figures  # noqa: F401
+from components.config.stack_file import SecureValue
 
 
-class ConfigError(Exception):
-    """Every problem in the stack config, one per line."""
+class SecretValue:
+    """A config value the engine marks secret. Its text never appears in a repr or a message."""
 
-    def __init__(self, issues: Iterable[ConfigIssue]):
-        self.issues = tuple(issues)
-        lines = "\n".join(f"  - {issue}" for issue in self.issues)
-        super().__init__(f"invalid stack config ({len(self.issues)} problem(s)):\n{lines}")
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return REDACTED
 
 
-def _pydantic_issues(error: ValidationError, prefix: str) -> list[ConfigIssue]:
-    issues = []
-    for item in error.errors():
-        path = ".".join([prefix, *(str(part) for part in item["loc"])]).strip(".")
-        value = MISSING if item["type"] == "missing" else item.get("input")
-        reason = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            reason = "unknown key (misspelt?); see the config reference in README.md"
-        issues.append(ConfigIssue(path, value, reason))
-    return issues
+def _normal(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def misspells_project(namespace: str, project: str = PROJECT) -> bool:
+    """True when a config namespace looks like a misspelling of the project's (``onprem_llm``, ``onprem-lm``)."""
+    if namespace == project or not namespace:
+        return False
+    a, b = _normal(namespace), _normal(project)
+    if a == b:
+        return True
+    if len(a) >= 3 and (a in b or b in a):
+        return True
+    return difflib.SequenceMatcher(None, namespace.lower(), project.lower()).ratio() >= 0.8 or \
+        difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
+
+
+_ENCRYPTED_SECTION = (
+    "is stored encrypted (a whole section, or a {secure: ...} inside it), which reviews and the offline checks "
+    "cannot read; write the section in plain text and keep credentials in the secret keys (see the secrets table "
+    "of the config reference)")
+
+
+def _key_issues(raw: Mapping[str, Any], project: str) -> tuple[list[ConfigIssue], set[str]]:
+    """Problems with the keys themselves, and the secret keys that are set (as secrets)."""
+    issues: list[ConfigIssue] = []
+    present: set[str] = set()
+    known = [*SECTIONS, *SECRET_NAMES]
+    for key, value in raw.items():
+        if ":" in key:
+            namespace, _, name = key.partition(":")
+            if misspells_project(namespace, project):
+                target = name if name in known else (suggest(name, known) or name)
+                secret = name in SECRET_NAMES or looks_secret_name(name) or isinstance(value, (SecretValue, SecureValue))
+                shown = _decode(value)
+                issues.append(ConfigIssue(
+                    key, "<mapping>" if isinstance(shown, (dict, list)) else value,
+                    f"namespace {namespace!r} is not the project's ({project!r}), so Pulumi would hand this key to no "
+                    f"one and the setting would silently vanish; write `{project}:{target}`", secret=secret))
+            continue
+        is_secret_value = isinstance(value, (SecretValue, SecureValue))
+        if key in SECRET_NAMES:
+            secret = next(s for s in SECRET_KEYS if s.key == key)
+            if is_secret_value:
+                present.add(key)
+            else:
+                issues.append(ConfigIssue(
+                    key, value,
+                    f"is a secret ({secret.purpose}) but is set in plain text; remove it from the stack file and run "
+                    f"`{secret.command}`. Rotate the value: the stack file is in version control", secret=True))
+            continue
+        if key in SECTIONS:
+            if is_secret_value:
+                issues.append(ConfigIssue(key, value, _ENCRYPTED_SECTION, secret=True))
+            continue
+        near = suggest(key, known)
+        secretish = key in SECRET_NAMES or looks_secret_name(key) or is_secret_value
+        if near in SECRET_NAMES:
+            command = next(s.command for s in SECRET_KEYS if s.key == near)
+            fix = f"did you mean the secret {near}? Remove this key and run `{command}`"
+        elif secretish:
+            fix = "secrets are the keys listed in the config reference's secrets table, set with " \
+                  "`pulumi config set --secret KEY`"
+        elif "." in key and key.split(".", 1)[0] in SECTIONS:
+            section, rest = key.split(".", 1)
+            fix = f"a `--path` style key; nest it: `{project}:{section}:` with `{rest.split('.')[0]}:` below it"
+        else:
+            fix = f"did you mean {near}?" if near else f"expected one of {list(SECTIONS)}"
+        issues.append(ConfigIssue(key, value, f"unknown config key; {fix}", secret=secretish))
+    return issues, present
+
+
+def _contains_secure(value: Any) -> bool:
+    if isinstance(value, (SecureValue, SecretValue)):
+        return True
+    if isinstance(value, dict):
+        return any(_contains_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_secure(v) for v in value)
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,51 +145,108 @@ def _pydantic_issues(error: ValidationError, prefix: str) -> list[ConfigIssue]:
 # ---------------------------------------------------------------------------------------------
 
 
-def parse_config(raw: Mapping[str, Any], present_secrets: Iterable[str] = ()) -> PlatformConfig:
-    """Validate raw section objects (camelCase keys) and the set of secret keys that are set.
+def parse_config(raw: Mapping[str, Any], present_secrets: Iterable[str] = (), project: str = PROJECT,
+                 secrets: Iterable[str] = ()) -> PlatformConfig:
+    """Validate a stack's config keys and the set of secret keys that are set.
+
+    ``raw`` maps the project's keys (without the ``project:`` prefix) to their values; keys of other
+    namespaces keep their ``namespace:`` prefix and are left alone unless the namespace looks like a
+    misspelling of the project's. A secret key is set when listed in ``present_secrets`` or held as a
+    ``SecretValue``/``SecureValue``. ``secrets`` are values to scrub from the message.
 
     Raises ConfigError with every issue found. Sections are parsed one by one so a problem in
     one does not hide problems in another; cross-field rules run once every section parses.
     """
-    issues: list[ConfigIssue] = []
-    unknown = sorted(set(raw) - set(SECTIONS))
-    issues += [ConfigIssue(key, raw[key], f"unknown config key; expected one of {list(SECTIONS)}") for key in unknown]
+    issues, present = _key_issues(raw, project)
+    present |= set(present_secrets)
+    sections = {k: v for k, v in raw.items() if k in SECTIONS and not isinstance(v, (SecretValue, SecureValue))}
     for section, validator in SECTION_VALIDATORS.items():
-        if section not in raw:
+        if section not in sections:
+            continue
+        if _contains_secure(sections[section]):
+            issues.append(ConfigIssue(section, REDACTED, _ENCRYPTED_SECTION, secret=True))
             continue
         try:
-            validator.validate_python(raw[section])
+            validator.validate_python(sections[section])
         except ValidationError as error:
-            issues += _pydantic_issues(error, section)
+            model = PlatformConfig.model_fields[_field_name(section)].annotation
+            issues += translate(error, section, _root_model(model))
+    for name, field in PlatformConfig.model_fields.items():
+        alias = field.alias or name
+        if field.is_required() and alias not in raw and not any(
+                suggest(k, [alias]) for k in raw if ":" not in k and k not in SECTIONS and k not in SECRET_NAMES):
+            doc = (_root_model(field.annotation).__doc__ or "").strip().splitlines()[0]
+            issues.append(ConfigIssue(alias, MISSING, f"required section is missing; add `{project}:{alias}:` ({doc})"))
+    cfg = None
     if not issues:
         try:
-            cfg = PlatformConfig.model_validate({k: v for k, v in raw.items() if k in SECTIONS})
+            cfg = PlatformConfig.model_validate(sections)
         except ValidationError as error:
-            issues += _pydantic_issues(error, "")
+            issues += translate(error, "", PlatformConfig)
         else:
             for rule in RULES:
                 issues += rule(cfg)
-            present = set(present_secrets)
             issues += [
-                ConfigIssue(
-                    s.key, MISSING,
-                    f"secret ({s.purpose}) is required; set it with `pulumi config set --secret {s.key} ...`",
-                )
+                ConfigIssue(s.key, MISSING, f"secret ({s.purpose}) is required; set it with `{s.command}`")
                 for s in SECRET_KEYS if s.required_when(cfg) and s.key not in present
             ]
     if issues:
-        raise ConfigError(issues)
+        raise ConfigError(issues, secrets)
+    assert cfg is not None
     return cfg
 
 
-def load_config(config: Any) -> PlatformConfig:
-    """Read every section from a ``pulumi.Config`` for this project and validate it."""
-    raw = {section: config.get_object(section) for section in SECTIONS}
-    raw = {k: v for k, v in raw.items() if v is not None}
-    present = [s.key for s in SECRET_KEYS if config.get_secret(s.key) is not None]
-    return parse_config(raw, present)
+def _field_name(alias: str) -> str:
+    return next(n for n, f in PlatformConfig.model_fields.items() if (f.alias or n) == alias)
 
 
-def load_secrets(config: Any, cfg: PlatformConfig) -> dict[str, Any]:
-    """The secret config values this stack needs, as secret Outputs keyed by config key."""
-    return {s.key: config.require_secret(s.key) for s in SECRET_KEYS if s.required_when(cfg)}
+def _root_model(annotation: Any):
+    from components.config.messages import _nested
+
+    return _nested(annotation)
+
+
+def _decode(text: Any) -> Any:
+    """A config value as ``pulumi.Config.get_object`` reads it: JSON when it parses, else the text."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def load_engine_config(config: Mapping[str, Any], secret_keys: Collection[str],
+                       project: str = PROJECT) -> tuple[PlatformConfig, dict[str, str]]:
+    """Validate the config as the engine passes it to the program; return it and the secrets it needs.
+
+    ``config`` maps every key (``namespace:name``) to its text as the CLI passes it (objects as
+    JSON); ``secret_keys`` are the keys the CLI marks secret. No resource exists yet when this runs.
+    """
+    prefix = f"{project}:"
+    raw: dict[str, Any] = {}
+    values: dict[str, str] = {}
+    issues: list[ConfigIssue] = []
+    for key, text in config.items():
+        if not key.startswith(prefix):
+            raw[key] = SecretValue(text) if key in secret_keys else text
+            continue
+        name = key.removeprefix(prefix)
+        if key in secret_keys:
+            raw[name] = SecretValue(text)
+            if name in SECRET_NAMES:
+                values[name] = text
+                if not isinstance(text, str) or not text.strip():
+                    issues.append(ConfigIssue(name, REDACTED, "secret is set but empty; set its value with "
+                                              f"`{next(s.command for s in SECRET_KEYS if s.key == name)}`", secret=True))
+        else:
+            raw[name] = text if name in SECRET_NAMES else _decode(text)
+    secrets = [v for v in values.values() if isinstance(v, str)]
+    try:
+        cfg = parse_config(raw, project=project, secrets=secrets)
+    except ConfigError as error:
+        raise ConfigError([*error.issues, *issues], secrets) from None
+    if issues:
+        raise ConfigError(issues, secrets)
+    needed = {s.key for s in SECRET_KEYS if s.required_when(cfg)}
+    return cfg, {k: v for k, v in values.items() if k in needed}

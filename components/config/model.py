@@ -10,21 +10,78 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
+
+from components.config import fields as f
+from components.config.fields import at_most, checked
 
 PROJECT = "onprem-llm"
 """Pulumi project name; the config namespace of every key below."""
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
+# Field types: the plain Python type (what the config reference prints) plus the parser of its grammar.
+Bool = Annotated[bool, Strict()]
+Label = Annotated[str, checked(f.dns_label)]
+Namespace = Annotated[str, checked(f.namespace)]
+Namespaces = Annotated[tuple[str, ...], checked(f.namespaces)]
+K8sName = Annotated[str, checked(f.dns_subdomain)]
+MaybeK8sName = Annotated[str | None, checked(f.dns_subdomain)]
+Host = Annotated[str, checked(f.host)]
+DnsHost = Annotated[str, checked(lambda v: f.host(v, allow_ip=False, allow_wildcard=True,
+                                                  example="llm.hospital.example"))]
+Registry = Annotated[str, checked(f.registry_host)]
+Registries = Annotated[tuple[str, ...], checked(lambda values: [f.registry_host(v) for v in values],
+                                                f.no_duplicates)]
+HttpsUrl = Annotated[str, checked(f.url)]
+MaybeHttpsUrl = Annotated[str | None, checked(f.url)]
+IssuerUrl = Annotated[str, checked(lambda v: f.url(v, allow_query=False))]
+LinkUrl = Annotated[str, checked(lambda v: f.url(v, https=False, allow_relative=True,
+                                                 example="https://git.hospital.example/platform/runbook"),
+                                 f.no_fragment)]
+Email = Annotated[str, checked(f.email)]
+MaybeEmail = Annotated[str | None, checked(f.email)]
+Emails = Annotated[tuple[str, ...], checked(f.emails)]
+Cidr = Annotated[str, checked(f.cidr)]
+Cidrs = Annotated[tuple[str, ...], checked(f.cidrs)]
+ImageRepository = Annotated[str, checked(f.image_repository)]
+Group = Annotated[str, checked(f.group_name)]
+# Numbers with a plausible maximum; the message names the unit and the slip that usually produces the value.
+DrMinutes = Annotated[int, at_most(1440, "minutes", ("seconds", 60))]
+RetentionHours = Annotated[int, at_most(131400, "hours", ("minutes", 60))]
+DiskGiB = Annotated[int, at_most(16384, "GiB", ("MiB", 1024))]
+Tokens = Annotated[int, at_most(10_485_760, "tokens")]
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, allow_inf_nan=False
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_not_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        """pydantic would read true as 1; YAML's true is a boolean, so a number field refuses it."""
+        annotation = cls.model_fields[info.field_name].annotation if info.field_name else None
+        if isinstance(value, bool) and annotation in (int, float, int | None, float | None):
+            raise ValueError(f"must be a number; YAML read {str(value).lower()} as a boolean")
+        return value
+
+    @field_validator("*")
+    @classmethod
+    def _text_is_plain(cls, value: Any) -> Any:
+        """No field holds typographic quotes, surrounding blanks or control characters."""
+        texts = [value] if isinstance(value, str) else []
+        if isinstance(value, (tuple, list)):
+            texts = [v for v in value if isinstance(v, str)]
+        elif isinstance(value, dict):
+            texts = [t for k, v in value.items() for t in (k, v) if isinstance(t, str)]
+        for text in texts:
+            f.plain_text(text)
+        return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -35,28 +92,20 @@ class _Model(BaseModel):
 class VsphereConfig(_Model):
     """Connection to one vCenter and the existing inventory objects the platform is placed on."""
 
-    server: str = Field(description="vCenter FQDN. The password is the secret `vspherePassword`.")
-    user: str = Field(description="Dedicated automation account (never administrator@vsphere.local).")
-    allow_unverified_ssl: bool = Field(
+    server: Host = Field(description="vCenter FQDN. The password is the secret `vspherePassword`.")
+    user: Annotated[str, checked(f.vsphere_user)] = Field(
+        description="Dedicated automation account (never administrator@vsphere.local)."
+    )
+    allow_unverified_ssl: Bool = Field(
         False, description="Skip vCenter TLS verification. Refused in production. Default: false."
     )
     datacenter: str = Field(description="Datacenter name, looked up in vCenter.")
     compute_cluster: str = Field(description="Compute cluster holding the GPU hosts, looked up by name.")
     datastore: str = Field(description="Datastore for platform VMs, looked up by name.")
     workload_network: str = Field(description="Port group of the workload network, looked up by name.")
-    storage_policy: str = Field(
+    storage_policy: Annotated[str, checked(f.storage_policy)] = Field(
         description="Name of the existing encryption VM storage policy; becomes the cluster's storage class."
     )
-
-    @field_validator("user")
-    @classmethod
-    def _no_builtin_admin(cls, value: str) -> str:
-        if value.lower().startswith("administrator@"):
-            raise ValueError(
-                "the built-in administrator identifies no person (45 CFR 164.312(a)(2)(i)); "
-                "use a dedicated service account"
-            )
-        return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,7 +119,7 @@ class ControlPlaneConfig(_Model):
     replicas: Literal[1, 3] = Field(
         1, description="Control-plane nodes: 1 (no HA) or 3 (HA etcd). Default: 1."
     )
-    vm_class: str | None = Field(
+    vm_class: MaybeK8sName = Field(
         None, description="VM class of control-plane nodes. Default: the platform's CPU-only system class."
     )
 
@@ -78,9 +127,10 @@ class ControlPlaneConfig(_Model):
 class RegistryConfig(_Model):
     """The private registry every image is pulled from."""
 
-    server: str = Field(description="Private registry (Harbor) host serving all platform images.")
-    username: str = Field(description="Robot account; the password is the secret `registryPassword`.")
-    air_gapped: bool = Field(
+    server: Registry = Field(description="Private registry (Harbor) host serving all platform images.")
+    username: Annotated[str, checked(lambda v: f._one_line(v, "user name"))] = Field(
+        description="Robot account; the password is the secret `registryPassword`.")
+    air_gapped: Bool = Field(
         True,
         description="Pull every Helm chart from the registry's OCI mirror (`oci://<server>/<chartPath>/<chart>`) "
         "instead of its upstream repository, so `pulumi up` reaches nothing outside the site. Images always come "
@@ -95,50 +145,50 @@ class RegistryConfig(_Model):
 class TanzuConfig(_Model):
     """The Supervisor namespace and the workload cluster."""
 
-    supervisor_id: str = Field(
+    supervisor_id: Annotated[str, checked(f.supervisor_id)] = Field(
         description="Id of the vSphere Supervisor (its compute cluster's managed object id, e.g. domain-c8)."
     )
-    supervisor_namespace: str = Field(
-        pattern=DNS_LABEL, description="vSphere Namespace the program creates on the Supervisor to hold the cluster."
+    supervisor_namespace: Namespace = Field(
+        description="vSphere Namespace the program creates on the Supervisor to hold the cluster."
     )
-    cluster_name: str = Field(pattern=DNS_LABEL, description="Workload cluster name.")
+    cluster_name: Label = Field(description="Workload cluster name.")
     cluster_api: Literal["clusterclass", "tkc"] = Field(
         "clusterclass",
         description="Cluster object: Cluster API `Cluster` on a ClusterClass, or `TanzuKubernetesCluster` v1alpha3. "
         "Default: clusterclass.",
     )
-    cluster_class: str = Field(
+    cluster_class: K8sName = Field(
         "tanzukubernetescluster",
         description="ClusterClass of the Cluster (newer VKS ships versioned classes). Default: tanzukubernetescluster.",
     )
-    trusted_cas: dict[str, str] = Field(
+    trusted_cas: Annotated[dict[str, str], checked(lambda cas: [
+        (f.dns_subdomain(name), f.base64_pem(pem)) for name, pem in cas.items()])] = Field(
         default_factory=dict,
         description="Extra CAs the nodes trust (name to base64 PEM), e.g. the registry's private CA. Default: none.",
     )
-    tkr: str = Field(
+    tkr: Annotated[str, checked(f.tkr)] = Field(
         description="Pinned Tanzu Kubernetes release, e.g. v1.32.0---vmware.6-fips-vkr.2 (1.32 or newer: the Envoy "
         "Gateway and AI gateway charts need it)."
     )
-    kubernetes_version: str = Field(
-        pattern=r"^1\.\d{2}$",
+    kubernetes_version: Annotated[str, checked(f.kubernetes_minor)] = Field(
         description="Kubernetes minor of the TKr (e.g. 1.32); pins Pod Security label versions, chart rendering and "
         "schema checks.",
     )
     control_plane: ControlPlaneConfig = Field(default_factory=ControlPlaneConfig, description="Control plane sizing.")
-    pod_cidr: str = Field("192.168.0.0/16", description="Pod CIDR. Default: 192.168.0.0/16.")
-    service_cidr: str = Field("10.96.0.0/12", description="Service CIDR. Default: 10.96.0.0/12.")
-    serving_namespace: str = Field(
-        "llm-serving", pattern=DNS_LABEL, description="Namespace of the vLLM endpoints. Default: llm-serving."
+    pod_cidr: Cidr = Field("192.168.0.0/16", description="Pod CIDR. Default: 192.168.0.0/16.")
+    service_cidr: Cidr = Field("10.96.0.0/12", description="Service CIDR. Default: 10.96.0.0/12.")
+    serving_namespace: Namespace = Field(
+        "llm-serving", description="Namespace of the vLLM endpoints. Default: llm-serving."
     )
-    monitoring_namespace: str = Field(
-        "monitoring", pattern=DNS_LABEL, description="Namespace of the monitoring stack. Default: monitoring."
+    monitoring_namespace: Namespace = Field(
+        "monitoring", description="Namespace of the monitoring stack. Default: monitoring."
     )
-    gateway_namespaces: tuple[str, ...] = Field(
+    gateway_namespaces: Namespaces = Field(
         ("api-gateway",),
         description="Namespaces whose pods may call the model endpoints. Default: [api-gateway].",
     )
     registry: RegistryConfig = Field(description="Private image registry and its pull account.")
-    api_server_cidrs: tuple[str, ...] = Field(
+    api_server_cidrs: Cidrs = Field(
         ("0.0.0.0/0",),
         description="Addresses of the cluster's API server (control-plane VIP); operators in default-deny namespaces "
         "may reach them on 443 and 6443. Default: any address.",
@@ -146,12 +196,10 @@ class TanzuConfig(_Model):
 
     @field_validator("gateway_namespaces")
     @classmethod
-    def _namespaces_are_labels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [ns for ns in value if not re.match(DNS_LABEL, ns)]
-        if bad:
-            raise ValueError(f"not DNS labels: {bad}")
+    def _someone_can_call(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
-            raise ValueError("at least one gateway namespace is needed, or no one can reach the models")
+            raise ValueError("at least one gateway namespace is needed, or no one can reach the models; "
+                             "e.g. [api-gateway]")
         return value
 
 
@@ -163,8 +211,10 @@ class TanzuConfig(_Model):
 class ResourcePoolConfig(_Model):
     """Reservations of the vSphere resource pool that holds the GPU workers."""
 
-    cpu_reservation_mhz: int = Field(0, ge=0, description="CPU reserved for GPU workloads, MHz. Default: 0.")
-    memory_reservation_mib: int = Field(0, ge=0, description="Memory reserved for GPU workloads, MiB. Default: 0.")
+    cpu_reservation_mhz: Annotated[int, at_most(50_000_000, "MHz")] = Field(
+        0, ge=0, description="CPU reserved for GPU workloads, MHz. Default: 0.")
+    memory_reservation_mib: Annotated[int, at_most(268_435_456, "MiB", ("KiB", 1024))] = Field(
+        0, ge=0, description="Memory reserved for GPU workloads, MiB. Default: 0.")
 
 
 class GpuPoolConfig(_Model):
@@ -177,26 +227,27 @@ class GpuPoolConfig(_Model):
     mode: Literal["vgpu", "passthrough"] = Field(
         "vgpu", description="How GPUs reach node VMs: NVIDIA vGPU profiles or DirectPath passthrough. Default: vgpu."
     )
-    vgpu_profile: str | None = Field(
+    vgpu_profile: Annotated[str | None, checked()] = Field(
         None, description="vGPU profile of a full GPU, e.g. grid_a100-80c. Required in vgpu mode, unset otherwise."
     )
     nodes: int = Field(ge=1, le=64, description="GPU worker nodes (one VM each).")
     gpus_per_node: int = Field(1, ge=1, le=8, description="GPUs attached to each worker VM. Default: 1.")
     node_cpus: int = Field(16, ge=4, le=256, description="vCPUs per GPU worker. Default: 16.")
-    node_memory_gib: int = Field(128, ge=16, le=4096, description="Memory per GPU worker, GiB (fully reserved). Default: 128.")
-    existing_vm_class: str | None = Field(
+    node_memory_gib: Annotated[int, at_most(4096, "GiB", ("MiB", 1024))] = Field(
+        128, ge=16, description="Memory per GPU worker, GiB (fully reserved). Default: 128.")
+    existing_vm_class: MaybeK8sName = Field(
         None,
         description="Passthrough only: an administrator-made VM class carrying the DirectPath I/O device "
         "(pulumi-vsphere cannot express one). Unset in vgpu mode.",
     )
-    containerd_disk_gib: int = Field(200, ge=50, description="GPU node disk for /var/lib/containerd, GiB. Default: 200.")
-    kubelet_disk_gib: int = Field(70, ge=20, description="GPU node disk for /var/lib/kubelet, GiB. Default: 70.")
+    containerd_disk_gib: DiskGiB = Field(200, ge=50, description="GPU node disk for /var/lib/containerd, GiB. Default: 200.")
+    kubelet_disk_gib: DiskGiB = Field(70, ge=20, description="GPU node disk for /var/lib/kubelet, GiB. Default: 70.")
     system_nodes: int = Field(2, ge=1, le=16, description="CPU-only worker nodes for cluster services. Default: 2.")
     system_node_cpus: int = Field(8, ge=2, le=64, description="vCPUs of control-plane and system nodes. Default: 8.")
-    system_node_memory_gib: int = Field(
-        32, ge=8, le=512, description="Memory of control-plane and system nodes, GiB. Default: 32."
+    system_node_memory_gib: Annotated[int, at_most(512, "GiB", ("MiB", 1024))] = Field(
+        32, ge=8, description="Memory of control-plane and system nodes, GiB. Default: 32."
     )
-    alarm_email: str | None = Field(
+    alarm_email: MaybeEmail = Field(
         None, description="Address vCenter mails when a GPU host disconnects or turns red. Default: no e-mail action."
     )
     resource_pool: ResourcePoolConfig = Field(
@@ -216,12 +267,12 @@ class GpuPoolConfig(_Model):
 class GpuOperatorConfig(_Model):
     """NVIDIA GPU Operator settings that depend on the site."""
 
-    namespace: str = Field("gpu-operator", pattern=DNS_LABEL, description="Namespace of the operator. Default: gpu-operator.")
-    driver_repository: str = Field(
+    namespace: Namespace = Field("gpu-operator", description="Namespace of the operator. Default: gpu-operator.")
+    driver_repository: ImageRepository = Field(
         description="Registry path of the guest driver image: the NVIDIA AI Enterprise vGPU guest driver mirrored "
         "into the private registry (vgpu), or a mirror of nvcr.io/nvidia (passthrough)."
     )
-    driver_version: str = Field(
+    driver_version: Annotated[str, checked(f.driver_version)] = Field(
         description="Guest driver version; in vgpu mode it must match the branch of the host's vGPU Manager."
     )
 
@@ -230,7 +281,7 @@ class AddonsConfig(_Model):
     """Cluster add-ons installed from pinned Helm charts."""
 
     gpu_operator: GpuOperatorConfig = Field(description="NVIDIA GPU Operator.")
-    keda_namespace: str = Field("keda", pattern=DNS_LABEL, description="Namespace of KEDA. Default: keda.")
+    keda_namespace: Namespace = Field("keda", description="Namespace of KEDA. Default: keda.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,18 +292,12 @@ class AddonsConfig(_Model):
 class ImageConfig(_Model):
     """A container image pinned by tag and digest."""
 
-    repository: str = Field(description="Image repository in the private registry, e.g. harbor.example/vllm/vllm-openai.")
-    tag: str = Field(description="Release tag; never `latest`.")
-    digest: str | None = Field(
-        None, pattern=r"^sha256:[0-9a-f]{64}$", description="Content digest; required when compliance.requireImageDigest."
+    repository: ImageRepository = Field(
+        description="Image repository in the private registry, e.g. harbor.example/vllm/vllm-openai.")
+    tag: Annotated[str, checked(f.image_tag)] = Field(description="Release tag; never `latest`.")
+    digest: Annotated[str | None, checked(f.image_digest)] = Field(
+        None, description="Content digest; required when compliance.requireImageDigest."
     )
-
-    @field_validator("tag")
-    @classmethod
-    def _no_floating_tag(cls, value: str) -> str:
-        if value in ("latest", ""):
-            raise ValueError("a floating tag cannot be reproduced or audited; pin a release tag such as v0.11.0")
-        return value
 
     @property
     def reference(self) -> str:
@@ -268,19 +313,20 @@ class ReplicaConfig(_Model):
     """Replica bounds of one model endpoint."""
 
     min: int = Field(1, ge=1, description="Replicas kept running (cold start takes minutes). Default: 1.")
-    max: int = Field(1, ge=1, description="Upper bound for the autoscaler. Default: 1.")
+    max: Annotated[int, at_most(512, "replicas")] = Field(1, ge=1, description="Upper bound for the autoscaler. Default: 1.")
 
 
 class WeightsVolumeConfig(_Model):
     """Where a model's weights live: volumes pre-staged once, read by vLLM offline."""
 
-    size_gib: int = Field(ge=1, description="Size of each weights volume, GiB; hold two revisions while one replaces the other.")
+    size_gib: Annotated[int, at_most(10240, "GiB", ("MiB", 1024))] = Field(
+        ge=1, description="Size of each weights volume, GiB; hold two revisions while one replaces the other.")
     access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = Field(
         "ReadWriteOnce",
         description="ReadWriteOnce: one volume per replica (vSphere CSI block volumes; a StatefulSet stages each). "
         "ReadWriteMany: one shared volume filled by a download Job (needs vSAN File Services). Default: ReadWriteOnce.",
     )
-    storage_class: str | None = Field(
+    storage_class: MaybeK8sName = Field(
         None, description="Storage class; required for ReadWriteMany. Default: the cluster's encrypted class."
     )
 
@@ -289,23 +335,26 @@ class ResourcesConfig(_Model):
     """Host resources of one vLLM replica; requests equal limits (Guaranteed QoS)."""
 
     cpu: int = Field(8, ge=1, le=128, description="vCPUs. Default: 8.")
-    memory_gib: int = Field(
-        48, ge=4, le=1024, description="Memory, GiB, excluding /dev/shm (added on top). Default: 48."
+    memory_gib: Annotated[int, at_most(1024, "GiB", ("MiB", 1024))] = Field(
+        48, ge=4, description="Memory, GiB, excluding /dev/shm (added on top). Default: 48."
     )
 
 
 class AutoscalingConfig(_Model):
     """KEDA scaling on queue depth and KV-cache pressure read from Prometheus."""
 
-    queue_per_replica: float = Field(
+    queue_per_replica: Annotated[float, at_most(1000, "waiting requests")] = Field(
         4, gt=0, description="Waiting requests per replica that trigger a scale-out. Default: 4."
     )
     kv_cache_usage: float = Field(
         0.8, gt=0, le=1, description="Mean KV-cache usage (0-1) that triggers a scale-out. Default: 0.8."
     )
-    polling_interval_seconds: int = Field(15, ge=5, description="KEDA polling interval, seconds. Default: 15.")
-    cooldown_seconds: int = Field(300, ge=0, description="KEDA cooldown period, seconds. Default: 300.")
-    scale_down_stabilization_seconds: int = Field(
+    polling_interval_seconds: Annotated[int, at_most(3600, "seconds", ("milliseconds", 1000))] = Field(
+        15, ge=5, description="KEDA polling interval, seconds. Default: 15.")
+    cooldown_seconds: Annotated[int, at_most(86400, "seconds", ("milliseconds", 1000))] = Field(
+        300, ge=0, description="KEDA cooldown period, seconds. Default: 300.")
+    scale_down_stabilization_seconds: Annotated[int, at_most(3600, "seconds (the HPA maximum)",
+                                                              ("milliseconds", 1000))] = Field(
         300, ge=0, description="HPA scale-down stabilisation window, seconds. Default: 300."
     )
 
@@ -313,19 +362,21 @@ class AutoscalingConfig(_Model):
 class IngressConfig(_Model):
     """Optional TLS Ingress in front of the endpoint (the gateway is the preferred entry)."""
 
-    host: str = Field(description="Host name clients use.")
-    tls_secret: str = Field(description="Existing TLS Secret in the serving namespace.")
-    class_name: str | None = Field(None, description="IngressClass. Default: the cluster default.")
+    host: DnsHost = Field(description="Host name clients use.")
+    tls_secret: K8sName = Field(description="Existing TLS Secret in the serving namespace.")
+    class_name: MaybeK8sName = Field(None, description="IngressClass. Default: the cluster default.")
 
 
 class ModelConfig(_Model):
     """Models to serve, one OpenAI-compatible endpoint each; the map key is the endpoint's Kubernetes name."""
 
-    huggingface_repo: str = Field(description="Source repository id, e.g. meta-llama/Llama-2-7b-chat-hf.")
-    revision: str = Field(
-        pattern=r"^[0-9a-f]{40}$", description="Commit of the repository to stage; a branch name is not reproducible."
+    huggingface_repo: Annotated[str, checked(f.hf_repo)] = Field(
+        description="Source repository id, e.g. meta-llama/Llama-2-7b-chat-hf.")
+    revision: Annotated[str, checked(f.git_revision)] = Field(
+        description="Commit of the repository to stage; a branch name is not reproducible."
     )
-    served_model_name: str = Field(description="Name clients send as `model`; also the metrics label.")
+    served_model_name: Annotated[str, checked(f.served_model_name)] = Field(
+        description="Name clients send as `model`; also the metrics label.")
     architecture: str = Field(
         description="Sizing catalogue key: llama-2-7b, llama-2-13b, llama-2-70b, mistral-7b, llama-3.1-8b, "
         "llama-3.1-70b, or a key of catalog.models."
@@ -339,11 +390,11 @@ class ModelConfig(_Model):
         description="Where the download Job fetches weights: Hugging Face (needs `hfToken`) or an internal mirror. "
         "Default: mirror.",
     )
-    mirror_url: str | None = Field(None, description="Base URL of the internal model mirror (source=mirror).")
+    mirror_url: MaybeHttpsUrl = Field(None, description="Base URL of the internal model mirror (source=mirror).")
     image: ImageConfig = Field(description="vLLM OpenAI server image.")
     tensor_parallel_size: int = Field(1, ge=1, le=8, description="GPUs per replica (`--tensor-parallel-size`). Default: 1.")
     replicas: ReplicaConfig = Field(default_factory=ReplicaConfig, description="Replica bounds.")
-    max_model_len: int = Field(4096, ge=256, description="Context length (`--max-model-len`), tokens. Default: 4096.")
+    max_model_len: Tokens = Field(4096, ge=256, description="Context length (`--max-model-len`), tokens. Default: 4096.")
     gpu_memory_utilization: float = Field(
         0.9, gt=0.1, le=0.98, description="GPU memory fraction vLLM may use (`--gpu-memory-utilization`). Default: 0.9."
     )
@@ -355,13 +406,13 @@ class ModelConfig(_Model):
     kv_cache_dtype: Literal["auto", "fp8"] = Field("auto", description="KV-cache dtype (`--kv-cache-dtype`). Default: auto.")
     weights: WeightsVolumeConfig = Field(description="Weights volume(s).")
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="CPU and memory per replica.")
-    startup_timeout_seconds: int = Field(
+    startup_timeout_seconds: Annotated[int, at_most(14400, "seconds", ("milliseconds", 1000))] = Field(
         1200, ge=600,
         description="Time a replica may take to load weights and capture CUDA graphs before it is restarted, seconds. "
         "Default: 1200.",
     )
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="KEDA settings.")
-    download_egress_cidrs: tuple[str, ...] = Field(
+    download_egress_cidrs: Cidrs = Field(
         ("0.0.0.0/0",),
         description="Networks the weights download may reach on TCP 443 (the mirror or Hugging Face). "
         "Default: any address.",
@@ -371,10 +422,10 @@ class ModelConfig(_Model):
 
     @field_validator("extra_args")
     @classmethod
-    def _no_unsafe_flags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for arg in value:
-            if arg.split("=", 1)[0] in ("--api-key", "--host", "--port", "--disable-log-requests"):
-                raise ValueError(f"{arg!r} is managed by the platform or removed from vLLM; drop it")
+    def _no_managed_flags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from components.config.vllm_args import check_extra_args
+
+        check_extra_args(value)
         return value
 
 
@@ -386,33 +437,35 @@ class ModelConfig(_Model):
 class AlertEmailConfig(_Model):
     """E-mail receiver of Alertmanager."""
 
-    to: str = Field(description="Recipient address (an on-call list).")
-    sender: str = Field(description="From address.")
-    smarthost: str = Field(pattern=r"^[^:]+:\d+$", description="SMTP relay as host:port; TLS is required.")
-    username: str | None = Field(None, description="SMTP user; its password is the secret `alertSmtpPassword`.")
+    to: Annotated[str, checked(f.email_list)] = Field(description="Recipient address (an on-call list).")
+    sender: Annotated[str, checked(lambda v: f.email(v, display_name=True))] = Field(description="From address.")
+    smarthost: Annotated[str, checked(f.host_port)] = Field(description="SMTP relay as host:port; TLS is required.")
+    username: Annotated[str | None, checked(lambda v: f._one_line(v, "user name"))] = Field(
+        None, description="SMTP user; its password is the secret `alertSmtpPassword`.")
 
 
 class ObservabilityConfig(_Model):
     """Metrics, dashboards and alerting."""
 
-    enabled: bool = Field(True, description="Deploy Prometheus, Grafana and Alertmanager. Default: true.")
+    enabled: Bool = Field(True, description="Deploy Prometheus, Grafana and Alertmanager. Default: true.")
     prometheus_retention_days: int = Field(15, ge=1, le=3650, description="Metrics retention, days. Default: 15.")
-    prometheus_storage_gib: int = Field(50, ge=1, description="Prometheus volume size, GiB. Default: 50.")
-    latency_p95_threshold_seconds: float = Field(
+    prometheus_storage_gib: DiskGiB = Field(50, ge=1, description="Prometheus volume size, GiB. Default: 50.")
+    latency_p95_threshold_seconds: Annotated[float, at_most(120, "seconds", ("milliseconds", 1000))] = Field(
         2.0, gt=0, description="p95 end-to-end latency alert threshold, seconds. Default: 2."
     )
-    queue_per_replica_alert: float = Field(5, gt=0, description="Waiting requests per replica that raise an alert. Default: 5.")
+    queue_per_replica_alert: Annotated[float, at_most(1000, "waiting requests")] = Field(
+        5, gt=0, description="Waiting requests per replica that raise an alert. Default: 5.")
     gpu_temperature_alert_celsius: int = Field(85, ge=50, le=110, description="GPU temperature alert, deg C. Default: 85.")
     alert_email: AlertEmailConfig | None = Field(None, description="Alertmanager e-mail receiver. Default: none.")
-    alert_webhook: bool = Field(
+    alert_webhook: Bool = Field(
         False, description="Send alerts to the webhook in the secret `alertWebhookUrl` (pager, Aria Operations). Default: false."
     )
-    alert_egress_cidrs: tuple[str, ...] = Field(
+    alert_egress_cidrs: Cidrs = Field(
         ("0.0.0.0/0",), description="Networks Alertmanager may reach for SMTP and webhooks. Default: any address."
     )
-    runbook_base_url: str = Field(
+    runbook_base_url: LinkUrl = Field(
         "docs/operating.md",
-        description="Where the runbook lives; alerts link to <url>#alert-<name>. Default: docs/operating.md.",
+        description="Where the runbook lives; alerts link to <url>#alert-<name>. Default: docs/operating.md."
     )
 
 
@@ -420,10 +473,10 @@ class DrSecondaryConfig(_Model):
     """The secondary site: its own vCenter, Supervisor namespace and standby cluster."""
 
     vsphere: VsphereConfig = Field(description="The secondary site's vCenter and inventory (password: `drVspherePassword`).")
-    supervisor_id: str = Field(description="Id of the secondary site's vSphere Supervisor.")
-    supervisor_namespace: str = Field(pattern=DNS_LABEL, description="vSphere Namespace at the secondary site.")
-    cluster_name: str = Field(pattern=DNS_LABEL, description="Standby workload cluster name.")
-    gpu_nodes: int = Field(
+    supervisor_id: Annotated[str, checked(f.supervisor_id)] = Field(description="Id of the secondary site's vSphere Supervisor.")
+    supervisor_namespace: Namespace = Field(description="vSphere Namespace at the secondary site.")
+    cluster_name: Label = Field(description="Standby workload cluster name.")
+    gpu_nodes: Annotated[int, at_most(64, "GPU nodes")] = Field(
         1, ge=0, description="GPU workers at the secondary site (0 allowed in pilot-light). Default: 1."
     )
     registry: RegistryConfig | None = Field(
@@ -436,12 +489,16 @@ class DrSecondaryConfig(_Model):
 class BackupStorageConfig(_Model):
     """S3-compatible object store at the secondary site that receives the primary's backups."""
 
-    s3_url: str = Field(pattern=r"^https://", description="S3 endpoint URL; TLS only.")
-    bucket: str = Field(description="Bucket, created with versioning (and replication where the store offers it).")
-    region: str = Field("us-east-1", description="Region string the store expects. Default: us-east-1.")
-    prefix: str = Field("onprem-llm", description="Prefix inside the bucket. Default: onprem-llm.")
-    ca_cert: str | None = Field(None, description="Base64 PEM of the store's private CA. Default: system trust.")
-    egress_cidrs: tuple[str, ...] = Field(
+    s3_url: HttpsUrl = Field(description="S3 endpoint URL; TLS only.")
+    bucket: Annotated[str, checked(f.s3_bucket)] = Field(
+        description="Bucket, created with versioning (and replication where the store offers it).")
+    region: Annotated[str, checked(f.s3_region)] = Field(
+        "us-east-1", description="Region string the store expects. Default: us-east-1.")
+    prefix: Annotated[str, checked(f.s3_prefix)] = Field(
+        "onprem-llm", description="Prefix inside the bucket. Default: onprem-llm.")
+    ca_cert: Annotated[str | None, checked(f.base64_pem)] = Field(
+        None, description="Base64 PEM of the store's private CA. Default: system trust.")
+    egress_cidrs: Cidrs = Field(
         ("0.0.0.0/0",), description="Addresses of the store; Velero may reach them on 443. Default: any address."
     )
 
@@ -449,34 +506,36 @@ class BackupStorageConfig(_Model):
 class DrConfig(_Model):
     """Disaster recovery: pattern, targets and backups."""
 
-    enabled: bool = Field(False, description="Deploy the secondary site and backups. Default: false.")
+    enabled: Bool = Field(False, description="Deploy the secondary site and backups. Default: false.")
     mode: Literal["backup-restore", "pilot-light", "warm-standby"] = Field(
         "warm-standby", description="Recovery pattern. Default: warm-standby."
     )
-    rpo_minutes: int = Field(60, ge=1, description="Recovery point objective, minutes. Default: 60.")
-    rto_minutes: int = Field(15, ge=1, description="Recovery time objective, minutes. Default: 15.")
-    backup_interval_minutes: int = Field(
+    rpo_minutes: DrMinutes = Field(60, ge=1, description="Recovery point objective, minutes. Default: 60.")
+    rto_minutes: DrMinutes = Field(15, ge=1, description="Recovery time objective, minutes. Default: 15.")
+    backup_interval_minutes: DrMinutes = Field(
         30, ge=5, description="Velero schedule interval, minutes; must divide an hour or a day. Default: 30."
     )
-    backup_duration_minutes: int = Field(10, ge=1, description="Longest a backup run takes (measure it). Default: 10.")
-    replication_lag_minutes: int = Field(
+    backup_duration_minutes: DrMinutes = Field(10, ge=1, description="Longest a backup run takes (measure it). Default: 10.")
+    replication_lag_minutes: DrMinutes = Field(
         5, ge=0, description="Delay until a backup is readable at the secondary site. Default: 5."
     )
-    backup_ttl_hours: int = Field(720, ge=24, description="Backup retention, hours. Default: 720 (30 days).")
-    long_term_ttl_hours: int | None = Field(
+    backup_ttl_hours: RetentionHours = Field(720, ge=24, description="Backup retention, hours. Default: 720 (30 days).")
+    long_term_ttl_hours: Annotated[int | None, at_most(131400, "hours", ("minutes", 60))] = Field(
         None, ge=24, description="Also keep one daily backup this long (e.g. 52560 for six years). Default: none."
     )
-    file_system_backup: bool = Field(
+    file_system_backup: Bool = Field(
         False,
         description="Back volumes up file by file with the node agent (needs a privileged `velero` namespace) "
         "instead of CSI snapshot data movement. Default: false.",
     )
-    detection_minutes: int = Field(5, ge=1, description="Time to detect the outage and declare failover. Default: 5.")
-    dns_ttl_seconds: int = Field(60, ge=0, description="TTL of the DNS/GSLB record clients resolve. Default: 60.")
-    copy_gib_per_minute: float = Field(
+    detection_minutes: DrMinutes = Field(5, ge=1, description="Time to detect the outage and declare failover. Default: 5.")
+    dns_ttl_seconds: Annotated[int, at_most(3600, "seconds", ("milliseconds", 1000))] = Field(
+        60, ge=0, description="TTL of the DNS/GSLB record clients resolve. Default: 60.")
+    copy_gib_per_minute: Annotated[float, at_most(6000, "GiB per minute", ("MiB per minute", 1024))] = Field(
         5.5, gt=0, description="Weights copy speed into the secondary site when not pre-staged. Default: 5.5 (~100 MB/s)."
     )
-    standby_replicas: int = Field(1, ge=1, description="Replicas per model kept Ready in warm-standby. Default: 1.")
+    standby_replicas: Annotated[int, at_most(64, "replicas")] = Field(
+        1, ge=1, description="Replicas per model kept Ready in warm-standby. Default: 1.")
     backup_storage: BackupStorageConfig | None = Field(None, description="Backup target; required when enabled.")
     secondary: DrSecondaryConfig | None = Field(None, description="Secondary site; required when enabled.")
 
@@ -487,23 +546,26 @@ class ComplianceConfig(_Model):
     tier: Literal["production", "non-production"] = Field(
         "production", description="Production stacks get the strict checks. Default: production."
     )
-    allowed_registries: tuple[str, ...] = Field(description="Registries images may come from.")
-    require_image_digest: bool = Field(True, description="Images must carry a sha256 digest. Default: true.")
-    privileged_namespaces: dict[str, str] = Field(
+    allowed_registries: Registries = Field(min_length=1, description="Registries images may come from.")
+    require_image_digest: Bool = Field(True, description="Images must carry a sha256 digest. Default: true.")
+    privileged_namespaces: Annotated[dict[str, str], checked(lambda entries: [
+        (f.namespace(ns), f.reason(text)) for ns, text in entries.items()])] = Field(
         default_factory=lambda: {"gpu-operator": "GPU driver and toolkit load kernel modules and reconfigure containerd"},
         description="Namespaces allowed the privileged Pod Security level, with the reason. Default: gpu-operator.",
     )
-    baseline_namespaces: dict[str, str] = Field(
+    baseline_namespaces: Annotated[dict[str, str], checked(lambda entries: [
+        (f.namespace(ns), f.reason(text)) for ns, text in entries.items()])] = Field(
         default_factory=dict,
         description="Namespaces that run at the Pod Security baseline level, with the reason: e.g. `velero`, whose "
         "data mover pods run as root. Default: none.",
     )
-    encrypted_storage_classes: tuple[str, ...] = Field(
+    encrypted_storage_classes: Annotated[tuple[str, ...], checked(lambda values: [
+        f.dns_subdomain(v) for v in values])] = Field(
         (),
         description="Storage classes besides the sites' `storagePolicy` that are backed by encryption (e.g. a vSAN "
         "File Services class for ReadWriteMany weights). Default: none.",
     )
-    minimum_backup_ttl_hours: int = Field(
+    minimum_backup_ttl_hours: RetentionHours = Field(
         720, ge=24, description="Shortest retention any backup schedule may have, hours. Default: 720."
     )
 
@@ -511,21 +573,22 @@ class ComplianceConfig(_Model):
 class AriaConfig(_Model):
     """VMware Aria Automation: the vSphere cloud account, a GPU cloud zone and the project, as code."""
 
-    enabled: bool = Field(
+    enabled: Bool = Field(
         False, description="Create the Aria objects; the refresh token is the secret `ariaRefreshToken`. Default: false."
     )
-    url: str | None = Field(None, pattern=r"^https://", description="Aria Automation URL (https).")
-    accept_self_signed_cert: bool = Field(
+    url: MaybeHttpsUrl = Field(None, description="Aria Automation URL (https).")
+    accept_self_signed_cert: Bool = Field(
         False, description="Accept vCenter's certificate without a trusted CA. Refused in production. Default: false."
     )
     project_name: str = Field("llm-inference", description="Project name. Default: llm-inference.")
     project_description: str = Field(
         "On-premise LLM serving infrastructure", description="Project description. Default: the design document's."
     )
-    administrators: tuple[str, ...] = Field((), description="E-mail addresses of project administrators. Default: none.")
-    members: tuple[str, ...] = Field((), description="E-mail addresses of project members. Default: none.")
+    administrators: Emails = Field((), description="E-mail addresses of project administrators. Default: none.")
+    members: Emails = Field((), description="E-mail addresses of project members. Default: none.")
     cpu_limit: int = Field(0, ge=0, description="vCPUs the project may use in the zone (0 = unlimited). Default: 0.")
-    memory_limit_mb: int = Field(0, ge=0, description="Memory the project may use, MB (0 = unlimited). Default: 0.")
+    memory_limit_mb: Annotated[int, at_most(1_073_741_824, "MB", ("KB", 1000))] = Field(
+        0, ge=0, description="Memory the project may use, MB (0 = unlimited). Default: 0.")
     storage_limit_gb: int = Field(0, ge=0, description="Storage the project may use, GB (0 = unlimited). Default: 0.")
     max_instances: int = Field(0, ge=0, description="Machines the project may deploy (0 = unlimited). Default: 0.")
 
@@ -533,25 +596,27 @@ class AriaConfig(_Model):
 class OidcConfig(_Model):
     """The site's identity provider, whose tokens the gateway accepts."""
 
-    issuer: str = Field(pattern=r"^https://", description="Token issuer (the `iss` claim).")
-    audiences: tuple[str, ...] = Field(min_length=1, description="Accepted `aud` values.")
-    jwks_uri: str = Field(pattern=r"^https://", description="URL of the issuer's signing keys (JWKS).")
-    user_claim: str = Field("sub", description="Claim that identifies the caller in logs and rate limits. Default: sub.")
+    issuer: IssuerUrl = Field(description="Token issuer (the `iss` claim).")
+    audiences: Annotated[tuple[str, ...], checked(f.no_duplicates)] = Field(min_length=1, description="Accepted `aud` values.")
+    jwks_uri: HttpsUrl = Field(description="URL of the issuer's signing keys (JWKS).")
+    user_claim: Annotated[str, checked(f.claim_name)] = Field(
+        "sub", description="Claim that identifies the caller in logs and rate limits. Default: sub.")
 
 
 class GatewayConfig(_Model):
     """The authenticating gateway: the only way into the model endpoints."""
 
-    namespace: str = Field("api-gateway", pattern=DNS_LABEL, description="Namespace of the gateway. Default: api-gateway.")
-    hostname: str = Field(description="Host name clients use; its certificate is the secrets `gatewayTlsCert`/`gatewayTlsKey`.")
+    namespace: Namespace = Field("api-gateway", description="Namespace of the gateway. Default: api-gateway.")
+    hostname: DnsHost = Field(
+        description="Host name clients use; its certificate is the secrets `gatewayTlsCert`/`gatewayTlsKey`.")
     oidc: OidcConfig = Field(description="Identity provider.")
-    requests_per_minute_per_user: int = Field(
+    requests_per_minute_per_user: Annotated[int, at_most(100_000, "requests per minute")] = Field(
         60, ge=1, description="Requests each caller (token subject) may send per minute, per gateway replica. Default: 60."
     )
-    client_cidrs: tuple[str, ...] = Field(
+    client_cidrs: Cidrs = Field(
         ("0.0.0.0/0",), description="Networks allowed to connect to the gateway on 443. Default: any address."
     )
-    idp_egress_cidrs: tuple[str, ...] = Field(
+    idp_egress_cidrs: Cidrs = Field(
         ("0.0.0.0/0",), description="Addresses of the identity provider (JWKS fetch on 443). Default: any address."
     )
 
@@ -559,10 +624,10 @@ class GatewayConfig(_Model):
 class AccessConfig(_Model):
     """Who may do what on the workload cluster and in vCenter (groups from the identity provider)."""
 
-    break_glass_group: str = Field(description="Platform administrators: the only group bound to cluster-admin.")
-    operator_group: str = Field(description="Operators: edit in the serving and monitoring namespaces.")
-    auditor_group: str = Field(description="Auditors: read-only across the cluster (no Secrets).")
-    vsphere_operator_group: str = Field(
+    break_glass_group: Group = Field(description="Platform administrators: the only group bound to cluster-admin.")
+    operator_group: Group = Field(description="Operators: edit in the serving and monitoring namespaces.")
+    auditor_group: Group = Field(description="Auditors: read-only across the cluster (no Secrets).")
+    vsphere_operator_group: Annotated[str, checked(f.vsphere_group)] = Field(
         description="vCenter group granted the read-only operator role on the GPU cluster, e.g. HOSPITAL.EXAMPLE\\llm-operators."
     )
 
@@ -570,17 +635,18 @@ class AccessConfig(_Model):
 class AuditConfig(_Model):
     """Audit trail: API-server audit and gateway access logs shipped to locked object storage."""
 
-    enabled: bool = Field(False, description="Ship audit logs. Required in production. Default: false.")
-    s3_url: str | None = Field(None, pattern=r"^https://", description="S3 endpoint of the audit store; TLS only.")
-    bucket: str | None = Field(
+    enabled: Bool = Field(False, description="Ship audit logs. Required in production. Default: false.")
+    s3_url: MaybeHttpsUrl = Field(None, description="S3 endpoint of the audit store; TLS only.")
+    bucket: Annotated[str | None, checked(f.s3_bucket)] = Field(
         None, description="Bucket created with Object Lock in COMPLIANCE mode and default retention of retentionDays."
     )
-    region: str = Field("us-east-1", description="Region string the store expects. Default: us-east-1.")
-    retention_days: int = Field(
+    region: Annotated[str, checked(f.s3_region)] = Field(
+        "us-east-1", description="Region string the store expects. Default: us-east-1.")
+    retention_days: Annotated[int, at_most(36500, "days", ("hours", 24))] = Field(
         2555, ge=1, description="Object Lock retention, days; at least 2190 (six years). Default: 2555 (seven years)."
     )
     flush_seconds: int = Field(60, ge=10, le=300, description="Upload interval: the audit log's RPO, seconds. Default: 60.")
-    egress_cidrs: tuple[str, ...] = Field(("0.0.0.0/0",), description="Addresses of the audit store. Default: any address.")
+    egress_cidrs: Cidrs = Field(("0.0.0.0/0",), description="Addresses of the audit store. Default: any address.")
     tools_image: ImageConfig | None = Field(
         None, description="Image with Python 3 and boto3 that writes the daily signed manifest."
     )
@@ -589,22 +655,28 @@ class AuditConfig(_Model):
 class ModelArchConfig(_Model):
     """A model architecture, from its config.json."""
 
-    params_billion: float = Field(gt=0, description="Parameters, billions.")
-    layers: int = Field(ge=1, description="num_hidden_layers.")
-    hidden: int = Field(ge=1, description="hidden_size.")
-    attention_heads: int = Field(ge=1, description="num_attention_heads.")
-    kv_heads: int = Field(ge=1, description="num_key_value_heads (equal to attention heads without GQA).")
-    head_dim: int = Field(ge=1, description="hidden_size / num_attention_heads unless set explicitly.")
-    max_context: int = Field(ge=1, description="max_position_embeddings.")
-    sliding_window: int | None = Field(None, ge=1, description="Sliding attention window, tokens. Default: none.")
+    params_billion: Annotated[float, at_most(10_000, "billions of parameters", ("a parameter count", 1e9))] = Field(
+        gt=0, description="Parameters, billions.")
+    layers: Annotated[int, at_most(1024, "layers")] = Field(ge=1, description="num_hidden_layers.")
+    hidden: Annotated[int, at_most(131_072, "(hidden size)")] = Field(ge=1, description="hidden_size.")
+    attention_heads: Annotated[int, at_most(1024, "heads")] = Field(ge=1, description="num_attention_heads.")
+    kv_heads: Annotated[int, at_most(1024, "heads")] = Field(
+        ge=1, description="num_key_value_heads (equal to attention heads without GQA).")
+    head_dim: Annotated[int, at_most(1024, "(head dimension)")] = Field(
+        ge=1, description="hidden_size / num_attention_heads unless set explicitly.")
+    max_context: Tokens = Field(ge=1, description="max_position_embeddings.")
+    sliding_window: Annotated[int | None, at_most(10_485_760, "tokens")] = Field(
+        None, ge=1, description="Sliding attention window, tokens. Default: none.")
 
 
 class GpuSpecConfig(_Model):
     """A GPU model's memory, bandwidth and dense compute."""
 
-    memory_gib: float = Field(gt=0, description="Memory visible to CUDA, GiB.")
-    bandwidth_tbps: float = Field(gt=0, description="Memory bandwidth, TB/s.")
-    bf16_tflops: float = Field(gt=0, description="Dense BF16 tensor TFLOP/s (not the sparse figure).")
+    memory_gib: Annotated[float, at_most(1024, "GiB", ("MiB", 1024))] = Field(gt=0, description="Memory visible to CUDA, GiB.")
+    bandwidth_tbps: Annotated[float, at_most(20, "TB/s", ("GB/s", 1000))] = Field(
+        gt=0, description="Memory bandwidth, TB/s.")
+    bf16_tflops: Annotated[float, at_most(5000, "TFLOP/s", ("GFLOP/s", 1000))] = Field(
+        gt=0, description="Dense BF16 tensor TFLOP/s (not the sparse figure).")
 
 
 class CatalogConfig(_Model):
@@ -618,16 +690,19 @@ class CostConfig(_Model):
     """Inputs of the capacity and cost model."""
 
     capital_usd: float = Field(203_000, ge=0, description="Hardware and licence capital, USD. Default: 203000.")
-    amortisation_years: int = Field(3, ge=1, le=10, description="Years the capital is spread over. Default: 3.")
+    amortisation_years: Annotated[int, at_most(10, "years", ("months", 12))] = Field(
+        3, ge=1, description="Years the capital is spread over. Default: 3.")
     monthly_operations_usd: float = Field(9_400, ge=0, description="Monthly staff, power and support, USD. Default: 9400.")
-    requests_per_month: int = Field(1_000_000, ge=0, description="Expected requests per month. Default: 1000000.")
-    cloud_price_per_request_usd: float = Field(0.01, ge=0, description="Cloud price to compare with, USD. Default: 0.01.")
-    avg_prompt_tokens: int = Field(300, ge=1, description="Mean prompt length, tokens. Default: 300.")
-    avg_output_tokens: int = Field(150, ge=1, description="Mean completion length, tokens. Default: 150.")
-    peak_to_average: float = Field(
+    requests_per_month: Annotated[int, at_most(100_000_000_000, "requests per month")] = Field(
+        1_000_000, ge=0, description="Expected requests per month. Default: 1000000.")
+    cloud_price_per_request_usd: Annotated[float, at_most(10, "USD per request", ("cents", 100))] = Field(
+        0.01, ge=0, description="Cloud price to compare with, USD. Default: 0.01.")
+    avg_prompt_tokens: Tokens = Field(300, ge=1, description="Mean prompt length, tokens. Default: 300.")
+    avg_output_tokens: Tokens = Field(150, ge=1, description="Mean completion length, tokens. Default: 150.")
+    peak_to_average: Annotated[float, at_most(100, "(a ratio)")] = Field(
         3.0, ge=1, description="Busiest-hour request rate over the monthly average. Default: 3."
     )
-    itl_target_seconds: float = Field(
+    itl_target_seconds: Annotated[float, at_most(2, "seconds", ("milliseconds", 1000))] = Field(
         0.05, gt=0, description="Inter-token latency each stream must keep at peak, seconds. Default: 0.05 (20 tokens/s)."
     )
 
@@ -655,7 +730,9 @@ class PlatformConfig(_Model):
     def _model_keys_are_labels(cls, value: dict[str, ModelConfig]) -> dict[str, ModelConfig]:
         bad = [key for key in value if not re.match(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", key)]
         if bad:
-            raise ValueError(f"model keys become Kubernetes names; use lowercase DNS labels of at most 40 characters: {bad}")
+            fixed = [re.sub(r"[^a-z0-9-]+", "-", k.lower()).strip("-")[:40].strip("-") for k in bad]
+            raise ValueError(f"model keys become Kubernetes names; use lowercase DNS labels of at most 40 characters: "
+                             f"{bad}, e.g. {fixed}")
         return value
 
 
@@ -690,16 +767,25 @@ class SecretKey:
     key: str
     purpose: str
     required_when: Callable[[PlatformConfig], bool]
+    from_file: str | None = None
+    """For values that are files (kubeconfigs, certificates, tokens): the file the command reads."""
+
+    @property
+    def command(self) -> str:
+        """The command that sets it: prompting for typed values, reading stdin for files."""
+        base = f"pulumi config set --secret {self.key}"
+        return f"{base} < {self.from_file}" if self.from_file else base
 
 
 SECRET_KEYS: tuple[SecretKey, ...] = (
     SecretKey("vspherePassword", "password of vsphere.user", lambda c: True),
-    SecretKey("supervisorKubeconfig", "kubeconfig of the Supervisor (vSphere Namespace scope)", lambda c: True),
+    SecretKey("supervisorKubeconfig", "kubeconfig of the Supervisor (vSphere Namespace scope)", lambda c: True,
+              "supervisor-kubeconfig.yaml"),
     SecretKey("registryPassword", "password of tanzu.registry.username", lambda c: True),
     SecretKey(
         "nlsClientToken",
         "NVIDIA License System client configuration token for vGPU guest drivers",
-        lambda c: c.gpu_pool.mode == "vgpu",
+        lambda c: c.gpu_pool.mode == "vgpu", "client_configuration_token.tok",
     ),
     SecretKey(
         "hfToken",
@@ -718,14 +804,16 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
     SecretKey("backupS3AccessKeyId", "access key of the backup bucket", lambda c: c.dr.enabled),
     SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled),
     SecretKey("ariaRefreshToken", "Aria Automation API refresh token", lambda c: c.aria.enabled),
-    SecretKey("gatewayTlsCert", "PEM certificate chain of gateway.hostname", lambda c: True),
-    SecretKey("gatewayTlsKey", "PEM private key of the gateway certificate", lambda c: True),
+    SecretKey("gatewayTlsCert", "PEM certificate chain of gateway.hostname", lambda c: True, "llm.crt"),
+    SecretKey("gatewayTlsKey", "PEM private key of the gateway certificate", lambda c: True, "llm.key"),
     SecretKey("auditS3AccessKeyId", "access key of the audit bucket (s3:PutObject only)", lambda c: c.audit.enabled),
     SecretKey("auditS3SecretAccessKey", "secret key of the audit bucket", lambda c: c.audit.enabled),
     SecretKey("drVspherePassword", "password of dr.secondary.vsphere.user", lambda c: c.dr.enabled),
-    SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled),
+    SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled,
+              "dr-supervisor-kubeconfig.yaml"),
     SecretKey(
         "drRegistryPassword", "password of dr.secondary.registry.username",
         lambda c: c.dr.enabled and c.dr.secondary is not None and c.dr.secondary.registry is not None,
     ),
 )
+SECRET_NAMES = frozenset(s.key for s in SECRET_KEYS)

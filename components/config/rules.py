@@ -6,34 +6,22 @@ the reason says how. They run once every section has parsed.
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
+from components.config.issues import MISSING, ConfigIssue
 from components.config.model import ModelConfig, PlatformConfig
-from components.planning import capacity, sizing
+from components.planning import capacity, sizing, vgpu
 from components.planning.dr_plan import DrFigures, DrInputs, achievable, cron_for_interval
 
-
-@dataclass(frozen=True)
-class ConfigIssue:
-    path: str
-    value: Any
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {_show(self.value)}: {self.reason}"
-
-
-def _show(value: Any) -> str:
-    if value is MISSING:
-        return "<missing>"
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-MISSING = object()
-
+FIXED_NAMESPACES = {
+    "envoy-gateway-system": "the Envoy Gateway controller",
+    "logging": "the audit log shipper",
+    "velero": "Velero (backups)",
+}
+"""Namespaces the components create under fixed names."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +53,8 @@ def _rule_models_fit_pool(c: PlatformConfig) -> list[ConfigIssue]:
 
 def _rule_replica_bounds(c: PlatformConfig) -> list[ConfigIssue]:
     issues = [
-        ConfigIssue(f"models.{k}.replicas.max", m.replicas.max, f"is below replicas.min ({m.replicas.min})")
+        ConfigIssue(f"models.{k}.replicas.max", m.replicas.max,
+                    f"is below replicas.min ({m.replicas.min}); raise it to at least {m.replicas.min} or lower replicas.min")
         for k, m in c.models.items() if m.replicas.max < m.replicas.min
     ]
     if c.compliance.tier == "production":
@@ -118,7 +107,8 @@ def _rule_served_names_unique(c: PlatformConfig) -> list[ConfigIssue]:
         if m.served_model_name in seen:
             issues.append(ConfigIssue(
                 f"models.{key}.servedModelName", m.served_model_name,
-                f"already served by models.{seen[m.served_model_name]}; clients could not tell them apart",
+                f"already served by models.{seen[m.served_model_name]}; clients could not tell them apart: give each model "
+                f"its own, e.g. {key!r}",
             ))
         seen.setdefault(m.served_model_name, key)
     return issues
@@ -126,24 +116,50 @@ def _rule_served_names_unique(c: PlatformConfig) -> list[ConfigIssue]:
 
 def _rule_model_source(c: PlatformConfig) -> list[ConfigIssue]:
     return [
-        ConfigIssue(f"models.{k}.mirrorUrl", MISSING, "source is mirror, so the mirror's base URL is required")
+        ConfigIssue(f"models.{k}.mirrorUrl", MISSING, "source is mirror, so the mirror's base URL is required, e.g. "
+                    "https://models.hospital.example/hf; or set source: huggingface")
         for k, m in c.models.items() if m.source == "mirror" and not m.mirror_url
     ]
 
 
+def _registry_fix(repository: str, allowed: tuple[str, ...]) -> str:
+    path = repository.split("/", 1)[1] if "/" in repository else repository
+    return f"mirror it into an allowed registry, e.g. {allowed[0]}/{path}" if allowed else "list its registry"
+
+
 def _rule_images_allowed(c: PlatformConfig) -> list[ConfigIssue]:
+    """Every image and repository the stack names comes from compliance.allowedRegistries."""
+    allowed = tuple(r.lower() for r in c.compliance.allowed_registries)
+    repositories = [(f"models.{k}.image", m.image) for k, m in c.models.items()]
+    if c.audit.tools_image is not None:
+        repositories.append(("audit.toolsImage", c.audit.tools_image))
     issues = []
-    for key, m in c.models.items():
-        if m.image.registry not in c.compliance.allowed_registries:
+    for path, image in repositories:
+        if image.registry.lower() not in allowed:
             issues.append(ConfigIssue(
-                f"models.{key}.image.repository", m.image.repository,
-                f"registry {m.image.registry!r} is not in compliance.allowedRegistries {list(c.compliance.allowed_registries)}",
+                f"{path}.repository", image.repository,
+                f"registry {image.registry!r} is not in compliance.allowedRegistries {list(c.compliance.allowed_registries)}; "
+                f"{_registry_fix(image.repository, c.compliance.allowed_registries)}",
             ))
-        if c.compliance.require_image_digest and not m.image.digest:
+        if c.compliance.require_image_digest and not image.digest:
             issues.append(ConfigIssue(
-                f"models.{key}.image.digest", MISSING,
-                "compliance.requireImageDigest is on; add the image's sha256 digest",
+                f"{path}.digest", MISSING,
+                "compliance.requireImageDigest is on; add the image's sha256 digest (`crane digest "
+                f"{image.repository}:{image.tag}`)",
             ))
+    repository = c.addons.gpu_operator.driver_repository
+    if repository.split("/", 1)[0].lower() not in allowed:
+        issues.append(ConfigIssue(
+            "addons.gpuOperator.driverRepository", repository,
+            f"the driver image must come from compliance.allowedRegistries {list(c.compliance.allowed_registries)}; "
+            f"{_registry_fix(repository, c.compliance.allowed_registries)}",
+        ))
+    if c.tanzu.registry.server.lower() not in allowed:
+        issues.append(ConfigIssue(
+            "tanzu.registry.server", c.tanzu.registry.server,
+            f"the pull secret's registry is not in compliance.allowedRegistries {list(c.compliance.allowed_registries)}; "
+            "list it there or use an allowed registry",
+        ))
     return issues
 
 
@@ -169,13 +185,44 @@ def _rule_gpu_mode(c: PlatformConfig) -> list[ConfigIssue]:
                 "passthrough needs the name of a VM class with the DirectPath I/O device, made in vCenter "
                 "(pulumi-vsphere cannot attach PCI devices to a VM class)",
             ))
-    repository = c.addons.gpu_operator.driver_repository
-    if repository.split("/", 1)[0] not in c.compliance.allowed_registries:
-        issues.append(ConfigIssue(
-            "addons.gpuOperator.driverRepository", repository,
-            f"the driver image must come from compliance.allowedRegistries {list(c.compliance.allowed_registries)}",
-        ))
+    if pool.mode == "vgpu" and pool.vgpu_profile:
+        issues += _vgpu_profile_issues(c)
     return issues
+
+
+def _vgpu_profile_issues(c: PlatformConfig) -> list[ConfigIssue]:
+    pool = c.gpu_pool
+    name, gpu = pool.vgpu_profile or "", pool.gpu_model
+    example = vgpu.full_profile(gpu)
+    profile = vgpu.parse(name)
+    if profile is None:
+        if vgpu.parse(name.lower()) is not None:
+            return [ConfigIssue("gpuPool.vgpuProfile", name, f"vGPU profile names are lowercase: {name.lower()!r}")]
+        return [ConfigIssue("gpuPool.vgpuProfile", name,
+                            f"is not a vGPU profile name: grid_<gpu>-<framebuffer GB>c, e.g. {example!r} for a {gpu}")]
+    if profile.series != "c":
+        return [ConfigIssue("gpuPool.vgpuProfile", name,
+                            f"is a {profile.series.upper()}-series (graphics) profile; LLM serving needs a C-series "
+                            f"(compute) profile, e.g. {example!r}")]
+    if gpu not in vgpu.BOARDS:
+        return []
+    boards, full = vgpu.BOARDS[gpu]
+    owners = vgpu.owner(profile)
+    if profile.board not in boards:
+        belongs = f"belongs to {' or '.join(owners)}" if owners else f"is for another GPU ({profile.board})"
+        return [ConfigIssue("gpuPool.vgpuProfile", name,
+                            f"{belongs}, not gpuPool.gpuModel {gpu}; for a {gpu} use {example!r}")]
+    if profile.framebuffer_gb > full:
+        others = [o for o in owners if o != gpu]
+        belongs = f" (it belongs to {' or '.join(others)})" if others else ""
+        return [ConfigIssue("gpuPool.vgpuProfile", name,
+                            f"gives {profile.framebuffer_gb} GB, more than a {gpu} has ({full} GB){belongs}; "
+                            f"use {example!r}")]
+    if profile.framebuffer_gb < full * 0.97 and pool.gpus_per_node > 1:
+        return [ConfigIssue("gpuPool.vgpuProfile", name,
+                            f"gives each VM {profile.framebuffer_gb} of the card's {full} GB; several vGPUs in one VM "
+                            f"(gpuPool.gpusPerNode {pool.gpus_per_node}) need full-card profiles: use {example!r}")]
+    return []
 
 
 def _rule_production_tier(c: PlatformConfig) -> list[ConfigIssue]:
@@ -193,18 +240,75 @@ def _rule_production_tier(c: PlatformConfig) -> list[ConfigIssue]:
             "tanzu.controlPlane.replicas", c.tanzu.control_plane.replicas,
             "production needs 3 control-plane nodes for etcd quorum",
         ))
+    if not c.compliance.require_image_digest:
+        issues.append(ConfigIssue(
+            "compliance.requireImageDigest", False,
+            "production pins every image by digest, so what runs is what was reviewed (164.312(c)(1)); set it to true "
+            "and give each image its sha256 digest",
+        ))
+    if not c.dr.enabled:
+        issues.append(ConfigIssue(
+            "dr.enabled", False,
+            "production keeps backups and a recovery site (data backup and disaster recovery plans, 45 CFR "
+            "164.308(a)(7)(ii)(A)-(B)); set it to true with dr.backupStorage and dr.secondary",
+        ))
+    obs = c.observability
+    if not obs.enabled:
+        issues.append(ConfigIssue(
+            "observability.enabled", False,
+            "production watches its endpoints and backups (164.312(b)); the policy pack's alerting-present check "
+            "refuses a stack without the alert rules: set it to true",
+        ))
+    elif obs.alert_email is None and not obs.alert_webhook:
+        issues.append(ConfigIssue(
+            "observability.alertEmail", MISSING,
+            "production alerts must reach someone: set observability.alertEmail (to, sender, smarthost) or "
+            "observability.alertWebhook: true with the secret alertWebhookUrl",
+        ))
     return issues
 
 
+def _namespace_roles(c: PlatformConfig) -> list[tuple[str, str, str]]:
+    """(config path, namespace, what runs there) for every namespace the stack configures."""
+    t = c.tanzu
+    return [
+        ("tanzu.servingNamespace", t.serving_namespace, "the model endpoints"),
+        ("tanzu.monitoringNamespace", t.monitoring_namespace, "the monitoring stack"),
+        ("gateway.namespace", c.gateway.namespace, "the gateway"),
+        ("addons.kedaNamespace", c.addons.keda_namespace, "KEDA"),
+        ("addons.gpuOperator.namespace", c.addons.gpu_operator.namespace, "the GPU Operator"),
+    ]
+
+
 def _rule_namespaces_distinct(c: PlatformConfig) -> list[ConfigIssue]:
+    """One namespace per role: each carries its own Pod Security level, NetworkPolicies and exceptions."""
     t = c.tanzu
     issues = []
-    if t.serving_namespace == t.monitoring_namespace:
-        issues.append(ConfigIssue("tanzu.monitoringNamespace", t.monitoring_namespace, "must differ from tanzu.servingNamespace"))
+    seen: dict[str, tuple[str, str]] = {}
+    for path, ns, role in _namespace_roles(c):
+        if ns in FIXED_NAMESPACES:
+            issues.append(ConfigIssue(path, ns, f"{ns!r} is where the platform runs {FIXED_NAMESPACES[ns]}; "
+                                      f"give {role} a namespace of its own"))
+        elif ns in seen:
+            other_path, other_role = seen[ns]
+            issues.append(ConfigIssue(
+                path, ns, f"must differ from {other_path} ({other_role}); {role} must not share the namespace "
+                f"{ns!r}: each role needs its own (own Pod Security level and NetworkPolicies)"))
+        else:
+            seen[ns] = (path, role)
+    own = {ns for _, ns, _ in _namespace_roles(c)} | set(FIXED_NAMESPACES)
+    callers_not_allowed = {ns for ns in own if ns != c.gateway.namespace}
     if t.serving_namespace in t.gateway_namespaces:
         issues.append(ConfigIssue(
             "tanzu.gatewayNamespaces", list(t.gateway_namespaces),
             "must not contain tanzu.servingNamespace; callers live in their own namespaces",
+        ))
+    clash = sorted(ns for ns in t.gateway_namespaces if ns in callers_not_allowed and ns != t.serving_namespace)
+    if clash:
+        issues.append(ConfigIssue(
+            "tanzu.gatewayNamespaces", list(t.gateway_namespaces),
+            f"lists platform namespaces {clash}, whose pods would then reach the model endpoints; list the gateway "
+            f"({c.gateway.namespace!r}) and the consuming applications' namespaces only",
         ))
     gpu_operator = c.addons.gpu_operator.namespace
     if gpu_operator not in c.compliance.privileged_namespaces:
@@ -213,17 +317,78 @@ def _rule_namespaces_distinct(c: PlatformConfig) -> list[ConfigIssue]:
             f"needs an entry for {gpu_operator!r} (addons.gpuOperator.namespace) with its reason: the GPU driver "
             "and toolkit run privileged",
         ))
-    for ns in (t.serving_namespace, t.monitoring_namespace, c.addons.keda_namespace):
-        if ns == gpu_operator:
-            issues.append(ConfigIssue(
-                "addons.gpuOperator.namespace", gpu_operator, f"must not share the namespace {ns!r} with other workloads",
-            ))
-    for ns in (t.serving_namespace, t.monitoring_namespace, c.addons.keda_namespace):
-        if ns in c.compliance.privileged_namespaces:
+    workloads = (t.serving_namespace, t.monitoring_namespace, c.addons.keda_namespace, c.gateway.namespace,
+                 *t.gateway_namespaces)
+    for ns in dict.fromkeys(workloads):
+        if ns in c.compliance.privileged_namespaces and ns != gpu_operator and ns not in FIXED_NAMESPACES:
             issues.append(ConfigIssue(
                 f"compliance.privilegedNamespaces.{ns}", c.compliance.privileged_namespaces[ns],
                 "workload namespaces stay at Pod Security restricted; remove this exception",
             ))
+    return issues
+
+
+def _rule_groups_separate(c: PlatformConfig) -> list[ConfigIssue]:
+    """Break-glass, operators and auditors are different people: each role has its own group."""
+    a = c.access
+    roles = [("access.breakGlassGroup", a.break_glass_group, "break-glass (cluster-admin)"),
+             ("access.operatorGroup", a.operator_group, "operators (edit)"),
+             ("access.auditorGroup", a.auditor_group, "auditors (read-only)")]
+    issues = []
+    for i, (path, group, role) in enumerate(roles):
+        for other_path, other, other_role in roles[:i]:
+            if group.strip().lower() == other.strip().lower():
+                issues.append(ConfigIssue(
+                    path, group, f"is also {other_path}: {role} and {other_role} would be one group, so the "
+                    f"separation of duties (45 CFR 164.308(a)(3)) is lost; give each role its own group"))
+                break
+    return issues
+
+
+def _rule_networks(c: PlatformConfig) -> list[ConfigIssue]:
+    """Pod and service CIDRs fit the cluster and collide with nothing the cluster must reach."""
+    t = c.tanzu
+    pods, services = ipaddress.ip_network(t.pod_cidr), ipaddress.ip_network(t.service_cidr)
+    issues = []
+    if pods.version != services.version:
+        issues.append(ConfigIssue("tanzu.serviceCidr", t.service_cidr,
+                                  f"is IPv{services.version} but tanzu.podCidr is IPv{pods.version}; use one family"))
+        return issues
+    if pods.overlaps(services):
+        issues.append(ConfigIssue(
+            "tanzu.serviceCidr", t.service_cidr,
+            f"overlaps tanzu.podCidr {t.pod_cidr}; Service and Pod addresses must be disjoint, e.g. podCidr "
+            "192.168.0.0/16 with serviceCidr 10.96.0.0/12"))
+    if services.version == 4 and services.prefixlen < 12:
+        issues.append(ConfigIssue("tanzu.serviceCidr", t.service_cidr,
+                                  "is larger than the API server accepts for Services (at most a /12, e.g. 10.96.0.0/12)"))
+    nodes = c.tanzu.control_plane.replicas + c.gpu_pool.nodes + c.gpu_pool.system_nodes
+    if pods.version == 4:
+        per_node = 24
+        room = 2 ** (per_node - pods.prefixlen) if pods.prefixlen <= per_node else 0
+        if room < nodes:
+            need = per_node - math.ceil(math.log2(nodes))
+            issues.append(ConfigIssue(
+                "tanzu.podCidr", t.pod_cidr,
+                f"each node takes a /24 of the Pod CIDR and the cluster has {nodes} nodes (control plane, GPU and "
+                f"system); use a /{need} or larger, e.g. 192.168.0.0/16"))
+    lists = [("tanzu.apiServerCidrs", t.api_server_cidrs), ("gateway.clientCidrs", c.gateway.client_cidrs),
+             ("gateway.idpEgressCidrs", c.gateway.idp_egress_cidrs), ("audit.egressCidrs", c.audit.egress_cidrs),
+             ("observability.alertEgressCidrs", c.observability.alert_egress_cidrs)]
+    if c.dr.backup_storage is not None:
+        lists.append(("dr.backupStorage.egressCidrs", c.dr.backup_storage.egress_cidrs))
+    lists += [(f"models.{k}.downloadEgressCidrs", m.download_egress_cidrs) for k, m in c.models.items()]
+    for path, values in lists:
+        for value in values:
+            network = ipaddress.ip_network(value)
+            if network.prefixlen == 0:
+                continue
+            for name, cluster in (("tanzu.podCidr", pods), ("tanzu.serviceCidr", services)):
+                if network.version == cluster.version and network.subnet_of(cluster):
+                    issues.append(ConfigIssue(
+                        path, list(values),
+                        f"{value} lies inside {name} {cluster}, so traffic to it would stay inside the cluster; "
+                        f"give the real network outside the cluster, or move {name} to a range the site does not use"))
     return issues
 
 
@@ -258,9 +423,11 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
         return []
     issues = []
     if dr.secondary is None:
-        issues.append(ConfigIssue("dr.secondary", MISSING, "dr.enabled needs the secondary site's vCenter and cluster"))
+        issues.append(ConfigIssue("dr.secondary", MISSING, "dr.enabled needs the secondary site's vCenter and cluster; "
+                                  "add dr.secondary (vsphere, supervisorId, supervisorNamespace, clusterName)"))
     if dr.backup_storage is None:
-        issues.append(ConfigIssue("dr.backupStorage", MISSING, "dr.enabled needs the S3 target at the secondary site"))
+        issues.append(ConfigIssue("dr.backupStorage", MISSING, "dr.enabled needs the S3 target at the secondary site; "
+                                  "add dr.backupStorage with s3Url and bucket"))
     try:
         cron_for_interval(dr.backup_interval_minutes)
     except ValueError as error:
@@ -290,10 +457,17 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
                 f"warm standby keeps {dr.standby_replicas} replica(s) of every model ready: {standby} GPUs, but the "
                 f"secondary has {capacity}; add GPU nodes or lower dr.standbyReplicas",
             ))
+    if dr.long_term_ttl_hours is not None and dr.long_term_ttl_hours <= dr.backup_ttl_hours:
+        issues.append(ConfigIssue(
+            "dr.longTermTtlHours", dr.long_term_ttl_hours,
+            f"keeps the daily backup no longer than every backup is kept (dr.backupTtlHours {dr.backup_ttl_hours}); "
+            "make it longer (e.g. 52560 for six years) or remove it",
+        ))
     if dr.backup_ttl_hours < c.compliance.minimum_backup_ttl_hours:
         issues.append(ConfigIssue(
             "dr.backupTtlHours", dr.backup_ttl_hours,
-            f"shorter than compliance.minimumBackupTtlHours ({c.compliance.minimum_backup_ttl_hours})",
+            f"shorter than compliance.minimumBackupTtlHours ({c.compliance.minimum_backup_ttl_hours}); raise it to at "
+            f"least {c.compliance.minimum_backup_ttl_hours}",
         ))
     if dr.file_system_backup and "velero" not in c.compliance.privileged_namespaces:
         issues.append(ConfigIssue(
@@ -308,6 +482,12 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
             "level admits; add `velero` with its reason, e.g. {velero: \"data mover pods run as root\"}",
         ))
     if dr.secondary is not None and dr.secondary.vsphere.server == c.vsphere.server \
+            and dr.secondary.supervisor_id == c.tanzu.supervisor_id:
+        issues.append(ConfigIssue(
+            "dr.secondary.supervisorId", dr.secondary.supervisor_id,
+            "is the primary's Supervisor (tanzu.supervisorId) on the same vCenter; the secondary site needs its own",
+        ))
+    if dr.secondary is not None and dr.secondary.vsphere.server == c.vsphere.server \
             and dr.secondary.vsphere.compute_cluster == c.vsphere.compute_cluster:
         issues.append(ConfigIssue(
             "dr.secondary.vsphere.computeCluster", dr.secondary.vsphere.compute_cluster,
@@ -320,36 +500,69 @@ def _rule_catalogue(c: PlatformConfig) -> list[ConfigIssue]:
     issues = []
     gpus = capacity.gpus_catalogue(c)
     if c.gpu_pool.gpu_model not in gpus:
+        near = difflib.get_close_matches(c.gpu_pool.gpu_model.upper(), [g.upper() for g in gpus], n=1, cutoff=0.6)
+        guess = next((g for g in gpus if near and g.upper() == near[0]), None)
+        hint = f"did you mean {guess!r}? " if guess else ""
         issues.append(ConfigIssue("gpuPool.gpuModel", c.gpu_pool.gpu_model,
-                                  f"not in the sizing catalogue {sorted(gpus)}; describe it under catalog.gpus"))
+                                  f"not in the sizing catalogue {sorted(gpus)}; {hint}describe it under catalog.gpus"))
     models = capacity.models_catalogue(c)
     for key, m in c.models.items():
         if m.architecture not in models:
+            near = difflib.get_close_matches(m.architecture.lower(), list(models), n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}? " if near else ""
             issues.append(ConfigIssue(f"models.{key}.architecture", m.architecture,
-                                      f"not in the sizing catalogue {sorted(models)}; describe it under catalog.models"))
+                                      f"not in the sizing catalogue {sorted(models)}; {hint}describe it under catalog.models"))
+    for key, arch in c.catalog.models.items():
+        if arch.kv_heads > arch.attention_heads or arch.attention_heads % arch.kv_heads:
+            issues.append(ConfigIssue(f"catalog.models.{key}.kvHeads", arch.kv_heads,
+                                      f"must divide attentionHeads ({arch.attention_heads}); read num_key_value_heads "
+                                      "from the model's config.json"))
+        if arch.sliding_window is not None and arch.sliding_window > arch.max_context:
+            issues.append(ConfigIssue(f"catalog.models.{key}.slidingWindow", arch.sliding_window,
+                                      f"exceeds maxContext ({arch.max_context})"))
     return issues
 
 
-def _fit_advice(arch: sizing.ModelArch, gpu: sizing.Gpu, m: ModelConfig, limit: int) -> str:
-    options = []
-    for tp in (2, 4, 8):
-        if tp <= limit and sizing.valid_tensor_parallel(arch, tp):
+def _fit_advice(arch: sizing.ModelArch, gpu: sizing.Gpu, m: ModelConfig, c: PlatformConfig) -> str:
+    """What would fit instead, and what caps it (the GPUs one node VM holds, the vGPU profile)."""
+    card = capacity.gpus_catalogue(c)[c.gpu_pool.gpu_model]
+    if gpu.memory_gib < card.memory_gib:
+        full = vgpu.full_profile(c.gpu_pool.gpu_model)
+        on_card = _fitting(arch, card, m, 0)
+        where = f"; with it, tensor-parallel size {on_card[0][1]} fits" if on_card else ""
+        return (f"the vGPU profile {c.gpu_pool.vgpu_profile} gives each VM {gpu.memory_gib:.1f} of the card's "
+                f"{card.memory_gib:.1f} GiB (and one vGPU per VM); use the full-card profile {full!r}{where}")
+    limit = c.gpu_pool.gpus_per_node
+    fitting = _fitting(arch, gpu, m, m.tensor_parallel_size)
+    within = [text for tp, text in fitting if tp <= limit]
+    if within:
+        return "smallest tensor-parallel sizes that fit: " + "; ".join(within[:2])
+    if fitting:
+        tp = fitting[0][0]
+        return (f"tensor-parallel size {fitting[0][1]} would fit, but gpuPool.gpusPerNode ({limit}) caps a replica "
+                f"at {limit} GPU{'s' if limit > 1 else ''}: raise gpuPool.gpusPerNode to {tp} (with "
+                f"tensorParallelSize {tp}), or use a quantized checkpoint (quantization awq or fp8)")
+    return (f"no tensor-parallel size up to 8 (the most GPUs a node VM takes) fits on a {c.gpu_pool.gpu_model}; "
+            "use a quantized checkpoint (quantization awq or fp8) or GPUs with more memory")
+
+
+def _fitting(arch: sizing.ModelArch, gpu: sizing.Gpu, m: ModelConfig, above: int) -> list[tuple[int, str]]:
+    """Tensor-parallel sizes above ``above`` (up to 8) at which the model fits, each with its KV cache."""
+    found = []
+    for tp in (1, 2, 4, 8):
+        if tp > above and sizing.valid_tensor_parallel(arch, tp):
             fit = sizing.memory_fit(arch, gpu, tp, m.max_model_len, **capacity.fit_kwargs(m))
             if fit.fits:
-                options.append(f"{tp} (KV cache {fit.kv_pool_gib:.1f} GiB per GPU, about {fit.max_concurrent_sequences} "
-                               f"sequences of {fit.sequence_tokens} tokens)")
-        if len(options) == 2:
-            break
-    if not options:
-        return "no tensor-parallel size up to 8 fits; use a quantized checkpoint or larger GPUs"
-    return "smallest tensor-parallel sizes that fit: " + "; ".join(options)
+                found.append((tp, f"{tp} (KV cache {fit.kv_pool_gib:.1f} GiB per GPU, about "
+                                  f"{fit.max_concurrent_sequences} sequences of {fit.sequence_tokens} tokens)"))
+    return found
 
 
 def _rule_models_fit_memory(c: PlatformConfig) -> list[ConfigIssue]:
     models, gpus = capacity.models_catalogue(c), capacity.gpus_catalogue(c)
-    if c.gpu_pool.gpu_model not in gpus:
+    if c.gpu_pool.gpu_model not in gpus or any(_vgpu_profile_issues(c) if c.gpu_pool.mode == "vgpu" else ()):
         return []
-    gpu, issues = gpus[c.gpu_pool.gpu_model], []
+    gpu, issues = capacity.pool_gpu(c), []
     for key, m in c.models.items():
         arch = models.get(m.architecture)
         if arch is None:
@@ -369,7 +582,7 @@ def _rule_models_fit_memory(c: PlatformConfig) -> list[ConfigIssue]:
                 f"models.{key}.tensorParallelSize", tp,
                 f"{m.architecture} weights are {fit.weights_gib:.1f} GiB: {fit.weights_per_gpu_gib:.1f} GiB per GPU plus "
                 f"{fit.overhead_gib:.0f} GiB overhead exceed the {fit.budget_gib:.1f} GiB budget of a {c.gpu_pool.gpu_model} "
-                f"at gpuMemoryUtilization {m.gpu_memory_utilization}; {_fit_advice(arch, gpu, m, c.gpu_pool.gpus_per_node)}",
+                f"at gpuMemoryUtilization {m.gpu_memory_utilization}; {_fit_advice(arch, gpu, m, c)}",
             ))
         elif not fit.fits:
             per_token = fit.kv_bytes_per_token / min(tp, arch.kv_heads)
@@ -382,8 +595,39 @@ def _rule_models_fit_memory(c: PlatformConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _rule_weights_fit_volume(c: PlatformConfig) -> list[ConfigIssue]:
+    """A weights volume holds two revisions (the served one and its successor while a revision change stages)
+    plus 10 % for tokenizer, config files and file-system overhead."""
+    models = capacity.models_catalogue(c)
+    issues = []
+    for key, m in c.models.items():
+        arch = models.get(m.architecture)
+        if arch is None:
+            continue
+        weights = sizing.weights_gib(arch, m.dtype, m.quantization)
+        needed = math.ceil(2 * weights * 1.1)
+        if m.weights.size_gib < needed:
+            form = f"quantization {m.quantization}" if m.quantization else "16-bit"
+            issues.append(ConfigIssue(
+                f"models.{key}.weights.sizeGib", m.weights.size_gib,
+                f"{m.architecture} weights take {weights:.1f} GiB ({form}); the volume holds the served revision and "
+                f"the next one while a revision change stages it, plus 10 % for tokenizer and config files: set at "
+                f"least {needed} (GiB)"))
+    return issues
+
+
+def _rule_traffic_shares(c: PlatformConfig) -> list[ConfigIssue]:
+    shares = {k: m.traffic_share for k, m in c.models.items() if m.traffic_share is not None}
+    total = sum(shares.values())
+    if total > 1 + 1e-9:
+        return [ConfigIssue("models", {k: v for k, v in shares.items()},
+                            f"trafficShare over all models adds up to {total:g}, more than all the traffic (1); lower them "
+                            "so they add up to at most 1")]
+    return []
+
+
 def _rule_load_fits_replicas(c: PlatformConfig) -> list[ConfigIssue]:
-    if any(i for rule in (_rule_catalogue, _rule_models_fit_memory) for i in rule(c)):
+    if any(i for rule in (_rule_catalogue, _rule_models_fit_memory, _rule_traffic_shares) for i in rule(c)):
         return []
     issues = []
     for key, p in capacity.plan(c).models.items():
@@ -409,16 +653,23 @@ def _rule_aria(c: PlatformConfig) -> list[ConfigIssue]:
         return []
     issues = []
     if not aria.url:
-        issues.append(ConfigIssue("aria.url", MISSING, "aria.enabled needs the Aria Automation URL"))
+        issues.append(ConfigIssue("aria.url", MISSING, "aria.enabled needs the Aria Automation URL, e.g. "
+                                  "https://aria.hospital.example"))
     if aria.accept_self_signed_cert and c.compliance.tier == "production":
         issues.append(ConfigIssue("aria.acceptSelfSignedCert", True,
                                   "production verifies vCenter's certificate (164.312(e)(1)); trust its CA instead"))
     if not aria.administrators:
-        issues.append(ConfigIssue("aria.administrators", [], "a project needs at least one administrator"))
+        issues.append(ConfigIssue("aria.administrators", [], "a project needs at least one administrator; list an e-mail "
+                                  "address, e.g. [llm-platform-admins@hospital.example]"))
     return issues
 
 
 SIX_YEARS_DAYS = 2190
+AUDIT_HINTS = {
+    "s3Url": "the store's https:// endpoint, e.g. https://s3-audit.hospital.example",
+    "bucket": "the Object Lock bucket, e.g. llm-platform-audit",
+    "toolsImage": "repository, tag and digest of the manifest image (Python 3 with boto3)",
+}
 
 
 def _rule_access_and_audit(c: PlatformConfig) -> list[ConfigIssue]:
@@ -435,10 +686,8 @@ def _rule_access_and_audit(c: PlatformConfig) -> list[ConfigIssue]:
     if audit.enabled:
         for key, value in (("s3Url", audit.s3_url), ("bucket", audit.bucket), ("toolsImage", audit.tools_image)):
             if value is None:
-                issues.append(ConfigIssue(f"audit.{key}", MISSING, "required when audit.enabled"))
-        if audit.tools_image is not None and audit.tools_image.registry not in c.compliance.allowed_registries:
-            issues.append(ConfigIssue("audit.toolsImage.repository", audit.tools_image.repository,
-                                      f"registry is not in compliance.allowedRegistries {list(c.compliance.allowed_registries)}"))
+                issues.append(ConfigIssue(f"audit.{key}", MISSING,
+                                          f"required when audit.enabled; add it: {AUDIT_HINTS[key]}"))
         if audit.retention_days < SIX_YEARS_DAYS:
             issues.append(ConfigIssue(
                 "audit.retentionDays", audit.retention_days,
@@ -454,6 +703,10 @@ def _rule_access_and_audit(c: PlatformConfig) -> list[ConfigIssue]:
 
 RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_access_and_audit,
+    _rule_groups_separate,
+    _rule_networks,
+    _rule_weights_fit_volume,
+    _rule_traffic_shares,
     _rule_aria,
     _rule_catalogue,
     _rule_models_fit_memory,

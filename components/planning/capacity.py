@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.config.model import ModelConfig, PlatformConfig
-from components.planning import sizing
+from components.planning import sizing, vgpu
 
 SECONDS_PER_MONTH = 30 * 24 * 3600
 
@@ -23,6 +23,16 @@ def models_catalogue(cfg: PlatformConfig) -> dict[str, sizing.ModelArch]:
 def gpus_catalogue(cfg: PlatformConfig) -> dict[str, sizing.Gpu]:
     extra = {k: sizing.Gpu(**v.model_dump()) for k, v in cfg.catalog.gpus.items()}
     return {**sizing.GPUS, **extra}
+
+
+def pool_gpu(cfg: PlatformConfig) -> sizing.Gpu:
+    """What one GPU of a worker VM offers: the whole card, or the vGPU profile's share of it."""
+    card = gpus_catalogue(cfg)[cfg.gpu_pool.gpu_model]
+    profile = vgpu.parse(cfg.gpu_pool.vgpu_profile or "") if cfg.gpu_pool.mode == "vgpu" else None
+    fraction = vgpu.share(profile, cfg.gpu_pool.gpu_model, card.memory_gib)
+    if fraction == 1.0:
+        return card
+    return sizing.Gpu(card.memory_gib * fraction, card.bandwidth_tbps * fraction, card.bf16_tflops * fraction)
 
 
 def fit_kwargs(model: ModelConfig) -> dict[str, Any]:
@@ -66,7 +76,7 @@ class ModelPlan:
 def model_plan(cfg: PlatformConfig, key: str, share: float) -> ModelPlan:
     model = cfg.models[key]
     arch = models_catalogue(cfg)[model.architecture]
-    gpu = gpus_catalogue(cfg)[cfg.gpu_pool.gpu_model]
+    gpu = pool_gpu(cfg)
     tp, kwargs = model.tensor_parallel_size, fit_kwargs(model)
     fit = sizing.memory_fit(arch, gpu, tp, model.max_model_len, **kwargs)
     decode_kwargs = {k: kwargs[k] for k in ("dtype", "quantization", "kv_cache_dtype")}

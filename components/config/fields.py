@@ -1,0 +1,572 @@
+"""Parsers for the free-text fields of the stack config, each by the grammar that will read it.
+
+Every parser returns the value unchanged or raises ``ValueError`` whose text says what to write,
+with an example. ``SecretValueError`` marks a refusal whose value must not be shown (a credential in
+a URL or a flag). The models attach these with ``AfterValidator`` so the annotation stays the plain
+type the config reference prints.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import math
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator
+
+from components.config.issues import has_url_userinfo, redact_url_userinfo
+
+
+class SecretValueError(ValueError):
+    """A refusal whose input may be a credential: the message says what is wrong without the value."""
+
+
+TYPOGRAPHIC = {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'", "\u00ab": '"',
+               "\u00bb": '"', "\u2032": "'", "\u2033": '"'}
+DASHES = {"\u2013": "-", "\u2014": "--", "\u2212": "-", "\u2010": "-", "\u2011": "-"}
+
+
+def plain_text(value: str) -> str:
+    """Every text field: not empty, no typographic quotes, no surrounding blanks, no control characters."""
+    if not value.strip():
+        raise ValueError("is empty; give a value, or remove the key where it has a default")
+    if any(c in value for c in TYPOGRAPHIC):
+        fixed = value
+        for c in TYPOGRAPHIC:
+            fixed = fixed.replace(c, "")
+        raise ValueError(f"contains typographic quotes (pasted from a document); write {fixed.strip()!r} "
+                         "with no quotes or with straight ones")
+    if value != value.strip():
+        raise ValueError(f"has blanks around it; write {value.strip()!r}")
+    if any(ord(c) < 32 and c not in "\n" for c in value) or "\x7f" in value:
+        raise ValueError("contains a control character (tab or similar); retype the value")
+    return value
+
+
+def _one_line(value: str, what: str) -> None:
+    if not value:
+        raise ValueError(f"is empty; give the {what}")
+    if any(c.isspace() for c in value):
+        raise ValueError(f"contains a blank; a {what} has none")
+
+
+# ---------------------------------------------------------------------------------------------
+# Kubernetes names
+# ---------------------------------------------------------------------------------------------
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+RESERVED_NAMESPACES = ("default",)
+RESERVED_PREFIXES = ("kube-", "vmware-system-", "tkg-system")
+
+
+def _label_fix(value: str) -> str:
+    fixed = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63].strip("-")
+    return fixed or "llm-serving"
+
+
+def dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError(f"must be a DNS label: lowercase letters, digits and '-', at most 63 characters, starting and "
+                         f"ending with a letter or digit, e.g. {_label_fix(value)!r}")
+    return value
+
+
+def dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
+        fixed = re.sub(r"[^a-z0-9.-]+", "-", value.lower()).strip("-.") or "llm-encrypted"
+        raise ValueError(f"must be a Kubernetes name: lowercase letters, digits, '-' and '.', e.g. {fixed!r}")
+    return value
+
+
+def storage_policy(value: str) -> str:
+    if _DNS_SUBDOMAIN.match(value) and len(value) <= 253:
+        return value
+    fixed = re.sub(r"[^a-z0-9.-]+", "-", value.lower()).strip("-.")
+    raise ValueError(f"the cluster uses this policy name as its storage class, and vSphere turns a name like this one "
+                     f"into {fixed!r} there; name the policy in vCenter as a Kubernetes name, e.g. {fixed!r}")
+
+
+def namespace(value: str) -> str:
+    """A namespace the platform creates or admits: a DNS label, never a namespace the cluster owns."""
+    dns_label(value)
+    if value in RESERVED_NAMESPACES or value.startswith(RESERVED_PREFIXES):
+        raise ValueError(f"{value!r} belongs to Kubernetes or Tanzu; workloads there escape the platform's "
+                         "policies. Use a namespace of the platform's own, e.g. 'llm-serving'")
+    return value
+
+
+def namespaces(values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        try:
+            namespace(value)
+        except ValueError as error:
+            raise ValueError(f"entry {value!r} {error}") from None
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"lists {repeated} more than once; list each namespace once")
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# Addresses
+# ---------------------------------------------------------------------------------------------
+
+
+def cidr(value: str) -> str:
+    """A network in CIDR notation, as a NetworkPolicy ipBlock and the cluster's network settings take it."""
+    if value.strip().lower() in ("any", "all", "*", "0/0", "anywhere"):
+        raise ValueError("is not a CIDR; write '0.0.0.0/0' for any IPv4 address, or better the real network, "
+                         "e.g. '10.20.0.0/16'")
+    if "/" not in value:
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError("is not a CIDR: NetworkPolicies match addresses, not host names; resolve the name "
+                             "and write its network, e.g. '10.20.0.0/16' or '10.20.4.17/32'") from None
+        raise ValueError(f"is an address without a prefix length; write '{address}/{address.max_prefixlen}' "
+                         "for the single address, or its network")
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError("is not a CIDR: write an address, '/', and a prefix length of at most 32 (IPv4) or 128 "
+                             "(IPv6), e.g. '10.20.0.0/16'") from None
+        address = value.split("/", 1)[0]
+        raise ValueError(f"has host bits set: its network is '{loose}'; write that, or "
+                         f"'{address}/{loose.max_prefixlen}' for the single address") from None
+    if str(network) != value:
+        raise ValueError(f"write it in canonical form: '{network}'")
+    return value
+
+
+def cidrs(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        raise ValueError("needs at least one CIDR, e.g. ['10.20.0.0/16']; '0.0.0.0/0' allows any address")
+    for value in values:
+        try:
+            cidr(value)
+        except ValueError as error:
+            raise ValueError(f"entry {value!r} {error}") from None
+    return values
+
+
+_HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _host_problem(host: str, allow_ip: bool, allow_wildcard: bool = False) -> str | None:
+    if allow_ip:
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+            return None
+        except ValueError:
+            pass
+    name = host[2:] if allow_wildcard and host.startswith("*.") else host
+    if name != name.lower():
+        return f"must be lowercase: {host.lower()!r}"
+    labels = name.split(".")
+    if len(name) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        return "is not a host name: letters, digits and '-' in dot-separated labels, e.g. 'vcenter-a.hospital.example'"
+    if labels[-1].isdigit():
+        return "is not a host name (its last label is a number) nor an IP address"
+    return None
+
+
+def _strip_scheme_advice(value: str) -> str | None:
+    """When a host name was given as a URL, what to write instead."""
+    if "://" in value:
+        parts = urlsplit(value)
+        return parts.hostname or value.split("://", 1)[1].split("/", 1)[0]
+    return None
+
+
+def _without_userinfo(value: str) -> str:
+    """``user:pw@host`` or ``https://user:pw@host/x`` with the part before '@' redacted."""
+    if "://" in value:
+        return redact_url_userinfo(value)
+    return "<redacted>@" + value.rsplit("@", 1)[1]
+
+
+def host(value: str, *, allow_ip: bool = True, allow_port: bool = False, allow_wildcard: bool = False,
+         example: str = "vcenter-a.hospital.example") -> str:
+    if has_url_userinfo(value) or ("@" in value and "://" not in value and "/" not in value):
+        raise SecretValueError(f"holds a user name or password before '@' ({_without_userinfo(value)}); "
+                               "credentials are secrets: give the host name alone, e.g. " + repr(example))
+    bare = _strip_scheme_advice(value)
+    if bare is not None:
+        raise ValueError(f"is a URL; give the host name only, without scheme or path: {bare!r}")
+    if "/" in value:
+        raise ValueError(f"is a host name, without a path: {value.split('/', 1)[0]!r}")
+    name, port = value, None
+    if value.count(":") == 1 or (value.startswith("[") and "]:" in value):
+        name, _, port = value.rpartition(":")
+    if port is not None:
+        if not allow_port:
+            raise ValueError(f"is a host name without a port: {name!r}")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"port {port!r} is not a number from 1 to 65535")
+    problem = _host_problem(name, allow_ip, allow_wildcard)
+    if problem:
+        raise ValueError(f"{problem}; e.g. {example!r}")
+    return value
+
+
+def host_port(value: str) -> str:
+    """``host:port`` of an SMTP relay."""
+    example = "smtp.hospital.example:587"
+    if "://" in value or "@" in value:
+        host(value, allow_port=True, example=example)
+    if value.count(":") != 1 and not (value.startswith("[") and "]:" in value):
+        raise ValueError(f"must be host:port, e.g. '{value.split(':')[0] or 'smtp.hospital.example'}:587'")
+    return host(value, allow_port=True, example=example)
+
+
+def registry_host(value: str) -> str:
+    """A registry as image references name it: host[:port], lowercase, no scheme or path."""
+    if has_url_userinfo(value) or "@" in value:
+        raise SecretValueError(f"holds credentials before '@' ({_without_userinfo(value)}); the registry is its host "
+                               "name alone, the password is the secret registryPassword")
+    bare = _strip_scheme_advice(value)
+    if bare is not None:
+        raise ValueError(f"image references carry no scheme; write the registry host alone: {bare!r}")
+    if "/" in value:
+        raise ValueError(f"a registry is a host name; the path belongs in the repository: {value.split('/', 1)[0]!r}")
+    return host(value, allow_port=True, example="harbor-a.hospital.example")
+
+
+def url(value: str, *, https: bool = True, allow_relative: bool = False, allow_query: bool = True,
+        example: str = "https://sso.hospital.example/realms/clinical") -> str:
+    if has_url_userinfo(value):
+        raise SecretValueError(f"embeds a user name or password ({redact_url_userinfo(value)}); credentials never go in "
+                               "the stack file: remove them (and rotate them: the file is in version control)")
+    if any(c.isspace() for c in value):
+        raise ValueError(f"contains a blank; a URL has none (encode it as %20), e.g. {example!r}")
+    parts = urlsplit(value)
+    if not parts.scheme:
+        if allow_relative and not value.startswith("//"):
+            return value
+        host_part = value.lstrip("/").split("/", 1)[0]
+        guess = f"https://{value.lstrip('/')}" if "." in host_part and _host_problem(host_part.split(":")[0], True) is None \
+            else example
+        raise ValueError(f"must be a full URL with https://, e.g. {guess!r}")
+    if https and parts.scheme != "https":
+        raise ValueError(f"must use https:// (TLS is required, 45 CFR 164.312(e)(1)), e.g. "
+                         f"{'https://' + value.split('://', 1)[1] if '://' in value else example!r}")
+    if parts.scheme not in ("https", "http"):
+        raise ValueError(f"must be an http(s) URL, e.g. {example!r}")
+    if not parts.hostname:
+        raise ValueError(f"has no host name, e.g. {example!r}")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    problem = _host_problem(parts.hostname, allow_ip=True)
+    if problem:
+        raise ValueError(f"host {problem}")
+    if not allow_query and (parts.query or parts.fragment):
+        raise ValueError(f"must have no query or fragment: {value.split('?')[0].split('#')[0]!r}")
+    return value
+
+
+def no_fragment(value: str) -> str:
+    if "#" in value:
+        raise ValueError(f"alerts append #alert-<name> to it; give the page without a fragment: {value.split('#')[0]!r}")
+    return value
+
+
+def email(value: str, *, display_name: bool = False) -> str:
+    """An e-mail address (``Name <addr>`` where a display name is allowed)."""
+    address = value
+    if display_name:
+        match = re.fullmatch(r"\s*(?:\"?[^\"<>]*\"?\s*)?<([^<>]+)>\s*", value)
+        if match:
+            address = match.group(1)
+    try:
+        validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        raise ValueError(f"is not an e-mail address ({error}); e.g. 'llm-platform-oncall@hospital.example'") from None
+    return value
+
+
+def emails(values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        try:
+            email(value)
+        except ValueError as error:
+            raise ValueError(f"entry {value!r} {error}") from None
+    return values
+
+
+def email_list(value: str) -> str:
+    """Alertmanager's ``to``: one address or several separated by commas."""
+    for part in value.split(","):
+        email(part.strip(), display_name=True)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# OCI image references (distribution/reference grammar)
+# ---------------------------------------------------------------------------------------------
+
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+_NAME = re.compile(rf"^(?P<domain>{_DOMAIN})/(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+FLOATING_TAGS = ("latest",)
+
+
+def image_repository(value: str) -> str:
+    """``registry-host[:port]/path`` of an image, with no tag or digest (distribution/reference)."""
+    if has_url_userinfo(value) or ("@" in value and not value.rsplit("@", 1)[1].startswith(("sha256:", "sha512:"))):
+        raise SecretValueError(f"embeds credentials ({_without_userinfo(value)}); the pull account is "
+                               "tanzu.registry.username and the secret registryPassword")
+    if "://" in value:
+        raise ValueError(f"image references carry no scheme; write {value.split('://', 1)[1]!r}")
+    if "@" in value:
+        name, _, digest = value.partition("@")
+        raise ValueError(f"holds a digest; the repository is {name!r} and the digest ({digest[:14]}...) goes in "
+                         "image.digest")
+    last = value.rsplit("/", 1)[-1]
+    if ":" in last and "/" in value:
+        name, _, tag = value.rpartition(":")
+        raise ValueError(f"holds a tag; the repository is {name!r} and {tag!r} goes in the tag key")
+    if "/" not in value:
+        raise ValueError(f"names no registry; images come from the private registry, e.g. "
+                         f"'harbor-a.hospital.example/{value.lower() or 'vllm/vllm-openai'}'")
+    domain = value.split("/", 1)[0]
+    if "." not in domain and ":" not in domain and domain != "localhost":
+        raise ValueError(f"starts with {domain!r}, which an image reference reads as a Docker Hub path, not a registry; "
+                         f"prefix the registry host, e.g. 'harbor-a.hospital.example/{value}'")
+    if value != value.lower():
+        raise ValueError(f"repository names are lowercase: {value.lower()!r}")
+    if len(value) > 255 or not _NAME.match(value):
+        raise ValueError("is not an image repository: a registry host, then '/'-separated lowercase components of "
+                         "letters and digits joined by '.', '_', '__' or '-', e.g. 'harbor-a.hospital.example/vllm/"
+                         "vllm-openai'")
+    return value
+
+
+def image_tag(value: str) -> str:
+    if value.startswith("sha256:"):
+        raise ValueError("is a digest; put it in the digest key and give the release tag here, e.g. 'v0.12.0'")
+    if value in FLOATING_TAGS or not value:
+        raise ValueError("a floating tag cannot be reproduced or audited; pin a release tag such as v0.11.0")
+    if ":" in value or "@" in value:
+        raise ValueError(f"a tag has no ':' or '@' (one tag per image); write {value.split(':')[-1].split('@')[0]!r}")
+    if not _TAG.match(value):
+        raise ValueError("is not an image tag: letters, digits, '_', '.' and '-', at most 128, not starting with "
+                         "'.' or '-', e.g. 'v0.12.0'")
+    return value
+
+
+def image_digest(value: str) -> str:
+    if _DIGEST.match(value):
+        return value
+    if re.fullmatch(r"sha256:[0-9a-fA-F]{64}", value):
+        raise ValueError(f"digest hex is lowercase: {value.lower()!r}")
+    if re.fullmatch(r"[0-9a-f]{64}", value):
+        raise ValueError(f"needs the algorithm: 'sha256:{value}'")
+    raise ValueError("is not a content digest: 'sha256:' and 64 lowercase hex characters, as `crane digest` or "
+                     "`docker buildx imagetools inspect` print it")
+
+
+# ---------------------------------------------------------------------------------------------
+# Other grammars
+# ---------------------------------------------------------------------------------------------
+
+_HF_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?/[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
+
+
+def hf_repo(value: str) -> str:
+    if "://" in value or value.startswith("huggingface.co/"):
+        repo = "/".join(value.split("://", 1)[-1].split("/")[1:3])
+        raise ValueError(f"is a URL; give the repository id: {repo!r}")
+    if not _HF_REPO.match(value) or "--" in value or ".." in value:
+        raise ValueError("is not a Hugging Face repository id: '<owner>/<name>', e.g. 'meta-llama/Llama-2-7b-chat-hf'")
+    return value
+
+
+def git_revision(value: str) -> str:
+    if re.fullmatch(r"[0-9a-f]{40}", value):
+        return value
+    if re.fullmatch(r"[0-9a-fA-F]{40}", value):
+        raise ValueError(f"write the commit in lowercase: {value.lower()!r}")
+    if re.fullmatch(r"[0-9a-f]{7,39}", value):
+        raise ValueError("is a short commit id; give all 40 hex characters (the full sha of the commit)")
+    raise ValueError("must be the full 40-character commit sha of the repository, e.g. "
+                     "'f5db02db724555f92da89c216ac04704f23d4590'; a branch or tag name ('main') can move, so the "
+                     "staged weights could not be reproduced")
+
+
+def served_model_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}", value):
+        raise ValueError("clients send it as `model` and metrics label it: letters, digits and '.', '_', ':', '/', "
+                         "'-', at most 128, e.g. 'llama-2-7b-chat'")
+    return value
+
+
+def supervisor_id(value: str) -> str:
+    if re.fullmatch(r"domain-c\d+", value) or re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", value):
+        return value
+    raise ValueError("is the Supervisor's id: its compute cluster's managed object id, e.g. 'domain-c8' "
+                     "(`dcli com vmware vcenter namespacemanagement supervisors summaries list`)")
+
+
+def tkr(value: str) -> str:
+    if re.fullmatch(r"v1\.\d+\.\d+(\+|---)vmware\.\d+[0-9A-Za-z.+-]*", value):
+        return value
+    raise ValueError("is not a Tanzu Kubernetes release name, e.g. 'v1.29.4---vmware.3-fips.1-tkg.1' "
+                     "(`kubectl get tkr` on the Supervisor)")
+
+
+def kubernetes_minor(value: str) -> str:
+    if re.fullmatch(r"1\.\d{2}", value):
+        return value
+    raise ValueError("is the Kubernetes minor version of the TKr in quotes, e.g. \"1.29\"")
+
+
+def driver_version(value: str) -> str:
+    if re.fullmatch(r"\d{3}\.\d{1,3}(\.\d{1,3})?", value):
+        return value
+    raise ValueError("is an NVIDIA driver version, e.g. '570.158.01' (the guest driver's, matching the vGPU "
+                     "Manager branch on the hosts)")
+
+
+def s3_bucket(value: str) -> str:
+    if (re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value) and ".." not in value
+            and not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", value)):
+        return value
+    fixed = re.sub(r"[^a-z0-9.-]+", "-", value.lower()).strip("-.") or "llm-platform-backups"
+    raise ValueError("is not an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending "
+                     f"with a letter or digit, e.g. {fixed!r}")
+
+
+def s3_region(value: str) -> str:
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", value):
+        return value
+    raise ValueError("is a region name as the store expects it, e.g. 'us-east-1'")
+
+
+def s3_prefix(value: str) -> str:
+    if not value or value.startswith("/") or value.endswith("/") or "//" in value or ".." in value.split("/") \
+            or any(c.isspace() for c in value):
+        raise ValueError(f"is a path inside the bucket without leading or trailing '/', e.g. {value.strip('/') or 'prod'!r}")
+    return value
+
+
+def base64_pem(value: str) -> str:
+    """A base64-encoded PEM certificate (as Tanzu's trust settings and Velero's caCert take them)."""
+    if "-----BEGIN" in value:
+        raise ValueError("is PEM text; give it base64-encoded on one line (`base64 -w0 ca.crt`)")
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("is not base64; encode the PEM file on one line (`base64 -w0 ca.crt`)") from None
+    if "-----BEGIN CERTIFICATE-----" not in decoded:
+        raise ValueError("decodes to no PEM certificate (-----BEGIN CERTIFICATE-----); encode the CA's .crt file")
+    return value
+
+
+def reason(text: str) -> str:
+    if not text.strip():
+        raise ValueError("needs its reason (auditors read it), e.g. 'GPU driver and toolkit load kernel modules'")
+    return text
+
+
+def claim_name(value: str) -> str:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.:/-]{0,127}", value):
+        return value
+    raise ValueError("is a JWT claim name, e.g. 'sub', 'preferred_username' or 'email'")
+
+
+def vsphere_user(value: str) -> str:
+    _one_line(value, "user name")
+    lowered = value.lower()
+    local = lowered.split("\\", 1)[1] if "\\" in lowered else lowered.split("@", 1)[0]
+    if local in ("administrator", "root"):
+        raise ValueError(
+            "the built-in administrator identifies no person (45 CFR 164.312(a)(2)(i)); use a dedicated service "
+            "account, e.g. 'svc-llm-platform@vsphere.local'")
+    if "@" in value and "\\" in value:
+        raise ValueError("mixes DOMAIN\\user and user@domain; write one form, e.g. 'svc-llm-platform@vsphere.local'")
+    return value
+
+
+def group_name(value: str) -> str:
+    if not value:
+        raise ValueError("is empty; give the identity provider's group name")
+    if value.lower().startswith("system:"):
+        raise ValueError("system: groups are Kubernetes built-ins (system:masters bypasses RBAC, system:authenticated "
+                         "is everyone); give the identity provider's group, e.g. 'sso:llm-platform-operators@hospital.example'")
+    return value
+
+
+def vsphere_group(value: str) -> str:
+    group_name(value)
+    if re.fullmatch(r"[^\\@\s]+\\[^\\@]+", value) or re.fullmatch(r"[^\\@\s]+@[^\\@\s]+", value):
+        return value
+    raise ValueError("is a vCenter group as DOMAIN\\group or group@domain, e.g. 'HOSPITAL.EXAMPLE\\llm-operators' "
+                     "(in YAML, unquoted or in single quotes)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Plausible ranges, with the unit and the likely slip in the message
+# ---------------------------------------------------------------------------------------------
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def at_most(limit: float, unit: str, slip: tuple[str, float] | None = None) -> AfterValidator:
+    """Refuse values above a plausible ``limit``; ``slip`` = (unit the value was probably given in, factor)."""
+
+    def check(value: float | None) -> float | None:
+        if value is None or value <= limit:
+            return value
+        hint = ""
+        if slip is not None:
+            other, factor = slip
+            meant = value / factor
+            if meant <= limit:
+                meant = round(meant) if float(meant).is_integer() else round(meant, 6)
+                hint = f"; {_number(value)} looks like {other}: did you mean {_number(meant)}?"
+        raise ValueError(f"is in {unit}; {_number(value)} is above the plausible maximum of {_number(limit)} {unit}{hint}")
+
+    return AfterValidator(check)
+
+
+def checked(*parsers: Callable[[Any], Any]) -> AfterValidator:
+    """Run ``parsers`` on a field's value (after the plain-text check for text), skipping an unset value."""
+    def run(value: Any) -> Any:
+        if value is None:
+            return value
+        if isinstance(value, str):
+            plain_text(value)
+        for parse in parsers:
+            parse(value)
+        return value
+    return AfterValidator(run)
+
+
+def no_duplicates(values: Iterable[str]) -> None:
+    seen = [v.lower() for v in values]
+    repeated = sorted({v for v in seen if seen.count(v) > 1})
+    if repeated:
+        raise ValueError(f"lists {repeated} more than once; list each once")
+
+
+def finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
