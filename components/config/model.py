@@ -626,6 +626,7 @@ class PlatformConfig(_Model):
     gateway: GatewayConfig
     access: AccessConfig
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    waits: WaitsConfig = Field(default_factory=lambda: WaitsConfig())  # defined at the end of this module
 
     @field_validator("models")
     @classmethod
@@ -702,3 +703,42 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
     SecretKey("drVspherePassword", "password of dr.secondary.vsphere.user", lambda c: c.dr.enabled),
     SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Waits: the estimates `pulumi up` timeouts derive from (components.planning.waits)
+# ---------------------------------------------------------------------------------------------
+
+
+class WaitsConfig(_Model):
+    """How long the work takes that `pulumi up` waits for; every timeout is derived from these."""
+
+    image_pull_seconds: int = Field(
+        600, ge=30, description="Pulling the largest image (vLLM, about 10 GB) onto a fresh node, seconds. Default: 600."
+    )
+    driver_install_seconds: int = Field(
+        900, ge=60,
+        description="GPU Operator building and loading the driver on a new GPU node, seconds. Default: 900.",
+    )
+    cluster_node_seconds: int = Field(
+        900, ge=120,
+        description="One cluster node: VM clone, boot, join and Ready; control-plane nodes are built one at a "
+        "time, workers in parallel, seconds. Default: 900.",
+    )
+    chart_install_seconds: int = Field(
+        600, ge=60, description="A chart's pods pulled, started and Ready (charts without GPUs), seconds. Default: 600."
+    )
+    weights_download_mib_per_second: float = Field(
+        20, gt=0,
+        description="Throughput from the model source (mirror or Hugging Face) into a weights volume, MiB/s. "
+        "Default: 20.",
+    )
+    safety_factor: float = Field(
+        1.5, ge=1, le=5, description="Multiplier on every estimate before it becomes a timeout. Default: 1.5."
+    )
+
+
+# Registered here, after its class: the section is parsed and validated like every other.
+SECTION_VALIDATORS["waits"] = TypeAdapter(WaitsConfig)
+SECTIONS = tuple(SECTION_VALIDATORS)
+PlatformConfig.model_rebuild()

@@ -23,6 +23,7 @@ from components.builders import k8s as _k8s
 from components.builders.monitoring import MONITOR_LABELS
 from components.builders.vllm_pod import container_security, pod_security
 from components.config.model import AuditConfig
+from components.planning import waits
 from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:AuditShipping"
@@ -87,6 +88,7 @@ class AuditShipping(pulumi.ComponentResource):
             **chart.release_args(),
             namespace=NAMESPACE,
             values=fluent_bit_values(settings, cluster.registry_server, args.gateway_namespace),
+            timeout=waits.release_seconds(cluster.waits),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[ns, credentials, pull])),
         )
         self._manifest_job(name, settings, cluster, labels, in_ns)

@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.builders import k8s as _k8s
 from components.config.model import GatewayConfig
+from components.planning import waits
 from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:ModelGateway"
@@ -96,6 +97,7 @@ class ModelGateway(pulumi.ComponentResource):
                     "deploy": {"type": "GatewayNamespace"},
                 }}}},
             },
+            timeout=waits.release_seconds(cluster.waits),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[
                 controller_ns,
                 _k8s.registry_pull_secret(f"{name}-registry-pull-controller", CONTROLLER_NAMESPACE,

@@ -11,6 +11,7 @@ from components import versions
 from components.builders import k8s as _k8s
 from components.builders.monitoring import MONITOR_LABELS
 from components.config import BackupStorageConfig
+from components.planning import waits
 from components.planning.dr_plan import cron_for_interval
 from components.resources.tanzu_cluster import ClusterCore
 
@@ -90,6 +91,7 @@ class Velero(pulumi.ComponentResource):
             **chart.release_args(),
             namespace=NAMESPACE,
             values=velero_values(args),
+            timeout=waits.release_seconds(cluster.waits),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=needs)),
         )
         after_release = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[release]))
