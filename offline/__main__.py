@@ -23,8 +23,8 @@ from offline.checks.analyzer import run_pack_process
 from offline.checks.compliance import compliance, markdown
 from offline.checks.policy import PolicyReport, load_json, run_pack
 from offline.render import inventory, manifest, tree, write_outputs
-from offline.run import evaluate, stack_config
-from offline.world import LookupFailed
+from offline.run import Evaluation, evaluate, stack_config
+from offline.world import LookupFailed, Mode
 from tools.policy_config import CONFIG_DIR
 
 USER_ERRORS = (ConfigError, pulumi.RunError, LookupFailed, FileNotFoundError)
@@ -44,10 +44,20 @@ def _run_pack(inventory_doc: dict, pack_config: dict, in_process: bool) -> Polic
     return run_pack_process(inventory_doc, pack_config)[0]
 
 
+def _preview_runs(stack: str, raw: dict, existing_stack: bool) -> tuple[Evaluation, Evaluation]:
+    """The resolved `pulumi up` run (artefacts and checks) and the preview whose plan is printed.
+
+    The preview runs first: on a new stack it fails, as the engine's would, on a read of an object
+    that does not exist yet.
+    """
+    shown = evaluate(stack, raw, mode=Mode.EXISTING if existing_stack else Mode.PREVIEW)
+    return evaluate(stack, raw, mode=Mode.UP), shown
+
+
 def _preview(args: argparse.Namespace) -> int:
     raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
-    evaluation = evaluate(args.stack, raw)
-    sys.stdout.write(tree(evaluation))
+    evaluation, shown = _preview_runs(args.stack, raw, args.existing_stack)
+    sys.stdout.write(tree(shown))
     plan = capacity.plan(parse_config(raw, [s.key for s in SECRET_KEYS]))
     sys.stdout.write("\n" + capacity.table(plan))
     pack_config = load_json(Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{args.stack}.json")
@@ -88,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
     preview.add_argument("--policy-config", help="policy pack config (default: policies/config/<stack>.json)")
     preview.add_argument("--in-process", action="store_true", help="call the policies directly, not the pack process")
+    preview.add_argument("--existing-stack", action="store_true",
+                         help="preview a stack whose resources all exist already (default: a new stack)")
     preview.set_defaults(run=_preview)
     policy = commands.add_parser("policy", help="run the policy pack on an inventory.json")
     policy.add_argument("--inventory", required=True)

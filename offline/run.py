@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 from pulumi import Output
+from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
@@ -22,7 +23,7 @@ from pulumi.runtime.sync_await import _sync_await
 from components.config import PROJECT, SECRET_KEYS
 from offline.graph import ResourceGraph
 from offline.record import Invoke, OfflineMocks, RecordingMonitor, Secret, normalise, reveal
-from offline.world import FakeWorld
+from offline.world import FakeWorld, Mode
 
 ROOT = Path(__file__).resolve().parent.parent
 ORGANIZATION = "organization"
@@ -40,8 +41,9 @@ class Evaluation:
     graph: ResourceGraph
     invokes: list[Invoke]
     outputs: dict[str, Any]
-    """Stack outputs as plain data; secret outputs are ``Secret`` markers."""
+    """Stack outputs as plain data; secret outputs are ``Secret`` markers, unknown ones ``Unknown``."""
     world: FakeWorld
+    mode: Mode = Mode.UP
 
 
 def stack_config(stack: str, config_file: Path | None = None, project: str = PROJECT) -> dict[str, Any]:
@@ -72,17 +74,25 @@ def _engine_config(raw: dict[str, Any], world: FakeWorld, project: str,
 
 def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWorld | None = None,
              program: Path = ROOT / "__main__.py", monitor: RecordingMonitor | None = None,
-             project: str = PROJECT, secrets: tuple[str, ...] | None = None, preview: bool = False) -> Evaluation:
+             project: str = PROJECT, secrets: tuple[str, ...] | None = None, mode: Mode = Mode.UP) -> Evaluation:
     """Run ``program`` for ``stack`` under mocks. Exceptions from the program propagate unchanged.
 
     ``monitor`` may be passed to inspect what was registered even when the program fails. Another
     project's program (``project``) gets stand-ins for the secret config keys in ``secrets``;
-    this platform's program gets one for every key in SECRET_KEYS. ``preview`` runs as `pulumi preview`
-    does, where outputs the providers compute are unknown and apply callbacks on them do not run.
+    this platform's program gets one for every key in SECRET_KEYS.
+
+    ``mode`` is the deployment played (``offline.world.Mode``): the default, ``UP``, is `pulumi up` of
+    a new stack, where every value resolves, which the manifests, the inventory and most tests need.
+    ``PREVIEW`` is `pulumi preview` of a new stack: ids and computed outputs of resources being
+    created are unknown, applies on them do not run, reads need objects that existed before, and
+    invokes on unknowns are skipped. ``EXISTING`` previews a stack whose resources all exist.
     """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    if monitor is not None:
+        world = monitor.mocks.world
     world = world or FakeWorld(stack)
+    world.mode = mode
     raw = stack_config(stack, project=project) if raw_config is None else raw_config
     if secrets is None:
         secrets = tuple(s.key for s in SECRET_KEYS) if project == PROJECT else ()
@@ -97,7 +107,7 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
     try:
         pulumi_settings.ROOT.set(None)
         pulumi_mocks.set_mocks(
-            monitor.mocks, project=project, stack=stack, preview=preview,
+            monitor.mocks, project=project, stack=stack, preview=mode is not Mode.UP,
             monitor=monitor, organization=ORGANIZATION, logger=PROGRAM_LOG,
         )
         set_all_config(config, secret_keys)
@@ -114,7 +124,7 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
-    return Evaluation(stack, ResourceGraph(monitor.records), monitor.invokes, outputs, world)
+    return Evaluation(stack, ResourceGraph(monitor.records), monitor.invokes, outputs, world, mode)
 
 
 def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -126,8 +136,10 @@ def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
 
 def _resolve(value: Any) -> Any:
     output = Output.from_input(value)
-    resolved = _sync_await(output.future())
     secret = _sync_await(output.is_secret())
+    if not _sync_await(output.is_known()):
+        return Secret(Unknown()) if secret else Unknown()
+    resolved = _sync_await(output.future())
     plain = normalise(_unwrap(resolved))
     return Secret(plain) if secret else plain
 
