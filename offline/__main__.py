@@ -1,10 +1,25 @@
 """Command line of the offline engine.
 
-    python -m offline preview --stack dev [--out DIR] [--config FILE]
+    python -m offline preview --stack dev [--out DIR] [--config FILE] [--existing-stack]
+    python -m offline plan --stack dev --baseline DIR|INVENTORY|GIT_REV [--config FILE] [--out DIR] [--show-sames]
     python -m offline policy --inventory FILE [--policy-config FILE] [--in-process]
 
-Exit codes: 0 success; 1 a mandatory policy failed or a custom resource breaks its CRD schema;
-2 invalid config or an inventory lookup that failed (one message, no traceback).
+``preview`` prints the plan of `pulumi preview` on a new stack: ids and computed outputs of resources
+being created are unknown, applies on them do not run, a read runs when its id is known and fails
+(``resource '<id>' does not exist``) unless the object existed before the deployment, and invokes on
+unknowns are skipped. ``--existing-stack`` previews a stack whose resources all exist instead.
+Checks and ``--out`` artefacts (manifests/, inventory.json, outputs.json, compliance and capacity
+reports) always come from the resolved `pulumi up` run, where every value is known.
+
+``plan`` compares the stack with a baseline, a previous ``--out`` directory or a git revision (the
+program and stack file at that revision, run in a temporary export), and prints each create (+),
+update (~), replace (+-) and delete (-) with the changed property paths, like `pulumi preview
+--diff`; ``--out`` writes it as plan.json. See offline/plan.py for what it models.
+
+Exit codes: 0 success; 1 a mandatory policy failed, a custom resource breaks its CRD schema, or the
+plan holds an error (a protected resource replaced or deleted, a change the provider refuses);
+2 invalid config, an inventory lookup or read that failed, or an unusable baseline (one message, no
+traceback).
 """
 
 from __future__ import annotations
@@ -22,12 +37,15 @@ from offline.checks import crds
 from offline.checks.analyzer import run_pack_process
 from offline.checks.compliance import compliance, markdown
 from offline.checks.policy import PolicyReport, load_json, run_pack
+from offline.plan import BaselineError, load_baseline, plan
+from offline.plan import render as render_plan
+from offline.plan import to_json as plan_json
 from offline.render import inventory, manifest, tree, write_outputs
-from offline.run import Evaluation, evaluate, stack_config
+from offline.run import ROOT, Evaluation, evaluate, stack_config
 from offline.world import LookupFailed, Mode
 from tools.policy_config import CONFIG_DIR
 
-USER_ERRORS = (ConfigError, pulumi.RunError, LookupFailed, FileNotFoundError)
+USER_ERRORS = (ConfigError, pulumi.RunError, LookupFailed, FileNotFoundError, BaselineError)
 
 
 def _print_violations(report: PolicyReport) -> None:
@@ -81,6 +99,19 @@ def _preview(args: argparse.Namespace) -> int:
     return 1 if report.mandatory or schema_report.errors else 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
+    baseline, label = load_baseline(args.baseline, args.stack, ROOT)
+    result = plan(baseline, inventory(evaluate(args.stack, raw)), label)
+    sys.stdout.write(render_plan(result, show_sames=args.show_sames))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "plan.json").write_text(plan_json(result))
+        sys.stdout.write(f"\nWrote plan.json to {out}\n")
+    return 1 if result.errors else 0
+
+
 def _policy(args: argparse.Namespace) -> int:
     document = load_json(Path(args.inventory))
     config_path = Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{document['stack']}.json"
@@ -101,6 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("--existing-stack", action="store_true",
                          help="preview a stack whose resources all exist already (default: a new stack)")
     preview.set_defaults(run=_preview)
+    update = commands.add_parser("plan", help="print what `pulumi up` would change on a stack deployed as a baseline")
+    update.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml is read")
+    update.add_argument("--baseline", required=True,
+                        help="a previous --out directory (or its inventory.json), or a git revision of this repository")
+    update.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
+    update.add_argument("--out", help="directory to write plan.json to")
+    update.add_argument("--show-sames", action="store_true", help="also list the resources that do not change")
+    update.set_defaults(run=_plan)
     policy = commands.add_parser("policy", help="run the policy pack on an inventory.json")
     policy.add_argument("--inventory", required=True)
     policy.add_argument("--policy-config", help="policy pack config (default: policies/config/<stack>.json)")
