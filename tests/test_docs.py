@@ -1,16 +1,19 @@
-"""The README's config reference is generated from the config models and must not drift."""
+"""The generated references in docs/ match the code they are made from, and every alert has its runbook section."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
 from components.config import model as config
-from tools.config_reference import README, render_readme
+from tools import config_reference, outputs_schema
+
+OPERATING = config_reference.DOC.parent / "operating.md"
+"""The runbook the alerts link to (observability.runbookBaseUrl)."""
 
 
-def test_readme_config_reference_matches_the_models():
-    text = README.read_text()
-    assert render_readme(text) == text, "README.md config reference is stale; run `make docs`"
+def test_config_reference_matches_the_models():
+    text = config_reference.DOC.read_text()
+    assert config_reference.render_doc(text) == text, "docs/config-reference.md is stale; run `make docs`"
 
 
 def test_every_config_field_is_described_and_typed():
@@ -28,16 +31,24 @@ def test_every_config_field_is_described_and_typed():
 
 
 def test_every_alert_links_to_a_runbook_section_that_exists(prod):
-    readme = README.read_text()
+    runbook = OPERATING.read_text()
     rules = prod.graph.named("observability-rules").inputs["spec"]["groups"]
     alerts = {rule["alert"] for group in rules for rule in group["rules"] if "alert" in rule}
     assert len(alerts) >= 12
     for alert in alerts:
-        assert f'<a id="alert-{alert.lower()}"></a>' in readme, f"README runbook has no section for {alert}"
+        assert f'<a id="alert-{alert.lower()}"></a>' in runbook, f"docs/operating.md runbook has no section for {alert}"
 
 
-def test_readme_outputs_reference_matches_the_contract():
-    from tools import outputs_schema
+def test_runbook_urls_point_at_the_operating_guide(dev, prod):
+    default = config.ObservabilityConfig.model_fields["runbook_base_url"].default
+    assert (config_reference.DOC.parents[1] / default).resolve() == OPERATING.resolve()
+    for stack in (dev, prod):
+        rules = stack.graph.named("observability-rules").inputs["spec"]["groups"]
+        urls = {rule["annotations"]["runbook_url"].split("#")[0] for group in rules for rule in group["rules"]
+                if "alert" in rule}
+        assert urls and all(url.endswith("docs/operating.md") for url in urls), urls
 
-    text = README.read_text()
-    assert outputs_schema.render_readme(text) == text, "run `make docs`"
+
+def test_outputs_reference_matches_the_contract():
+    text = outputs_schema.DOC.read_text()
+    assert outputs_schema.render_doc(text) == text, "docs/outputs-contract.md outputs reference is stale; run `make docs`"

@@ -1,7 +1,7 @@
-"""Generates the README's config reference from the pydantic models in components/config.py.
+"""Generates the config reference (docs/config-reference.md) from the pydantic models in components/config/.
 
     python -m tools.config_reference          # print the tables
-    python -m tools.config_reference --write  # replace the block between the markers in README.md
+    python -m tools.config_reference --write  # replace the block between the markers in docs/config-reference.md
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pydantic_core import PydanticUndefined
 
 from components.config import PROJECT, SECRET_KEYS, PlatformConfig
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "config-reference.md"
 BEGIN, END = "<!-- BEGIN_CONFIG_REFERENCE -->", "<!-- END_CONFIG_REFERENCE -->"
 
 
@@ -88,7 +88,7 @@ def reference() -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_readme(text: str) -> str:
+def render_doc(text: str) -> str:
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     return f"{head}{BEGIN}\n{reference()}{END}{tail}"
@@ -96,6 +96,6 @@ def render_readme(text: str) -> str:
 
 if __name__ == "__main__":
     if "--write" in sys.argv:
-        README.write_text(render_readme(README.read_text()))
+        DOC.write_text(render_doc(DOC.read_text()))
     else:
         sys.stdout.write(reference())

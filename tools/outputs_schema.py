@@ -2,7 +2,7 @@
 
     python -m tools.outputs_schema            # check: committed schema current, version recorded
     python -m tools.outputs_schema --write    # regenerate the schema, record its hash for this version,
-                                              # and refresh the outputs table in README.md
+                                              # and refresh the outputs table in docs/outputs-contract.md
 
 A schema's hash is recorded once per contract version in schema/contract-versions.json; a changed
 schema under an already-recorded version is refused, so every change ships with a new version.
@@ -20,7 +20,7 @@ from components.outputs import CONTRACT_VERSION, StackOutputs, json_schema
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "schema" / "stack-outputs.schema.json"
 VERSIONS = ROOT / "schema" / "contract-versions.json"
-README = ROOT / "README.md"
+DOC = ROOT / "docs" / "outputs-contract.md"
 BEGIN, END = "<!-- BEGIN_OUTPUTS_REFERENCE -->", "<!-- END_OUTPUTS_REFERENCE -->"
 
 
@@ -58,7 +58,7 @@ def outputs_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_readme(text: str) -> str:
+def render_doc(text: str) -> str:
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     return f"{head}{BEGIN}\n{outputs_table()}{END}{tail}"
@@ -86,7 +86,7 @@ def write() -> None:
     recorded[CONTRACT_VERSION] = digest(text)
     SCHEMA.write_text(text)
     VERSIONS.write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n")
-    README.write_text(render_readme(README.read_text()))
+    DOC.write_text(render_doc(DOC.read_text()))
 
 
 if __name__ == "__main__":

@@ -399,7 +399,8 @@ class ObservabilityConfig(_Model):
         ("0.0.0.0/0",), description="Networks Alertmanager may reach for SMTP and webhooks. Default: any address."
     )
     runbook_base_url: str = Field(
-        "README.md", description="Where the runbook lives; alerts link to <url>#alert-<name>. Default: README.md."
+        "docs/operating.md",
+        description="Where the runbook lives; alerts link to <url>#alert-<name>. Default: docs/operating.md.",
     )
 
 
