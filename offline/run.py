@@ -7,6 +7,7 @@ import json
 import logging
 import runpy
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,7 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
     config, secret_keys = _engine_config(raw, world, project, secrets)
 
     loop = asyncio.new_event_loop()
+    loop.set_default_executor(_ThreadLoopsExecutor())
     # A failing program leaves futures whose exception is the one already raised to the caller;
     # asyncio would print each again when they are collected.
     loop.set_exception_handler(_quiet_unretrieved)
@@ -122,9 +124,32 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
             task.cancel()
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
     return Evaluation(stack, ResourceGraph(monitor.records), monitor.invokes, outputs, world, mode)
+
+
+class _ThreadLoopsExecutor(ThreadPoolExecutor):
+    """The executor the SDK runs its RPCs in; each worker thread gets an event loop (deserializing
+    resource references needs one), closed when the executor shuts down. Left to the garbage
+    collector, those loops were finalized during interpreter exit, after their sockets, and
+    printed a traceback now and then."""
+
+    def __init__(self) -> None:
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        super().__init__(initializer=self._give_thread_a_loop)
+
+    def _give_thread_a_loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loops.append(loop)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:
+            for loop in self._loops:
+                loop.close()
 
 
 def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
