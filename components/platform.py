@@ -57,12 +57,28 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             waits=cfg.waits,
         ),
     )
+    observability = None
+    if cfg.observability.enabled:
+        observability = ObservabilityStack(
+            "observability",
+            ObservabilityStackArgs(
+                settings=cfg.observability, cluster=cluster.core, rules=rule_settings(cfg),
+                scrape_namespaces=scrape_targets(cfg),
+                client_namespaces=(cfg.addons.keda_namespace,),
+                api_server_cidrs=cfg.tanzu.api_server_cidrs,
+                smtp_password=secrets.get("alertSmtpPassword"),
+                webhook_url=secrets.get("alertWebhookUrl"),
+            ),
+        )
+    # kube-prometheus-stack installs the monitoring CRDs: monitors wait for it, or there are none.
+    monitoring = observability.release if observability else None
     models = {
         key: VllmService(
             key,
             VllmServiceArgs(
                 model=model, cluster=cluster.core,
                 hf_token=secrets.get("hfToken") if model.source == "huggingface" else None,
+                monitoring=monitoring,
             ),
         )
         for key, model in cfg.models.items()
@@ -86,33 +102,21 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             settings=cfg.audit, cluster=cluster.core, gateway_namespace=cfg.gateway.namespace,
             privileged_reason=cfg.compliance.privileged_namespaces["logging"],
             access_key_id=secrets["auditS3AccessKeyId"], secret_access_key=secrets["auditS3SecretAccessKey"],
-            api_server_cidrs=cfg.tanzu.api_server_cidrs,
+            api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,
         ))
-    observability = None
-    if cfg.observability.enabled:
-        observability = ObservabilityStack(
-            "observability",
-            ObservabilityStackArgs(
-                settings=cfg.observability, cluster=cluster.core, rules=rule_settings(cfg),
-                scrape_namespaces=scrape_targets(cfg),
-                client_namespaces=(cfg.addons.keda_namespace,),
-                api_server_cidrs=cfg.tanzu.api_server_cidrs,
-                smtp_password=secrets.get("alertSmtpPassword"),
-                webhook_url=secrets.get("alertWebhookUrl"),
-            ),
-        )
     dr_site = None
     if cfg.dr.enabled:
         dr_site = DrSite(
             "dr",
             DrSiteArgs(
                 dr=cfg.dr, figures=dr_figures(cfg), primary=cluster.core, pool=cfg.gpu_pool, tanzu=cfg.tanzu,
-                addons=cfg.addons, privileged_namespaces=cfg.compliance.privileged_namespaces, models=cfg.models,
+                addons=cfg.addons, privileged_namespaces=cfg.compliance.privileged_namespaces,
+                baseline_namespaces=cfg.compliance.baseline_namespaces, models=cfg.models, primary_monitoring=monitoring,
                 observability=cfg.observability, rules=rule_settings(cfg), waits=cfg.waits,
                 secrets=DrSecrets(
                     vsphere_password=secrets["drVspherePassword"],
                     supervisor_kubeconfig=secrets["drSupervisorKubeconfig"],
-                    registry_password=secrets["registryPassword"],
+                    registry_password=secrets.get("drRegistryPassword", secrets["registryPassword"]),
                     s3_access_key_id=secrets["backupS3AccessKeyId"],
                     s3_secret_access_key=secrets["backupS3SecretAccessKey"],
                     nls_client_token=secrets.get("nlsClientToken"),

@@ -1,15 +1,20 @@
-"""Every third-party Helm chart the platform installs, pinned in one place.
+"""Reader of artifacts.lock.json: every third-party chart, CRD and image the platform pins.
 
-Bump a version here only after reading the chart's release notes; tests fail on a range or a
-missing version.
+Pure data, no Pulumi: components turn a ``Chart`` into Release arguments (components/builders/charts.py),
+the offline engine finds the archive of a pinned version in the artifacts directory and checks it,
+and the mirror list for air-gapped sites starts here. Bump a version in the lock only after reading
+the chart's release notes.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-import pulumi_kubernetes as k8s
+LOCK_FILE = Path(__file__).resolve().parent.parent / "artifacts.lock.json"
 
 
 @dataclass(frozen=True)
@@ -17,22 +22,90 @@ class Chart:
     name: str
     version: str
     repository: str
+    """Upstream chart repository: an https index or an ``oci://`` registry path."""
+    content_digest: str
+    """sha256 over the archive's sorted member paths and their sha256 (archives differ in timestamps)."""
 
-    def release_args(self) -> dict[str, Any]:
-        """chart, version and repository of a helm.v3.Release of this chart."""
-        return {"chart": self.name, "version": self.version,
-                "repository_opts": k8s.helm.v3.RepositoryOptsArgs(repo=self.repository)}
+    @property
+    def archive(self) -> str:
+        """File name of the packaged chart, as `helm pull` and `helm package` write it."""
+        return f"{self.name}-{self.version}.tgz"
+
+    @property
+    def upstream_reference(self) -> str:
+        """Where a connected machine pulls the chart from."""
+        if self.repository.startswith("oci://"):
+            return f"{self.repository}/{self.name}"
+        return f"{self.repository} {self.name}"
 
 
-GPU_OPERATOR = Chart("gpu-operator", "v25.3.4", "https://helm.ngc.nvidia.com/nvidia")
-KEDA = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
-KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "81.6.2", "https://prometheus-community.github.io/helm-charts")
-VELERO = Chart("velero", "12.1.0", "https://vmware-tanzu.github.io/helm-charts")
-VELERO_IMAGE_TAG = "v1.18.1"
-"""Velero server image (the chart's appVersion), pulled from the private registry's mirror."""
-VELERO_AWS_PLUGIN_TAG = "v1.14.2"
-"""velero-plugin-for-aws line that matches Velero 1.18; speaks to any S3-compatible store."""
-ENVOY_GATEWAY = Chart("gateway-helm", "v1.9.0", "envoyproxy")
-"""OCI chart, pulled from the private registry's mirror: oci://<registry>/envoyproxy/gateway-helm."""
-FLUENT_BIT = Chart("fluent-bit", "0.47.0", "https://fluent.github.io/helm-charts")
-"""Chart 0.47.0 ships Fluent Bit 3.1.0, whose S3 output sends Content-MD5 for Object Lock buckets."""
+@dataclass(frozen=True)
+class Crd:
+    file: str
+    """Path under the artifacts directory's crds/."""
+    repository: str
+    tag: str
+    path: str
+    git_blob: str
+
+
+@dataclass(frozen=True)
+class PinnedImage:
+    name: str
+    image: str
+    """Upstream repository including its registry host, e.g. docker.io/velero/velero-plugin-for-aws."""
+    tag: str
+    digest: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The repository without its registry host: where the private registry mirrors it."""
+        return self.image.split("/", 1)[1]
+
+
+@cache
+def lock() -> dict[str, Any]:
+    return json.loads(LOCK_FILE.read_text())
+
+
+def charts() -> dict[str, Chart]:
+    return {
+        name: Chart(name, entry["version"], entry["repository"], entry["contentDigest"])
+        for name, entry in lock()["charts"].items()
+    }
+
+
+def chart(name: str) -> Chart:
+    found = charts().get(name)
+    if found is None:
+        raise KeyError(f"chart {name!r} is not pinned in {LOCK_FILE.name}; pinned: {sorted(charts())}")
+    return found
+
+
+def crds() -> dict[str, Crd]:
+    return {
+        file: Crd(file, entry["repository"], entry["tag"], entry["path"], entry["gitBlob"])
+        for file, entry in lock()["crds"].items()
+    }
+
+
+def images() -> dict[str, PinnedImage]:
+    return {
+        name: PinnedImage(name, entry["image"], entry["tag"], entry.get("digest"))
+        for name, entry in lock()["images"].items()
+    }
+
+
+def helm() -> dict[str, str]:
+    return dict(lock()["helm"])
+
+
+GPU_OPERATOR = chart("gpu-operator")
+KEDA = chart("keda")
+KUBE_PROMETHEUS_STACK = chart("kube-prometheus-stack")
+VELERO = chart("velero")
+ENVOY_GATEWAY = chart("gateway-helm")
+FLUENT_BIT = chart("fluent-bit")
+VELERO_AWS_PLUGIN = images()["velero-plugin-for-aws"]
+ENVOY_PROXY = images()["envoy-proxy"]
+BUSYBOX = images()["busybox"]

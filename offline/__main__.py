@@ -1,24 +1,29 @@
 """Command line of the offline engine.
 
-    python -m offline preview --stack dev [--out DIR] [--config FILE] [--existing-stack]
+    python -m offline preview --stack dev [--out DIR] [--config FILE] [--artifacts DIR] [--require-artifacts]
+                              [--pack-process] [--existing-stack]
     python -m offline plan --stack dev --baseline DIR|INVENTORY|GIT_REV [--config FILE] [--out DIR] [--show-sames]
+    python -m offline mirror --stack prod [--json] [--artifacts DIR]
     python -m offline policy --inventory FILE [--policy-config FILE] [--in-process]
 
 ``preview`` prints the plan of `pulumi preview` on a new stack: ids and computed outputs of resources
 being created are unknown, applies on them do not run, a read runs when its id is known and fails
 (``resource '<id>' does not exist``) unless the object existed before the deployment, and invokes on
 unknowns are skipped. ``--existing-stack`` previews a stack whose resources all exist instead.
-Checks and ``--out`` artefacts (manifests/, inventory.json, outputs.json, compliance and capacity
-reports) always come from the resolved `pulumi up` run, where every value is known.
+The checks and the ``--out`` artefacts (manifests/, inventory.json, outputs.json, compliance and
+capacity reports) always come from the resolved `pulumi up` run, where every value is known.
 
-``plan`` compares the stack with a baseline, a previous ``--out`` directory or a git revision (the
-program and stack file at that revision, run in a temporary export), and prints each create (+),
-update (~), replace (+-) and delete (-) with the changed property paths, like `pulumi preview
---diff`; ``--out`` writes it as plan.json. See offline/plan.py for what it models.
+``plan`` compares the stack with a baseline, a previous ``--out`` directory (or its inventory.json)
+or a git revision (the program and stack file at that revision, run in a temporary export), and
+prints each create (+), update (~), replace (+-) and delete (-) with the changed property paths, like
+`pulumi preview --diff`; ``--out`` writes it as plan.json; ``--show-sames`` lists unchanged
+resources too. See offline/plan.py for what it models.
 
-Exit codes: 0 success; 1 a mandatory policy failed, a custom resource breaks its CRD schema, or the
-plan holds an error (a protected resource replaced or deleted, a change the provider refuses);
-2 invalid config, an inventory lookup or read that failed, or an unusable baseline (one message, no
+Exit codes: 0 success; 1 a mandatory policy failed, or an object (the program's or a chart's) fails a
+check: schema, CRD, Pod Security, image registry, ignored chart value, chart render; for `mirror`,
+the list is incomplete; for `plan`, the plan holds an error (a protected resource replaced or
+deleted, a change the provider or API server refuses); 2 invalid config, an inventory lookup or a
+read that failed, missing artifacts that were required, or an unusable baseline (one message, no
 traceback).
 """
 
@@ -27,25 +32,30 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pulumi
 
 from components.config import SECRET_KEYS, ConfigError, parse_config
 from components.planning import capacity
-from offline.checks import crds
-from offline.checks.analyzer import run_pack_process
+from offline.charts import artifacts, helm, mirror
+from offline.charts.helm import Helm, HelmMissing
+from offline.charts.render import write_manifests
+from offline.checks import preview as preview_checks
+from offline.checks.analyzer import PackProcess, run_pack_process
 from offline.checks.compliance import compliance, markdown
 from offline.checks.policy import PolicyReport, load_json, run_pack
 from offline.plan import BaselineError, load_baseline, plan
 from offline.plan import render as render_plan
 from offline.plan import to_json as plan_json
-from offline.render import inventory, manifest, tree, write_outputs
+from offline.render import inventory, tree, write_outputs
 from offline.run import ROOT, Evaluation, evaluate, stack_config
 from offline.world import LookupFailed, Mode
 from tools.policy_config import CONFIG_DIR
 
-USER_ERRORS = (ConfigError, pulumi.RunError, LookupFailed, FileNotFoundError, BaselineError)
+USER_ERRORS = (ConfigError, pulumi.RunError, LookupFailed, FileNotFoundError, artifacts.ArtifactsMissing, HelmMissing,
+               BaselineError)
 
 
 def _print_violations(report: PolicyReport) -> None:
@@ -55,48 +65,96 @@ def _print_violations(report: PolicyReport) -> None:
                      f"{len(report.mandatory)} mandatory\n")
 
 
-def _run_pack(inventory_doc: dict, pack_config: dict, in_process: bool) -> PolicyReport:
+def _run_pack(inventory_doc: dict, pack_config: dict, in_process: bool, started: PackProcess | None = None) -> PolicyReport:
     """The pack as `pulumi preview --policy-pack` runs it (its own process, over gRPC), or in-process."""
     if in_process:
         return run_pack(inventory_doc, pack_config)
-    return run_pack_process(inventory_doc, pack_config)[0]
+    return run_pack_process(inventory_doc, pack_config, started)[0]
 
 
-def _preview_runs(stack: str, raw: dict, existing_stack: bool) -> tuple[Evaluation, Evaluation]:
-    """The resolved `pulumi up` run (artefacts and checks) and the preview whose plan is printed.
+def _chart_tools(args: argparse.Namespace) -> tuple[artifacts.ArtifactsDir | None, Helm | HelmMissing | None]:
+    """The artifacts directory and helm; missing ones are reported as skipped checks, or refused with --require-artifacts."""
+    found = artifacts.locate(args.artifacts)
+    if found is None:
+        if args.require_artifacts:
+            raise artifacts.ArtifactsMissing(f"no artifacts directory; {artifacts.HOW_TO_GET}")
+        return None, None
+    try:
+        return found, helm.locate()
+    except HelmMissing as missing:
+        if args.require_artifacts:
+            raise
+        return found, missing
 
-    The preview runs first: on a new stack it fails, as the engine's would, on a read of an object
-    that does not exist yet.
-    """
-    shown = evaluate(stack, raw, mode=Mode.EXISTING if existing_stack else Mode.PREVIEW)
-    return evaluate(stack, raw, mode=Mode.UP), shown
+
+def _evaluate(args: argparse.Namespace):
+    raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
+    cfg = parse_config(raw, [s.key for s in SECRET_KEYS])
+    artifacts_dir, helm_bin = _chart_tools(args)
+    return cfg, evaluate(args.stack, raw), artifacts_dir, helm_bin
+
+
+def _shown_preview(args: argparse.Namespace) -> Evaluation:
+    """The preview whose tree is printed: of a new stack, or with --existing-stack of one whose
+    resources all exist. It runs before the resolved `pulumi up` run the checks and artefacts come
+    from: on a new stack it fails, as the engine's would, on a read of an object not there yet."""
+    raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
+    return evaluate(args.stack, raw, mode=Mode.EXISTING if args.existing_stack else Mode.PREVIEW)
+
+
+def _check(cfg, evaluation, artifacts_dir, helm_bin) -> preview_checks.PreviewChecks:
+    return preview_checks.run(evaluation.graph, cfg.tanzu.kubernetes_version, list(cfg.compliance.allowed_registries),
+                              artifacts_dir, helm_bin)
 
 
 def _preview(args: argparse.Namespace) -> int:
-    raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
-    evaluation, shown = _preview_runs(args.stack, raw, args.existing_stack)
+    # The pack process starts first: its start-up overlaps the program's evaluation.
+    pack = None if args.in_process else PackProcess()
+    try:
+        shown = _shown_preview(args)
+        cfg, evaluation, artifacts_dir, helm_bin = _evaluate(args)
+        pack_config = load_json(Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{args.stack}.json")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            policy = pool.submit(_run_pack, inventory(evaluation), pack_config, args.in_process, pack)
+            checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
+            report = policy.result()
+    finally:
+        if pack is not None:
+            pack.stop()
     sys.stdout.write(tree(shown))
-    plan = capacity.plan(parse_config(raw, [s.key for s in SECRET_KEYS]))
+    plan = capacity.plan(cfg)
     sys.stdout.write("\n" + capacity.table(plan))
-    pack_config = load_json(Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{args.stack}.json")
-    schema_report = crds.check([manifest(record) for record in evaluation.graph.kubernetes_objects()])
-    sys.stdout.write(f"\nCustom resources: {schema_report.validated} validated against upstream CRD schemas, "
-                     f"{len(schema_report.errors)} error(s); no published schema: {schema_report.unvalidated or 'none'}\n")
-    for error in schema_report.errors:
-        sys.stdout.write(f"  schema error: {error}\n")
-    report = _run_pack(inventory(evaluation), pack_config, args.in_process)
+    sys.stdout.write("\nChecks of the program's objects and what its charts install:\n")
+    sys.stdout.write(preview_checks.summary(checks, cfg.tanzu.kubernetes_version,
+                                            helm_bin.version if isinstance(helm_bin, Helm) else None))
     sys.stdout.write("\nPolicy pack (offline):\n")
     _print_violations(report)
     if args.out:
         out = Path(args.out)
-        written = write_outputs(evaluation, out)
+        written = write_outputs(evaluation, out) + write_manifests(checks.releases, out)
         document = compliance(report, pack_config)
         (out / "compliance.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
         (out / "compliance.md").write_text(markdown(document))
         (out / "capacity.json").write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
         sys.stdout.write(f"\nWrote {len(written)} manifests, inventory.json, outputs.json, compliance.json, "
                          f"compliance.md and capacity.json to {out}\n")
-    return 1 if report.mandatory or schema_report.errors else 0
+    return 1 if report.mandatory or checks.failures else 0
+
+
+def _mirror(args: argparse.Namespace) -> int:
+    cfg, evaluation, artifacts_dir, helm_bin = _evaluate(args)
+    checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
+    helm_ready = helm_bin if isinstance(helm_bin, Helm) else None
+    charts = mirror.charts_to_mirror(checks.releases)
+    images = mirror.images_to_mirror(checks.image_uses, checks.releases, artifacts_dir, helm_ready,
+                                     cfg.tanzu.kubernetes_version)
+    if args.json:
+        sys.stdout.write(json.dumps(mirror.as_json(charts, images), indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(mirror.table(charts, images))
+    for reason in checks.skipped:
+        sys.stderr.write(f"incomplete: {reason}\n")
+    return 1 if checks.skipped else 0
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -128,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("--out", help="directory for manifests/, inventory.json, outputs.json and compliance reports")
     preview.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
     preview.add_argument("--policy-config", help="policy pack config (default: policies/config/<stack>.json)")
-    preview.add_argument("--in-process", action="store_true", help="call the policies directly, not the pack process")
+    preview.add_argument("--pack-process", dest="in_process", action="store_false",
+                         help="run the pack as its own process over gRPC, as `pulumi preview --policy-pack` does "
+                              "(default: call the same policies in-process, which is faster)")
     preview.add_argument("--existing-stack", action="store_true",
                          help="preview a stack whose resources all exist already (default: a new stack)")
     preview.set_defaults(run=_preview)
@@ -140,6 +200,16 @@ def main(argv: list[str] | None = None) -> int:
     update.add_argument("--out", help="directory to write plan.json to")
     update.add_argument("--show-sames", action="store_true", help="also list the resources that do not change")
     update.set_defaults(run=_plan)
+    mirror_cmd = commands.add_parser("mirror", help="list every chart and image the stack pulls, for an air-gapped site")
+    mirror_cmd.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml is read")
+    mirror_cmd.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
+    mirror_cmd.add_argument("--json", action="store_true", help="print JSON instead of text")
+    mirror_cmd.set_defaults(run=_mirror, require_artifacts=True)
+    for command in (preview, mirror_cmd):
+        command.add_argument("--artifacts", help=f"artifacts directory (default: ${artifacts.ENVIRONMENT}, "
+                             "else shared/artifacts beside the checkout)")
+    preview.add_argument("--require-artifacts", action="store_true",
+                         help="fail instead of skipping the chart checks when no artifacts directory or helm is found")
     policy = commands.add_parser("policy", help="run the policy pack on an inventory.json")
     policy.add_argument("--inventory", required=True)
     policy.add_argument("--policy-config", help="policy pack config (default: policies/config/<stack>.json)")

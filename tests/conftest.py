@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,38 @@ def rendered(evaluations, tmp_path_factory) -> dict[str, Path]:
 def raw_config():
     """A fresh, mutable copy of a stack's raw config sections."""
     return lambda stack: copy.deepcopy(stack_config(stack))
+
+
+def needs_artifacts():
+    """The artifacts directory and helm, or a skip that says why; in CI (CI=true) a failure instead."""
+    from offline.charts import artifacts, helm
+
+    try:
+        found = artifacts.locate()
+        if found is None:
+            raise artifacts.ArtifactsMissing(f"no artifacts directory; {artifacts.HOW_TO_GET}")
+        return found, helm.locate()
+    except (artifacts.ArtifactsMissing, helm.HelmMissing) as missing:
+        reason = f"needs the third-party artifacts and helm: {missing}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI must not skip chart checks: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chart_tools():
+    return needs_artifacts()
+
+
+@pytest.fixture(scope="session")
+def chart_checks(evaluations, chart_tools):
+    """Each stack's preview checks, the charts rendered with helm (once per session)."""
+    from offline.checks import preview
+
+    artifacts_dir, helm_bin = chart_tools
+    found = {}
+    for stack, evaluation in evaluations.items():
+        raw = stack_config(stack)
+        found[stack] = preview.run(evaluation.graph, raw["tanzu"]["kubernetesVersion"],
+                                   raw["compliance"]["allowedRegistries"], artifacts_dir, helm_bin)
+    return found

@@ -33,7 +33,7 @@ def test_preview_prints_the_dev_tree():
 
 
 def test_existing_stack_preview_is_a_flag():
-    result = _run("preview", "--stack", "dev", "--existing-stack", "--in-process")
+    result = _run("preview", "--stack", "dev", "--existing-stack")
     assert result.returncode == 0, result.stderr
     assert "a stack whose resources all exist" in result.stdout
 

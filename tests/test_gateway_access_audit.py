@@ -79,7 +79,8 @@ def test_gateway_namespace_is_the_one_the_endpoints_admit(prod):
 
 
 def test_rbac_binds_groups_least_privilege(prod):
-    bindings = {r.name: r.inputs for r in prod.graph if r.type.startswith("kubernetes:rbac.authorization.k8s.io")}
+    bindings = {r.name: r.inputs for r in prod.graph
+                if r.type.startswith("kubernetes:rbac.authorization.k8s.io") and r.type.endswith("Binding")}
     assert bindings["access-break-glass"]["roleRef"]["name"] == "cluster-admin"
     assert bindings["access-break-glass"]["subjects"] == [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io",
                                                           "name": "sso:llm-platform-breakglass@hospital.example"}]

@@ -35,7 +35,7 @@ def test_validator_rejects_a_misspelt_field(rendered):
     document = yaml.safe_load(path.read_text())
     document["spec"]["podSelectr"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(document, "1.29.0", strict=True)
+        kubernetes_validate.validate(document, "1.32.0", strict=True)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

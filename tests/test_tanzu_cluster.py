@@ -37,7 +37,7 @@ def test_prod_cluster_has_three_control_plane_nodes_and_a_gpu_pool_on_the_vgpu_c
     assert cluster.type == "kubernetes:cluster.x-k8s.io/v1beta1:Cluster"
     spec = cluster.inputs["spec"]
     assert spec["topology"]["controlPlane"]["replicas"] == 3
-    assert spec["topology"]["version"] == "v1.29.4---vmware.3-fips.1-tkg.1"
+    assert spec["topology"]["version"] == "v1.32.0---vmware.6-fips-vkr.2"
     gpu = _gpu_pool(spec)
     assert gpu["replicas"] == 4
     assert _override(gpu, "vmClass") == prod.graph.named("primary-gpu-class").inputs["name"]
@@ -73,12 +73,12 @@ def test_vsphere_namespace_binds_the_policy_and_classes_on_the_supervisor(prod):
 
 @pytest.mark.parametrize(("release", "chart"), [("primary-gpu-operator", versions.GPU_OPERATOR),
                                                 ("primary-keda", versions.KEDA)])
-def test_add_on_releases_are_pinned(prod, release, chart):
+def test_add_on_releases_are_pinned_and_pulled_from_the_registry_mirror(prod, release, chart):
     record = prod.graph.named(release, RELEASE)
-    assert record.inputs["chart"] == chart.name
+    assert record.inputs["chart"] == f"oci://harbor-a.hospital.example/charts/{chart.name}"
     assert record.inputs["version"] == chart.version
     assert re.fullmatch(r"v?\d+\.\d+\.\d+", record.inputs["version"]), "a chart version must be exact"
-    assert record.inputs["repositoryOpts"]["repo"].startswith("https://")
+    assert "repositoryOpts" not in record.inputs, "an air-gapped site reaches no chart repository"
 
 
 def test_gpu_operator_uses_the_private_vgpu_driver_with_nls_licensing(prod):
@@ -102,7 +102,7 @@ def test_workload_namespaces_enforce_restricted_in_every_mode(prod):
         labels = _labels(prod.graph.named(name, NAMESPACE))
         for mode in ("enforce", "audit", "warn"):
             assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted", name
-            assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "v1.29", name
+            assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "v1.32", name
 
 
 def test_only_the_gpu_operator_and_log_shipper_namespaces_are_privileged_and_say_why(evaluations):
@@ -170,7 +170,7 @@ def test_tkc_switch_renders_a_tanzu_kubernetes_cluster(raw_config):
     assert topology["controlPlane"]["replicas"] == 3
     gpu = next(p for p in topology["nodePools"] if p["name"] == "gpu")
     assert gpu["vmClass"] == "llm-gpu-grid-a100-80c-1x-16cpu-128gb"
-    assert gpu["tkr"]["reference"]["name"] == "v1.29.4---vmware.3-fips.1-tkg.1"
+    assert gpu["tkr"]["reference"]["name"] == "v1.32.0---vmware.6-fips-vkr.2"
     assert cluster.inputs["metadata"]["annotations"]["run.tanzu.vmware.com/resolve-os-image"] == "os-name=ubuntu"
 
 

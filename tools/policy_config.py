@@ -29,10 +29,12 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
     sites = [cfg.vsphere] + ([dr.secondary.vsphere] if dr.enabled and dr.secondary else [])
     encrypted = sorted({site.storage_policy for site in sites} | set(cfg.compliance.encrypted_storage_classes))
     exemptions = network_exemptions(cfg)
+    pod_security = {"privilegedNamespaces": dict(cfg.compliance.privileged_namespaces),
+                    "baselineNamespaces": dict(cfg.compliance.baseline_namespaces)}
     config: dict[str, Any] = {
         "all": "mandatory",
-        "pod-security-restricted": {"privilegedNamespaces": dict(cfg.compliance.privileged_namespaces)},
-        "namespace-pod-security": {"privilegedNamespaces": dict(cfg.compliance.privileged_namespaces)},
+        "pod-security-restricted": pod_security,
+        "namespace-pod-security": pod_security,
         "image-provenance": {
             "allowedRegistries": list(cfg.compliance.allowed_registries),
             "requireDigest": cfg.compliance.require_image_digest,

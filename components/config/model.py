@@ -80,6 +80,16 @@ class RegistryConfig(_Model):
 
     server: str = Field(description="Private registry (Harbor) host serving all platform images.")
     username: str = Field(description="Robot account; the password is the secret `registryPassword`.")
+    air_gapped: bool = Field(
+        True,
+        description="Pull every Helm chart from the registry's OCI mirror (`oci://<server>/<chartPath>/<chart>`) "
+        "instead of its upstream repository, so `pulumi up` reaches nothing outside the site. Images always come "
+        "from `server`. Default: true.",
+    )
+    chart_path: str = Field(
+        "charts", pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$",
+        description="Project (path) in the registry holding the mirrored charts. Default: charts.",
+    )
 
 
 class TanzuConfig(_Model):
@@ -106,11 +116,13 @@ class TanzuConfig(_Model):
         description="Extra CAs the nodes trust (name to base64 PEM), e.g. the registry's private CA. Default: none.",
     )
     tkr: str = Field(
-        description="Pinned Tanzu Kubernetes release, e.g. v1.29.4---vmware.3-fips.1-tkg.1."
+        description="Pinned Tanzu Kubernetes release, e.g. v1.32.0---vmware.6-fips-vkr.2 (1.32 or newer: the Envoy "
+        "Gateway and AI gateway charts need it)."
     )
     kubernetes_version: str = Field(
         pattern=r"^1\.\d{2}$",
-        description="Kubernetes minor of the TKr (e.g. 1.29); pins Pod Security label versions and schema checks.",
+        description="Kubernetes minor of the TKr (e.g. 1.32); pins Pod Security label versions, chart rendering and "
+        "schema checks.",
     )
     control_plane: ControlPlaneConfig = Field(default_factory=ControlPlaneConfig, description="Control plane sizing.")
     pod_cidr: str = Field("192.168.0.0/16", description="Pod CIDR. Default: 192.168.0.0/16.")
@@ -414,6 +426,11 @@ class DrSecondaryConfig(_Model):
     gpu_nodes: int = Field(
         1, ge=0, description="GPU workers at the secondary site (0 allowed in pilot-light). Default: 1."
     )
+    registry: RegistryConfig | None = Field(
+        None,
+        description="The secondary site's own private registry (its robot account's password is the secret "
+        "`drRegistryPassword`), so the standby pulls nothing across sites. Default: the primary's `tanzu.registry`.",
+    )
 
 
 class BackupStorageConfig(_Model):
@@ -475,6 +492,11 @@ class ComplianceConfig(_Model):
     privileged_namespaces: dict[str, str] = Field(
         default_factory=lambda: {"gpu-operator": "GPU driver and toolkit load kernel modules and reconfigure containerd"},
         description="Namespaces allowed the privileged Pod Security level, with the reason. Default: gpu-operator.",
+    )
+    baseline_namespaces: dict[str, str] = Field(
+        default_factory=dict,
+        description="Namespaces that run at the Pod Security baseline level, with the reason: e.g. `velero`, whose "
+        "data mover pods run as root. Default: none.",
     )
     encrypted_storage_classes: tuple[str, ...] = Field(
         (),
@@ -703,6 +725,10 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
     SecretKey("auditS3SecretAccessKey", "secret key of the audit bucket", lambda c: c.audit.enabled),
     SecretKey("drVspherePassword", "password of dr.secondary.vsphere.user", lambda c: c.dr.enabled),
     SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled),
+    SecretKey(
+        "drRegistryPassword", "password of dr.secondary.registry.username",
+        lambda c: c.dr.enabled and c.dr.secondary is not None and c.dr.secondary.registry is not None,
+    ),
 )
 
 

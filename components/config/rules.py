@@ -301,6 +301,12 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
             "the node agent reads pod volumes from the host; add `velero` with its reason to "
             "compliance.privilegedNamespaces, or use CSI snapshot data movement",
         ))
+    if not dr.file_system_backup and "velero" not in c.compliance.baseline_namespaces:
+        issues.append(ConfigIssue(
+            "compliance.baselineNamespaces", dict(c.compliance.baseline_namespaces),
+            "CSI snapshot data movement runs Velero's data mover pods as root, which only the Pod Security baseline "
+            "level admits; add `velero` with its reason, e.g. {velero: \"data mover pods run as root\"}",
+        ))
     if dr.secondary is not None and dr.secondary.vsphere.server == c.vsphere.server \
             and dr.secondary.vsphere.compute_cluster == c.vsphere.compute_cluster:
         issues.append(ConfigIssue(

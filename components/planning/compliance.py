@@ -26,6 +26,8 @@ def network_exemptions(cfg: PlatformConfig) -> dict[str, str]:
 def exceptions(cfg: PlatformConfig) -> list[dict[str, str]]:
     found = [{"policy": "pod-security-restricted", "namespace": ns, "reason": reason}
              for ns, reason in sorted(cfg.compliance.privileged_namespaces.items())]
+    found += [{"policy": "pod-security-restricted", "namespace": ns, "reason": f"baseline level: {reason}"}
+              for ns, reason in sorted(cfg.compliance.baseline_namespaces.items())]
     found += [{"policy": "default-deny-network-policy", "namespace": ns, "reason": reason}
               for ns, reason in sorted(network_exemptions(cfg).items())]
     return found

@@ -20,6 +20,7 @@ import pulumi_random as random
 
 from components import versions
 from components.builders import k8s as _k8s
+from components.builders.charts import release_args
 from components.builders.monitoring import MONITOR_LABELS
 from components.builders.vllm_pod import container_security, pod_security
 from components.config.model import AuditConfig
@@ -46,6 +47,8 @@ class AuditShippingArgs:
     access_key_id: pulumi.Input[str]
     secret_access_key: pulumi.Input[str]
     api_server_cidrs: tuple[str, ...]
+    monitoring: pulumi.Resource | None = None
+    """The Release that installs the ServiceMonitor CRD; the shipper's metrics are scraped only with it."""
 
 
 class AuditShipping(pulumi.ComponentResource):
@@ -85,11 +88,13 @@ class AuditShipping(pulumi.ComponentResource):
         k8s.helm.v3.Release(
             f"{name}-fluent-bit",
             name="fluent-bit",
-            **chart.release_args(),
+            **release_args(chart, cluster.registry),
             namespace=NAMESPACE,
-            values=fluent_bit_values(settings, cluster.registry_server, args.gateway_namespace),
+            values=fluent_bit_values(settings, cluster.registry_server, args.gateway_namespace, args.monitoring is not None),
             timeout=waits.release_seconds(cluster.waits),
-            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[ns, credentials, pull])),
+            # The chart renders its ServiceMonitor only when the monitoring API exists at install time.
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
+                depends_on=[ns, credentials, pull, *([args.monitoring] if args.monitoring else [])])),
         )
         self._manifest_job(name, settings, cluster, labels, in_ns)
         self.bucket, self.retention_days = settings.bucket, settings.retention_days
@@ -171,14 +176,22 @@ class AuditShipping(pulumi.ComponentResource):
         _k8s.allow_metrics_scrape(f"{name}-metrics", NAMESPACE, labels, args.cluster.monitoring_namespace,
                                   FLUENT_BIT_METRICS_PORT, opts)
 
-def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: str) -> dict:
+BUFFER_HOST_PATH = "/var/lib/onprem-llm/fluent-bit"
+"""Fluent Bit's chunks and tail positions live on the node, so a restarted pod resumes where it stopped."""
+BUFFER_LIMIT_MB_PER_STREAM = 512
+"""Unsent logs each stream may hold on a node before the oldest are dropped (and the alert fires)."""
+
+
+def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: str, monitored: bool) -> dict:
     host = settings.s3_url.removeprefix("https://").split("/", 1)[0]
     s3_common = (
         f"    bucket {settings.bucket}\n    region {settings.region}\n    endpoint {settings.s3_url}\n"
         f"    tls On\n    tls.verify On\n    compression gzip\n    send_content_md5 On\n"
         f"    upload_timeout {settings.flush_seconds}s\n    total_file_size 50M\n"
-        f"    store_dir /buffers/s3\n    store_dir_limit_size 1G\n"
+        f"    store_dir /buffers/s3\n    store_dir_limit_size {BUFFER_LIMIT_MB_PER_STREAM // 2}M\n"
+        f"    storage.total_limit_size {BUFFER_LIMIT_MB_PER_STREAM // 2}M\n"
     )
+    tail_common = "    storage.type filesystem\n    Read_from_Head On\n"
     return {
         "image": {"repository": f"{registry}/fluent/fluent-bit"},
         "imagePullSecrets": [{"name": _k8s.PULL_SECRET}],
@@ -188,16 +201,32 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
                         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
         "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                             "capabilities": {"drop": ["ALL"]}},
-        "extraVolumes": [{"name": "buffers", "emptyDir": {"sizeLimit": "2Gi"}}],
-        "extraVolumeMounts": [{"name": "buffers", "mountPath": "/buffers"}],
-        "serviceMonitor": {"enabled": True, "selector": MONITOR_LABELS},
+        # The shipper reads node logs and never writes them; only its own buffer directory is writable.
+        "daemonSetVolumes": [
+            {"name": "varlog", "hostPath": {"path": "/var/log"}},
+            {"name": "etcmachineid", "hostPath": {"path": "/etc/machine-id", "type": "File"}},
+            {"name": "buffers", "hostPath": {"path": BUFFER_HOST_PATH, "type": "DirectoryOrCreate"}},
+        ],
+        "daemonSetVolumeMounts": [
+            {"name": "varlog", "mountPath": "/var/log", "readOnly": True},
+            {"name": "etcmachineid", "mountPath": "/etc/machine-id", "readOnly": True},
+            {"name": "buffers", "mountPath": "/buffers"},
+        ],
+        "serviceMonitor": {"enabled": monitored, "selector": MONITOR_LABELS},
         "config": {
+            "service": (
+                "[SERVICE]\n    Daemon Off\n    Flush {{ .Values.flush }}\n    Log_Level {{ .Values.logLevel }}\n"
+                "    Parsers_File /fluent-bit/etc/parsers.conf\n    Parsers_File /fluent-bit/etc/conf/custom_parsers.conf\n"
+                "    HTTP_Server On\n    HTTP_Listen 0.0.0.0\n    HTTP_Port {{ .Values.metricsPort }}\n    Health_Check On\n"
+                "    storage.path /buffers/chunks\n    storage.sync full\n    storage.checksum On\n"
+                "    storage.metrics On\n    storage.backlog.mem_limit 16M\n"
+            ),
             "inputs": (
                 "[INPUT]\n    Name tail\n    Tag audit.apiserver\n"
-                f"    Path {API_SERVER_AUDIT_LOG}\n    DB /buffers/audit.db\n    Mem_Buf_Limit 50MB\n\n"
+                f"    Path {API_SERVER_AUDIT_LOG}\n    DB /buffers/audit.db\n{tail_common}\n"
                 "[INPUT]\n    Name tail\n    Tag audit.gateway\n"
                 f"    Path /var/log/containers/*_{gateway_namespace}_envoy-*.log\n    multiline.parser cri\n"
-                "    DB /buffers/gateway.db\n    Mem_Buf_Limit 50MB\n"
+                f"    DB /buffers/gateway.db\n{tail_common}"
             ),
             "filters": "",
             "outputs": (
@@ -210,4 +239,3 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
         # Host of the audit store, for operators reading the values.
         "podAnnotations": {"onprem-llm.io/audit-store": host},
     }
-

@@ -62,10 +62,13 @@ class DrSiteArgs:
     tanzu: TanzuConfig
     addons: AddonsConfig
     privileged_namespaces: dict[str, str]
+    baseline_namespaces: dict[str, str]
     models: dict[str, ModelConfig]
     observability: ObservabilityConfig
     rules: RuleSettings
     secrets: DrSecrets
+    primary_monitoring: pulumi.Resource | None = None
+    """The primary's kube-prometheus-stack Release; Velero's ServiceMonitor there waits for it."""
     waits: WaitsConfig = field(default_factory=WaitsConfig)
     """Estimates the standby site's timeouts derive from. Default: the ``waits`` section's defaults."""
 
@@ -89,13 +92,17 @@ class DrSite(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.mode, self.rpo_minutes, self.rto_minutes = dr.mode, args.figures.rpo_minutes, args.figures.rto_minutes
         self.cluster_name, self.standby_endpoints = None, {}
-        fsb_reason = args.privileged_namespaces.get(VELERO_NAMESPACE)
+        self._velero_security = (
+            ("privileged", args.privileged_namespaces[VELERO_NAMESPACE]) if dr.file_system_backup
+            else ("baseline", args.baseline_namespaces[VELERO_NAMESPACE])
+        )
 
         primary_velero = Velero(f"{name}-velero-primary", VeleroArgs(
             cluster=args.primary, storage=storage, access_mode="ReadWrite",
             access_key_id=secrets.s3_access_key_id, secret_access_key=secrets.s3_secret_access_key,
             api_server_cidrs=args.tanzu.api_server_cidrs, schedules=self._schedules(args),
-            file_system_backup=dr.file_system_backup, privileged_reason=fsb_reason,
+            file_system_backup=dr.file_system_backup, pod_security=self._velero_security,
+            monitoring=args.primary_monitoring,
         ), opts=child)
         self.backup_location = primary_velero.location_name
 
@@ -125,7 +132,14 @@ class DrSite(pulumi.ComponentResource):
                             gpu_nodes=secondary.gpu_nodes),
             opts=child,
         )
+        site_registry = secondary.registry.server if secondary.registry else None
+        standby_addons = args.addons
+        if site_registry:
+            driver = args.addons.gpu_operator
+            standby_addons = args.addons.model_copy(update={"gpu_operator": driver.model_copy(update={
+                "driver_repository": at_registry(driver.driver_repository, site_registry)})})
         standby_tanzu = args.tanzu.model_copy(update={
+            "registry": secondary.registry or args.tanzu.registry,
             "supervisor_id": secondary.supervisor_id,
             "supervisor_namespace": secondary.supervisor_namespace,
             "cluster_name": secondary.cluster_name,
@@ -134,7 +148,7 @@ class DrSite(pulumi.ComponentResource):
         cluster = TanzuCluster(
             f"{name}-cluster",
             TanzuClusterArgs(
-                tanzu=standby_tanzu, addons=args.addons, pool=args.pool, host_pool=host_pool,
+                tanzu=standby_tanzu, addons=standby_addons, pool=args.pool, host_pool=host_pool,
                 privileged_namespaces=args.privileged_namespaces,
                 supervisor_kubeconfig=secrets.supervisor_kubeconfig, registry_password=secrets.registry_password,
                 nls_client_token=secrets.nls_client_token, waits=args.waits,
@@ -142,36 +156,49 @@ class DrSite(pulumi.ComponentResource):
             opts=child,
         )
         self.cluster_name = secondary.cluster_name
+        monitoring = None
+        if dr.mode == "warm-standby":
+            monitoring = ObservabilityStack(f"{name}-observability", ObservabilityStackArgs(
+                settings=args.observability, cluster=cluster.core,
+                rules=replace(args.rules, backup_rpo_seconds=None),
+                scrape_namespaces={cluster.core.serving_namespace: 8000, args.addons.gpu_operator.namespace: 9400,
+                                   VELERO_NAMESPACE: METRICS_PORT},
+                client_namespaces=(args.addons.keda_namespace,),
+                api_server_cidrs=args.tanzu.api_server_cidrs,
+                smtp_password=secrets.smtp_password, webhook_url=secrets.webhook_url,
+            ), opts=child).release
         # The secondary reads the same bucket but never writes to it.
         Velero(f"{name}-velero-secondary", VeleroArgs(
             cluster=cluster.core, storage=dr.backup_storage, access_mode="ReadOnly",
             access_key_id=secrets.s3_access_key_id, secret_access_key=secrets.s3_secret_access_key,
             api_server_cidrs=args.tanzu.api_server_cidrs, file_system_backup=dr.file_system_backup,
-            privileged_reason=args.privileged_namespaces.get(VELERO_NAMESPACE),
+            pod_security=self._velero_security, monitoring=monitoring,
         ), opts=child)
         if dr.mode != "warm-standby":
             return
         for key, model in args.models.items():
             service = VllmService(f"{name}-{key}", VllmServiceArgs(
-                model=standby_model(model, dr.standby_replicas), cluster=cluster.core,
-                hf_token=secrets.hf_token if model.source == "huggingface" else None,
+                model=standby_model(model, dr.standby_replicas, site_registry), cluster=cluster.core,
+                hf_token=secrets.hf_token if model.source == "huggingface" else None, monitoring=monitoring,
             ), opts=child)
             self.standby_endpoints[key] = service.base_url
-        ObservabilityStack(f"{name}-observability", ObservabilityStackArgs(
-            settings=args.observability, cluster=cluster.core,
-            rules=replace(args.rules, backup_rpo_seconds=None),
-            scrape_namespaces={cluster.core.serving_namespace: 8000, args.addons.gpu_operator.namespace: 9400,
-                               VELERO_NAMESPACE: METRICS_PORT},
-            client_namespaces=(args.addons.keda_namespace,),
-            api_server_cidrs=args.tanzu.api_server_cidrs,
-            smtp_password=secrets.smtp_password, webhook_url=secrets.webhook_url,
-        ), opts=child)
 
 
-def standby_model(model: ModelConfig, replicas: int) -> ModelConfig:
-    """The primary's model entry at standby size, on the secondary's own encrypted block storage."""
-    return model.model_copy(update={
+def standby_model(model: ModelConfig, replicas: int, registry: str | None = None) -> ModelConfig:
+    """The primary's model entry at standby size, on the secondary's own encrypted block storage.
+
+    With ``registry`` (the secondary site's own), the image comes from there under the same path.
+    """
+    update: dict = {
         "replicas": model.replicas.model_copy(update={"min": replicas, "max": replicas}),
         "weights": WeightsVolumeConfig(size_gib=model.weights.size_gib, access_mode="ReadWriteOnce"),
         "ingress": None,
-    })
+    }
+    if registry:
+        update["image"] = model.image.model_copy(update={"repository": at_registry(model.image.repository, registry)})
+    return model.model_copy(update=update)
+
+
+def at_registry(repository: str, registry: str) -> str:
+    """The same repository path in another registry (each site mirrors the same paths)."""
+    return f"{registry}/{repository.split('/', 1)[1]}"

@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.builders import k8s as _k8s
+from components.builders.charts import mirrored, release_args
 from components.config.model import GatewayConfig
 from components.planning import waits
 from components.resources.tanzu_cluster import ClusterCore
@@ -83,15 +84,18 @@ class ModelGateway(pulumi.ComponentResource):
         _k8s.baseline_network_policies(name, ns, labels, in_ns)
         self._network_policies(name, args, labels, in_ns)
 
+        proxy_image = f"{mirrored(cluster.registry_server, versions.ENVOY_PROXY.image)}:{versions.ENVOY_PROXY.tag}"
+        proxy_pull = _k8s.registry_pull_secret(f"{name}-registry-pull", ns, cluster.registry_server,
+                                               cluster.registry_username, cluster.registry_password, labels, in_ns)
         chart = versions.ENVOY_GATEWAY
         controller = k8s.helm.v3.Release(
             f"{name}-envoy-gateway",
             name="envoy-gateway",
-            chart=f"oci://{cluster.registry_server}/{chart.repository}/{chart.name}",
-            version=chart.version,
+            **release_args(chart, cluster.registry),
             namespace=CONTROLLER_NAMESPACE,
             values={
-                "global": {"imageRegistry": cluster.registry_server, "imagePullSecrets": [{"name": _k8s.PULL_SECRET}]},
+                "global": {"imageRegistry": cluster.registry_server, "imagePullSecrets": [{"name": _k8s.PULL_SECRET}],
+                           "images": {"envoyProxy": {"image": proxy_image}}},
                 # Proxies run in each Gateway's own namespace, the one the model endpoints admit.
                 "config": {"envoyGateway": {"provider": {"type": "Kubernetes", "kubernetes": {
                     "deploy": {"type": "GatewayNamespace"},
@@ -116,10 +120,15 @@ class ModelGateway(pulumi.ComponentResource):
             )
 
         custom("proxy-config", "gateway.envoyproxy.io/v1alpha1", "EnvoyProxy", "llm-gateway-proxy", {
-            # The load balancer answers only the configured client networks.
-            "provider": {"type": "Kubernetes", "kubernetes": {"envoyService": {
-                "loadBalancerSourceRanges": list(settings.client_cidrs),
-            }}},
+            "provider": {"type": "Kubernetes", "kubernetes": {
+                # This object replaces the controller's proxy defaults, so it names the mirrored image itself.
+                "envoyDeployment": {
+                    "container": {"image": proxy_image},
+                    "pod": {"imagePullSecrets": [{"name": _k8s.PULL_SECRET}]},
+                },
+                # The load balancer answers only the configured client networks.
+                "envoyService": {"loadBalancerSourceRanges": list(settings.client_cidrs)},
+            }},
             "telemetry": {"accessLog": {"settings": [{
                 "format": {"type": "JSON", "json": ACCESS_LOG_FORMAT},
                 "sinks": [{"type": "File", "file": {"path": "/dev/stdout"}}],
@@ -145,7 +154,7 @@ class ModelGateway(pulumi.ComponentResource):
                 "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": TLS_SECRET}]},
                 "allowedRoutes": {"namespaces": {"from": "Same"}},
             }],
-        }, options=pulumi.ResourceOptions.merge(after_controller, pulumi.ResourceOptions(depends_on=[tls])))
+        }, options=pulumi.ResourceOptions.merge(after_controller, pulumi.ResourceOptions(depends_on=[tls, proxy_pull])))
         gateway_ref = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME}
         custom("authentication", "gateway.envoyproxy.io/v1alpha1", "SecurityPolicy", "require-jwt", {
             "targetRefs": [gateway_ref],
@@ -165,10 +174,12 @@ class ModelGateway(pulumi.ComponentResource):
             }]}},
         })
         # Routes in the gateway namespace reach Services in the serving namespace only through this grant.
+        # The Envoy Gateway chart installs the Gateway API CRDs, ReferenceGrant's among them.
         custom("backend-grant", "gateway.networking.k8s.io/v1beta1", "ReferenceGrant", "llm-gateway-backends", {
             "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": ns}],
             "to": [{"group": "", "kind": "Service"}],
-        }, namespace=cluster.serving_namespace, options=on_cluster)
+        }, namespace=cluster.serving_namespace, options=pulumi.ResourceOptions.merge(
+            on_cluster, pulumi.ResourceOptions(depends_on=[controller])))
 
         self.url = f"https://{settings.hostname}"
         self.model_urls = {}

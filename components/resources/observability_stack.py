@@ -11,6 +11,7 @@ import yaml
 
 from components import versions
 from components.builders import k8s as _k8s
+from components.builders.charts import release_args
 from components.builders.monitoring import MONITOR_LABELS, PROMETHEUS_PORT, prometheus_url
 from components.config import ObservabilityConfig
 from components.planning import waits
@@ -22,6 +23,7 @@ TYPE = "onprem:platform:ObservabilityStack"
 RELEASE = "kube-prometheus-stack"
 GRAFANA_SECRET = "grafana-admin"
 ALERTMANAGER_SECRET = "alertmanager-platform"
+GRAFANA_ROLE = "grafana-dashboards"
 RECEIVER = "platform-oncall"
 
 
@@ -47,6 +49,8 @@ class ObservabilityStack(pulumi.ComponentResource):
     prometheus_url: str
     alertmanager_url: str
     grafana_url: str
+    release: k8s.helm.v3.Release
+    """kube-prometheus-stack; it installs the monitoring.coreos.com CRDs, so monitors and rules wait for it."""
     grafana_admin_password: pulumi.Output[str]
     """Grafana's admin password (secret); people should sign in through SSO once it is configured."""
 
@@ -76,16 +80,27 @@ class ObservabilityStack(pulumi.ComponentResource):
             )},
             opts=on_cluster,
         )
+        pull = _k8s.registry_pull_secret(
+            f"{name}-registry-pull", ns, cluster.registry_server, cluster.registry_username, cluster.registry_password,
+            labels, on_cluster,
+        )
+        grafana_role = k8s.rbac.v1.Role(
+            f"{name}-grafana-role",
+            metadata=_k8s.metadata(GRAFANA_ROLE, ns, labels),
+            # The dashboard and datasource sidecars read ConfigMaps; no Secret in any namespace.
+            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["configmaps"], verbs=["get", "list", "watch"])],
+            opts=on_cluster,
+        )
         chart = versions.KUBE_PROMETHEUS_STACK
-        k8s.helm.v3.Release(
+        self.release = k8s.helm.v3.Release(
             f"{name}-kube-prometheus-stack",
             name=RELEASE,
-            **chart.release_args(),
+            **release_args(chart, cluster.registry),
             namespace=ns,
-            values=stack_values(settings, cluster.storage_class),
+            values=stack_values(settings, cluster.storage_class, cluster.registry_server),
             timeout=waits.release_seconds(cluster.waits),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
-                depends_on=[grafana_secret, alertmanager_secret],
+                depends_on=[grafana_secret, alertmanager_secret, pull, grafana_role],
             )),
         )
         k8s.apiextensions.CustomResource(
@@ -94,7 +109,8 @@ class ObservabilityStack(pulumi.ComponentResource):
             kind="PrometheusRule",
             metadata=_k8s.metadata("onprem-llm-platform", ns, {**labels, **MONITOR_LABELS}),
             spec={"groups": rule_groups(args.rules)},
-            opts=on_cluster,
+            # The chart installs the PrometheusRule CRD.
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[self.release])),
         )
         for file_name, board in dashboards().items():
             stem = file_name.removesuffix(".json")
@@ -177,11 +193,30 @@ def alertmanager_config(settings: ObservabilityConfig, smtp_password: str | None
     return yaml.safe_dump(config, sort_keys=True)
 
 
-def stack_values(settings: ObservabilityConfig, storage_class: str) -> dict:
-    """kube-prometheus-stack values: the platform's selectors, storage, secrets, and restricted-safe parts only."""
+def stack_values(settings: ObservabilityConfig, storage_class: str, registry: str) -> dict:
+    """kube-prometheus-stack values: the platform's selectors, storage, secrets, and restricted-safe parts only.
+
+    The stack's own monitors and rules are used on purpose: they carry the platform's selector label
+    (``commonLabels``), so Prometheus watches itself, Alertmanager, the operator, kube-state-metrics,
+    the API server, CoreDNS and Grafana, and the dead-man's switch (``Watchdog``) fires. Rule groups
+    for targets a Tanzu workload cluster does not expose (etcd, scheduler, controller manager, kube-proxy,
+    kubelet on the node network, node-exporter) are off, or they would alert on absent series.
+    """
     selector = {"matchLabels": MONITOR_LABELS}
+    monitored = {"additionalLabels": MONITOR_LABELS}
+    off = {"enabled": False}
     return {
         "fullnameOverride": RELEASE,
+        # Every image of the stack and its subcharts from the private registry, same paths as upstream.
+        "global": {"imageRegistry": registry, "imagePullSecrets": [{"name": _k8s.PULL_SECRET}]},
+        "commonLabels": MONITOR_LABELS,
+        # Helm never upgrades the CRDs of a chart's crds/ folder; the chart's hook Job applies the
+        # pinned version's CRDs before each upgrade.
+        "crds": {"upgradeJob": {"enabled": True, "image": {
+            "busybox": {"registry": registry, "repository": versions.BUSYBOX.path,
+                        "tag": versions.BUSYBOX.tag},
+            "kubectl": {"registry": registry},
+        }}},
         "prometheus": {"prometheusSpec": {
             "retention": f"{settings.prometheus_retention_days}d",
             "serviceMonitorSelector": selector,
@@ -204,20 +239,33 @@ def stack_values(settings: ObservabilityConfig, storage_class: str) -> dict:
         "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, "configSecret": ALERTMANAGER_SECRET}},
         "grafana": {
             "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
-            "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1"}},
+            # The chart's own role would let Grafana (and anyone running a pod as its account) read every
+            # Secret; it gets the program's role instead, which reads ConfigMaps in its namespace only.
+            "rbac": {"namespaced": True, "useExistingRole": GRAFANA_ROLE},
+            "sidecar": {
+                "dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1", "resource": "configmap"},
+                "datasources": {"resource": "configmap"},
+            },
+            "serviceMonitor": {"labels": MONITOR_LABELS},
         },
+        "kube-state-metrics": {"prometheus": {"monitor": monitored}},
         # node-exporter needs host networking and host paths, which Pod Security restricted forbids;
         # GPU nodes are watched through DCGM instead.
-        "nodeExporter": {"enabled": False},
-        # Control-plane components of a Tanzu cluster are not reachable for scraping.
-        "kubeEtcd": {"enabled": False},
-        "kubeScheduler": {"enabled": False},
-        "kubeControllerManager": {"enabled": False},
-        "kubeProxy": {"enabled": False},
+        "nodeExporter": off,
+        # Control-plane components of a Tanzu cluster are not reachable for scraping, and the kubelets
+        # listen on the node network, which the monitoring namespace's egress policy does not open.
+        "kubeEtcd": off,
+        "kubeScheduler": off,
+        "kubeControllerManager": off,
+        "kubeProxy": off,
+        "kubelet": off,
         "defaultRules": {"rules": {
             "etcd": False, "kubeSchedulerAlerting": False, "kubeSchedulerRecording": False,
-            "kubeControllerManager": False, "kubeProxy": False, "node": False,
-            "nodeExporterAlerting": False, "nodeExporterRecording": False,
+            "kubeControllerManager": False, "kubeProxy": False, "kubelet": False, "node": False,
+            "nodeExporterAlerting": False, "nodeExporterRecording": False, "kubePrometheusNodeRecording": False,
+            "network": False, "windows": False,
+            "k8sContainerCpuUsageSecondsTotal": False, "k8sContainerMemoryCache": False,
+            "k8sContainerMemoryRss": False, "k8sContainerMemorySwap": False, "k8sContainerResource": False,
+            "k8sContainerMemoryWorkingSetBytes": False,
         }},
     }
-

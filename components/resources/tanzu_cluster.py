@@ -11,11 +11,12 @@ import pulumi_vsphere as vsphere
 
 from components import versions
 from components.builders import k8s as _k8s
+from components.builders.charts import release_args
 from components.builders.cluster_spec import UBUNTU_IMAGE, NodeShape, clusterclass_spec, tkc_spec
 from components.builders.gpu_operator import GRIDD_CONF, LICENSING_SECRET, gpu_operator_values
 from components.builders.k8s import PULL_SECRET
 from components.config import AddonsConfig, GpuPoolConfig, TanzuConfig
-from components.config.model import WaitsConfig
+from components.config.model import RegistryConfig, WaitsConfig
 from components.planning import waits
 from components.resources.gpu_host_pool import GpuHostPool
 
@@ -34,10 +35,16 @@ class ClusterCore:
     gateway_namespaces: tuple[str, ...]
     image_pull_secret: str
     storage_class: str
+    registry: RegistryConfig
+    """Where every image and (air-gapped) every chart comes from."""
     registry_server: str
     registry_username: str
     registry_password: pulumi.Input[str]
     """Secret; lets components create pull secrets in namespaces of their own."""
+    keda: pulumi.Resource
+    """The KEDA Release: ScaledObjects wait for it, since it installs their CRD."""
+    gpu_operator: pulumi.Resource
+    """The GPU Operator Release: GPU workloads wait for it (device plugin and driver)."""
     waits: WaitsConfig
     """Estimates the components' timeouts derive from (``components.planning.waits``)."""
 
@@ -143,8 +150,8 @@ class TanzuCluster(pulumi.ComponentResource):
                 pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[ns])),
             )
         self._pull_secret(name, "serving", tanzu, args.registry_password, on_cluster)
-        self._gpu_operator(name, args, on_cluster)
-        self._keda(name, args.addons.keda_namespace, version, args.waits, on_cluster)
+        gpu_operator = self._gpu_operator(name, args, on_cluster)
+        keda = self._keda(name, tanzu, args.addons.keda_namespace, args.registry_password, args.waits, on_cluster)
 
         self.core = ClusterCore(
             provider=self.k8s_provider,
@@ -155,9 +162,12 @@ class TanzuCluster(pulumi.ComponentResource):
             gateway_namespaces=tanzu.gateway_namespaces,
             image_pull_secret=PULL_SECRET,
             storage_class=host_pool.storage_policy_name,
+            registry=tanzu.registry,
             registry_server=tanzu.registry.server,
             registry_username=tanzu.registry.username,
             registry_password=args.registry_password,
+            keda=keda,
+            gpu_operator=gpu_operator,
             waits=args.waits,
         )
         self.node_pools = [
@@ -218,7 +228,7 @@ class TanzuCluster(pulumi.ComponentResource):
 
     # -- add-ons ---------------------------------------------------------------------------------
 
-    def _gpu_operator(self, name: str, args: TanzuClusterArgs, opts: pulumi.ResourceOptions) -> None:
+    def _gpu_operator(self, name: str, args: TanzuClusterArgs, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
         settings, mode = args.addons.gpu_operator, args.host_pool.mode
         namespace = settings.namespace
         # Config validation guarantees the exception entry, with its reason.
@@ -238,27 +248,33 @@ class TanzuCluster(pulumi.ComponentResource):
                 opts=in_ns,
             ))
         chart = versions.GPU_OPERATOR
-        k8s.helm.v3.Release(
+        return k8s.helm.v3.Release(
             f"{name}-gpu-operator",
             name="gpu-operator",
-            **chart.release_args(),
+            **release_args(chart, args.tanzu.registry),
             namespace=namespace,
-            values=gpu_operator_values(mode, settings, PULL_SECRET),
+            values=gpu_operator_values(mode, settings, args.tanzu.registry.server, PULL_SECRET),
             # Driver builds and installs take minutes per node, after the operands' images are pulled.
             timeout=waits.gpu_operator_release_seconds(args.waits),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=needs)),
         )
 
-    def _keda(self, name: str, namespace: str, version: str, waits_config: WaitsConfig,
-              opts: pulumi.ResourceOptions) -> None:
-        ns = _k8s.namespace(f"{name}-ns-keda", namespace, name, "keda", "restricted", version, opts)
+    def _keda(self, name: str, tanzu: TanzuConfig, namespace: str, registry_password: pulumi.Input[str],
+              waits_config: WaitsConfig, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+        registry = tanzu.registry
+        ns = _k8s.namespace(f"{name}-ns-keda", namespace, name, "keda", "restricted", tanzu.kubernetes_version, opts)
+        in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
+        pull = self._pull_secret(name, "keda", tanzu, registry_password, in_ns, namespace)
         chart = versions.KEDA
-        k8s.helm.v3.Release(
+        return k8s.helm.v3.Release(
             f"{name}-keda",
             name="keda",
-            **chart.release_args(),
+            **release_args(chart, registry),
             namespace=namespace,
             values={
+                # Every KEDA image from the private registry; the chart keeps the upstream paths.
+                "global": {"image": {"registry": registry.server}},
+                "imagePullSecrets": [{"name": PULL_SECRET}],
                 # The chart's defaults already run non-root; pin the restricted fields explicitly.
                 "podSecurityContext": {
                     "operator": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
@@ -267,7 +283,7 @@ class TanzuCluster(pulumi.ComponentResource):
                 },
             },
             timeout=waits.release_seconds(waits_config),
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns])),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns, pull])),
         )
 
 

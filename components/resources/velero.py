@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.builders import k8s as _k8s
+from components.builders.charts import mirrored, release_args
 from components.builders.monitoring import MONITOR_LABELS
 from components.config import BackupStorageConfig
 from components.planning import waits
@@ -42,8 +43,11 @@ class VeleroArgs:
     api_server_cidrs: tuple[str, ...]
     schedules: tuple[BackupSchedule, ...] = ()
     file_system_backup: bool = False
-    privileged_reason: str | None = None
-    """Why the namespace is privileged; required with file-system backup (the node agent)."""
+    pod_security: tuple[str, str] = ("baseline", "")
+    """Pod Security level of the namespace and why: baseline for data mover pods (they run as root),
+    privileged for file-system backup (the node agent reads pod volumes from the host)."""
+    monitoring: pulumi.Resource | None = None
+    """The Release that installs the ServiceMonitor CRD; Velero's metrics are scraped only with it."""
 
 
 class Velero(pulumi.ComponentResource):
@@ -59,9 +63,9 @@ class Velero(pulumi.ComponentResource):
         labels = _k8s.labels("velero", name, "backup")
         self.namespace, self.location_name = NAMESPACE, LOCATION
 
-        level = "privileged" if args.file_system_backup else "restricted"
+        level, reason = args.pod_security
         ns = _k8s.namespace(f"{name}-ns", NAMESPACE, name, "backup", level, cluster.kubernetes_version, on_cluster,
-                            args.privileged_reason if args.file_system_backup else None)
+                            reason)
         in_ns = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[ns]))
         _k8s.baseline_network_policies(name, NAMESPACE, labels, in_ns)
         self._network_policies(name, args, labels, in_ns)
@@ -78,7 +82,8 @@ class Velero(pulumi.ComponentResource):
             f"{name}-registry-pull", NAMESPACE, cluster.registry_server, cluster.registry_username,
             cluster.registry_password, labels, in_ns,
         )
-        needs: list[pulumi.Resource] = [ns, credentials, pull]
+        # The chart renders its ServiceMonitor only when the monitoring API exists at install time.
+        needs: list[pulumi.Resource] = [ns, credentials, pull, *([args.monitoring] if args.monitoring else [])]
         if storage.ca_cert:
             needs.append(k8s.core.v1.Secret(
                 f"{name}-ca", metadata=_k8s.metadata(CA_SECRET, NAMESPACE, labels),
@@ -88,7 +93,7 @@ class Velero(pulumi.ComponentResource):
         release = k8s.helm.v3.Release(
             f"{name}-release",
             name="velero",
-            **chart.release_args(),
+            **release_args(chart, cluster.registry),
             namespace=NAMESPACE,
             values=velero_values(args),
             timeout=waits.release_seconds(cluster.waits),
@@ -154,25 +159,33 @@ def schedule_spec(schedule: BackupSchedule, file_system_backup: bool) -> dict:
 
 
 def velero_values(args: VeleroArgs) -> dict:
+    registry = args.cluster.registry_server
     restricted_pod = {"runAsNonRoot": True, "runAsUser": 65532, "fsGroup": 65532,
                       "seccompProfile": {"type": "RuntimeDefault"}}
     restricted_container = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}}
+    plugin_image = versions.VELERO_AWS_PLUGIN
     plugin = {
         "name": "velero-plugin-for-aws",
-        "image": f"{args.cluster.registry_server}/velero/velero-plugin-for-aws:{versions.VELERO_AWS_PLUGIN_TAG}",
+        "image": f"{mirrored(registry, plugin_image.image)}:{plugin_image.tag}",
         "imagePullPolicy": "IfNotPresent",
         "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
         "securityContext": restricted_container,
     }
+    node_agent: dict = {"podSecurityContext": restricted_pod, "containerSecurityContext": restricted_container}
+    if not args.file_system_backup:
+        # CSI snapshot data movement runs in data mover pods that mount the snapshot's PVC; only
+        # file-system backup reads pod volumes from the host.
+        node_agent["disableHostPath"] = True
     return {
-        "image": {"repository": f"{args.cluster.registry_server}/velero/velero", "tag": versions.VELERO_IMAGE_TAG},
-        "imagePullSecrets": [_k8s.PULL_SECRET],
+        "image": {"repository": mirrored(registry, "docker.io/velero/velero"), "imagePullSecrets": [_k8s.PULL_SECRET]},
         "initContainers": [plugin],
         "podSecurityContext": restricted_pod,
         "containerSecurityContext": restricted_container,
-        # CRDs come with the chart on install; the upgrade hook would pull a kubectl image from the internet.
-        "upgradeCRDs": False,
+        # Helm never upgrades the CRDs in a chart's crds/ folder; the chart's hook Job applies them
+        # on every upgrade, with kubectl from the private registry.
+        "upgradeCRDs": True,
+        "kubectl": {"image": {"repository": mirrored(registry, "registry.k8s.io/kubectl")}},
         "credentials": {"useSecret": True, "existingSecret": CREDENTIALS},
         # Locations and schedules are typed objects of this program, so policies and reviews see them.
         "configuration": {
@@ -184,7 +197,10 @@ def velero_values(args: VeleroArgs) -> dict:
             "defaultVolumesToFsBackup": args.file_system_backup,
         },
         "snapshotsEnabled": not args.file_system_backup,
-        "deployNodeAgent": args.file_system_backup,
-        "metrics": {"enabled": True, "serviceMonitor": {"enabled": True, "additionalLabels": MONITOR_LABELS}},
+        # The node agent runs both CSI snapshot data movement and file-system backup.
+        "deployNodeAgent": True,
+        "nodeAgent": node_agent,
+        "metrics": {"enabled": True, "serviceMonitor": {"enabled": args.monitoring is not None,
+                                                        "additionalLabels": MONITOR_LABELS}},
         "schedules": {},
     }

@@ -38,6 +38,8 @@ class VllmServiceArgs:
     """Provider, namespaces and storage class of the workload cluster."""
     hf_token: pulumi.Input[str] | None = None
     """Hugging Face token (secret) when the model's source is huggingface."""
+    monitoring: pulumi.Resource | None = None
+    """The Release that installs the ServiceMonitor CRD (kube-prometheus-stack); None: no monitor."""
 
 
 class VllmService(pulumi.ComponentResource):
@@ -103,7 +105,8 @@ class VllmService(pulumi.ComponentResource):
             {**self._selector, "app.kubernetes.io/component": "model-download"} if shared_weights else self._selector
         ))
         self._autoscaling(name, model, cluster, workload)
-        self._monitor(name)
+        if args.monitoring is not None:
+            self._monitor(name, args.monitoring)
         if model.ingress is not None:
             self._ingress(name, model)
 
@@ -323,7 +326,8 @@ class VllmService(pulumi.ComponentResource):
                     }},
                 ],
             },
-            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(depends_on=[workload])),
+            # KEDA installs the ScaledObject CRD; without the edge the create races the chart.
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(depends_on=[workload, cluster.keda])),
         )
         # A single replica must stay evictable, or node drains would block forever.
         budget = {"min_available": 1} if replicas.min >= 2 else {"max_unavailable": 1}
@@ -336,7 +340,7 @@ class VllmService(pulumi.ComponentResource):
             opts=self._on_cluster,
         )
 
-    def _monitor(self, name: str) -> None:
+    def _monitor(self, name: str, monitoring: pulumi.Resource) -> None:
         k8s.apiextensions.CustomResource(
             f"{name}-monitor",
             api_version="monitoring.coreos.com/v1",
@@ -349,7 +353,7 @@ class VllmService(pulumi.ComponentResource):
                 "namespaceSelector": {"matchNames": [self.namespace]},
                 "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": "15s", "scheme": "http"}],
             },
-            opts=self._on_cluster,
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(depends_on=[monitoring])),
         )
 
     def _ingress(self, name: str, model: ModelConfig) -> None:

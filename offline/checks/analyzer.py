@@ -26,28 +26,47 @@ _LEVEL_VALUES = {name.lower(): value for name, value in analyzer_pb2.Enforcement
 STARTUP_SECONDS = 60
 
 
+class PackProcess:
+    """The pack started as a child process; connecting waits for the port it prints.
+
+    Starting it early lets its start-up (Python, pulumi, the pack's imports) overlap other work.
+    """
+
+    def __init__(self) -> None:
+        # The engine address only matters for log calls; the pack under analysis makes none.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pulumi.policy", "127.0.0.1:1", str(PACK_DIR)],
+            cwd=PACK_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
+    @contextmanager
+    def connect(self):
+        """A connected AnalyzerStub; the process stops when the block ends."""
+        try:
+            line = self.process.stdout.readline().strip()
+            if not line.isdigit():
+                self.process.kill()
+                raise RuntimeError(f"policy pack did not start: {line!r} {self.process.stderr.read()[-2000:]}")
+            channel = grpc.insecure_channel(f"127.0.0.1:{line}", options=[("grpc.max_receive_message_length", 400 << 20)])
+            grpc.channel_ready_future(channel).result(timeout=STARTUP_SECONDS)
+            try:
+                yield analyzer_pb2_grpc.AnalyzerStub(channel)
+            finally:
+                channel.close()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=30)
+
+
 @contextmanager
 def policy_pack_process():
     """The pack as a child process; yields a connected AnalyzerStub and stops the process after."""
-    # The engine address only matters for log calls; the pack under analysis makes none.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pulumi.policy", "127.0.0.1:1", str(PACK_DIR)],
-        cwd=PACK_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        line = process.stdout.readline().strip()
-        if not line.isdigit():
-            process.kill()
-            raise RuntimeError(f"policy pack did not start: {line!r} {process.stderr.read()[-2000:]}")
-        channel = grpc.insecure_channel(f"127.0.0.1:{line}", options=[("grpc.max_receive_message_length", 400 << 20)])
-        grpc.channel_ready_future(channel).result(timeout=STARTUP_SECONDS)
-        try:
-            yield analyzer_pb2_grpc.AnalyzerStub(channel)
-        finally:
-            channel.close()
-    finally:
-        process.kill()
-        process.wait(timeout=30)
+    with PackProcess().connect() as analyzer:
+        yield analyzer
 
 
 def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
@@ -97,12 +116,14 @@ def _violations(response: analyzer_pb2.AnalyzeResponse, descriptions: dict[str, 
     return found
 
 
-def run_pack_process(inventory: dict[str, Any], pack_config: dict[str, Any]) -> tuple[PolicyReport, analyzer_pb2.AnalyzerInfo]:
-    """Analyze an inventory through the pack process; returns the report and what the pack announced."""
+def run_pack_process(inventory: dict[str, Any], pack_config: dict[str, Any],
+                     started: PackProcess | None = None) -> tuple[PolicyReport, analyzer_pb2.AnalyzerInfo]:
+    """Analyze an inventory through the pack process (``started``, or a new one); returns the report and
+    what the pack announced."""
     entries = analysed(inventory)
     by_urn = {r["urn"]: r for r in inventory["resources"]}
     report = PolicyReport()
-    with policy_pack_process() as analyzer:
+    with (started or PackProcess()).connect() as analyzer:
         info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
         descriptions = {policy.name: policy.description for policy in info.policies}
         configs = {}

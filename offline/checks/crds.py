@@ -1,5 +1,8 @@
 """Validates custom resources against their CRD's openAPIV3Schema, as the API server would.
 
+The schemas come from the CRDs the charts of the pinned versions install (rendered) and, for the
+kinds the vSphere Supervisor serves, from the CRD files in the artifacts directory.
+
 Strict field validation: a field the schema does not declare is an error unless the schema keeps
 unknown fields (`x-kubernetes-preserve-unknown-fields`) or allows additional properties. Also
 checked: types (with `x-kubernetes-int-or-string`), required fields, enums, nullability, patterns,
@@ -10,16 +13,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from offline.kube_yaml import load_all
 
-from offline.run import ROOT
-
-CRD_DIR = ROOT / "crds"
 _METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "generateName", "finalizers", "ownerReferences"}
+CRD = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+Schemas = dict[tuple[str, str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -33,19 +34,22 @@ class SchemaError:
         return f"{self.object}: {self.path or '<root>'}: {self.reason}"
 
 
-@cache
-def schemas(directory: Path = CRD_DIR) -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) -> openAPIV3Schema for every served version of every CRD in the directory."""
-    found = {}
-    for path in sorted(directory.rglob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text()):
-            if not document or document.get("kind") != "CustomResourceDefinition":
-                continue
-            spec = document["spec"]
-            for version in spec["versions"]:
-                if version.get("served") and "schema" in version:
-                    found[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = version["schema"]["openAPIV3Schema"]
+def schemas_from(documents: list[dict[str, Any]]) -> Schemas:
+    """(apiVersion, kind) -> openAPIV3Schema for every served version of every CRD among the documents."""
+    found: Schemas = {}
+    for document in documents:
+        if (document.get("apiVersion"), document.get("kind")) != CRD:
+            continue
+        spec = document["spec"]
+        for version in spec["versions"]:
+            if version.get("served") and "schema" in version:
+                found[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = version["schema"]["openAPIV3Schema"]
     return found
+
+
+def crd_documents(path: Path) -> list[dict[str, Any]]:
+    """The CRDs in a YAML file (parsed by libyaml)."""
+    return [d for d in load_all(path.read_text()) if isinstance(d, dict)]
 
 
 _TYPES = {
@@ -116,10 +120,10 @@ def _check_object(value: dict[str, Any], schema: dict[str, Any], path: str) -> l
     return errors
 
 
-def validate(document: dict[str, Any]) -> list[SchemaError] | None:
+def validate(document: dict[str, Any], schemas: Schemas) -> list[SchemaError] | None:
     """Errors of one custom resource, or None when no CRD schema is known for its kind."""
     api_version, kind = document.get("apiVersion", ""), document.get("kind", "")
-    schema = schemas().get((api_version, kind))
+    schema = schemas.get((api_version, kind))
     if schema is None:
         return None
     metadata = document.get("metadata") or {}
@@ -135,6 +139,7 @@ BUILTIN_GROUPS = {
     "", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io",
     "admissionregistration.k8s.io", "apiextensions.k8s.io", "coordination.k8s.io", "discovery.k8s.io",
     "scheduling.k8s.io", "node.k8s.io", "certificates.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
+    "apiregistration.k8s.io", "resource.k8s.io", "storagemigration.k8s.io",
 }
 
 
@@ -152,12 +157,12 @@ def is_custom(document: dict[str, Any]) -> bool:
     return group not in BUILTIN_GROUPS
 
 
-def check(documents: list[dict[str, Any]]) -> CrdReport:
+def check(documents: list[dict[str, Any]], schemas: Schemas) -> CrdReport:
     validated, errors, unvalidated = 0, [], set()
     for document in documents:
         if not is_custom(document):
             continue
-        found = validate(document)
+        found = validate(document, schemas)
         if found is None:
             unvalidated.add(f"{document.get('apiVersion')}/{document.get('kind')}")
             continue

@@ -11,19 +11,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offline.run import ROOT
-
-PACK_DIR = ROOT / "policies"
-if str(PACK_DIR) not in sys.path:
-    sys.path.insert(0, str(PACK_DIR))
-
-import hipaa  # noqa: E402
-from pulumi_policy import (  # noqa: E402  (the pack imports as the CLI would load it, from its directory)
+import hipaa
+from pulumi_policy import (
     EnforcementLevel,
     PolicyProviderResource,
     PolicyResource,
@@ -31,7 +24,9 @@ from pulumi_policy import (  # noqa: E402  (the pack imports as the CLI would lo
     ResourceValidationArgs,
     StackValidationArgs,
 )
-from pulumi_policy.proxy import unknown_checking_proxy  # noqa: E402
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from offline.checks import PACK_DIR  # noqa: F401  (re-exported for the analyzer)
 
 
 @dataclass(frozen=True)

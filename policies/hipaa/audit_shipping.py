@@ -15,7 +15,8 @@ def check(resources: list[Resource], config: dict) -> list[tuple[str, str]]:
     if not config.get("auditRequired"):
         return []
     violations = []
-    if not any(r.type == RELEASE and r.props.get("chart") == "fluent-bit" for r in resources):
+    # The chart is named directly, or by an OCI reference ending in its name.
+    if not any(r.type == RELEASE and str(r.props.get("chart", "")).rsplit("/", 1)[-1] == "fluent-bit" for r in resources):
         violations.append(("", "no log shipper (fluent-bit release) ships the API-server audit and gateway access logs"))
     retention = [r for r in resources if r.type == CONFIG_MAP and name_of(r) == "audit-retention"]
     if not retention:

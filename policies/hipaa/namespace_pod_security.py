@@ -6,7 +6,7 @@ from pulumi_policy import Severity
 
 from hipaa._k8s import EXCEPTION_REASON, NAMESPACE, PSA_MODES, name_of
 from hipaa._rule import Resource, Rule
-from hipaa.pod_security_restricted import PRIVILEGED_NAMESPACES
+from hipaa.pod_security_restricted import BASELINE_NAMESPACES, PRIVILEGED_NAMESPACES
 
 
 def check(resource: Resource, config: dict) -> list[str]:
@@ -14,17 +14,23 @@ def check(resource: Resource, config: dict) -> list[str]:
         return []
     metadata = resource.props.get("metadata") or {}
     labels, name = metadata.get("labels") or {}, name_of(resource)
-    exceptions = config.get("privilegedNamespaces") or {}
+    privileged = config.get("privilegedNamespaces") or {}
+    baseline = config.get("baselineNamespaces") or {}
     levels = {mode: labels.get(f"pod-security.kubernetes.io/{mode}") for mode in PSA_MODES}
-    if name in exceptions:
+    if name in privileged:
         if not (metadata.get("annotations") or {}).get(EXCEPTION_REASON):
             return [f"namespace {name!r} is a Pod Security exception; annotate it with {EXCEPTION_REASON}: <reason>"]
         return []
-    missing = [mode for mode, level in levels.items() if level != "restricted"]
+    wanted = "baseline" if name in baseline else "restricted"
+    problems = []
+    missing = [mode for mode, level in levels.items() if level != wanted]
     if missing:
-        return [f"namespace {name!r} needs pod-security.kubernetes.io/{{{','.join(missing)}}}=restricted "
-                f"(found {levels}); privileged is allowed only for namespaces listed in privilegedNamespaces"]
-    return []
+        problems.append(f"namespace {name!r} needs pod-security.kubernetes.io/{{{','.join(missing)}}}={wanted} "
+                        f"(found {levels}); privileged is allowed only for namespaces listed in privilegedNamespaces, "
+                        "baseline only for those in baselineNamespaces")
+    if wanted == "baseline" and not (metadata.get("annotations") or {}).get(EXCEPTION_REASON):
+        problems.append(f"namespace {name!r} runs at baseline; annotate it with {EXCEPTION_REASON}: <reason>")
+    return problems
 
 
 RULE = Rule(
@@ -36,5 +42,5 @@ RULE = Rule(
     "the exception list and annotated with its reason. Unlabelled namespaces fall back to cluster defaults that "
     "may admit privileged pods next to ePHI.",
     check=check,
-    config={"privilegedNamespaces": PRIVILEGED_NAMESPACES},
+    config={"privilegedNamespaces": PRIVILEGED_NAMESPACES, "baselineNamespaces": BASELINE_NAMESPACES},
 )

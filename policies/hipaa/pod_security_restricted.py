@@ -1,4 +1,4 @@
-"""Workload pod templates meet Pod Security "restricted", field by field."""
+"""Workload pod templates meet Pod Security "restricted" (or "baseline" where listed), field by field."""
 
 from __future__ import annotations
 
@@ -12,12 +12,55 @@ PRIVILEGED_NAMESPACES = {
     "type": "object", "additionalProperties": {"type": "string"}, "default": {},
     "description": "Namespaces exempt from the restricted level, each with the reason.",
 }
+BASELINE_NAMESPACES = {
+    "type": "object", "additionalProperties": {"type": "string"}, "default": {},
+    "description": "Namespaces held to the baseline level instead of restricted, each with the reason.",
+}
+# Capabilities Pod Security baseline admits in `add` (the container runtime's defaults).
+BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+                         "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+SAFE_SYSCTLS = {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+                "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+                "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+                "net.ipv4.tcp_keepalive_probes"}
+
+
+def baseline_problems(pod: dict) -> list[str]:
+    """What Pod Security baseline rejects: host namespaces, host paths and ports, privilege, extra capabilities."""
+    problems = [f"spec.{flag} must be false" for flag in ("hostNetwork", "hostPID", "hostIPC") if pod.get(flag)]
+    problems += [f"volume {v.get('name')!r} must not be a hostPath" for v in pod.get("volumes") or [] if "hostPath" in v]
+    pod_ctx = pod.get("securityContext") or {}
+    if (pod_ctx.get("seccompProfile") or {}).get("type") == "Unconfined":
+        problems.append("spec.securityContext.seccompProfile.type must not be Unconfined")
+    problems += [f"sysctl {s.get('name')!r} is not in the safe set" for s in pod_ctx.get("sysctls") or []
+                 if s.get("name") not in SAFE_SYSCTLS]
+    for path, container in containers(pod):
+        ctx = container.get("securityContext") or {}
+        if ctx.get("privileged"):
+            problems.append(f"{path}.securityContext.privileged must be false")
+        extra = set((ctx.get("capabilities") or {}).get("add") or []) - BASELINE_CAPABILITIES
+        if extra:
+            problems.append(f"{path}.securityContext.capabilities.add holds {sorted(extra)}, beyond the baseline set")
+        if (ctx.get("seccompProfile") or {}).get("type") == "Unconfined":
+            problems.append(f"{path}.securityContext.seccompProfile.type must not be Unconfined")
+        if ctx.get("procMount") not in (None, "Default"):
+            problems.append(f"{path}.securityContext.procMount must be Default")
+        if any(port.get("hostPort") for port in container.get("ports") or []):
+            problems.append(f"{path}.ports[].hostPort must not be set")
+    return problems
 
 
 def check(resource: Resource, config: dict) -> list[str]:
     pod = pod_spec(resource)
     if pod is None or exempt(resource, config):
         return []
+    if exempt(resource, config, "baselineNamespaces"):
+        return baseline_problems(pod)
+    return restricted_problems(pod)
+
+
+def restricted_problems(pod: dict) -> list[str]:
+    """What Pod Security restricted rejects."""
     problems = []
     for flag in ("hostNetwork", "hostPID", "hostIPC"):
         if pod.get(flag):
@@ -68,5 +111,5 @@ RULE = Rule(
     "field of Pod Security restricted, because admission judges only the Pods and a non-compliant template fails "
     "silently at run time. Privileged or root containers could read other tenants' ePHI from the node.",
     check=check,
-    config={"privilegedNamespaces": PRIVILEGED_NAMESPACES},
+    config={"privilegedNamespaces": PRIVILEGED_NAMESPACES, "baselineNamespaces": BASELINE_NAMESPACES},
 )

@@ -63,3 +63,30 @@ def test_exempt_namespace_is_skipped(resource, settings):
     workload.props["metadata"]["namespace"] = "gpu-operator"
     _vllm(workload)["securityContext"]["privileged"] = True
     assert RULE.check(workload, settings(RULE)) == []
+
+
+def _in_baseline_namespace(workload):
+    workload.props["metadata"]["namespace"] = "velero"
+    return workload
+
+
+def test_good_03_root_pod_in_a_listed_baseline_namespace(resource, settings):
+    """Velero's data mover pods run as root: baseline admits them where it is the listed level."""
+    workload = _in_baseline_namespace(resource("llama-2-7b-chat-server"))
+    _vllm(workload)["securityContext"].update(runAsUser=0, runAsNonRoot=False)
+    workload.props["spec"]["template"]["spec"]["securityContext"].pop("runAsNonRoot")
+    assert RULE.check(workload, settings(RULE)) == []
+    assert RULE.check(workload, {**settings(RULE), "baselineNamespaces": {}}) != [], "restricted rejects the same pod"
+
+
+def test_bad_07_host_path_in_a_baseline_namespace(resource, settings):
+    workload = _in_baseline_namespace(resource("llama-2-7b-chat-server"))
+    workload.props["spec"]["template"]["spec"]["volumes"].append({"name": "host", "hostPath": {"path": "/var/lib"}})
+    assert any("must not be a hostPath" in m for m in RULE.check(workload, settings(RULE)))
+
+
+def test_bad_08_privileged_or_extra_capability_in_a_baseline_namespace(resource, settings):
+    workload = _in_baseline_namespace(resource("llama-2-7b-chat-server"))
+    _vllm(workload)["securityContext"].update(privileged=True, capabilities={"add": ["NET_ADMIN"]})
+    messages = RULE.check(workload, settings(RULE))
+    assert any("privileged must be false" in m for m in messages) and any("NET_ADMIN" in m for m in messages)

