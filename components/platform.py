@@ -54,6 +54,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             supervisor_kubeconfig=secrets["supervisorKubeconfig"],
             registry_password=secrets["registryPassword"],
             nls_client_token=secrets.get("nlsClientToken"),
+            waits=cfg.waits,
         ),
     )
     observability = None
@@ -111,7 +112,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
                 dr=cfg.dr, figures=dr_figures(cfg), primary=cluster.core, pool=cfg.gpu_pool, tanzu=cfg.tanzu,
                 addons=cfg.addons, privileged_namespaces=cfg.compliance.privileged_namespaces,
                 baseline_namespaces=cfg.compliance.baseline_namespaces, models=cfg.models, primary_monitoring=monitoring,
-                observability=cfg.observability, rules=rule_settings(cfg),
+                observability=cfg.observability, rules=rule_settings(cfg), waits=cfg.waits,
                 secrets=DrSecrets(
                     vsphere_password=secrets["drVspherePassword"],
                     supervisor_kubeconfig=secrets["drSupervisorKubeconfig"],

@@ -1,14 +1,30 @@
 """Command line of the offline engine.
 
     python -m offline preview --stack dev [--stand-in-secrets] [--out DIR] [--config FILE] [--artifacts DIR]
-                              [--require-artifacts] [--pack-process]
+                              [--require-artifacts] [--pack-process] [--existing-stack]
+    python -m offline plan --stack dev --baseline DIR|INVENTORY|GIT_REV [--config FILE] [--out DIR] [--show-sames]
     python -m offline mirror --stack prod [--stand-in-secrets] [--json] [--artifacts DIR]
     python -m offline policy --inventory FILE [--policy-config FILE] [--in-process]
 
+``preview`` prints the plan of `pulumi preview` on a new stack: ids and computed outputs of resources
+being created are unknown, applies on them do not run, a read runs when its id is known and fails
+(``resource '<id>' does not exist``) unless the object existed before the deployment, and invokes on
+unknowns are skipped. ``--existing-stack`` previews a stack whose resources all exist instead.
+The checks and the ``--out`` artefacts (manifests/, inventory.json, outputs.json, compliance and
+capacity reports) always come from the resolved `pulumi up` run, where every value is known.
+
+``plan`` compares the stack with a baseline, a previous ``--out`` directory (or its inventory.json)
+or a git revision (the program and stack file at that revision, run in a temporary export), and
+prints each create (+), update (~), replace (+-) and delete (-) with the changed property paths, like
+`pulumi preview --diff`; ``--out`` writes it as plan.json; ``--show-sames`` lists unchanged
+resources too. See offline/plan.py for what it models.
+
 Exit codes: 0 success; 1 a mandatory policy failed, or an object (the program's or a chart's) fails a
 check: schema, CRD, Pod Security, image registry, ignored chart value, chart render; for `mirror`,
-the list is incomplete; 2 invalid config, an inventory lookup that failed, or missing artifacts that
-were required (one message, no traceback).
+the list is incomplete; for `plan`, the plan holds an error (a protected resource replaced or
+deleted, a change the provider or API server refuses); 2 invalid config, an inventory lookup or a
+read that failed, missing artifacts that were required, or an unusable baseline (one message, no
+traceback).
 
 The stack config is validated, as the program validates it, before anything is printed. Secrets set
 in the stack file (``{secure: ...}``) cannot be decrypted offline and get stand-ins; secrets that are
@@ -37,12 +53,16 @@ from offline.checks import preview as preview_checks
 from offline.checks.analyzer import PackProcess, run_pack_process
 from offline.checks.compliance import compliance, markdown
 from offline.checks.policy import PolicyReport, load_json, run_pack
+from offline.plan import BaselineError, load_baseline, plan
+from offline.plan import render as render_plan
+from offline.plan import to_json as plan_json
 from offline.render import inventory, tree, write_outputs
 from offline.run import ROOT, engine_config, evaluate, stack_config
-from offline.world import LookupFailed
+from offline.world import LookupFailed, Mode
 from tools.policy_config import CONFIG_DIR
 
-USER_ERRORS = (ConfigError, pulumi.RunError, LookupFailed, FileNotFoundError, artifacts.ArtifactsMissing, HelmMissing)
+USER_ERRORS = (ConfigError, pulumi.RunError, LookupFailed, FileNotFoundError, artifacts.ArtifactsMissing, HelmMissing,
+               BaselineError)
 
 
 def _print_violations(report: PolicyReport) -> None:
@@ -74,8 +94,13 @@ def _chart_tools(args: argparse.Namespace) -> tuple[artifacts.ArtifactsDir | Non
         return found, missing
 
 
-def _evaluate(args: argparse.Namespace):
-    """The validated config (before anything is printed), the evaluation, and the chart tools."""
+def _evaluate(args: argparse.Namespace, shown: bool = False):
+    """The validated config (before anything runs or prints), the chart tools, and the evaluations.
+
+    With ``shown``, first the preview whose tree is printed: of a new stack, or with --existing-stack
+    of one whose resources all exist; on a new stack it fails, as the engine's would, on a read of an
+    object not there yet. Then the resolved `pulumi up` run the checks and artefacts come from.
+    """
     path = Path(args.config) if args.config else ROOT / f"Pulumi.{args.stack}.yaml"
     raw = stack_config(args.stack, config_file=path if args.config else None)
     secrets = tuple(s.key for s in SECRET_KEYS) if args.stand_in_secrets else ()
@@ -84,7 +109,11 @@ def _evaluate(args: argparse.Namespace):
     except ConfigError as error:
         raise _located(error, path) from None
     artifacts_dir, helm_bin = _chart_tools(args)
-    return cfg, evaluate(args.stack, raw, secrets=secrets), artifacts_dir, helm_bin
+    preview = None
+    if shown:
+        preview = evaluate(args.stack, raw, secrets=secrets,
+                           mode=Mode.EXISTING if args.existing_stack else Mode.PREVIEW)
+    return cfg, preview, evaluate(args.stack, raw, secrets=secrets), artifacts_dir, helm_bin
 
 
 def _check(cfg, evaluation, artifacts_dir, helm_bin) -> preview_checks.PreviewChecks:
@@ -119,7 +148,7 @@ def _preview(args: argparse.Namespace) -> int:
     # The pack process starts first: its start-up overlaps the program's evaluation.
     pack = None if args.in_process else PackProcess()
     try:
-        cfg, evaluation, artifacts_dir, helm_bin = _evaluate(args)
+        cfg, shown, evaluation, artifacts_dir, helm_bin = _evaluate(args, shown=True)
         pack_config = load_json(Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{args.stack}.json")
         with ThreadPoolExecutor(max_workers=1) as pool:
             policy = pool.submit(_run_pack, inventory(evaluation), pack_config, args.in_process, pack)
@@ -128,7 +157,7 @@ def _preview(args: argparse.Namespace) -> int:
     finally:
         if pack is not None:
             pack.stop()
-    sys.stdout.write(tree(evaluation))
+    sys.stdout.write(tree(shown))
     plan = capacity.plan(cfg)
     sys.stdout.write("\n" + capacity.table(plan))
     sys.stdout.write("\nChecks of the program's objects and what its charts install:\n")
@@ -149,7 +178,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _mirror(args: argparse.Namespace) -> int:
-    cfg, evaluation, artifacts_dir, helm_bin = _evaluate(args)
+    cfg, _, evaluation, artifacts_dir, helm_bin = _evaluate(args)
     checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
     helm_ready = helm_bin if isinstance(helm_bin, Helm) else None
     charts = mirror.charts_to_mirror(checks.releases)
@@ -162,6 +191,19 @@ def _mirror(args: argparse.Namespace) -> int:
     for reason in checks.skipped:
         sys.stderr.write(f"incomplete: {reason}\n")
     return 1 if checks.skipped else 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
+    baseline, label = load_baseline(args.baseline, args.stack, ROOT)
+    result = plan(baseline, inventory(evaluate(args.stack, raw)), label)
+    sys.stdout.write(render_plan(result, show_sames=args.show_sames))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "plan.json").write_text(plan_json(result))
+        sys.stdout.write(f"\nWrote plan.json to {out}\n")
+    return 1 if result.errors else 0
 
 
 def _policy(args: argparse.Namespace) -> int:
@@ -183,7 +225,17 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("--pack-process", dest="in_process", action="store_false",
                          help="run the pack as its own process over gRPC, as `pulumi preview --policy-pack` does "
                               "(default: call the same policies in-process, which is faster)")
+    preview.add_argument("--existing-stack", action="store_true",
+                         help="preview a stack whose resources all exist already (default: a new stack)")
     preview.set_defaults(run=_preview)
+    update = commands.add_parser("plan", help="print what `pulumi up` would change on a stack deployed as a baseline")
+    update.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml is read")
+    update.add_argument("--baseline", required=True,
+                        help="a previous --out directory (or its inventory.json), or a git revision of this repository")
+    update.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
+    update.add_argument("--out", help="directory to write plan.json to")
+    update.add_argument("--show-sames", action="store_true", help="also list the resources that do not change")
+    update.set_defaults(run=_plan)
     mirror_cmd = commands.add_parser("mirror", help="list every chart and image the stack pulls, for an air-gapped site")
     mirror_cmd.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml is read")
     mirror_cmd.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")

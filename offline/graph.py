@@ -1,14 +1,25 @@
-"""A queryable, read-only view of the resources one program run registered."""
+"""A queryable, read-only view of the resources one program run registered.
+
+It also holds the engine's dependency graph: a resource's steps wait for its parent, its provider
+and every resource it depends on (``dependencies``: ``depends_on`` and the resources its inputs came
+from). ``topological_order`` is the order the engine can run creates and updates in; deletes run in
+reverse.
+"""
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from offline.record import Record
 
-STACK_TYPE = "pulumi:pulumi:Stack"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+class DependencyCycle(Exception):
+    """Resources that depend on each other; the engine would refuse the program."""
 
 
 class ResourceGraph:
@@ -45,6 +56,45 @@ class ResourceGraph:
 
     def roots(self) -> list[Record]:
         return [r for r in self.records if not r.parent or r.parent not in self._by_urn]
+
+    @classmethod
+    def from_inventory(cls, document: dict[str, Any]) -> ResourceGraph:
+        """The graph of an ``inventory.json`` (inputs redacted, provider ids not kept)."""
+        return cls(Record(
+            type=r["type"], name=r["name"], urn=r["urn"], parent=r["parent"],
+            provider=f"{r['provider']}::" if r["provider"] else "", custom=r["custom"], read=r["read"],
+            id=r["id"], inputs=r["inputs"], options=r["options"],
+        ) for r in document["resources"])
+
+    def get(self, urn: str) -> Record | None:
+        return self._by_urn.get(urn)
+
+    def depends_on(self, record: Record) -> set[str]:
+        """URNs of the resources in this graph whose steps must finish before this one's."""
+        edges = {record.parent, record.provider_urn, *record.options.get("dependencies", ())}
+        return {urn for urn in edges if urn and urn != record.urn and urn in self._by_urn}
+
+    def topological_order(self) -> list[Record]:
+        """Every resource after everything it depends on; ties in URN order, so the order is stable."""
+        waiting = {r.urn: self.depends_on(r) for r in self.records}
+        dependents: dict[str, list[str]] = {urn: [] for urn in waiting}
+        for urn, needs in waiting.items():
+            for need in needs:
+                dependents[need].append(urn)
+        ready = [urn for urn, needs in waiting.items() if not needs]
+        heapq.heapify(ready)
+        order: list[Record] = []
+        while ready:
+            urn = heapq.heappop(ready)
+            order.append(self._by_urn[urn])
+            for dependent in dependents[urn]:
+                waiting[dependent].discard(urn)
+                if not waiting[dependent]:
+                    heapq.heappush(ready, dependent)
+        if len(order) != len(self.records):
+            stuck = sorted(urn for urn, needs in waiting.items() if needs)
+            raise DependencyCycle(f"{len(stuck)} resources wait on each other, e.g. {stuck[:3]}")
+        return order
 
     def type_counts(self) -> Counter:
         return Counter(r.type for r in self.records)

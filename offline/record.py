@@ -1,4 +1,8 @@
-"""Mocks and a MockMonitor that record every resource with its inputs and options."""
+"""Mocks and a MockMonitor that record every resource with its inputs and options.
+
+Values unknown in a preview stay ``pulumi.output.Unknown`` objects in recorded inputs; writers
+print them as UNKNOWN_TEXT.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulumi.output import Unknown
 from pulumi.runtime import Mocks, rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.settings import get_project, get_stack
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from offline.world import FakeWorld
+from offline.urns import STACK_TYPE, make_urn
+from offline.world import FakeWorld, Mode
 
 
 class Secret:
@@ -31,6 +40,12 @@ class Secret:
 
 
 REDACTED = "[secret]"
+UNKNOWN_TEXT = "[unknown]"
+"""How a value that is unknown in a preview (``pulumi.output.Unknown``) is printed and written."""
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown)
 
 
 def normalise(value: Any) -> Any:
@@ -99,48 +114,77 @@ class Invoke:
 
 
 class OfflineMocks(Mocks):
-    """Answers resource registrations and invokes from the fake world."""
+    """Answers resource registrations, reads and invokes from the fake world, as the engine would in
+    the world's mode (see ``offline.world.Mode``)."""
 
     def __init__(self, world: FakeWorld):
         self.world = world
 
+    def register(self, typ: str, name: str, urn: str, inputs: dict[str, Any], custom: bool) -> tuple[str, dict]:
+        """Id and output state of a registered resource; ``inputs`` as deserialized from the wire."""
+        if not custom:
+            return "", {}  # components have no id, and register_outputs is not sent back as state
+        plain = reveal(normalise(rpc.unwrap_rpc_secret(inputs)))
+        if typ.startswith("pulumi:providers:"):
+            self.world.register_provider(urn, plain)
+        if self.world.mode is Mode.PREVIEW:
+            # Nothing is created: the id is unknown, and so is every output the provider computes.
+            # Providers echo the inputs they were given (pulumi-kubernetes and the Terraform bridge do).
+            return "", dict(inputs)
+        resource_id = self.world.resource_id(typ, name, plain)
+        self.world.created(typ, resource_id, plain)
+        return resource_id, self.world.computed_state(typ, name, plain)
+
+    def read(self, typ: str, name: str, resource_id: str, inputs: dict[str, Any]) -> dict:
+        plain = reveal(normalise(rpc.unwrap_rpc_secret(inputs)))
+        return self.world.read(typ, name, resource_id, plain)
+
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
-        inputs = rpc.unwrap_rpc_secret(args.inputs)
-        plain = reveal(normalise(inputs))
         if args.resource_id:
-            return args.resource_id, self.world.read(args.typ, args.name, args.resource_id, plain)
-        resource_id = self.world.resource_id(args.typ, args.name)
-        if args.typ.startswith("pulumi:providers:"):
-            self.world.register_provider(resource_id, plain)
-        return resource_id, self.world.computed_state(args.typ, args.name, plain)
+            return args.resource_id, self.read(args.typ, args.name, args.resource_id, args.inputs)
+        return self.register(args.typ, args.name, "", args.inputs, bool(args.custom))
 
     def call(self, args: MockCallArgs) -> dict:
         return self.world.call(args.token, reveal(normalise(args.args)), args.provider)
 
 
 class RecordingMonitor(MockMonitor):
-    """Sees what ``new_resource`` cannot: parents, providers and resource options."""
+    """Sees what ``new_resource`` cannot: parents, providers and resource options.
+
+    It builds URNs as the engine does (the whole parent type chain), answers each registration in
+    the world's mode, and skips a read whose id is unknown, as the engine's read step does in a
+    preview. Invokes whose inputs or dependencies are unknown never get here: the Python SDK skips
+    them itself, because this monitor, like the mock one, does not offer engine-side invoke gating.
+    """
 
     def __init__(self, mocks: OfflineMocks):
         super().__init__(mocks)
+        self.mocks: OfflineMocks = mocks
         self.records: list[Record] = []
         self.invokes: list[Invoke] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        return make_urn(get_stack(), get_project(), parent, type_, name)
+
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
-            return response
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == STACK_TYPE:
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()  # deserializing resource references needs one on this thread
+        inputs = rpc.deserialize_properties(request.object)
+        resource_id, state = self.mocks.register(request.type, request.name, urn, inputs, bool(request.custom))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
         timeouts = request.customTimeouts
         self.records.append(Record(
             type=request.type,
             name=request.name,
-            urn=response.urn,
+            urn=urn,
             parent=request.parent,
             provider=request.provider,
             custom=bool(request.custom),
             read=False,
-            id=response.id,
-            inputs=normalise(rpc.deserialize_properties(request.object)),
+            id=resource_id,
+            inputs=normalise(inputs),
             options={
                 "protect": bool(request.protect),
                 "retainOnDelete": bool(request.retainOnDelete),
@@ -153,23 +197,34 @@ class RecordingMonitor(MockMonitor):
                 "deletedWith": request.deletedWith,
             },
         ))
-        return response
+        state_proto = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=state_proto)
 
     def ReadResource(self, request):
-        response = super().ReadResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.properties)
+        if request.id == rpc.UNKNOWN:
+            # The engine's read step runs in a preview unless its id is unknown; then it is skipped
+            # and the SDK resolves every output of the read as unknown.
+            resource_id, state = "", {}
+        else:
+            resource_id, state = request.id, self.mocks.read(request.type, request.name, request.id, inputs)
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
         self.records.append(Record(
             type=request.type,
             name=request.name,
-            urn=response.urn,
+            urn=urn,
             parent=request.parent,
             provider=request.provider,
             custom=True,
             read=True,
-            id=request.id,
-            inputs=normalise(rpc.deserialize_properties(request.properties)),
+            id=resource_id,
+            inputs=normalise(inputs),
             options={"dependencies": sorted(set(request.dependencies))},
         ))
-        return response
+        state_proto = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=state_proto, id=resource_id)
 
     def Invoke(self, request):
         response = super().Invoke(request)

@@ -12,10 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pulumi.output import Unknown
 
-from offline.graph import STACK_TYPE
-from offline.record import Record, redact
+from offline.record import UNKNOWN_TEXT, Record, is_unknown, redact
 from offline.run import Evaluation
+from offline.urns import STACK_TYPE
+from offline.world import Mode
+
+HEADERS = {
+    Mode.PREVIEW: "Previewing update ({stack}) offline: a new stack, against the fake world",
+    Mode.EXISTING: "Previewing update ({stack}) offline: a stack whose resources all exist, against the fake world",
+    Mode.UP: "Updating ({stack}) offline: a new stack, every create succeeding in the fake world",
+}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -28,14 +36,21 @@ def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 
 
 _Dumper.add_representer(str, _str_presenter)
+_Dumper.add_representer(Unknown, lambda dumper, _: dumper.represent_scalar("tag:yaml.org,2002:str", UNKNOWN_TEXT))
 
 
 def to_yaml(document: Any) -> str:
     return yaml.dump(document, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=120)
 
 
+def _json_default(value: Any) -> Any:
+    if is_unknown(value):
+        return UNKNOWN_TEXT
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def to_json(document: Any) -> str:
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return json.dumps(document, indent=2, sort_keys=True, default=_json_default) + "\n"
 
 
 def manifest(record: Record) -> dict[str, Any]:
@@ -121,7 +136,7 @@ def tree(evaluation: Evaluation) -> str:
     walk(graph.roots(), "")
     type_width = max(len(r[1]) for r in rows) + 2
     name_width = max(len(r[2]) for r in rows) + 2
-    lines = [f"Previewing update ({evaluation.stack}) offline, against the fake world\n",
+    lines = [HEADERS[evaluation.mode].format(stack=evaluation.stack) + "\n",
              f"     {'Type':<{type_width}}{'Name':<{name_width}}Plan"]
     lines += [f" {sign}   {type_:<{type_width}}{name:<{name_width}}{plan}" for sign, type_, name, plan in rows]
     lines.append("\nResources by type:")
@@ -132,6 +147,6 @@ def tree(evaluation: Evaluation) -> str:
     lines.append(f"\nResources:\n    + {creates} to create\n    > {reads} to read")
     lines.append("\nOutputs:")
     for name, value in redact(evaluation.outputs).items():
-        rendered = json.dumps(value, sort_keys=True)
+        rendered = json.dumps(value, sort_keys=True, default=_json_default)
         lines.append(f"    {name}: {rendered}")
     return "\n".join(lines) + "\n"

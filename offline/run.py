@@ -7,11 +7,13 @@ import json
 import logging
 import runpy
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pulumi import Output
+from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
@@ -22,7 +24,7 @@ from components.config import PROJECT, SECRET_KEYS
 from components.config.stack_file import SecureValue, read_stack_file
 from offline.graph import ResourceGraph
 from offline.record import Invoke, OfflineMocks, RecordingMonitor, Secret, normalise, reveal
-from offline.world import FakeWorld
+from offline.world import FakeWorld, Mode
 
 ROOT = Path(__file__).resolve().parent.parent
 ORGANIZATION = "organization"
@@ -40,8 +42,9 @@ class Evaluation:
     graph: ResourceGraph
     invokes: list[Invoke]
     outputs: dict[str, Any]
-    """Stack outputs as plain data; secret outputs are ``Secret`` markers."""
+    """Stack outputs as plain data; secret outputs are ``Secret`` markers, unknown ones ``Unknown``."""
     world: FakeWorld
+    mode: Mode = Mode.UP
 
 
 def stack_config(stack: str, config_file: Path | None = None, project: str = PROJECT) -> dict[str, Any]:
@@ -107,23 +110,32 @@ def engine_config(stack: str, raw: dict[str, Any], secrets: tuple[str, ...],
 
 def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWorld | None = None,
              program: Path = ROOT / "__main__.py", monitor: RecordingMonitor | None = None,
-             project: str = PROJECT, secrets: tuple[str, ...] | None = None, preview: bool = False) -> Evaluation:
+             project: str = PROJECT, secrets: tuple[str, ...] | None = None, mode: Mode = Mode.UP) -> Evaluation:
     """Run ``program`` for ``stack`` under mocks. Exceptions from the program propagate unchanged.
 
     ``monitor`` may be passed to inspect what was registered even when the program fails. Another
     project's program (``project``) gets stand-ins for the secret config keys in ``secrets``;
-    this platform's program gets one for every key in SECRET_KEYS. ``preview`` runs as `pulumi preview`
-    does, where outputs the providers compute are unknown and apply callbacks on them do not run.
+    this platform's program gets one for every key in SECRET_KEYS.
+
+    ``mode`` is the deployment played (``offline.world.Mode``): the default, ``UP``, is `pulumi up` of
+    a new stack, where every value resolves, which the manifests, the inventory and most tests need.
+    ``PREVIEW`` is `pulumi preview` of a new stack: ids and computed outputs of resources being
+    created are unknown, applies on them do not run, reads need objects that existed before, and
+    invokes on unknowns are skipped. ``EXISTING`` previews a stack whose resources all exist.
     """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    if monitor is not None:
+        world = monitor.mocks.world
     world = world or FakeWorld(stack)
+    world.mode = mode
     raw = stack_config(stack, project=project) if raw_config is None else raw_config
     if secrets is None:
         secrets = tuple(s.key for s in SECRET_KEYS) if project == PROJECT else ()
     config, secret_keys = _engine_config(raw, world, project, secrets)
 
     loop = asyncio.new_event_loop()
+    loop.set_default_executor(_ThreadLoopsExecutor())
     # A failing program leaves futures whose exception is the one already raised to the caller;
     # asyncio would print each again when they are collected.
     loop.set_exception_handler(_quiet_unretrieved)
@@ -132,7 +144,7 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
     try:
         pulumi_settings.ROOT.set(None)
         pulumi_mocks.set_mocks(
-            monitor.mocks, project=project, stack=stack, preview=preview,
+            monitor.mocks, project=project, stack=stack, preview=mode is not Mode.UP,
             monitor=monitor, organization=ORGANIZATION, logger=PROGRAM_LOG,
         )
         set_all_config(config, secret_keys)
@@ -147,9 +159,32 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
             task.cancel()
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
-    return Evaluation(stack, ResourceGraph(monitor.records), monitor.invokes, outputs, world)
+    return Evaluation(stack, ResourceGraph(monitor.records), monitor.invokes, outputs, world, mode)
+
+
+class _ThreadLoopsExecutor(ThreadPoolExecutor):
+    """The executor the SDK runs its RPCs in; each worker thread gets an event loop (deserializing
+    resource references needs one), closed when the executor shuts down. Left to the garbage
+    collector, those loops were finalized during interpreter exit, after their sockets, and
+    printed a traceback now and then."""
+
+    def __init__(self) -> None:
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        super().__init__(initializer=self._give_thread_a_loop)
+
+    def _give_thread_a_loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loops.append(loop)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:
+            for loop in self._loops:
+                loop.close()
 
 
 def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -161,8 +196,10 @@ def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
 
 def _resolve(value: Any) -> Any:
     output = Output.from_input(value)
-    resolved = _sync_await(output.future())
     secret = _sync_await(output.is_secret())
+    if not _sync_await(output.is_known()):
+        return Secret(Unknown()) if secret else Unknown()
+    resolved = _sync_await(output.future())
     plain = normalise(_unwrap(resolved))
     return Secret(plain) if secret else plain
 

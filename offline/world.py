@@ -5,6 +5,11 @@ It plays the parts the real engine gets from outside: the vCenter inventory behi
 workload cluster, generated random values, stack references, and stand-ins for the secret config
 values an operator sets with ``pulumi config set --secret``.
 
+It also knows what exists when: what existed before the deployment (the vCenter inventory, the
+Supervisor's own objects, other stacks), and what this deployment has created so far. A read of an
+object that does not exist fails with the engine's message, so ``Resource.get`` of an object the
+stack itself creates fails in the preview of a new stack, as it does against a real engine.
+
 Every value is derived from names by hashing, so two runs produce the same bytes. Every secret
 value it hands out is remembered in ``secret_values`` so tests can prove none leaks into output.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 # The vCenter inventory the sample stacks are placed on. A name missing here behaves like a name
@@ -53,9 +59,39 @@ INVENTORY: dict[str, dict[str, Any]] = {
 
 KUBECONFIG_KEYS = ("supervisorKubeconfig", "drSupervisorKubeconfig")
 
+# Objects every Kubernetes API server (the Supervisor's and each workload cluster's) has before
+# any deployment. The world cannot tell clusters apart by provider, so these exist on all of them.
+BUILT_IN_OBJECTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("kubernetes:core/v1:Namespace", name): {
+        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+    }
+    for name in ("default", "kube-system", "kube-public")
+}
+CLUSTER_TYPES = ("kubernetes:cluster.x-k8s.io/v1beta1:Cluster", "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster")
+
+
+class Mode(Enum):
+    """Which deployment the offline engine plays, and so what exists and what is known."""
+
+    PREVIEW = "preview"
+    """`pulumi preview` of a new stack: nothing the stack creates exists; ids and computed outputs
+    of resources being created are unknown."""
+    UP = "up"
+    """`pulumi up` of a new stack: each resource exists once created, with its id and outputs."""
+    EXISTING = "existing"
+    """`pulumi preview` of a stack whose resources all exist already (ids and outputs from state)."""
+
 
 class LookupFailed(Exception):
     """A data source asked for an object the fake vCenter does not have."""
+
+
+class ReadFailed(LookupFailed):
+    """``Resource.get`` of an object that does not exist; the message is the engine's."""
+
+    def __init__(self, resource_type: str, name: str, resource_id: str):
+        self.resource_type, self.name, self.resource_id = resource_type, name, resource_id
+        super().__init__(f"resource '{resource_id}' does not exist")
 
 
 def _digest(*parts: str, length: int = 12) -> str:
@@ -80,9 +116,15 @@ class FakeWorld:
     """Other stacks by fully qualified name, as the engine returns them to a StackReference:
     ``{"outputs": {...}, "secretOutputNames": [...]}`` (see ``offline.run.as_stack_reference``)."""
     secret_values: list[str] = field(default_factory=list)
-    resource_pools: set[str] = field(default_factory=set)
-    """Names of vSphere resource pools created so far (Aria discovers them as fabric computes)."""
+    preexisting: dict[tuple[str, str], dict[str, Any]] = field(default_factory=lambda: dict(BUILT_IN_OBJECTS))
+    """Objects that exist before the deployment, by (type token, id), with the state a read returns."""
+    discovered_pools: set[str] = field(default_factory=set)
+    """Resource pools Aria Automation has discovered as fabric computes before the deployment."""
+    mode: Mode = Mode.UP
+    """Set by the offline engine before each run."""
     _providers: dict[str, str] = field(default_factory=dict)
+    _created: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    _created_pools: set[str] = field(default_factory=set)
 
     # -- secrets -------------------------------------------------------------------------------
 
@@ -106,12 +148,15 @@ class FakeWorld:
 
     # -- invokes ---------------------------------------------------------------------------------
 
-    def register_provider(self, provider_id: str, inputs: dict[str, Any]) -> None:
-        """Remember which vCenter a vsphere provider talks to, so invokes through it can answer."""
-        self._providers[provider_id] = inputs.get("vsphereServer", "")
+    def register_provider(self, provider_urn: str, inputs: dict[str, Any]) -> None:
+        """Remember which vCenter a vsphere provider talks to, so invokes through it can answer.
+
+        Keyed by URN: in the preview of a new stack the provider's id is still unknown.
+        """
+        self._providers[provider_urn] = inputs.get("vsphereServer", "")
 
     def _server(self, provider_ref: str) -> str:
-        server = self._providers.get(provider_ref.split("::")[-1]) if provider_ref else None
+        server = self._providers.get(provider_ref.rsplit("::", 1)[0]) if provider_ref else None
         if not server:
             raise LookupFailed("vSphere data source called without an explicit vsphere provider")
         if server not in self.inventory:
@@ -141,8 +186,12 @@ class FakeWorld:
                     "cloudAccountId": args.get("cloudAccountId"), "region": region}
         if token == "vra:fabric/getCompute:getCompute":
             name = args.get("filter", "").removeprefix("name eq '").removesuffix("'")
-            if name not in self.resource_pools:
-                raise LookupFailed(f"Aria finds no fabric compute named {name!r} (known: {sorted(self.resource_pools)})")
+            # Aria enumerates vCenter at its data collection (every 10 minutes by default), not when
+            # Pulumi creates a pool: a pool this deployment created is not a fabric compute yet.
+            discovered = self.discovered_pools | (self._created_pools if self.mode is Mode.EXISTING else set())
+            if name not in discovered:
+                raise LookupFailed(f"Aria finds no fabric compute named {name!r} (discovered: {sorted(discovered)}); "
+                                   "a resource pool appears only after Aria's next data collection")
             return {"id": f"compute-{_digest(name)}", "name": name, "type": "ResourcePool", "filter": args.get("filter")}
         raise LookupFailed(f"the offline world has no answer for invoke {token}")
 
@@ -193,36 +242,64 @@ class FakeWorld:
 
     # -- resources -------------------------------------------------------------------------------
 
-    def resource_id(self, typ: str, name: str) -> str:
+    def resource_id(self, typ: str, name: str, inputs: dict[str, Any] | None = None) -> str:
+        """The id a provider assigns on create.
+
+        pulumi-kubernetes uses ``<namespace>/<name>`` (``<name>`` for cluster-scoped objects), also
+        for Helm releases; other providers assign opaque ids.
+        """
+        inputs = inputs or {}
+        if typ == "kubernetes:helm.sh/v3:Release" and inputs.get("name"):
+            return f"{inputs.get('namespace') or 'default'}/{inputs['name']}"
+        metadata = inputs.get("metadata") if typ.startswith("kubernetes:") else None
+        if isinstance(metadata, dict) and isinstance(metadata.get("name"), str):
+            namespace = metadata.get("namespace")
+            return f"{namespace}/{metadata['name']}" if isinstance(namespace, str) else metadata["name"]
         return f"{name}-{_digest(self.stack, typ, name, length=8)}"
+
+    def created(self, typ: str, resource_id: str, inputs: dict[str, Any]) -> None:
+        """A resource this deployment created (or, for an existing stack, manages) now exists."""
+        self._created[(typ, resource_id)] = inputs
+        if typ == "vsphere:index/resourcePool:ResourcePool":
+            self._created_pools.add(inputs.get("name", ""))
 
     def computed_state(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Outputs a real provider would compute on create, merged over the echoed inputs."""
-        if typ == "vsphere:index/resourcePool:ResourcePool":
-            self.resource_pools.add(inputs.get("name", name))
         if typ == "random:index/randomPassword:RandomPassword":
             length = int(inputs.get("length", 32))
             value = (_digest(self.stack, name, "password", length=64) * 4)[:length]
             return {**inputs, "result": self._remember(value), "bcryptHash": _digest(value)}
         return dict(inputs)
 
+    def _exists(self, typ: str, resource_id: str) -> bool:
+        if (typ, resource_id) in self.preexisting:
+            return True
+        return self.mode is not Mode.PREVIEW and (typ, resource_id) in self._created
+
     def read(self, typ: str, name: str, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        """State of an existing object read with ``Resource.get``."""
-        if typ == "kubernetes:core/v1:Secret" and resource_id.endswith("-kubeconfig"):
-            namespace, secret_name = resource_id.split("/", 1)
-            cluster = secret_name.removesuffix("-kubeconfig")
-            token = self._remember(f"offline-workload-token-{_digest(self.stack, resource_id)}")
-            value = base64.b64encode(fake_kubeconfig(cluster, token).encode()).decode()
-            return {
-                "apiVersion": "v1", "kind": "Secret", "type": "cluster.x-k8s.io/secret",
-                "metadata": {"name": secret_name, "namespace": namespace},
-                "data": {"value": value},
-            }
+        """State of an existing object read with ``Resource.get``; ReadFailed if there is none."""
         if typ == "pulumi:pulumi:StackReference":
             reference = self.stack_outputs.get(resource_id)
             if reference is None:
                 raise LookupFailed(f"stack {resource_id!r} is unknown to the offline world")
-            for name in reference["secretOutputNames"]:
-                self._remember_strings(reference["outputs"][name])
+            for output in reference["secretOutputNames"]:
+                self._remember_strings(reference["outputs"][output])
             return {"name": resource_id, **reference}
-        raise LookupFailed(f"the offline world has no object {typ} {resource_id!r} to read")
+        if typ == "kubernetes:core/v1:Secret" and resource_id.endswith("-kubeconfig") and "/" in resource_id:
+            namespace, secret_name = resource_id.split("/", 1)
+            cluster = secret_name.removesuffix("-kubeconfig")
+            # Cluster API writes the Secret once it has provisioned the cluster's control plane.
+            if any(self._exists(cluster_type, f"{namespace}/{cluster}") for cluster_type in CLUSTER_TYPES):
+                return self._kubeconfig_secret(namespace, secret_name, cluster, resource_id)
+        if self._exists(typ, resource_id):
+            return dict(self.preexisting.get((typ, resource_id)) or self._created[(typ, resource_id)])
+        raise ReadFailed(typ, name, resource_id)
+
+    def _kubeconfig_secret(self, namespace: str, secret_name: str, cluster: str, resource_id: str) -> dict[str, Any]:
+        token = self._remember(f"offline-workload-token-{_digest(self.stack, resource_id)}")
+        value = base64.b64encode(fake_kubeconfig(cluster, token).encode()).decode()
+        return {
+            "apiVersion": "v1", "kind": "Secret", "type": "cluster.x-k8s.io/secret",
+            "metadata": {"name": secret_name, "namespace": namespace},
+            "data": {"value": value},
+        }

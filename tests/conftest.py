@@ -10,6 +10,7 @@ import pytest
 
 from offline.render import write_outputs
 from offline.run import Evaluation, evaluate, stack_config
+from offline.world import Mode
 
 STACKS = ("dev", "prod")
 
@@ -17,6 +18,12 @@ STACKS = ("dev", "prod")
 @pytest.fixture(scope="session")
 def evaluations() -> dict[str, Evaluation]:
     return {stack: evaluate(stack) for stack in STACKS}
+
+
+@pytest.fixture(scope="session")
+def previews() -> dict[str, Evaluation]:
+    """Each stack as `pulumi preview` of a new stack sees it (ids and computed outputs unknown)."""
+    return {stack: evaluate(stack, mode=Mode.PREVIEW) for stack in STACKS}
 
 
 @pytest.fixture(scope="session")

@@ -28,17 +28,22 @@ def test_cloud_account_targets_the_gpu_pools_vcenter_and_datacenter(prod):
     assert account["hostname"] == "vcenter-a.hospital.example"
     assert isinstance(account["password"], Secret)
     assert account["acceptSelfSignedCert"] is False
+    provider = prod.graph.named("primary-vsphere")
     datacenter = prod.world.call("vsphere:index/getDatacenter:getDatacenter", {"name": "dc-a"},
-                                 "::" + prod.graph.named("primary-vsphere").id)
+                                 f"{provider.urn}::{provider.id}")
     assert account["regions"] == [f"Datacenter:{datacenter['id']}"]
 
 
-def test_zone_is_placed_on_the_gpu_resource_pool_with_the_gpu_host_tags(prod):
+def test_zone_selects_the_gpu_resource_pool_by_its_platform_tag_not_by_a_lookup(prod):
+    """Aria discovers a new pool only at its next data collection: a lookup right after the create fails."""
     zone = prod.graph.named("aria-gpu-zone", ZONE).inputs
-    lookup = next(i for i in prod.invokes if i.token == "vra:fabric/getCompute:getCompute")
-    assert lookup.args["filter"] == "name eq 'primary-llm-gpu'"
-    assert prod.graph.named("primary-gpu").inputs["name"] == "primary-llm-gpu"
-    assert len(zone["computeIds"]) == 1 and zone["computeIds"][0].startswith("compute-")
+    pool = prod.graph.named("primary-gpu", "vsphere:index/resourcePool:ResourcePool")
+    platform_tag = prod.graph.named("primary-tag-llm-platform")
+    category = prod.graph.named("primary-role")
+    assert pool.inputs["tags"] == [platform_tag.id]
+    assert zone["tagsToMatches"] == [{"key": category.inputs["name"], "value": platform_tag.inputs["name"]}]
+    assert "computeIds" not in zone
+    assert not [i for i in prod.invokes if i.token == "vra:fabric/getCompute:getCompute"]
     assert {"key": "primary-llm-role", "value": "gpu-host"} in zone["tags"]
 
 

@@ -28,6 +28,14 @@ def test_preview_prints_the_dev_tree():
     assert result.returncode == 0, result.stderr
     assert "pulumi:pulumi:Stack" in result.stdout and "onprem:platform:VllmService" in result.stdout
     assert "Resources by type:" in result.stdout
+    # By default the tree is the preview of a new stack.
+    assert "offline: a new stack" in result.stdout
+
+
+def test_existing_stack_preview_is_a_flag():
+    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--existing-stack")
+    assert result.returncode == 0, result.stderr
+    assert "a stack whose resources all exist" in result.stdout
 
 
 def test_tensor_parallel_larger_than_the_pool_fails_with_one_message_naming_the_key(tmp_path):

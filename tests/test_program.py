@@ -6,7 +6,7 @@ import pytest
 
 from offline.record import OfflineMocks, RecordingMonitor, Secret
 from offline.run import ROOT, evaluate
-from offline.world import FakeWorld, LookupFailed
+from offline.world import FakeWorld, LookupFailed, Mode
 
 COMPONENTS = {
     "onprem:platform:GpuHostPool", "onprem:platform:TanzuCluster", "onprem:platform:VllmService",
@@ -153,5 +153,5 @@ def test_stack_references_read_the_fake_worlds_outputs():
 
 def test_preview_mode_registers_the_same_resources(prod):
     """In preview, outputs the fake world does not compute stay unknown; the program's shape must not change."""
-    preview = evaluate("prod", preview=True)
+    preview = evaluate("prod", mode=Mode.EXISTING)
     assert [(r.type, r.name) for r in preview.graph] == [(r.type, r.name) for r in prod.graph]

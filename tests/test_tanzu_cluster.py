@@ -172,3 +172,21 @@ def test_tkc_switch_renders_a_tanzu_kubernetes_cluster(raw_config):
     assert gpu["vmClass"] == "llm-gpu-grid-a100-80c-1x-16cpu-128gb"
     assert gpu["tkr"]["reference"]["name"] == "v1.32.0---vmware.6-fips-vkr.2"
     assert cluster.inputs["metadata"]["annotations"]["run.tanzu.vmware.com/resolve-os-image"] == "os-name=ubuntu"
+
+
+def test_supervisor_and_workload_providers_have_stable_cluster_identifiers(prod):
+    """Without one, a changed kubeconfig (re-login, IP for FQDN, new CA) replaces everything on the provider."""
+    identifiers = {r.name: r.inputs.get("clusterIdentifier") for r in prod.graph.of_type("pulumi:providers:kubernetes")}
+    assert identifiers == {
+        "primary-supervisor": "supervisor/domain-c2010/llm-platform-prod",
+        "primary-workload": "llm-platform-prod/llm-prod",
+        "dr-cluster-supervisor": f"supervisor/{prod.graph.named('dr-cluster-vsphere-namespace').inputs['supervisor']}"
+                                 "/llm-platform-dr",
+        "dr-cluster-workload": "llm-platform-dr/llm-dr",
+    }
+
+
+def test_workload_clusters_are_protected(evaluations):
+    for evaluation in evaluations.values():
+        for cluster in evaluation.graph.of_type("kubernetes:cluster.x-k8s.io/v1beta1:Cluster"):
+            assert cluster.options["protect"] is True, cluster.urn

@@ -24,20 +24,35 @@ API_KEY_ENTRY = "api-key"
 HF_TOKEN_ENTRY = "token"
 
 # Runs in the vLLM image (it ships huggingface_hub). Idempotent: a marker records the staged
-# revision; resumable: snapshot_download continues partial files.
+# revision; resumable: snapshot_download continues partial files. Each revision has its own
+# directory under /models/<repo>/; after staging, the script keeps this revision and the one staged
+# before it, and removes every other revision directory, so superseded weights never fill the volume.
+# The previous one stays because it is still being served until the rollout to this one finishes
+# (shared volume), and it makes a rollback a restart instead of a download. Staging order is the
+# marker's mtime; re-staging a revision (a rollback) touches its marker. One staging runs per volume
+# at a time: one Job per revision (replaced delete-before-create), or the init container of the
+# pod that owns the volume.
 DOWNLOAD_SCRIPT = """\
-import os, pathlib, sys
+import os, pathlib, shutil, sys
 from huggingface_hub import snapshot_download
 target = pathlib.Path(os.environ["MODEL_DIR"])
 revision = os.environ["MODEL_REVISION"]
 marker = target / ".staged-revision"
 if marker.is_file() and marker.read_text().strip() == revision:
     print(f"{target} already holds {revision}")
-    sys.exit(0)
-target.mkdir(parents=True, exist_ok=True)
-snapshot_download(repo_id=os.environ["MODEL_REPO"], revision=revision, local_dir=target)
-marker.write_text(revision)
-print(f"staged {os.environ['MODEL_REPO']}@{revision} in {target}")
+    marker.touch()
+else:
+    target.mkdir(parents=True, exist_ok=True)
+    snapshot_download(repo_id=os.environ["MODEL_REPO"], revision=revision, local_dir=target)
+    marker.write_text(revision)
+    print(f"staged {os.environ['MODEL_REPO']}@{revision} in {target}")
+def staged_at(path):
+    done = path / ".staged-revision"
+    return done.stat().st_mtime if done.is_file() else 0.0
+others = [p for p in target.parent.iterdir() if p.is_dir() and p != target and not p.name.startswith(".")]
+for old in sorted(others, key=staged_at, reverse=True)[1:]:
+    shutil.rmtree(old)
+    print(f"removed superseded revision {old.name}")
 """
 
 

@@ -707,6 +707,34 @@ class CostConfig(_Model):
     )
 
 
+class WaitsConfig(_Model):
+    """How long the work takes that `pulumi up` waits for; every timeout is derived from these."""
+
+    image_pull_seconds: int = Field(
+        600, ge=30, description="Pulling the largest image (vLLM, about 10 GB) onto a fresh node, seconds. Default: 600."
+    )
+    driver_install_seconds: int = Field(
+        900, ge=60,
+        description="GPU Operator building and loading the driver on a new GPU node, seconds. Default: 900.",
+    )
+    cluster_node_seconds: int = Field(
+        900, ge=120,
+        description="One cluster node: VM clone, boot, join and Ready; control-plane nodes are built one at a "
+        "time, workers in parallel, seconds. Default: 900.",
+    )
+    chart_install_seconds: int = Field(
+        600, ge=60, description="A chart's pods pulled, started and Ready (charts without GPUs), seconds. Default: 600."
+    )
+    weights_download_mib_per_second: float = Field(
+        20, gt=0,
+        description="Throughput from the model source (mirror or Hugging Face) into a weights volume, MiB/s. "
+        "Default: 20.",
+    )
+    safety_factor: float = Field(
+        1.5, ge=1, le=5, description="Multiplier on every estimate before it becomes a timeout. Default: 1.5."
+    )
+
+
 class PlatformConfig(_Model):
     """The whole stack config, one attribute per config key."""
 
@@ -724,6 +752,7 @@ class PlatformConfig(_Model):
     gateway: GatewayConfig
     access: AccessConfig
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    waits: WaitsConfig = Field(default_factory=WaitsConfig)
 
     @field_validator("models")
     @classmethod
@@ -751,6 +780,7 @@ SECTION_VALIDATORS: dict[str, TypeAdapter] = {
     "gateway": TypeAdapter(GatewayConfig),
     "access": TypeAdapter(AccessConfig),
     "audit": TypeAdapter(AuditConfig),
+    "waits": TypeAdapter(WaitsConfig),
 }
 
 

@@ -60,19 +60,19 @@ class AriaIntegration(pulumi.ComponentResource):
             tags=[vra.cloudaccount.VSphereTagArgs(key="managed-by", value="pulumi")],
             opts=child,
         )
+        # Assumed: creating the account enables the regions it names before returning, so this lookup
+        # (skipped in preview: the account id is unknown) finds the region right after the create.
         region = vra.region.get_region_output(cloud_account_id=account.id, region=region_name, opts=invoke)
-        # The GPU resource pool, discovered by Aria once the pool exists and the account has enumerated
-        # the datacenter: the filter waits for both.
-        compute_filter = pulumi.Output.all(account.id, pool.resource_pool_id).apply(
-            lambda _: f"name eq '{pool.resource_pool_name}'"
-        )
-        compute = vra.fabric.get_compute_output(filter=compute_filter, opts=invoke)
+        # Aria enumerates vCenter at its data collection (every 10 minutes by default), so right after
+        # `pulumi up` creates the GPU resource pool no lookup can find it as a fabric compute yet. The
+        # zone selects computes by the pool's platform tag instead: Aria adds the pool to the zone at
+        # its next data collection, and until then the zone has no compute to place machines on.
         zone = vra.zone.Zone(
             f"{name}-gpu-zone",
             name=f"{aria.project_name}-gpu",
             description="GPU hosts of the on-prem LLM platform",
             region_id=region.id,
-            compute_ids=[compute.id],
+            tags_to_matches=[vra.zone.ZoneTagsToMatchArgs(key=pool.role_tag_category, value=pool.platform_tag)],
             placement_policy="DEFAULT",
             # Capability tags match the vSphere tags on the GPU hosts, so blueprints can demand them.
             tags=[vra.zone.ZoneTagArgs(key=pool.role_tag_category, value=tag) for tag in pool.role_tags],

@@ -24,6 +24,7 @@ from components.builders.charts import release_args
 from components.builders.monitoring import MONITOR_LABELS
 from components.builders.vllm_pod import container_security, pod_security
 from components.config.model import AuditConfig
+from components.planning import waits
 from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:AuditShipping"
@@ -90,6 +91,7 @@ class AuditShipping(pulumi.ComponentResource):
             **release_args(chart, cluster.registry),
             namespace=NAMESPACE,
             values=fluent_bit_values(settings, cluster.registry_server, args.gateway_namespace, args.monitoring is not None),
+            timeout=waits.release_seconds(cluster.waits),
             # The chart renders its ServiceMonitor only when the monitoring API exists at install time.
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
                 depends_on=[ns, credentials, pull, *([args.monitoring] if args.monitoring else [])])),

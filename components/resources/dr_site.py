@@ -11,7 +11,7 @@ What exists at the secondary depends on the recovery pattern:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pulumi
 
@@ -24,6 +24,7 @@ from components.config import (
     TanzuConfig,
     WeightsVolumeConfig,
 )
+from components.config.model import WaitsConfig
 from components.planning.dr_plan import DrFigures
 from components.planning.monitoring.rules import RuleSettings
 from components.resources.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
@@ -68,6 +69,8 @@ class DrSiteArgs:
     secrets: DrSecrets
     primary_monitoring: pulumi.Resource | None = None
     """The primary's kube-prometheus-stack Release; Velero's ServiceMonitor there waits for it."""
+    waits: WaitsConfig = field(default_factory=WaitsConfig)
+    """Estimates the standby site's timeouts derive from. Default: the ``waits`` section's defaults."""
 
 
 class DrSite(pulumi.ComponentResource):
@@ -148,7 +151,7 @@ class DrSite(pulumi.ComponentResource):
                 tanzu=standby_tanzu, addons=standby_addons, pool=args.pool, host_pool=host_pool,
                 privileged_namespaces=args.privileged_namespaces,
                 supervisor_kubeconfig=secrets.supervisor_kubeconfig, registry_password=secrets.registry_password,
-                nls_client_token=secrets.nls_client_token,
+                nls_client_token=secrets.nls_client_token, waits=args.waits,
             ),
             opts=child,
         )

@@ -20,6 +20,7 @@ from components import versions
 from components.builders import k8s as _k8s
 from components.builders.charts import mirrored, release_args
 from components.config.model import GatewayConfig
+from components.planning import waits
 from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:ModelGateway"
@@ -100,6 +101,7 @@ class ModelGateway(pulumi.ComponentResource):
                     "deploy": {"type": "GatewayNamespace"},
                 }}}},
             },
+            timeout=waits.release_seconds(cluster.waits),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[
                 controller_ns,
                 _k8s.registry_pull_secret(f"{name}-registry-pull-controller", CONTROLLER_NAMESPACE,

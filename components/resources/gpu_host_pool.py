@@ -10,6 +10,7 @@ import pulumi_vsphere as vsphere
 from components.config import GpuPoolConfig, VsphereConfig
 
 TYPE = "onprem:platform:GpuHostPool"
+PLATFORM_TAG = "llm-platform"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class GpuHostPool(pulumi.ComponentResource):
     role_tag_category: str
     """vSphere tag category marking platform roles; its tags are ``role_tags``."""
     role_tags: tuple[str, ...]
+    platform_tag: str
+    """The role tag on the platform's own vSphere objects (the GPU resource pool)."""
     vgpu_profile: str | None
 
     def __init__(self, name: str, args: GpuHostPoolArgs, opts: pulumi.ResourceOptions | None = None):
@@ -87,7 +90,7 @@ class GpuHostPool(pulumi.ComponentResource):
             memory_reservation=pool.resource_pool.memory_reservation_mib,
             cpu_expandable=True,
             memory_expandable=True,
-            tags=[role_tags["llm-platform"].id],
+            tags=[role_tags[PLATFORM_TAG].id],
             opts=child,
         )
 
@@ -152,9 +155,10 @@ class GpuHostPool(pulumi.ComponentResource):
         tags = {
             tag: vsphere.Tag(f"{name}-tag-{tag}", name=tag, category_id=category.id, description=text, opts=opts)
             for tag, text in (("gpu-host", "ESXi host with GPUs for LLM serving"),
-                              ("llm-platform", "Object managed by the on-prem LLM platform"))
+                              (PLATFORM_TAG, "Object managed by the on-prem LLM platform"))
         }
         self.role_tags = tuple(tags)
+        self.platform_tag = PLATFORM_TAG
         return tags
 
 

@@ -14,6 +14,7 @@ from components.builders import k8s as _k8s
 from components.builders.charts import release_args
 from components.builders.monitoring import MONITOR_LABELS, PROMETHEUS_PORT, prometheus_url
 from components.config import ObservabilityConfig
+from components.planning import waits
 from components.planning.monitoring.dashboards import dashboards, to_json
 from components.planning.monitoring.rules import RuleSettings, rule_groups
 from components.resources.tanzu_cluster import ClusterCore
@@ -97,6 +98,7 @@ class ObservabilityStack(pulumi.ComponentResource):
             **release_args(chart, cluster.registry),
             namespace=ns,
             values=stack_values(settings, cluster.storage_class, cluster.registry_server),
+            timeout=waits.release_seconds(cluster.waits),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
                 depends_on=[grafana_secret, alertmanager_secret, pull, grafana_role],
             )),

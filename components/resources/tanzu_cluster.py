@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,7 +16,8 @@ from components.builders.cluster_spec import UBUNTU_IMAGE, NodeShape, clustercla
 from components.builders.gpu_operator import GRIDD_CONF, LICENSING_SECRET, gpu_operator_values
 from components.builders.k8s import PULL_SECRET
 from components.config import AddonsConfig, GpuPoolConfig, TanzuConfig
-from components.config.model import RegistryConfig
+from components.config.model import RegistryConfig, WaitsConfig
+from components.planning import waits
 from components.resources.gpu_host_pool import GpuHostPool
 
 TYPE = "onprem:platform:TanzuCluster"
@@ -44,6 +45,8 @@ class ClusterCore:
     """The KEDA Release: ScaledObjects wait for it, since it installs their CRD."""
     gpu_operator: pulumi.Resource
     """The GPU Operator Release: GPU workloads wait for it (device plugin and driver)."""
+    waits: WaitsConfig
+    """Estimates the components' timeouts derive from (``components.planning.waits``)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class TanzuClusterArgs:
     """Password of the registry robot account; a Pulumi secret."""
     nls_client_token: pulumi.Input[str] | None = None
     """NVIDIA License System client token; a Pulumi secret; required in vgpu mode."""
+    waits: WaitsConfig = field(default_factory=WaitsConfig)
+    """Estimates the timeouts derive from. Default: the ``waits`` section's defaults."""
 
 
 class TanzuCluster(pulumi.ComponentResource):
@@ -97,22 +102,35 @@ class TanzuCluster(pulumi.ComponentResource):
         )
         supervisor = k8s.Provider(
             f"{name}-supervisor",
-            kubeconfig=args.supervisor_kubeconfig,
+            kubeconfig=pulumi.Output.secret(args.supervisor_kubeconfig).apply(
+                lambda text: require_kubeconfig(text, "the Supervisor kubeconfig (secret config)")
+            ),
             namespace=tanzu.supervisor_namespace,
             enable_server_side_apply=True,
+            # A re-login, an IP instead of the FQDN or a new CA changes the kubeconfig: that must update
+            # the provider, not replace every object on it (the workload cluster included).
+            cluster_identifier=f"supervisor/{tanzu.supervisor_id}/{tanzu.supervisor_namespace}",
             opts=pulumi.ResourceOptions(parent=self),
         )
         on_supervisor = pulumi.ResourceOptions(parent=self, provider=supervisor, depends_on=[vsphere_namespace])
-        cluster = self._cluster(name, tanzu, shape, on_supervisor)
+        cluster = self._cluster(name, tanzu, shape, args.waits, on_supervisor)
 
-        # Cluster API stores the admin kubeconfig in "<cluster>-kubeconfig", data key "value".
+        # Cluster API stores the admin kubeconfig in "<cluster>-kubeconfig", data key "value". The id
+        # comes from the Cluster's own id, so the read waits for the Cluster in `pulumi up` and is
+        # skipped in the preview of a new stack, where the Cluster's id is unknown: with a fixed id the
+        # engine would run the read in that preview (depends_on does not delay reads) and fail on a
+        # Secret that does not exist yet.
+        secret_id = f"{tanzu.supervisor_namespace}/{tanzu.cluster_name}-kubeconfig"
         kubeconfig_secret = k8s.core.v1.Secret.get(
             f"{name}-kubeconfig",
-            f"{tanzu.supervisor_namespace}/{tanzu.cluster_name}-kubeconfig",
+            cluster.id.apply(lambda _: secret_id),
+            # Records the edge in the state and the dependency graph; the id is what makes the read wait.
             opts=pulumi.ResourceOptions(parent=self, provider=supervisor, depends_on=[cluster]),
         )
         self.kubeconfig = pulumi.Output.secret(
-            kubeconfig_secret.data.apply(lambda data: base64.b64decode(data["value"]).decode())
+            kubeconfig_secret.data.apply(lambda data: require_kubeconfig(
+                base64.b64decode((data or {}).get("value") or "").decode(), f"Secret {secret_id}"
+            ))
         )
         self.k8s_provider = k8s.Provider(
             f"{name}-workload",
@@ -133,7 +151,7 @@ class TanzuCluster(pulumi.ComponentResource):
             )
         self._pull_secret(name, "serving", tanzu, args.registry_password, on_cluster)
         gpu_operator = self._gpu_operator(name, args, on_cluster)
-        keda = self._keda(name, tanzu, args.addons.keda_namespace, args.registry_password, on_cluster)
+        keda = self._keda(name, tanzu, args.addons.keda_namespace, args.registry_password, args.waits, on_cluster)
 
         self.core = ClusterCore(
             provider=self.k8s_provider,
@@ -150,6 +168,7 @@ class TanzuCluster(pulumi.ComponentResource):
             registry_password=args.registry_password,
             keda=keda,
             gpu_operator=gpu_operator,
+            waits=args.waits,
         )
         self.node_pools = [
             {"name": "gpu", "replicas": host_pool.gpu_nodes, "gpusPerNode": host_pool.gpus_per_node,
@@ -160,9 +179,10 @@ class TanzuCluster(pulumi.ComponentResource):
 
     # -- the cluster object ----------------------------------------------------------------------
 
-    def _cluster(self, name: str, tanzu: TanzuConfig, shape: NodeShape,
+    def _cluster(self, name: str, tanzu: TanzuConfig, shape: NodeShape, waits_config: WaitsConfig,
                  opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
         labels = _k8s.labels("workload-cluster", tanzu.cluster_name, "cluster")
+        control_plane, workers = tanzu.control_plane.replicas, shape.gpu_nodes + shape.system_nodes
         # Later components need a cluster that answers; wait for its Ready condition.
         annotations = {"pulumi.com/waitFor": "condition=Ready"}
         if tanzu.cluster_api == "tkc":
@@ -186,7 +206,15 @@ class TanzuCluster(pulumi.ComponentResource):
                 name=tanzu.cluster_name, namespace=tanzu.supervisor_namespace, labels=labels, annotations=annotations,
             ),
             spec=spec,
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                # Deleting or replacing the cluster deletes every workload and volume on it.
+                protect=True,
+                # The Ready wait covers building every control-plane node, then the workers.
+                custom_timeouts=pulumi.CustomTimeouts(
+                    create=waits.duration(waits.cluster_create_seconds(control_plane, workers, waits_config)),
+                    update=waits.duration(waits.cluster_update_seconds(control_plane, workers, waits_config)),
+                ),
+            )),
         )
 
     # -- namespaces ------------------------------------------------------------------------------
@@ -226,13 +254,13 @@ class TanzuCluster(pulumi.ComponentResource):
             **release_args(chart, args.tanzu.registry),
             namespace=namespace,
             values=gpu_operator_values(mode, settings, args.tanzu.registry.server, PULL_SECRET),
-            # Driver builds and installs take minutes per node.
-            timeout=1800,
+            # Driver builds and installs take minutes per node, after the operands' images are pulled.
+            timeout=waits.gpu_operator_release_seconds(args.waits),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=needs)),
         )
 
     def _keda(self, name: str, tanzu: TanzuConfig, namespace: str, registry_password: pulumi.Input[str],
-              opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+              waits_config: WaitsConfig, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
         registry = tanzu.registry
         ns = _k8s.namespace(f"{name}-ns-keda", namespace, name, "keda", "restricted", tanzu.kubernetes_version, opts)
         in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
@@ -254,5 +282,17 @@ class TanzuCluster(pulumi.ComponentResource):
                     "webhooks": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
                 },
             },
+            timeout=waits.release_seconds(waits_config),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns, pull])),
         )
+
+
+def require_kubeconfig(text: str | None, source: str) -> str:
+    """``text``, unless it is empty: pulumi-kubernetes would then silently use the kubeconfig of
+    whoever runs Pulumi (``$KUBECONFIG`` or ``~/.kube/config``), so objects would land elsewhere."""
+    if not text or not text.strip():
+        raise pulumi.RunError(
+            f"{source} is empty; refusing it, because the Kubernetes provider would fall back to the "
+            "ambient kubeconfig of the machine running Pulumi"
+        )
+    return text

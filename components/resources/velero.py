@@ -12,6 +12,7 @@ from components.builders import k8s as _k8s
 from components.builders.charts import mirrored, release_args
 from components.builders.monitoring import MONITOR_LABELS
 from components.config import BackupStorageConfig
+from components.planning import waits
 from components.planning.dr_plan import cron_for_interval
 from components.resources.tanzu_cluster import ClusterCore
 
@@ -95,6 +96,7 @@ class Velero(pulumi.ComponentResource):
             **release_args(chart, cluster.registry),
             namespace=NAMESPACE,
             values=velero_values(args),
+            timeout=waits.release_seconds(cluster.waits),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=needs)),
         )
         after_release = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[release]))

@@ -22,6 +22,7 @@ from components.builders.vllm_pod import (
     scratch_volumes,
 )
 from components.config import ModelConfig
+from components.planning import waits
 from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:VllmService"
@@ -157,12 +158,14 @@ class VllmService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
         )
         download_labels = {**self._labels, "app.kubernetes.io/component": "model-download"}
+        staging = waits.download_job_seconds(model.weights.size_gib, cluster.waits)
         job = k8s.batch.v1.Job(
             f"{name}-download",
             metadata=_k8s.metadata(f"{name}-download-{model.revision[:8]}", self.namespace, download_labels),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=6,
-                active_deadline_seconds=6 * 3600,
+                # Kubernetes stops the Job when Pulumi stops waiting for it, not hours later.
+                active_deadline_seconds=staging,
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=download_labels),
                     spec=k8s.core.v1.PodSpecArgs(
@@ -177,9 +180,9 @@ class VllmService(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            # Pulumi waits for the Job to complete; a large model over a slow link takes hours.
+            # Pulumi waits for the Job to complete: image pull plus the download at the configured throughput.
             opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
-                depends_on=[pvc], custom_timeouts=pulumi.CustomTimeouts(create="6h", update="6h"),
+                depends_on=[pvc], custom_timeouts=_timeouts(staging, staging),
             )),
         )
         return k8s.apps.v1.Deployment(
@@ -193,11 +196,18 @@ class VllmService(pulumi.ComponentResource):
                     # A new replica must be Ready before an old one goes: never drop the last one.
                     rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge=1, max_unavailable=0),
                 ),
-                progress_deadline_seconds=model.startup_timeout_seconds + 600,
+                # Driver install on a new node, image pull and the model load the config allows.
+                progress_deadline_seconds=waits.progress_deadline_seconds(model.startup_timeout_seconds, cluster.waits),
                 template=self._template(name, model, cluster, _claim_volume(claim, read_only=True), None, False),
             ),
             # The weights must be staged before any replica starts: vLLM runs with HF_HUB_OFFLINE=1.
-            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(depends_on=[job])),
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
+                depends_on=[job],
+                custom_timeouts=_timeouts(
+                    waits.workload_create_seconds(model.startup_timeout_seconds, cluster.waits),
+                    waits.workload_update_seconds(model.startup_timeout_seconds, model.replicas.max, cluster.waits),
+                ),
+            )),
         )
 
     def _statefulset_with_own_weights(self, name: str, model: ModelConfig, cluster: ClusterCore,
@@ -227,7 +237,13 @@ class VllmService(pulumi.ComponentResource):
                 )],
                 template=self._template(name, model, cluster, None, hf_token_secret, True),
             ),
-            opts=self._on_cluster,
+            # Each replica stages its own weights in an init container before the model loads.
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(custom_timeouts=_timeouts(
+                waits.workload_create_seconds(model.startup_timeout_seconds, cluster.waits,
+                                              staged_in_pod=True, size_gib=model.weights.size_gib),
+                waits.workload_update_seconds(model.startup_timeout_seconds, model.replicas.max, cluster.waits,
+                                              staged_in_pod=True, size_gib=model.weights.size_gib),
+            ))),
         )
 
     # -- traffic, scaling, monitoring ------------------------------------------------------------
@@ -367,6 +383,10 @@ def _claim_volume(claim: str, read_only: bool) -> k8s.core.v1.VolumeArgs:
         name="weights",
         persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=claim, read_only=read_only),
     )
+
+
+def _timeouts(create_seconds: int, update_seconds: int) -> pulumi.CustomTimeouts:
+    return pulumi.CustomTimeouts(create=waits.duration(create_seconds), update=waits.duration(update_seconds))
 
 
 def _number(value: float) -> str:

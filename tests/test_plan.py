@@ -1,0 +1,229 @@
+"""The update plan: each routine change produces the steps docs/updates.md documents."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from offline.plan import BaselineError, inventory_at_revision, load_baseline, plan, render
+from offline.render import inventory
+from offline.run import ROOT, evaluate
+
+LLAMA = "llama-2-7b-chat"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+@pytest.fixture(scope="module")
+def deployed(evaluations):
+    """Each stack's inventory as a finished `pulumi up` left it: the baseline of the next update."""
+    return {stack: inventory(evaluation) for stack, evaluation in evaluations.items()}
+
+
+def _update(deployed, raw_config, stack, edit):
+    raw = raw_config(stack)
+    edit(raw)
+    return plan(deployed[stack], inventory(evaluate(stack, raw)), "test")
+
+
+def _steps(result):
+    return {(s.name, s.op, s.delete_before_replace) for s in result.changed}
+
+
+def test_a_second_run_against_the_first_ones_output_has_no_changes(rendered, prod):
+    baseline, _ = load_baseline(str(rendered["prod"]), "prod", ROOT)
+    result = plan(baseline, inventory(evaluate("prod")))
+    assert result.changed == [] and not result.errors
+    assert result.counts()["same"] == len(prod.graph)
+    assert "no changes." in render(result)
+
+
+def test_model_revision_restages_the_weights_and_rolls_the_servers(deployed, raw_config):
+    def edit(raw):
+        raw["models"][LLAMA]["revision"] = "0123456789abcdef0123456789abcdef01234567"
+    result = _update(deployed, raw_config, "prod", edit)
+    assert _steps(result) == {
+        (f"{LLAMA}-download", "replace", True),   # the Job's name carries the revision
+        (f"{LLAMA}-server", "update", False),     # Deployment: rolling update to the new model directory
+        (f"dr-{LLAMA}-server", "update", False),  # standby StatefulSet: restages in each pod, rolling
+    }
+    job = result.step(f"{LLAMA}-download")
+    assert "metadata.name" in job.replace_reasons
+    assert result.step(f"{LLAMA}-server").diffs == ["spec.template.spec.containers[0].args[0]"]
+    assert not result.errors
+
+
+def test_vllm_image_tag_replaces_the_download_job_and_rolls_the_servers(deployed, raw_config):
+    def edit(raw):
+        raw["models"][LLAMA]["image"].update(tag="v0.12.1", digest="sha256:" + "1" * 64)
+    result = _update(deployed, raw_config, "prod", edit)
+    assert _steps(result) == {
+        (f"{LLAMA}-download", "replace", True),
+        (f"{LLAMA}-server", "update", False),
+        (f"dr-{LLAMA}-server", "update", False),
+    }
+    assert result.step(f"{LLAMA}-download").replace_reasons == ("spec.template.spec.containers[0].image",)
+    assert result.step(f"dr-{LLAMA}-server").diffs == ["spec.template.spec.containers[0].image",
+                                                     "spec.template.spec.initContainers[0].image"]
+
+
+def test_chart_version_is_an_upgrade_of_that_release(deployed, prod):
+    """Built from a modified copy of the baseline, so it holds wherever the versions are pinned."""
+    baseline = copy.deepcopy(deployed["prod"])
+    release = next(r for r in baseline["resources"] if r["name"] == "primary-keda" and r["type"] == RELEASE)
+    current_version = release["inputs"]["version"]
+    release["inputs"]["version"] = "2.0.0"
+    result = plan(baseline, deployed["prod"])
+    assert _steps(result) == {("primary-keda", "update", False)}
+    (change,) = result.step("primary-keda").changes
+    assert (change.old, change.new) == ("2.0.0", current_version)
+
+
+def test_chart_values_are_an_upgrade_too(deployed):
+    baseline = copy.deepcopy(deployed["prod"])
+    release = next(r for r in baseline["resources"] if r["name"] == "primary-gpu-operator")
+    release["inputs"]["values"]["driver"]["version"] = "550.0.0"
+    assert _steps(plan(baseline, deployed["prod"])) == {("primary-gpu-operator", "update", False)}
+
+
+def test_bigger_weights_expand_the_shared_claim_and_replace_per_replica_volumes(deployed, raw_config):
+    def edit(raw):
+        raw["models"][LLAMA]["weights"]["sizeGib"] = 60
+    result = _update(deployed, raw_config, "prod", edit)
+    assert _steps(result) == {
+        (f"{LLAMA}-weights", "update", False),        # PVC: storage request grows in place
+        (f"{LLAMA}-download", "update", False),       # Job: longer activeDeadlineSeconds
+        (f"dr-{LLAMA}-server", "replace", True),      # StatefulSet: volumeClaimTemplates are immutable
+    }
+    assert result.step(f"{LLAMA}-weights").diffs == ["spec.resources.requests.storage"]
+    assert any("volume expansion" in n for n in result.step(f"{LLAMA}-weights").notes)
+    assert any("resize each PersistentVolumeClaim" in n for n in result.step(f"dr-{LLAMA}-server").notes)
+    assert not result.errors
+    dev = _update(deployed, raw_config, "dev", edit)
+    assert _steps(dev) == {(f"{LLAMA}-server", "replace", True)}
+
+
+def test_smaller_weights_are_refused_by_the_api_server(deployed, raw_config):
+    def edit(raw):
+        raw["models"][LLAMA]["weights"]["sizeGib"] = 30
+    result = _update(deployed, raw_config, "prod", edit)
+    (error,) = [e for s, e in result.errors if s.name == f"{LLAMA}-weights"]
+    assert "spec.resources.requests.storage: Forbidden: field can not be less than previous value" in error
+
+
+def test_replicas_change_the_autoscaler_and_the_disruption_budget_in_place(deployed, raw_config):
+    def edit(raw):
+        raw["models"][LLAMA]["replicas"]["min"] = 2
+    result = _update(deployed, raw_config, "prod", edit)
+    assert _steps(result) == {(f"{LLAMA}-scaler", "update", False), (f"{LLAMA}-pdb", "update", False)}
+    assert result.step(f"{LLAMA}-pdb").diffs == ["spec.maxUnavailable", "spec.minAvailable"]
+
+
+def test_gpu_node_count_updates_the_cluster_in_place(deployed, raw_config):
+    def edit(raw):
+        raw["gpuPool"]["nodes"] += 1
+    result = _update(deployed, raw_config, "prod", edit)
+    assert _steps(result) == {("primary-cluster", "update", False)}
+    assert result.step("primary-cluster").diffs == ["spec.topology.workers.machineDeployments[0].replicas"]
+
+
+def test_kubernetes_version_updates_the_cluster_and_the_pod_security_versions(deployed, raw_config):
+    def edit(raw):
+        raw["tanzu"].update(kubernetesVersion="1.30", tkr="v1.30.1---vmware.1-fips-tkg.5")
+    result = _update(deployed, raw_config, "dev", edit)
+    steps = _steps(result)
+    assert ("primary-cluster", "update", False) in steps
+    assert all(op == "update" for _, op, _ in steps)
+    namespaces = [s for s in result.changed if s.type == "kubernetes:core/v1:Namespace"]
+    assert len(namespaces) == len(steps) - 1 == 6
+    assert result.step("primary-cluster").diffs == ["spec.topology.version"]
+
+
+def test_renaming_the_cluster_is_refused_because_the_cluster_is_protected(deployed, raw_config):
+    def edit(raw):
+        raw["tanzu"]["clusterName"] = "llm-prod-b"
+    result = _update(deployed, raw_config, "prod", edit)
+    cluster = result.step("primary-cluster")
+    assert cluster.op == "replace" and cluster.delete_before_replace
+    assert any("unable to replace resource" in e and "marked for protection" in e for e in cluster.errors)
+    # The workload provider's identity changes, so everything on it is replaced with it.
+    workload = result.step("primary-workload")
+    assert workload.op == "replace" and workload.replace_reasons == ("clusterIdentifier",)
+    on_workload = [r for r in deployed["prod"]["resources"] if r["provider"] == workload.urn]
+    assert {result.step(r["name"], r["type"]).op for r in on_workload} == {"replace"}
+
+
+def test_deleting_a_protected_resource_is_an_error_and_retained_ones_are_noted(deployed, raw_config):
+    def edit(raw):
+        del raw["models"]["mistral-7b-instruct"]
+    result = _update(deployed, raw_config, "prod", edit)
+    weights = result.step("mistral-7b-instruct-weights")
+    assert weights.op == "delete"
+    assert weights.errors and weights.errors[0].startswith('unable to delete resource "urn:pulumi:prod::onprem-llm::')
+    assert any("retained" in n for n in weights.notes)
+    ops = [s.op for s in result.steps]
+    assert ops.index("delete") > max(i for i, op in enumerate(ops) if op != "delete"), "deletes run last"
+
+
+def test_a_baseline_with_the_old_urns_compares_by_resource(deployed, raw_config):
+    """Inventories written before the engine URNs (only the immediate parent's type) still compare."""
+    from tests.test_urns import _legacy
+
+    result = plan(_legacy(deployed["prod"]), deployed["prod"])
+    assert result.changed == []
+
+
+def test_an_unusable_baseline_is_a_clear_error(tmp_path):
+    with pytest.raises(BaselineError, match="holds no inventory.json"):
+        load_baseline(str(tmp_path), "prod", ROOT)
+    with pytest.raises(BaselineError, match="neither a directory, an inventory file nor a git revision"):
+        load_baseline("no-such-revision-or-dir", "prod", ROOT)
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", *args],
+                   cwd=repo, check=True, capture_output=True)
+
+
+def test_a_git_revision_baseline_runs_the_program_and_stack_file_of_that_revision(tmp_path, deployed):
+    """A repository of the working tree, then a commit that changes the stack file: HEAD~1 is the baseline."""
+    repo = tmp_path / "repo"
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "deployed")
+    stack_file = repo / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text().replace("tag: v0.12.0", "tag: v0.12.1"))
+    _git(repo, "commit", "-q", "-am", "bump")
+    baseline = inventory_at_revision("HEAD~1", "dev", repo)
+    assert json.dumps(baseline, sort_keys=True) == json.dumps(deployed["dev"], sort_keys=True, default=str)
+    with pytest.raises(BaselineError, match="has no Pulumi.staging.yaml"):
+        inventory_at_revision("HEAD", "staging", repo)
+
+
+def test_cli_plan_writes_plan_json_and_fails_on_errors(tmp_path, rendered):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "offline", "plan", *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+    same = run("--stack", "prod", "--baseline", str(rendered["prod"]), "--out", str(tmp_path))
+    assert same.returncode == 0, same.stderr
+    assert "no changes." in same.stdout
+    document = json.loads((tmp_path / "plan.json").read_text())
+    assert document["steps"] == [] and document["summary"]["same"] > 200
+    baseline = json.loads((rendered["prod"] / "inventory.json").read_text())
+    claim = next(r for r in baseline["resources"] if r["name"] == f"{LLAMA}-weights")
+    claim["inputs"]["spec"]["resources"]["requests"]["storage"] = "80Gi"
+    (tmp_path / "shrunk.json").write_text(json.dumps(baseline))
+    refused = run("--stack", "prod", "--baseline", str(tmp_path / "shrunk.json"))
+    assert refused.returncode == 1
+    assert "~  kubernetes:core/v1:PersistentVolumeClaim: (update)" in refused.stdout
+    assert 'spec.resources.requests.storage: "80Gi" => "40Gi"' in refused.stdout
+    assert "error: spec.resources.requests.storage: Forbidden" in refused.stdout
