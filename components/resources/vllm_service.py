@@ -99,7 +99,11 @@ class VllmService(pulumi.ComponentResource):
                 selector=self._selector,
                 ports=[k8s.core.v1.ServicePortArgs(name=PORT_NAME, port=API_PORT, target_port=PORT_NAME, protocol="TCP")],
             ),
-            opts=self._on_cluster,
+            # The provider waits until the Service's endpoints are ready, i.e. until a replica has loaded
+            # the model: as long as the workload itself, far beyond the 10-minute default.
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
+                custom_timeouts=workload_timeouts(model, cluster, staged_in_pod=not shared_weights),
+            )),
         )
         self._network_policies(name, model, cluster, download_selector=(
             {**self._selector, "app.kubernetes.io/component": "model-download"} if shared_weights else self._selector
@@ -202,11 +206,7 @@ class VllmService(pulumi.ComponentResource):
             ),
             # The weights must be staged before any replica starts: vLLM runs with HF_HUB_OFFLINE=1.
             opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
-                depends_on=[job],
-                custom_timeouts=_timeouts(
-                    waits.workload_create_seconds(model.startup_timeout_seconds, cluster.waits),
-                    waits.workload_update_seconds(model.startup_timeout_seconds, model.replicas.max, cluster.waits),
-                ),
+                depends_on=[job], custom_timeouts=workload_timeouts(model, cluster, staged_in_pod=False),
             )),
         )
 
@@ -238,12 +238,9 @@ class VllmService(pulumi.ComponentResource):
                 template=self._template(name, model, cluster, None, hf_token_secret, True),
             ),
             # Each replica stages its own weights in an init container before the model loads.
-            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(custom_timeouts=_timeouts(
-                waits.workload_create_seconds(model.startup_timeout_seconds, cluster.waits,
-                                              staged_in_pod=True, size_gib=model.weights.size_gib),
-                waits.workload_update_seconds(model.startup_timeout_seconds, model.replicas.max, cluster.waits,
-                                              staged_in_pod=True, size_gib=model.weights.size_gib),
-            ))),
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
+                custom_timeouts=workload_timeouts(model, cluster, staged_in_pod=True),
+            )),
         )
 
     # -- traffic, scaling, monitoring ------------------------------------------------------------
@@ -382,6 +379,17 @@ def _claim_volume(claim: str, read_only: bool) -> k8s.core.v1.VolumeArgs:
     return k8s.core.v1.VolumeArgs(
         name="weights",
         persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=claim, read_only=read_only),
+    )
+
+
+def workload_timeouts(model: ModelConfig, cluster: ClusterCore, staged_in_pod: bool) -> pulumi.CustomTimeouts:
+    """How long `pulumi up` waits for the model's replicas to be Ready, on create and on a rolling update."""
+    size = model.weights.size_gib if staged_in_pod else 0
+    return _timeouts(
+        waits.workload_create_seconds(model.startup_timeout_seconds, cluster.waits, staged_in_pod=staged_in_pod,
+                                      size_gib=size),
+        waits.workload_update_seconds(model.startup_timeout_seconds, model.replicas.max, cluster.waits,
+                                      staged_in_pod=staged_in_pod, size_gib=size),
     )
 
 

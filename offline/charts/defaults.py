@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import tarfile
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+
+CRD_FOLDER = re.compile(r"^[^/]+(/charts/[^/]+)*/crds/.+\.ya?ml$")
+"""A file in a chart's (or subchart's) special crds/ folder: installed once, never upgraded by Helm."""
+
+
+def crd_folder_files(archive: Path) -> list[str]:
+    with tarfile.open(archive) as tar:
+        return sorted(m.name for m in tar.getmembers() if m.isfile() and CRD_FOLDER.match(m.name))
 
 
 @cache

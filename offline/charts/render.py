@@ -21,7 +21,7 @@ from typing import Any
 
 from components import versions
 from offline.charts.artifacts import ArtifactsDir
-from offline.charts.defaults import default_values
+from offline.charts.defaults import crd_folder_files, default_values
 from offline.charts.helm import Helm, RenderFailed, cached
 from offline.charts.values import ignored_keys
 from offline.checks.crds import schemas_from
@@ -43,6 +43,9 @@ class RenderedRelease:
     error: str | None = None
     """helm's refusal, when the chart does not render with these values."""
     ignored_values: tuple[str, ...] = ()
+    crds_left_behind: tuple[str, ...] = ()
+    """CRD files of the chart's crds/ folders that a chart upgrade would leave at their old version:
+    Helm installs them once and never upgrades them, and the chart renders no hook Job that does."""
 
     @property
     def name(self) -> str:
@@ -56,6 +59,17 @@ class RenderedRelease:
 def served_kinds(objects: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
     """(apiVersion, kind) of every served version of every CRD among the objects."""
     return set(schemas_from(list(objects)))
+
+
+def _upgrades_its_crds(objects: list[dict[str, Any]]) -> bool:
+    """Whether the chart renders a pre-upgrade hook Job that applies its CRDs (Velero, kube-prometheus-stack,
+    the GPU Operator do, when asked)."""
+    for obj in objects:
+        metadata = obj.get("metadata") or {}
+        hooks = (metadata.get("annotations") or {}).get("helm.sh/hook", "")
+        if obj.get("kind") == "Job" and "pre-upgrade" in hooks and "crd" in metadata.get("name", "").lower():
+            return True
+    return False
 
 
 def chart_of(record: Record) -> versions.Chart:
@@ -130,7 +144,10 @@ def render_releases(graph: ResourceGraph, kubernetes_minor: str, artifacts: Arti
         if check_values:
             key = helm.key(chart.content_digest, name, namespace, values, version, offered)
             ignored = tuple(cached(key, "ignored-values", lambda: ignored_keys(values, default_values(archive), render)))
-        return RenderedRelease(record, chart, cluster, namespace, offered, objects, ignored_values=ignored)
+        left = () if _upgrades_its_crds(objects) else tuple(
+            cached(chart.content_digest, "crd-folder-files", lambda: crd_folder_files(archive)))
+        return RenderedRelease(record, chart, cluster, namespace, offered, objects, ignored_values=ignored,
+                               crds_left_behind=left)
 
     pending = sorted(releases, key=lambda r: r.urn)
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -135,5 +135,10 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
                          ("schema error", result.builtin_errors), ("CRD schema error", crd.errors),
                          ("Pod Security", result.pod_security), ("image", result.images)):
         lines += [f"  {title}: {item}" for item in items]
+    for release in result.releases:
+        if release.crds_left_behind:
+            lines.append(f"  note: {release.name} ({release.chart.name}): helm upgrade leaves its "
+                         f"{len(release.crds_left_behind)} CRD file(s) of crds/ folders at their old version; "
+                         "apply them before a chart bump (docs/updates.md)")
     lines += [f"  skipped: {reason}" for reason in result.skipped]
     return "\n".join(lines) + "\n"
