@@ -166,7 +166,7 @@ def _preview(args: argparse.Namespace) -> int:
     sys.stdout.write("\nChecks of the program's objects and what its charts install:\n")
     sys.stdout.write(preview_checks.summary(checks, cfg.tanzu.kubernetes_version,
                                             helm_bin.version if isinstance(helm_bin, Helm) else None))
-    first_up = simulate_up(evaluation.graph, checks.releases, cfg)
+    first_up = simulate_up(evaluation.graph, checks.releases if checks.charts_rendered else None, cfg)
     sys.stdout.write("\n" + up_table(first_up))
     sys.stdout.write("\nPolicy pack (offline):\n")
     _print_violations(report)

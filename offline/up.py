@@ -75,6 +75,7 @@ class Step:
 class UpResult:
     steps: list[Step] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
@@ -228,19 +229,25 @@ def _wait(record: Record, estimates: _Estimates) -> tuple[float | None, tuple[fl
     return timeout, (QUICK, "bound by its storage class")
 
 
-def simulate(graph: ResourceGraph, releases: list[RenderedRelease], cfg: PlatformConfig) -> UpResult:
-    """Every step of a first `pulumi up` in the engine's order, with what fails and why."""
+def simulate(graph: ResourceGraph, releases: list[RenderedRelease] | None, cfg: PlatformConfig) -> UpResult:
+    """Every step of a first `pulumi up` in the engine's order, with what fails and why.
+
+    ``releases`` are the rendered charts; None when they could not be rendered (no artifacts
+    directory), and then which custom kinds the charts install is unknown and not judged.
+    """
     result = UpResult()
+    if releases is None:
+        result.skipped.append("custom resources against the CRDs their Releases install: the charts were not rendered")
     minor = cfg.tanzu.kubernetes_version
     closure = dependency_closure(graph)
-    rendered = {r.record.urn: r for r in releases}
+    rendered = {r.record.urn: r for r in releases or ()}
     estimates = _Estimates(graph, cfg)
     providers = {r.urn: r for r in graph if r.type.startswith("pulumi:providers:")}
     ends: dict[str, float] = {}
     for record in graph.topological_order():
         before = max((u for u in graph.depends_on(record) if u in ends), key=lambda u: ends[u], default=None)
         start = ends[before] if before else 0.0
-        if record.type.startswith("kubernetes:") and not record.type.startswith("pulumi:") and not record.read:
+        if record.type.startswith("kubernetes:") and not record.read and (releases is not None or _builtin(record)):
             result.failures += _api_problems(record, graph, closure, rendered, providers, minor)
         timeout, estimate = _wait(record, estimates) if record.custom and not record.read else (None, None)
         duration, why = estimate if estimate else (QUICK if record.custom else 0.0, "")
@@ -252,6 +259,10 @@ def simulate(graph: ResourceGraph, releases: list[RenderedRelease], cfg: Platfor
         ends[record.urn] = start + duration
         result.steps.append(Step(record, start, before, duration, timeout, why))
     return result
+
+
+def _builtin(record: Record) -> bool:
+    return record.type != HELM_RELEASE and not is_custom({"apiVersion": _kind(record)[0]})
 
 
 def _served(record: Record, graph: ResourceGraph, closure: dict[str, set[str]], rendered: dict[str, RenderedRelease],
@@ -297,4 +308,5 @@ def table(result: UpResult) -> str:
     if path:
         lines.append("  longest chain: " + " -> ".join(f"{s.record.name} ({s.duration / 60:.0f} min)" for s in path))
     lines += [f"  failure: {failure}" for failure in result.failures]
+    lines += [f"  skipped: {reason}" for reason in result.skipped]
     return "\n".join(lines) + "\n"

@@ -107,3 +107,10 @@ def test_durations_are_read_as_go_writes_them(text, seconds):
 def test_a_malformed_duration_is_refused():
     with pytest.raises(ValueError, match="not a duration"):
         up.parse_duration("10 minutes")
+
+
+def test_without_rendered_charts_the_crd_order_is_skipped_not_passed(dev):
+    result = up.simulate(dev.graph, None, _cfg("dev"))
+    assert result.failures == [] and result.skipped == [
+        "custom resources against the CRDs their Releases install: the charts were not rendered"]
+    assert "skipped: custom resources" in up.table(result)

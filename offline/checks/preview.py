@@ -27,6 +27,8 @@ from offline.render import cluster_of, manifest
 @dataclass
 class PreviewChecks:
     releases: list[RenderedRelease] = field(default_factory=list)
+    charts_rendered: bool = False
+    """Whether every Release was rendered (an artifacts directory and helm were there)."""
     skipped: list[str] = field(default_factory=list)
     render_errors: list[str] = field(default_factory=list)
     ignored_values: list[str] = field(default_factory=list)
@@ -84,6 +86,7 @@ def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[st
         crd_documents = supervisor_crds(artifacts)
         try:
             result.releases = render_releases(graph, kubernetes_minor, artifacts, helm)
+            result.charts_rendered = True
         except ArtifactsMissing as error:
             result.skipped.append(f"chart rendering: {error}")
     for release in result.releases:
