@@ -54,6 +54,7 @@ from offline.checks import preview as preview_checks
 from offline.checks.analyzer import PackProcess, run_pack_process
 from offline.checks.compliance import compliance, markdown
 from offline.checks.policy import PolicyReport, load_json, run_pack
+from offline.parallel import InChild
 from offline.plan import BaselineError, load_baseline, plan
 from offline.plan import render as render_plan
 from offline.plan import to_json as plan_json
@@ -114,9 +115,13 @@ def _evaluate(args: argparse.Namespace, shown: bool = False):
     artifacts_dir, helm_bin = _chart_tools(args)
     preview = None
     if shown:
-        preview = evaluate(args.stack, raw, secrets=secrets,
-                           mode=Mode.EXISTING if args.existing_stack else Mode.PREVIEW)
+        mode = Mode.EXISTING if args.existing_stack else Mode.PREVIEW
+        preview = InChild(_preview_tree, args.stack, raw, secrets, mode, expected=USER_ERRORS)
     return cfg, preview, evaluate(args.stack, raw, secrets=secrets), artifacts_dir, helm_bin
+
+
+def _preview_tree(stack: str, raw: dict, secrets: tuple[str, ...], mode: Mode) -> str:
+    return tree(evaluate(stack, raw, secrets=secrets, mode=mode))
 
 
 def _check(cfg, evaluation, artifacts_dir, helm_bin) -> preview_checks.PreviewChecks:
@@ -160,7 +165,7 @@ def _preview(args: argparse.Namespace) -> int:
     finally:
         if pack is not None:
             pack.stop()
-    sys.stdout.write(tree(shown))
+    sys.stdout.write(shown.result())
     plan = capacity.plan(cfg)
     sys.stdout.write("\n" + capacity.table(plan))
     sys.stdout.write("\nChecks of the program's objects and what its charts install:\n")

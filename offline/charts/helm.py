@@ -9,7 +9,6 @@ Kubernetes version and the API versions offered to the chart.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from components import versions
-from offline.charts.cache import cached
+from offline.charts.cache import cached, digest
 from offline.kube_yaml import load_all
 
 HELM_ENVIRONMENT = "ONPREM_LLM_HELM"
@@ -43,10 +42,7 @@ class Helm:
     def key(self, content_digest: str, release: str, namespace: str, values: dict[str, Any], kube_version: str,
             api_versions: tuple[str, ...]) -> str:
         """Everything that determines a render, hashed."""
-        return hashlib.sha256(json.dumps(
-            [self.version, content_digest, release, namespace, values, kube_version, sorted(api_versions)],
-            sort_keys=True, default=str,
-        ).encode()).hexdigest()
+        return digest([self.version, content_digest, release, namespace, values, kube_version, sorted(api_versions)])
 
     def template(self, archive: Path, content_digest: str, release: str, namespace: str, values: dict[str, Any],
                  kube_version: str, api_versions: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from components import versions
 from offline.charts.artifacts import HOW_TO_GET, ArtifactsDir, ArtifactsMissing
+from offline.charts.cache import cached
 from offline.charts.helm import Helm, HelmMissing
 from offline.charts.render import RenderedRelease, render_releases
 from offline.checks import crds, images, pod_security, schemas
@@ -67,9 +68,11 @@ def _in_namespace(document: dict[str, Any], namespace: str, cluster_scoped: set[
 
 
 def supervisor_crds(artifacts: ArtifactsDir) -> list[dict[str, Any]]:
+    """The Supervisor's CRDs from the artifacts directory (checked by git blob, parsed once and cached)."""
     found = []
     for crd in versions.crds().values():
-        found += crds.crd_documents(artifacts.crd_file(crd))
+        path = artifacts.crd_file(crd)
+        found += cached(crd.git_blob, "crd-documents", lambda path=path: crds.crd_documents(path))
     return found
 
 

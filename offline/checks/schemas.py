@@ -9,7 +9,6 @@ objects' content.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -18,10 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from referencing import Registry, Resource
-
-from offline.charts.cache import cached
+from offline.charts.cache import cached, digest
 
 CLUSTER_SCOPED = {
     (group, kind) for group, kinds in {
@@ -72,7 +68,10 @@ def _schema_dir(minor: str) -> Path:
 
 
 @cache
-def _registry(minor: str) -> Registry:
+def _registry(minor: str):
+    # Imported here: a warm preview answers from the cache and never builds a validator.
+    from referencing import Registry, Resource
+
     definitions = json.loads((_schema_dir(minor) / "_definitions.json").read_text())
     return Resource.from_contents(definitions) @ Registry()
 
@@ -83,7 +82,10 @@ def _schema_file(minor: str, api_version: str, kind: str) -> Path:
 
 
 @cache
-def _validator(minor: str, api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
+def _validator(minor: str, api_version: str, kind: str):
+    import jsonschema
+    from referencing import Resource
+
     path = _schema_file(minor, api_version, kind)
     if not path.is_file():
         return None
@@ -96,11 +98,11 @@ def served(minor: str, api_version: str, kind: str) -> bool:
     return "alpha" not in version and _schema_file(minor, api_version, kind).is_file()
 
 
-def _path(error: jsonschema.ValidationError) -> str:
+def _path(error) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
 
 
-def _reason(error: jsonschema.ValidationError) -> str:
+def _reason(error) -> str:
     if error.validator == "additionalProperties":
         return f"unknown field(s): {error.message.split('(', 1)[-1].rstrip(')')}"
     return error.message if len(error.message) < 300 else error.message[:297] + "..."
@@ -123,5 +125,5 @@ def check(documents: list[dict[str, Any]], minor: str) -> list[ObjectError]:
     """Schema errors of built-in objects; cached by the documents' content and the version."""
     if not documents:
         return []
-    key = hashlib.sha256(json.dumps([minor, documents], sort_keys=True, default=str).encode()).hexdigest()
+    key = digest([minor, documents])
     return [ObjectError(*row) for row in cached(key, "builtin-schemas", lambda: _validate(documents, minor))]
