@@ -17,7 +17,7 @@ capacity reports) always come from the resolved `pulumi up` run, where every val
 or a git revision (the program and stack file at that revision, run in a temporary export), and
 prints each create (+), update (~), replace (+-) and delete (-) with the changed property paths, like
 `pulumi preview --diff`; ``--out`` writes it as plan.json; ``--show-sames`` lists unchanged
-resources too. See offline/plan.py for what it models.
+resources too. See offline/plan/update.py for what it models.
 
 Exit codes: 0 success; 1 a mandatory policy failed, an object (the program's or a chart's) fails a
 check (schema, CRD, Pod Security, image registry, ignored chart value, chart render), or the
@@ -55,13 +55,13 @@ from offline.checks.analyzer import PackProcess, run_pack_process
 from offline.checks.compliance import compliance, markdown
 from offline.checks.policy import PolicyReport, load_json, run_pack
 from offline.parallel import InChild
-from offline.plan import BaselineError, load_baseline, plan
-from offline.plan import render as render_plan
-from offline.plan import to_json as plan_json
+from offline.plan.up import simulate as simulate_up
+from offline.plan.up import table as up_table
+from offline.plan.update import BaselineError, load_baseline, plan
+from offline.plan.update import render as render_plan
+from offline.plan.update import to_json as plan_json
 from offline.render import inventory, tree, write_outputs
 from offline.run import ROOT, engine_config, evaluate, stack_config
-from offline.up import simulate as simulate_up
-from offline.up import table as up_table
 from offline.world import LookupFailed, Mode
 from tools.policy_config import CONFIG_DIR
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from offline.plan import BaselineError, inventory_at_revision, load_baseline, plan, render
+from offline.plan.update import BaselineError, inventory_at_revision, load_baseline, plan, render
 from offline.render import inventory
 from offline.run import ROOT, evaluate
 

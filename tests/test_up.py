@@ -7,9 +7,9 @@ import copy
 import pytest
 
 from components.config import SECRET_KEYS, parse_config
-from offline import up
 from offline.charts.render import RenderedRelease
 from offline.graph import HELM_RELEASE, ResourceGraph
+from offline.plan import up
 from offline.run import stack_config
 from tests.conftest import STACKS
 

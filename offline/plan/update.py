@@ -7,7 +7,7 @@ and config changes since then both show. Both sides are resolved `pulumi up` run
 
 Per resource (by URN): ``create``, ``delete``, ``same``, ``update`` or ``replace`` (delete-before-
 replace for Kubernetes objects with an explicit name), with the changed property paths, following
-the providers' rules in ``offline.diffs``. A provider replaced (a new ``clusterIdentifier``) replaces
+the providers' rules in ``offline.plan.diffs``. A provider replaced (a new ``clusterIdentifier``) replaces
 every resource on it; a resource moved to another provider is replaced. ``protect`` turns a planned
 replacement or delete into an error with the engine's message, and so does a change the provider or
 the API server refuses. Steps come in the engine's order: creates, updates and replacements in
@@ -16,7 +16,7 @@ dependency order, then deletes in reverse dependency order of the baseline.
 Not modelled: secret values (inventories hold them only as ``[secret]``, so a changed secret or a
 new password is invisible), outputs that change because a resource they come from is replaced
 (the fake world's ids are stable), dependents replaced along with a delete-before-replace, aliases,
-and the API server's defaulting and validation beyond the rules in ``offline.diffs``.
+and the API server's defaulting and validation beyond the rules in ``offline.plan.diffs``.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offline.diffs import ABSENT, Change, changes, delete_before_replace, format_path, verdict, without_ignored
 from offline.graph import ResourceGraph
+from offline.plan.diffs import ABSENT, Change, changes, delete_before_replace, format_path, verdict, without_ignored
 from offline.record import REDACTED
 from offline.urns import canonical_inventory
 
