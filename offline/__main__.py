@@ -63,7 +63,7 @@ from offline.plan.update import to_json as plan_json
 from offline.render import inventory, tree, write_outputs
 from offline.run import ROOT, engine_config, evaluate, stack_config
 from offline.world import LookupFailed, Mode
-from tools.policy_config import CONFIG_DIR
+from tools.policy_config import CONFIG_DIR, policy_config
 
 USER_ERRORS = (ConfigError, pulumi.RunError, LookupFailed, FileNotFoundError, artifacts.ArtifactsMissing, HelmMissing,
                BaselineError)
@@ -157,7 +157,9 @@ def _preview(args: argparse.Namespace) -> int:
     pack = None if args.in_process else PackProcess()
     try:
         cfg, shown, evaluation, artifacts_dir, helm_bin = _evaluate(args, shown=True)
-        pack_config = load_json(Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{args.stack}.json")
+        # The pack checks what this stack file promises: its config is derived as tools/policy_config.py
+        # derives the committed policies/config/<stack>.json (a test keeps the two equal).
+        pack_config = load_json(Path(args.policy_config)) if args.policy_config else policy_config(cfg)
         with ThreadPoolExecutor(max_workers=1) as pool:
             policy = pool.submit(_run_pack, inventory(evaluation), pack_config, args.in_process, pack)
             checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
@@ -231,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml is read")
     preview.add_argument("--out", help="directory for manifests/, inventory.json, outputs.json and compliance reports")
     preview.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
-    preview.add_argument("--policy-config", help="policy pack config (default: policies/config/<stack>.json)")
+    preview.add_argument("--policy-config", help="policy pack config (default: derived from the stack config, as "
+                         "policies/config/<stack>.json is)")
     preview.add_argument("--pack-process", dest="in_process", action="store_false",
                          help="run the pack as its own process over gRPC, as `pulumi preview --policy-pack` does "
                               "(default: call the same policies in-process, which is faster)")

@@ -84,3 +84,14 @@ def test_preview_writes_compliance_reports(tmp_path, prod):
     document = json.loads((tmp_path / "compliance.json").read_text())
     assert document["mandatoryViolations"] == 0
     assert "## 45 CFR 164.312(e)(1)" in (tmp_path / "compliance.md").read_text()
+
+
+def test_a_renamed_namespace_in_another_stack_file_is_judged_by_that_files_promises(tmp_path):
+    """The pack's config follows the stack file previewed, not the committed one of the sample stack."""
+    def edit(config):
+        config["onprem-llm:compliance"]["privilegedNamespaces"] = {
+            "gpu-nvidia": "GPU driver and container toolkit load kernel modules and reconfigure containerd"}
+        config["onprem-llm:addons"]["gpuOperator"]["namespace"] = "gpu-nvidia"
+    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "0 mandatory" in result.stdout
