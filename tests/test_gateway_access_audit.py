@@ -166,6 +166,8 @@ def test_daily_manifest_job_seals_apart_with_its_own_identity_and_key(prod):
     job = prod.graph.named("audit-manifest", "kubernetes:batch/v1:CronJob").inputs
     assert job["metadata"]["namespace"] == "audit-sealing"
     pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    # A failed seal must stay a failed pod, or a retry would hide it from AuditManifestJobFailed.
+    assert pod["restartPolicy"] == "Never"
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
     assert env["RETENTION_DAYS"] == "2555" and env["SIGNING_KEY_FILE"] == "/etc/audit-signing/signing-key.pem"
     assert env["ANCHOR_BUCKET"] == "llm-platform-audit-anchors"

@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from components.config import SECRET_KEYS, PlatformConfig, parse_config
-from components.config.rules import SIX_YEARS_DAYS
 from components.builders.gateway_pods import gateway_proxy_labels
 from components.builders.monitoring import PROMETHEUS_POD_LABELS
+from components.config import SECRET_KEYS, PlatformConfig, parse_config
+from components.config.rules import SIX_YEARS_DAYS
 from components.planning.compliance import CHART_SECRET_READERS, network_exemptions
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"

@@ -293,7 +293,7 @@ def write_manifest(s3, bucket: str, prefix: str, day: datetime.date, private_key
     findings: list[str] = []
     objects = _day_objects(s3, bucket, prefix, day, findings)
     previous, _ = _first_version(s3, bucket, _manifest_key(prefix, day - datetime.timedelta(days=1)))
-    sealed_at = sealed_at or datetime.datetime.now(datetime.timezone.utc)
+    sealed_at = sealed_at or datetime.datetime.now(datetime.UTC)
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "day": day.isoformat(),
@@ -321,10 +321,8 @@ def seal_pending(s3, bucket: str, prefix: str, today: datetime.date, private_key
     """Seal every day after the last sealed one up to yesterday; the report lists each, late ones marked."""
     yesterday = today - datetime.timedelta(days=1)
     sealed = sealed_days(s3, bucket, prefix)
-    if sealed:
-        day = sealed[-1] + datetime.timedelta(days=1)
-    else:
-        day = min(_first_log_day(s3, bucket, prefix) or yesterday, yesterday)
+    first = min(_first_log_day(s3, bucket, prefix) or yesterday, yesterday)
+    day = sealed[-1] + datetime.timedelta(days=1) if sealed else first
     report = []
     while day <= yesterday:
         manifest = write_manifest(s3, bucket, prefix, day, private_key, anchor, late=day < yesterday)
@@ -429,7 +427,7 @@ def main(argv: list[str]) -> int:  # pragma: no cover - runs in the Jobs
         anchor_s3 = boto3.session.Session(profile_name="anchor").client(
             "s3", endpoint_url=os.environ["ANCHOR_S3_URL"], region_name=os.environ.get("ANCHOR_REGION", "us-east-1"))
         anchor = Anchor(anchor_s3, os.environ["ANCHOR_BUCKET"], os.environ.get("ANCHOR_PREFIX", "anchors"))
-    report = seal_pending(s3, bucket, prefix, datetime.datetime.now(datetime.timezone.utc).date(), private_key, anchor)
+    report = seal_pending(s3, bucket, prefix, datetime.datetime.now(datetime.UTC).date(), private_key, anchor)
     for line in report:
         print(json.dumps(line, sort_keys=True))
     if any(line["late"] or line["empty"] for line in report):

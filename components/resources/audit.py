@@ -243,7 +243,8 @@ class AuditShipping(pulumi.ComponentResource):
             service_account_name="audit-manifest",
             automount_service_account_token=False,
             enable_service_links=False,
-            restart_policy="OnFailure",
+            # A failed seal stays a failed pod (AuditManifestJobFailed), even when a retry then succeeds.
+            restart_policy="Never" if signing else "OnFailure",
             image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=_k8s.PULL_SECRET)],
             security_context=pod_security(),
             containers=[k8s.core.v1.ContainerArgs(

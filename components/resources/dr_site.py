@@ -21,6 +21,8 @@ from dataclasses import dataclass, field, replace
 import pulumi
 import pulumi_random as random
 
+from components.builders.gateway_pods import CONTROLLER_METRICS_PORT, GATEWAY_CONTROLLER_NAMESPACE
+from components.builders.vllm_pod import API_PORT
 from components.config import (
     AddonsConfig,
     DrConfig,
@@ -31,8 +33,6 @@ from components.config import (
     WeightsVolumeConfig,
 )
 from components.config.model import AccessConfig, AuditConfig, GatewayConfig, WaitsConfig
-from components.builders.gateway_pods import CONTROLLER_METRICS_PORT, GATEWAY_CONTROLLER_NAMESPACE
-from components.builders.vllm_pod import API_PORT
 from components.planning.dr_plan import DrFigures
 from components.planning.monitoring.rules import RuleSettings
 from components.resources.access import ClusterAccess, ClusterAccessArgs

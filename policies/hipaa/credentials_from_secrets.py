@@ -49,7 +49,8 @@ RULE = Rule(
     citation="164.312(d)",
     severity=Severity.HIGH,
     description="Environment variables named like credentials (password, token, API key) must come from a Secret "
-    "reference or name a file mounted from a Secret, and no credential flag may appear in container arguments. Literal credentials in pod specs are "
+    "reference or name a file mounted from a Secret, and no credential flag may appear in container "
+    "arguments. Literal credentials in pod specs are "
     "readable by anyone who can read the workload.",
     check=check,
 )

@@ -1,5 +1,4 @@
 import pytest
-
 from hipaa.no_prompt_logging import RULE
 
 
