@@ -83,3 +83,26 @@ def test_backups_are_encrypted_and_hold_no_secret(prod):
     assert primary.options["protect"] and primary.options["retainOnDelete"]
     velero = prod.graph.named("dr-velero-primary-release")
     assert primary.urn in velero.options["dependencies"], "the key exists before Velero creates a repository"
+
+
+def test_a_shared_class_at_the_secondary_keeps_download_egress_off_the_serving_pods(raw_config):
+    from offline.run import evaluate
+
+    raw = raw_config("prod")
+    raw["dr"]["secondary"]["weightsStorageClass"] = "vsan-file-services-b"
+    raw["compliance"]["encryptedStorageClasses"] = [*raw["compliance"]["encryptedStorageClasses"], "vsan-file-services-b"]
+    standby = evaluate("prod", raw_config=raw)
+    egress = standby.graph.named("dr-llama-2-7b-chat-download-egress").inputs["spec"]
+    assert egress["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "model-download"
+    assert standby.graph.named("dr-llama-2-7b-chat-server").type == "kubernetes:apps/v1:Deployment"
+
+
+def test_an_unencrypted_shared_class_at_the_secondary_is_refused(raw_config):
+    import pytest
+
+    from components.config import SECRET_KEYS, ConfigError, parse_config
+
+    raw = raw_config("prod")
+    raw["dr"]["secondary"]["weightsStorageClass"] = "plain-nfs"
+    with pytest.raises(ConfigError, match="dr.secondary.weightsStorageClass: 'plain-nfs': not known to be encrypted"):
+        parse_config(raw, [s.key for s in SECRET_KEYS])

@@ -501,6 +501,12 @@ class DrSecondaryConfig(_Model):
         description="The secondary site's own private registry (its robot account's password is the secret "
         "`drRegistryPassword`), so the standby pulls nothing across sites. Default: the primary's `tanzu.registry`.",
     )
+    weights_storage_class: MaybeK8sName = Field(
+        None,
+        description="A ReadWriteMany (vSAN File Services) class at the secondary site: standby weights then live on one "
+        "shared volume per model filled by a download Job, so the serving pods get no egress at all. Default: none "
+        "(a ReadWriteOnce volume per replica, staged by the replica itself).",
+    )
 
 
 class BackupStorageConfig(_Model):

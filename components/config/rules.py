@@ -482,6 +482,12 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
             "CSI snapshot data movement runs Velero's data mover pods as root, which only the Pod Security baseline "
             "level admits; add `velero` with its reason, e.g. {velero: \"data mover pods run as root\"}",
         ))
+    shared = dr.secondary.weights_storage_class if dr.secondary is not None else None
+    if shared and shared not in {dr.secondary.vsphere.storage_policy, *c.compliance.encrypted_storage_classes}:
+        issues.append(ConfigIssue(
+            "dr.secondary.weightsStorageClass", shared,
+            "not known to be encrypted; list it in compliance.encryptedStorageClasses once its storage policy encrypts",
+        ))
     if dr.secondary is not None and dr.secondary.vsphere.server == c.vsphere.server \
             and dr.secondary.supervisor_id == c.tanzu.supervisor_id:
         issues.append(ConfigIssue(

@@ -238,7 +238,8 @@ class DrSite(pulumi.ComponentResource):
         services = {}
         for key, model in args.models.items():
             service = VllmService(f"{name}-{key}", VllmServiceArgs(
-                model=standby_model(model, dr.standby_replicas, site_registry), cluster=core,
+                model=standby_model(model, dr.standby_replicas, site_registry, secondary.weights_storage_class),
+                cluster=core,
                 hf_token=secrets.hf_token if model.source == "huggingface" else None, monitoring=monitoring,
                 gateway_namespace=args.gateway.namespace if args.gateway else "api-gateway",
             ), opts=child)
@@ -257,14 +258,21 @@ class DrSite(pulumi.ComponentResource):
             ), opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]))
 
 
-def standby_model(model: ModelConfig, replicas: int, registry: str | None = None) -> ModelConfig:
-    """The primary's model entry at standby size, on the secondary's own encrypted block storage.
+def standby_model(model: ModelConfig, replicas: int, registry: str | None = None,
+                  shared_class: str | None = None) -> ModelConfig:
+    """The primary's model entry at standby size, on the secondary's own encrypted storage.
 
-    With ``registry`` (the secondary site's own), the image comes from there under the same path.
+    With ``registry`` (the secondary site's own), the image comes from there under the same path. With
+    ``shared_class`` (a ReadWriteMany class of the secondary), the weights are one shared volume filled by a
+    download Job, so only that Job may reach the download networks; otherwise each replica stages its own
+    block volume.
     """
+    weights = (WeightsVolumeConfig(size_gib=model.weights.size_gib, access_mode="ReadWriteMany",
+                                   storage_class=shared_class) if shared_class
+               else WeightsVolumeConfig(size_gib=model.weights.size_gib, access_mode="ReadWriteOnce"))
     update: dict = {
         "replicas": model.replicas.model_copy(update={"min": replicas, "max": replicas}),
-        "weights": WeightsVolumeConfig(size_gib=model.weights.size_gib, access_mode="ReadWriteOnce"),
+        "weights": weights,
         "ingress": None,
     }
     if registry:
