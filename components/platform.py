@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from components.builders.gateway_pods import CONTROLLER_METRICS_PORT, GATEWAY_CONTROLLER_NAMESPACE
 from components.builders.vllm_pod import API_PORT
 from components.config import PlatformConfig, dr_figures
 from components.outputs import CONTRACT_VERSION
@@ -19,6 +20,7 @@ from components.resources.audit import NAMESPACE as AUDIT_NAMESPACE
 from components.resources.audit import AuditShipping, AuditShippingArgs
 from components.resources.dr_site import DrSecrets, DrSite, DrSiteArgs
 from components.resources.gateway import ModelGateway, ModelGatewayArgs, RoutedModel
+from components.resources.gateway_controller_network import GatewayControllerNetwork, GatewayControllerNetworkArgs
 from components.resources.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
 from components.resources.observability_stack import ObservabilityStack, ObservabilityStackArgs
 from components.resources.tanzu_cluster import TanzuCluster, TanzuClusterArgs
@@ -68,6 +70,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
                 api_server_cidrs=cfg.tanzu.api_server_cidrs,
                 smtp_password=secrets.get("alertSmtpPassword"),
                 webhook_url=secrets.get("alertWebhookUrl"),
+                dead_mans_switch_url=secrets.get("deadMansSwitchUrl"),
             ),
         )
     # kube-prometheus-stack installs the monitoring CRDs: monitors wait for it, or there are none.
@@ -78,7 +81,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             VllmServiceArgs(
                 model=model, cluster=cluster.core,
                 hf_token=secrets.get("hfToken") if model.source == "huggingface" else None,
-                monitoring=monitoring,
+                monitoring=monitoring, gateway_namespace=cfg.gateway.namespace,
             ),
         )
         for key, model in cfg.models.items()
@@ -95,14 +98,21 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
         api_server_cidrs=cfg.tanzu.api_server_cidrs,
     ))
-    access = ClusterAccess("access", ClusterAccessArgs(access=cfg.access, cluster=cluster.core, host_pool=host_pool))
+    # The controller's namespace is the gateway's; its policies wait for it.
+    GatewayControllerNetwork("gateway-controller-network", GatewayControllerNetworkArgs(
+        cluster=cluster.core, gateway_namespace=cfg.gateway.namespace, api_server_cidrs=cfg.tanzu.api_server_cidrs,
+    ), opts=pulumi.ResourceOptions(depends_on=[gateway]))
+    access = ClusterAccess("access", ClusterAccessArgs(
+        access=cfg.access, cluster=cluster.core, host_pool=host_pool,
+        operator_namespaces=operator_namespaces(cfg),
+    ))
     audit = None
     if cfg.audit.enabled:
         audit = AuditShipping("audit", AuditShippingArgs(
             settings=cfg.audit, cluster=cluster.core, gateway_namespace=cfg.gateway.namespace,
             privileged_reason=cfg.compliance.privileged_namespaces["logging"],
             access_key_id=secrets["auditS3AccessKeyId"], secret_access_key=secrets["auditS3SecretAccessKey"],
-            api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,
+            api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring, **audit_secrets(secrets),
         ))
     dr_site = None
     if cfg.dr.enabled:
@@ -123,15 +133,44 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
                     hf_token=secrets.get("hfToken"),
                     smtp_password=secrets.get("alertSmtpPassword"),
                     webhook_url=secrets.get("alertWebhookUrl"),
+                    s3_read_only_access_key_id=secrets.get("backupS3ReadOnlyAccessKeyId"),
+                    s3_read_only_secret_access_key=secrets.get("backupS3ReadOnlySecretAccessKey"),
+                    tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
+                    dead_mans_switch_url=secrets.get("drDeadMansSwitchUrl"),
+                    audit=audit_secrets(secrets) | {
+                        "access_key_id": secrets["auditS3AccessKeyId"],
+                        "secret_access_key": secrets["auditS3SecretAccessKey"]} if cfg.audit.enabled else {},
                 ),
+                gateway=cfg.gateway, access=cfg.access, audit=cfg.audit if cfg.audit.enabled else None,
+                lock_check_image=cfg.audit.tools_image.reference if cfg.audit.tools_image else None,
             ),
         )
     return Platform(cfg, host_pool, cluster, models, observability, dr_site, aria, gateway, access, audit)
 
 
+def audit_secrets(secrets: dict[str, pulumi.Input[str]]) -> dict[str, Any]:
+    """The sealing identity, the signing key and the anchor store's identity (apart from the shipping one)."""
+    return {
+        "seal_access_key_id": secrets["auditSealS3AccessKeyId"],
+        "seal_secret_access_key": secrets["auditSealS3SecretAccessKey"],
+        "signing_key": secrets["auditSigningKey"],
+        "anchor_access_key_id": secrets.get("auditAnchorAccessKeyId"),
+        "anchor_secret_access_key": secrets.get("auditAnchorSecretAccessKey"),
+    }
+
+
+def operator_namespaces(cfg: PlatformConfig) -> tuple[str, ...]:
+    """Where operators read container logs and restart pods: the serving path and its watchers."""
+    found = [cfg.tanzu.serving_namespace, cfg.tanzu.monitoring_namespace, cfg.gateway.namespace]
+    if cfg.audit.enabled:
+        found.append(AUDIT_NAMESPACE)
+    return tuple(found)
+
+
 def scrape_targets(cfg: PlatformConfig) -> dict[str, int]:
     """Namespaces the primary Prometheus scrapes, with the metrics port of each."""
-    targets = {cfg.tanzu.serving_namespace: 8000, cfg.addons.gpu_operator.namespace: 9400, cfg.gateway.namespace: 19001}
+    targets = {cfg.tanzu.serving_namespace: 8000, cfg.addons.gpu_operator.namespace: 9400, cfg.gateway.namespace: 19001,
+               GATEWAY_CONTROLLER_NAMESPACE: CONTROLLER_METRICS_PORT}
     if cfg.dr.enabled:
         targets[VELERO_NAMESPACE] = VELERO_METRICS_PORT
     if cfg.audit.enabled:
@@ -150,6 +189,7 @@ def rule_settings(cfg: PlatformConfig) -> RuleSettings:
         vgpu=cfg.gpu_pool.mode == "vgpu",
         backup_rpo_seconds=cfg.dr.rpo_minutes * 60 if cfg.dr.enabled else None,
         audit=cfg.audit.enabled,
+        gateway_namespace=cfg.gateway.namespace,
     )
 
 

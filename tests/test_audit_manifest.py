@@ -1,18 +1,32 @@
-"""The daily audit manifest against an in-memory S3 with Object Lock: chained, signed, tamper-evident."""
+"""The audit trail's bucket, manifests and anchors against moto's in-memory S3 with Object Lock.
+
+Each test builds the trail the Jobs build, then tampers with it the way someone with write access
+to the audit bucket could (add, overwrite, delete, rewrite a manifest, skip days), and checks that
+verification, holding only the public key, reports exactly that.
+"""
 
 from __future__ import annotations
 
 import datetime
-import hashlib
+import json
 
 import boto3
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from moto import mock_aws
 
-from components.jobs import audit_manifest
+from components.jobs import audit_manifest as am
 
-BUCKET, PREFIX, KEY = "audit", "onprem-llm", b"signing-key"
-DAY1, DAY2 = datetime.date(2026, 11, 24), datetime.date(2026, 11, 25)
+BUCKET, ANCHORS, PREFIX = "audit", "anchors", "onprem-llm"
+DAY1, DAY2, DAY3 = datetime.date(2026, 11, 24), datetime.date(2026, 11, 25), datetime.date(2026, 11, 26)
+PRIVATE = Ed25519PrivateKey.generate()
+PUBLIC = PRIVATE.public_key()
+
+
+def _lock(client, bucket, mode="COMPLIANCE", days=2555):
+    client.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": mode, "Days": days}}})
 
 
 @pytest.fixture
@@ -21,64 +35,187 @@ def s3(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
-        client.put_object_lock_configuration(Bucket=BUCKET, ObjectLockConfiguration={
-            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 2555}}})
+        for bucket in (BUCKET, ANCHORS):
+            client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+            _lock(client, bucket)
         yield client
 
 
+@pytest.fixture
+def anchor(s3):
+    return am.Anchor(s3, ANCHORS, "anchors")
+
+
 def _log(s3, day, name, body=b'{"user":"u1","status":200}\n'):
-    import base64
-    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/{day.isoformat()}/gateway/{name}.gz", Body=body,
-                  ContentMD5=base64.b64encode(hashlib.md5(body).digest()).decode())  # noqa: S324
+    return s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/{day.isoformat()}/gateway/{name}.gz", Body=body,
+                         ContentMD5=am._content_md5(body))
 
 
-def _two_days(s3):
+def _seal_two_days(s3, anchor):
     _log(s3, DAY1, "a"), _log(s3, DAY1, "b"), _log(s3, DAY2, "c")
-    audit_manifest.write_manifest(s3, BUCKET, PREFIX, DAY1, KEY)
-    return audit_manifest.write_manifest(s3, BUCKET, PREFIX, DAY2, KEY)
+    return am.seal_pending(s3, BUCKET, PREFIX, DAY3, PRIVATE, anchor)
 
 
-def test_manifests_chain_and_verify(s3):
-    second = _two_days(s3)
-    assert second["previousManifestSha256"] is not None and len(second["objects"]) == 1
-    assert audit_manifest.verify(s3, BUCKET, PREFIX, DAY1, DAY2, KEY) == []
+def _verify(s3, anchor, last=DAY2, key=PUBLIC):
+    return am.verify(s3, BUCKET, PREFIX, DAY1, last, key, anchor)
 
 
-def test_an_object_added_afterwards_is_detected(s3):
-    _two_days(s3)
-    _log(s3, DAY1, "forged")
-    assert audit_manifest.verify(s3, BUCKET, PREFIX, DAY1, DAY2, KEY) == ["2026-11-24: log objects differ from the manifest"]
+def test_an_intact_trail_verifies_with_the_public_key_alone(s3, anchor):
+    report = _seal_two_days(s3, anchor)
+    assert [r["day"] for r in report] == ["2026-11-24", "2026-11-25"]
+    assert report[0]["late"] is True and report[1]["late"] is False  # the first day was caught up
+    problems = _verify(s3, anchor)
+    assert problems == ["2026-11-24: sealed late, at " + json.loads(s3.get_object(
+        Bucket=BUCKET, Key=f"{PREFIX}/manifests/2026-11-24.json")["Body"].read())["sealedAt"] + " (a missed daily run)"]
 
 
-def test_a_rewritten_manifest_breaks_the_signature_or_the_chain(s3):
-    _two_days(s3)
-    import base64
-    import json
-    key = f"{PREFIX}/manifests/{DAY1.isoformat()}.json"
+def test_manifests_record_object_versions_and_the_signing_key(s3, anchor):
+    put = _log(s3, DAY1, "a")
+    manifest = am.write_manifest(s3, BUCKET, PREFIX, DAY1, PRIVATE, anchor)
+    assert manifest["objects"][0]["versionId"] == put["VersionId"]
+    assert manifest["keyId"] == am.key_id(PUBLIC)
+    assert am.signature_valid(PUBLIC, manifest)
+    assert not am.signature_valid(Ed25519PrivateKey.generate().public_key(), manifest)
+
+
+def test_a_manifest_is_written_once(s3):
+    _log(s3, DAY1, "a")
+    am.write_manifest(s3, BUCKET, PREFIX, DAY1, PRIVATE)
+    with pytest.raises(RuntimeError, match="already sealed"):
+        am.write_manifest(s3, BUCKET, PREFIX, DAY1, PRIVATE)
+
+
+def test_an_object_added_after_sealing_is_reported(s3, anchor):
+    _seal_two_days(s3, anchor)
+    forged = _log(s3, DAY1, "forged")
+    assert f"2026-11-24: {PREFIX}/logs/2026-11-24/gateway/forged.gz ({forged['VersionId']}) added after sealing" \
+        in _verify(s3, anchor)
+
+
+def test_an_overwritten_object_is_reported_and_its_sealed_version_still_verifies(s3, anchor):
+    _seal_two_days(s3, anchor)
+    _log(s3, DAY2, "c", body=b'{"user":"someone-else"}\n')
+    problems = _verify(s3, anchor)
+    assert any(p.startswith("2026-11-25:") and p.endswith("added after sealing") for p in problems)
+    assert not any("altered" in p or "removed" in p for p in problems)
+
+
+def test_a_deleted_object_shows_as_a_delete_marker_over_the_locked_version(s3, anchor):
+    _seal_two_days(s3, anchor)
+    s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/2026-11-24/gateway/a.gz")
+    problems = _verify(s3, anchor)
+    assert any(p.startswith("2026-11-24:") and "a.gz" in p and "delete marker" in p for p in problems)
+
+
+def test_a_locked_version_cannot_be_removed(s3, anchor):
+    put = _log(s3, DAY1, "a")
+    with pytest.raises(s3.exceptions.ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/2026-11-24/gateway/a.gz", VersionId=put["VersionId"])
+
+
+def test_a_rewritten_manifest_is_caught_by_its_versions_and_its_anchor(s3, anchor):
+    _seal_two_days(s3, anchor)
+    key = f"{PREFIX}/manifests/2026-11-24.json"
     forged = json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
     forged["objects"] = forged["objects"][:1]
     body = json.dumps(forged).encode()
-    s3.put_object(Bucket=BUCKET, Key=key, Body=body, ContentMD5=base64.b64encode(hashlib.md5(body).digest()).decode())  # noqa: S324
-    problems = audit_manifest.verify(s3, BUCKET, PREFIX, DAY1, DAY2, KEY)
-    assert "2026-11-24: signature does not match" in problems
-    assert "2026-11-25: chain broken (previous manifest changed)" in problems
-    assert audit_manifest.verify(s3, BUCKET, PREFIX, DAY1, DAY2, b"other-key") != []
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body, ContentMD5=am._content_md5(body))
+    problems = _verify(s3, anchor)
+    assert "2026-11-24: manifest rewritten (2 versions); the first one is verified" in problems
+    # The sealed version still verifies, so the rest of the chain holds.
+    assert not any("chain broken" in p or "signature" in p for p in problems)
 
 
-def test_a_missing_day_is_refused_and_reported(s3):
+def test_a_manifest_forged_without_the_key_fails_its_signature_and_has_no_anchor(s3, anchor):
+    _seal_two_days(s3, anchor)
+    # Someone who can write the audit bucket, but holds neither the signing key nor anchor access, seals a day.
+    _log(s3, DAY3, "c")
+    am.write_manifest(s3, BUCKET, PREFIX, DAY3, Ed25519PrivateKey.generate())
+    problems = _verify(s3, anchor, last=DAY3)
+    assert "2026-11-26: signature does not match" in problems
+    assert "2026-11-26: no anchor outside the bucket" in problems
+
+
+def test_the_anchor_catches_a_manifest_that_differs_from_what_was_sealed(s3, anchor):
+    _seal_two_days(s3, anchor)
+    record = anchor.read(DAY2)
+    assert record["manifestSha256"] and record["signature"] and record["manifestVersionId"]
+    other = am.Anchor(s3, ANCHORS, "elsewhere")
+    assert "2026-11-25: no anchor outside the bucket" in _verify(s3, other)
+
+
+def test_missed_days_are_caught_up_in_order_and_empty_days_reported(s3, anchor):
+    _log(s3, DAY1, "a")
+    am.seal_pending(s3, BUCKET, PREFIX, DAY2, PRIVATE, anchor)          # seals DAY1 on time
+    _log(s3, DAY3, "c")                                                  # DAY2 shipped nothing; the job missed DAY2
+    report = am.seal_pending(s3, BUCKET, PREFIX, DAY3 + datetime.timedelta(days=1), PRIVATE, anchor)
+    assert report == [{"day": "2026-11-25", "objects": 0, "late": True, "empty": True, "contentFindings": 0},
+                      {"day": "2026-11-26", "objects": 1, "late": False, "empty": False, "contentFindings": 0}]
+    problems = am.verify(s3, BUCKET, PREFIX, DAY1, DAY3, PUBLIC, anchor)
+    assert "2026-11-25: no audit records were shipped (a gap in the trail)" in problems
+    assert any(p.startswith("2026-11-25: sealed late") for p in problems)
+    assert not any("chain broken" in p or "missing" in p for p in problems)
+    assert am.seal_pending(s3, BUCKET, PREFIX, DAY3 + datetime.timedelta(days=1), PRIVATE, anchor) == []
+
+
+def test_a_missing_manifest_is_reported(s3, anchor):
     _log(s3, DAY2, "c")
-    with pytest.raises(RuntimeError, match="no audit log objects for 2026-11-24"):
-        audit_manifest.write_manifest(s3, BUCKET, PREFIX, DAY1, KEY)
-    audit_manifest.write_manifest(s3, BUCKET, PREFIX, DAY2, KEY)
-    assert "2026-11-24: manifest missing" in audit_manifest.verify(s3, BUCKET, PREFIX, DAY1, DAY2, KEY)
+    am.write_manifest(s3, BUCKET, PREFIX, DAY2, PRIVATE, anchor)
+    assert "2026-11-24: manifest missing" in _verify(s3, anchor)
+
+
+def test_the_bucket_is_created_locked_or_verified_before_shipping(s3):
+    assert am.ensure_bucket(s3, BUCKET, 2190, create=False) == "verified"
+    with pytest.raises(RuntimeError, match="does not exist"):
+        am.ensure_bucket(s3, "new-audit", 2555, create=False)
+    assert am.ensure_bucket(s3, "new-audit", 2555, create=True) == "created"
+    am.check_lock(s3, "new-audit", 2555)
+    s3.create_bucket(Bucket="unlocked")
+    with pytest.raises(RuntimeError, match="no Object Lock"):
+        am.ensure_bucket(s3, "unlocked", 2190, create=False)
 
 
 def test_a_weaker_lock_is_refused(s3):
-    audit_manifest.check_lock(s3, BUCKET, 2190)
+    am.check_lock(s3, BUCKET, 2190)
     with pytest.raises(RuntimeError, match="COMPLIANCE retention of at least 3000 days"):
-        audit_manifest.check_lock(s3, BUCKET, 3000)
-    s3.put_object_lock_configuration(Bucket=BUCKET, ObjectLockConfiguration={
-        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 2555}}})
-    with pytest.raises(RuntimeError):
-        audit_manifest.check_lock(s3, BUCKET, 2190)
+        am.check_lock(s3, BUCKET, 3000)
+    _lock(s3, BUCKET, mode="GOVERNANCE")
+    with pytest.raises(RuntimeError, match="must default to COMPLIANCE"):
+        am.check_lock(s3, BUCKET, 2190)
+
+
+def test_keys_load_from_pem_and_wrong_kinds_are_refused():
+    pem = PRIVATE.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    assert am.key_id(am.load_private_key(pem).public_key()) == am.key_id(PUBLIC)
+    from cryptography.hazmat.primitives.asymmetric import ec
+    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    with pytest.raises(ValueError, match="Ed25519"):
+        am.load_private_key(other)
+
+
+def _gz_lines(*records):
+    import gzip
+    return gzip.compress("".join(json.dumps({"date": 1.0, "log": json.dumps(r)}) + "\n" for r in records).encode())
+
+
+def test_sealing_verifies_the_api_server_policy_records_no_secret_payload(s3, anchor):
+    metadata_only = {"kind": "Event", "level": "Metadata", "verb": "get",
+                     "objectRef": {"resource": "secrets", "namespace": "llm-serving", "name": "k"}}
+    with_payload = {**metadata_only, "level": "RequestResponse", "responseObject": {"data": {"k": "c2VjcmV0"}}}
+    body = _gz_lines(metadata_only)
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/2026-11-24/apiserver/a.gz", Body=body, ContentMD5=am._content_md5(body))
+    assert am.write_manifest(s3, BUCKET, PREFIX, DAY1, PRIVATE, anchor)["contentFindings"] == []
+    body = _gz_lines(metadata_only, with_payload)
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/2026-11-25/apiserver/b.gz", Body=body, ContentMD5=am._content_md5(body))
+    (finding,) = am.write_manifest(s3, BUCKET, PREFIX, DAY2, PRIVATE, anchor)["contentFindings"]
+    assert "Secret llm-serving/k recorded at level RequestResponse" in finding
+    assert any("recorded at level RequestResponse" in p for p in _verify(s3, anchor))
+
+
+def test_sealing_reports_prompt_content_in_the_access_log(s3):
+    body = _gz_lines({"user": "u1", "status": 200}, {"user": "u2", "messages": [{"role": "user", "content": "x"}]})
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/2026-11-24/gateway/a.gz", Body=body, ContentMD5=am._content_md5(body))
+    assert am.write_manifest(s3, BUCKET, PREFIX, DAY1, PRIVATE)["contentFindings"] == [
+        f"{PREFIX}/logs/2026-11-24/gateway/a.gz: an access log record holds request or response content"]

@@ -26,7 +26,9 @@ RELEASES = {
     "dev": {"primary-gpu-operator", "primary-keda", "observability-kube-prometheus-stack", "gateway-envoy-gateway"},
     "prod": {"primary-gpu-operator", "primary-keda", "observability-kube-prometheus-stack", "gateway-envoy-gateway",
              "audit-fluent-bit", "dr-velero-primary-release", "dr-velero-secondary-release", "dr-cluster-gpu-operator",
-             "dr-cluster-keda", "dr-observability-kube-prometheus-stack"},
+             "dr-cluster-keda", "dr-observability-kube-prometheus-stack",
+             # The standby cluster has the primary's front door and audit trail.
+             "dr-gateway-envoy-gateway", "dr-audit-fluent-bit"},
 }
 
 

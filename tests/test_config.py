@@ -165,6 +165,13 @@ FREE_TEXT = [
      "the path belongs in the repository"),
 ]
 
+BROKEN += [
+    ("prod", [("audit.signingPublicKey", "MCowBQYDK2VwAyEA3kGsVhadQLtRDEp0a0oT")], "audit.signingPublicKey",
+     "is not a PEM public key"),
+    ("prod", [("audit.signingPublicKey", "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----")],
+     "audit.signingPublicKey", "holds a private key"),
+]
+
 # Rules across sections: namespaces, groups, extraArgs against the managed flags, weights against the model,
 # the vGPU profile against the GPU, and what fits when the node caps tensor parallelism.
 CROSS_SECTION = [
@@ -234,6 +241,25 @@ CROSS_SECTION = [
      "production alerts must reach someone"),
     ("prod", [("dr.secondary.vsphere.server", "vcenter-a.hospital.example"), ("dr.secondary.supervisorId", "domain-c2010")],
      "dr.secondary.supervisorId", "the secondary site needs its own"),
+    # Production names every network it talks to; only clients may reach the gateway from anywhere.
+    ("prod", [("tanzu.apiServerCidrs", _DELETE)], "tanzu.apiServerCidrs",
+     "0.0.0.0/0 is any address; production reaches only named networks"),
+    ("prod", [("observability.alertEgressCidrs", ["0.0.0.0/0"])], "observability.alertEgressCidrs",
+     "the SMTP relay, pager and dead-man's switch addresses"),
+    ("prod", [(f"{LLAMA}.downloadEgressCidrs", _DELETE)], f"{LLAMA}.downloadEgressCidrs", "this key is required there"),
+    ("prod", [("audit.egressCidrs", ["10.30.0.0/16", "0.0.0.0/0"])], "audit.egressCidrs", "the audit store's addresses"),
+    ("prod", [("dr.backupStorage.egressCidrs", ["0.0.0.0/0"])], "dr.backupStorage.egressCidrs", "the backup store's"),
+    ("prod", [("gateway.idpEgressCidrs", ["0.0.0.0/0"])], "gateway.idpEgressCidrs", "the identity provider's"),
+    ("prod", [("audit.anchor.egressCidrs", ["0.0.0.0/0"])], "audit.anchor.egressCidrs", "the anchor store's"),
+    ("prod", [("addons.gpuOperator.licenseServerCidrs", _DELETE)], "addons.gpuOperator.licenseServerCidrs",
+     "license themselves at the NVIDIA License System"),
+    ("prod", [("audit.anchor", _DELETE)], "audit.anchor", "anchors each day's manifest outside the audit bucket"),
+    ("prod", [("audit.anchor.s3Url", "https://s3-audit.hospital.example"), ("audit.anchor.bucket", "llm-platform-audit")],
+     "audit.anchor.bucket", "is the audit bucket itself"),
+    ("prod", [("audit.signingPublicKey", _DELETE)], "audit.signingPublicKey", "required when audit.enabled"),
+    ("prod", [("dr.backupStorage.kmsKeyId", "key-1")], "dr.backupStorage.kmsKeyId", "only with serverSideEncryption aws:kms"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--enable-log-outputs"])], f"{LLAMA}.extraArgs", "completions (ePHI)"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--uvicorn-log-level", "trace"])], f"{LLAMA}.extraArgs", "every request and response"),
 ]
 
 # Plausible ranges, with the unit and the likely slip in the message.

@@ -74,6 +74,36 @@ def test_alertmanager_sends_to_the_configured_receivers(prod):
     assert receiver["webhook_configs"][0]["url"] == "https://pager.example/hook"
 
 
+def test_watchdog_goes_to_the_dead_mans_switch_and_info_inhibitor_nowhere():
+    from components.config import SECRET_KEYS, parse_config
+    from components.resources.observability_stack import alertmanager_config
+    from offline.run import stack_config
+
+    cfg = parse_config(stack_config("prod"), [s.key for s in SECRET_KEYS])
+    config = yaml.safe_load(alertmanager_config(cfg.observability, "s", "https://pager.example/hook",
+                                                "https://heartbeat.example/ping/abc"))
+    routes = {tuple(r["matchers"]): r for r in config["route"]["routes"]}
+    watchdog = routes[('alertname = "Watchdog"',)]
+    receivers = {r["name"]: r for r in config["receivers"]}
+    assert receivers[watchdog["receiver"]]["webhook_configs"][0]["url"] == "https://heartbeat.example/ping/abc"
+    assert watchdog["repeat_interval"] == "1m", "a heartbeat every minute"
+    assert list(routes)[0] == ('alertname = "Watchdog"',), "matched before anything else"
+    assert receivers[routes[('alertname = "InfoInhibitor"',)]["receiver"]] == {"name": "null"}
+    # Without a switch (non-production) the always-firing Watchdog pages nobody.
+    quiet = yaml.safe_load(alertmanager_config(cfg.observability, "s", "https://pager.example/hook", None))
+    assert {tuple(r["matchers"]): r["receiver"] for r in quiet["route"]["routes"]}[('alertname = "Watchdog"',)] == "null"
+
+
+def test_production_refuses_a_stack_without_a_dead_mans_switch():
+    from components.config import SECRET_KEYS, ConfigError, parse_config
+    from offline.run import stack_config
+
+    present = [s.key for s in SECRET_KEYS if s.key != "deadMansSwitchUrl"]
+    with pytest.raises(ConfigError, match="deadMansSwitchUrl: <missing>: secret .* is required"):
+        parse_config(stack_config("prod"), present)
+    parse_config(stack_config("dev"), [s.key for s in SECRET_KEYS if s.key != "deadMansSwitchUrl"])
+
+
 def test_required_alerts_exist_with_runbooks(prod, dev):
     required = {
         "VllmHighP95Latency", "VllmQueueDepthHigh", "VllmKvCacheNearlyFull", "VllmPreemptions", "VllmTargetDown",
@@ -149,7 +179,7 @@ def test_monitoring_namespace_opens_only_what_the_stack_needs(prod):
     targets = {(r["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], r["ports"][0]["port"])
                for r in scrapes}
     assert targets == {("llm-serving", 8000), ("gpu-operator", 9400), ("velero", 8085), ("api-gateway", 19001),
-                       ("logging", 2020)}
+                       ("logging", 2020), ("envoy-gateway-system", 19001)}
     queries = prod.graph.named("observability-allow-prometheus-queries").inputs["spec"]["ingress"][0]
     assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in queries["from"]] == ["keda"]
 
@@ -304,18 +334,82 @@ UNIT_TESTS = [
             _fires("GpuVgpuUnlicensed", "20m", {"gpu": "0", "Hostname": "n0", "severity": "critical"}),
         ],
     },
-    {   # Audit shipping: the apiserver output fails and stops; the gateway output keeps uploading.
+    {   # Audit uploads: the apiserver output errors; the gateway output drops a chunk after its retries.
         "interval": "1m",
         "input_series": [
-            {"series": 'fluentbit_output_errors_total{name="s3-apiserver"}', "values": "0+2x40"},
-            {"series": 'fluentbit_output_errors_total{name="s3-gateway"}', "values": "0x40"},
-            {"series": 'fluentbit_output_proc_records_total{name="s3-apiserver"}', "values": "100x40"},
-            {"series": 'fluentbit_output_proc_records_total{name="s3-gateway"}', "values": "0+10x10 100x30"},
+            {"series": 'fluentbit_output_errors_total{name="s3-apiserver",node="cp-0"}', "values": "0+2x40"},
+            {"series": 'fluentbit_output_errors_total{name="s3-gateway",node="w-1"}', "values": "0x40"},
+            {"series": 'fluentbit_output_retries_failed_total{name="s3-apiserver",node="cp-0"}', "values": "0x40"},
+            {"series": 'fluentbit_output_retries_failed_total{name="s3-gateway",node="w-1"}', "values": "0x20 1x20"},
         ],
         "alert_rule_test": [
-            _fires("AuditLogShippingErrors", "20m", {"name": "s3-apiserver", "severity": "critical"}),
-            _fires("AuditLogsStalled", "10m"),
-            _fires("AuditLogsStalled", "40m", {"severity": "critical"}),
+            _fires("AuditLogShippingErrors", "25m", {"name": "s3-apiserver", "node": "cp-0", "severity": "critical"},
+                   {"name": "s3-gateway", "node": "w-1", "severity": "critical"}),
+            _fires("AuditLogShippingErrors", "5m", {"name": "s3-apiserver", "node": "cp-0", "severity": "critical"}),
+        ],
+    },
+    {   # Audit streams per node: cp-0 reads, cp-1 stopped reading, cp-2 has no shipper; a gateway proxy runs on
+        # w-1 but no shipper anywhere reports the gateway stream.
+        "interval": "1m",
+        "input_series": [
+            {"series": 'kube_node_role{node="cp-0",role="control-plane"}', "values": "1x60"},
+            {"series": 'kube_node_role{node="cp-1",role="control-plane"}', "values": "1x60"},
+            {"series": 'kube_node_role{node="cp-2",role="control-plane"}', "values": "1x60"},
+            {"series": 'kube_node_role{node="w-1",role="worker"}', "values": "1x60"},
+            {"series": 'kube_pod_info{namespace="api-gateway",pod="envoy-api-gateway-llm-gateway-1",node="w-1"}',
+             "values": "1x60"},
+            {"series": 'fluentbit_input_records_total{name="in-apiserver",node="cp-0"}', "values": "0+100x60"},
+            {"series": 'fluentbit_input_records_total{name="in-apiserver",node="cp-1"}', "values": "0+100x10 1000x50"},
+        ],
+        "alert_rule_test": [
+            _fires("AuditStreamAbsent", "15m", {"name": "in-gateway", "stream": "gateway", "severity": "critical"}),
+            _fires("AuditShipperMissingOnNode", "15m",
+                   {"node": "cp-2", "stream": "apiserver", "severity": "critical"},
+                   {"node": "w-1", "stream": "gateway", "severity": "critical"}),
+            _fires("AuditLogsStalled", "50m", {"node": "cp-1", "stream": "apiserver", "severity": "critical"}),
+            _fires("AuditLogsStalled", "20m"),
+        ],
+    },
+    {   # Every stream shipped from every node that writes it: nothing fires.
+        "interval": "1m",
+        "input_series": [
+            {"series": 'kube_node_role{node="cp-0",role="control-plane"}', "values": "1x60"},
+            {"series": 'kube_pod_info{namespace="api-gateway",pod="envoy-api-gateway-llm-gateway-1",node="w-1"}',
+             "values": "1x60"},
+            {"series": 'fluentbit_input_records_total{name="in-apiserver",node="cp-0"}', "values": "0+100x60"},
+            {"series": 'fluentbit_input_records_total{name="in-gateway",node="w-1"}', "values": "0x60"},
+        ],
+        "alert_rule_test": [
+            _fires("AuditStreamAbsent", "40m"), _fires("AuditShipperMissingOnNode", "40m"),
+            _fires("AuditLogsStalled", "40m"),
+        ],
+    },
+    {   # The daily seal: one Job failed; the CronJob last succeeded at t=0.
+        "interval": "1h",
+        "input_series": [
+            {"series": 'kube_job_status_failed{namespace="audit-sealing",job_name="audit-manifest-29000000"}',
+             "values": "0 0 1x30"},
+            {"series": 'kube_cronjob_status_last_successful_time{namespace="audit-sealing",cronjob="audit-manifest"}',
+             "values": "0x30"},
+            {"series": 'kube_cronjob_created{namespace="audit-sealing",cronjob="audit-manifest"}', "values": "0x30"},
+        ],
+        "alert_rule_test": [
+            _fires("AuditManifestJobFailed", "3h", {"namespace": "audit-sealing", "job_name": "audit-manifest-29000000",
+                                                    "severity": "critical"}),
+            _fires("AuditManifestJobFailed", "1h"),
+            _fires("AuditManifestOverdue", "20h"),
+            _fires("AuditManifestOverdue", "27h", {"severity": "critical"}),
+        ],
+    },
+    {   # A CronJob created at t=0 that never succeeded is overdue after 26 hours, not before.
+        "interval": "1h",
+        "input_series": [
+            {"series": 'kube_cronjob_created{namespace="audit-sealing",cronjob="audit-manifest"}', "values": "0x30"},
+        ],
+        "alert_rule_test": [
+            _fires("AuditManifestOverdue", "25h"),
+            _fires("AuditManifestOverdue", "27h", {"namespace": "audit-sealing", "cronjob": "audit-manifest",
+                                                   "severity": "critical"}),
         ],
     },
     {   # Backups: schedule a last succeeded at t=0, schedule b keeps succeeding; a also fails.

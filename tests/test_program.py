@@ -12,7 +12,7 @@ COMPONENTS = {
     "onprem:platform:GpuHostPool", "onprem:platform:TanzuCluster", "onprem:platform:VllmService",
     "onprem:platform:ObservabilityStack", "onprem:platform:DrSite", "onprem:platform:Velero",
     "onprem:platform:AriaIntegration", "onprem:platform:ModelGateway", "onprem:platform:ClusterAccess",
-    "onprem:platform:AuditShipping",
+    "onprem:platform:AuditShipping", "onprem:platform:GatewayControllerNetwork",
 }
 
 

@@ -155,15 +155,40 @@ def test_prod_scaled_object_bounds_come_from_config(prod):
     assert 'model_name="mistral-7b-instruct"' in query
 
 
-def test_network_policy_admits_only_gateways_and_monitoring_on_the_api_port(prod):
+def test_network_policy_admits_only_the_gateway_proxies_and_prometheus_on_the_api_port(prod):
     policy = prod.graph.named("llama-2-7b-chat-api-ingress").inputs["spec"]
     selector = {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": "llama-2-7b-chat"}
     assert policy["podSelector"]["matchLabels"] == selector
-    rule = policy["ingress"][0]
+    (rule,) = policy["ingress"]
     assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
-    expression = rule["from"][0]["namespaceSelector"]["matchExpressions"][0]
-    assert expression["key"] == "kubernetes.io/metadata.name"
-    assert sorted(expression["values"]) == ["api-gateway", "clinical-notes", "monitoring"]
+    # Consumer namespaces (clinical-notes) get nothing: they call the gateway with their own tokens.
+    assert rule["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "api-gateway"}},
+         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "envoy",
+                                         "gateway.envoyproxy.io/owning-gateway-name": "llm-gateway",
+                                         "gateway.envoyproxy.io/owning-gateway-namespace": "api-gateway"}}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus", "onprem-llm.io/role": "metrics-scraper"}}},
+    ]
+
+
+def test_prometheus_pods_carry_the_label_the_model_port_admits(prod):
+    values = prod.graph.named("observability-kube-prometheus-stack").inputs["values"]
+    assert values["prometheus"]["prometheusSpec"]["podMetadata"]["labels"] == {"onprem-llm.io/role": "metrics-scraper"}
+
+
+def test_api_key_rotation_replaces_the_key_and_restarts_the_replicas(prod, raw_config):
+    from offline.run import evaluate
+
+    key = prod.graph.named("llama-2-7b-chat-api-key", "random:index/randomPassword:RandomPassword")
+    assert key.inputs["keepers"] == {"rotation": "0"}
+    raw = raw_config("dev")
+    raw["models"]["llama-2-7b-chat"]["apiKeyRotation"] = 3
+    rotated = evaluate("dev", raw_config=raw)
+    assert rotated.graph.named("llama-2-7b-chat-api-key", "random:index/randomPassword:RandomPassword"
+                               ).inputs["keepers"] == {"rotation": "3"}
+    template = rotated.graph.named("llama-2-7b-chat-server").inputs["spec"]["template"]
+    assert template["metadata"]["annotations"]["onprem-llm.io/api-key-rotation"] == "3"
 
 
 def test_download_egress_is_limited_to_the_download_pods_and_https(prod, dev):
@@ -196,7 +221,12 @@ def test_shared_weights_are_staged_once_by_a_job_before_the_deployment(prod):
     assert weights["persistentVolumeClaim"] == {"claimName": "llama-2-7b-chat-weights", "readOnly": True}
     assert deployment.inputs["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
     env = {e["name"]: e for e in _pod(job)["containers"][0]["env"]}
-    assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "llama-2-7b-chat-hf-token"
+    # The token is a file from its Secret (huggingface_hub reads HF_TOKEN_PATH), never an environment variable.
+    assert "HF_TOKEN" not in env and env["HF_TOKEN_PATH"]["value"] == "/var/run/secrets/huggingface/token"
+    volume = next(v for v in _pod(job)["volumes"] if v["name"] == "hf-token")
+    assert volume["secret"]["secretName"] == "llama-2-7b-chat-hf-token"
+    mount = next(m for m in _pod(job)["containers"][0]["volumeMounts"] if m["name"] == "hf-token")
+    assert mount == {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True}
 
 
 def test_per_replica_weights_are_staged_by_an_init_container(dev):

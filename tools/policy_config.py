@@ -14,9 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from components.builders.gateway_pods import gateway_proxy_labels
+from components.builders.monitoring import PROMETHEUS_POD_LABELS
 from components.config import SECRET_KEYS, PlatformConfig, parse_config
 from components.config.rules import SIX_YEARS_DAYS
-from components.planning.compliance import network_exemptions
+from components.planning.compliance import CHART_SECRET_READERS, network_exemptions
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
 
@@ -54,6 +56,14 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
         "audit-shipping": {"auditRequired": cfg.compliance.tier == "production" or cfg.audit.enabled,
                            "minimumRetentionDays": SIX_YEARS_DAYS},
         "cluster-admin-break-glass-only": {"breakGlassGroup": cfg.access.break_glass_group},
+        "rbac-least-privilege": {"breakGlassGroup": cfg.access.break_glass_group},
+        "model-port-ingress": {
+            "gatewayNamespace": cfg.gateway.namespace, "gatewayProxyLabels": gateway_proxy_labels(cfg.gateway.namespace),
+            "monitoringNamespace": cfg.tanzu.monitoring_namespace, "prometheusLabels": dict(PROMETHEUS_POD_LABELS),
+        },
+        "no-open-network": {"production": cfg.compliance.tier == "production", "gatewayNamespace": cfg.gateway.namespace},
+        "chart-secret-access": {"exceptions": dict(CHART_SECRET_READERS)},
+        "audit-evidence-separation": {"auditRequired": cfg.compliance.tier == "production" or cfg.audit.enabled},
     }
     if cfg.compliance.tier == "non-production":
         for name in NON_PRODUCTION_ADVISORY:

@@ -8,6 +8,8 @@ import json
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.builders.monitoring import PROMETHEUS_POD_LABELS
+
 PART_OF = "onprem-llm"
 EXCEPTION_REASON = "onprem-llm.io/pod-security-exception"
 """Annotation on a namespace whose Pod Security level is relaxed, saying why."""
@@ -111,6 +113,13 @@ def namespace_peer(namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
         namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": namespace}})
 
 
+def prometheus_peer(monitoring_namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    """The Prometheus pods of the monitoring namespace, by namespace and pod labels."""
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": monitoring_namespace}},
+        pod_selector={"matchLabels": dict(PROMETHEUS_POD_LABELS)})
+
+
 def tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
     return [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in ports]
 
@@ -133,13 +142,43 @@ def allow_store_and_api_egress(resource_name: str, object_name: str, namespace: 
 
 def allow_metrics_scrape(resource_name: str, namespace: str, object_labels: dict[str, str], monitoring_namespace: str,
                          port: int, opts: pulumi.ResourceOptions) -> None:
-    """Ingress from Prometheus in the monitoring namespace to the metrics port of every pod."""
+    """Ingress from the Prometheus pods of the monitoring namespace to the metrics port of every pod."""
     net = k8s.networking.v1
     net.NetworkPolicy(
         resource_name,
         metadata=metadata("allow-metrics-scrape", namespace, object_labels),
         spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Ingress"], ingress=[
-            net.NetworkPolicyIngressRuleArgs(from_=[namespace_peer(monitoring_namespace)], ports=tcp(port)),
+            net.NetworkPolicyIngressRuleArgs(from_=[prometheus_peer(monitoring_namespace)], ports=tcp(port)),
         ]),
         opts=opts,
     )
+
+
+def network_policy(resource_name: str, object_name: str, namespace: str, object_labels: dict[str, str],
+                   opts: pulumi.ResourceOptions, pods: dict[str, str] | None = None,
+                   ingress: list | None = None, egress: list | None = None) -> k8s.networking.v1.NetworkPolicy:
+    """One opening in a default-deny namespace: ``ingress`` and/or ``egress`` rules for the selected ``pods``."""
+    net = k8s.networking.v1
+    types = (["Ingress"] if ingress is not None else []) + (["Egress"] if egress is not None else [])
+    return net.NetworkPolicy(
+        resource_name,
+        metadata=metadata(object_name, namespace, object_labels),
+        spec=net.NetworkPolicySpecArgs(pod_selector={"matchLabels": pods} if pods else {}, policy_types=types,
+                                       ingress=ingress, egress=egress),
+        opts=opts,
+    )
+
+
+def from_peers(peers: list, *ports: int) -> k8s.networking.v1.NetworkPolicyIngressRuleArgs:
+    return k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=tcp(*ports))
+
+
+def to_peers(peers: list, *ports: int) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=peers, ports=tcp(*ports))
+
+
+def pods_peer(namespace: str, pods: dict[str, str]) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    """Pods with ``pods`` labels in one namespace (by its immutable name label)."""
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+        pod_selector={"matchLabels": dict(pods)})

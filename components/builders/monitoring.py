@@ -6,6 +6,9 @@ MONITOR_LABELS = {"onprem-llm.io/monitor": "platform"}
 """Label on every ServiceMonitor, PodMonitor and PrometheusRule Prometheus should select."""
 
 PROMETHEUS_SERVICE = "kube-prometheus-stack-prometheus"
+PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus", "onprem-llm.io/role": "metrics-scraper"}
+"""Labels of the Prometheus pods: the operator sets the first, the stack's values (podMetadata) the second;
+NetworkPolicies that admit scrapes select these pods in the monitoring namespace, nothing else there."""
 PROMETHEUS_PORT = 9090
 
 

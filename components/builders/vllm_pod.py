@@ -17,11 +17,14 @@ from components.planning.sizing import shm_gib, startup_failure_threshold
 
 API_PORT = 8000
 PORT_NAME = "http"
-RUN_AS_USER = 2000
+RUN_AS_USER = 10001
+"""Above 10000, so no UID of the node's own users; the vLLM image's arbitrary-UID wrapper accepts any UID."""
 MODELS_MOUNT = "/models"
 CACHE_MOUNT = "/cache"
 API_KEY_ENTRY = "api-key"
 HF_TOKEN_ENTRY = "token"
+HF_TOKEN_DIR = "/var/run/secrets/huggingface"
+"""The Hugging Face token is a file here (huggingface_hub reads HF_TOKEN_PATH), never an environment variable."""
 
 # Runs in the vLLM image (it ships huggingface_hub). Idempotent: a marker records the staged
 # revision; resumable: snapshot_download continues partial files. Each revision has its own
@@ -122,8 +125,18 @@ def download_env(model: ModelConfig, hf_token_secret: str | None) -> list[k8s.co
     if model.source == "mirror":
         env.append(_env("HF_ENDPOINT", model.mirror_url or ""))
     if hf_token_secret:
-        env.append(_secret_env("HF_TOKEN", hf_token_secret, HF_TOKEN_ENTRY))
+        env.append(_env("HF_TOKEN_PATH", f"{HF_TOKEN_DIR}/{HF_TOKEN_ENTRY}"))
     return env
+
+
+def hf_token_volume(hf_token_secret: str | None) -> list[k8s.core.v1.VolumeArgs]:
+    """The Hugging Face token Secret as a read-only file volume (none without a token)."""
+    if not hf_token_secret:
+        return []
+    return [k8s.core.v1.VolumeArgs(name="hf-token", secret=k8s.core.v1.SecretVolumeSourceArgs(
+        secret_name=hf_token_secret, default_mode=0o400,
+        items=[k8s.core.v1.KeyToPathArgs(key=HF_TOKEN_ENTRY, path=HF_TOKEN_ENTRY)],
+    ))]
 
 
 def container_security() -> k8s.core.v1.SecurityContextArgs:
@@ -208,6 +221,8 @@ def download_container(model: ModelConfig, hf_token_secret: str | None) -> k8s.c
             k8s.core.v1.VolumeMountArgs(name="weights", mount_path=MODELS_MOUNT),
             k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT),
             k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+            *([k8s.core.v1.VolumeMountArgs(name="hf-token", mount_path=HF_TOKEN_DIR, read_only=True)]
+              if hf_token_secret else []),
         ],
     )
 
@@ -255,7 +270,8 @@ def pod_spec(model: ModelConfig, service_account: str, api_key_secret: str, pull
              weights: k8s.core.v1.VolumeArgs | None, hf_token_secret: str | None,
              stage_in_pod: bool) -> k8s.core.v1.PodSpecArgs:
     """The vLLM pod. ``stage_in_pod`` adds the download as an init container (per-replica volumes)."""
-    volumes = scratch_volumes(model) + ([weights] if weights is not None else [])
+    volumes = scratch_volumes(model) + ([weights] if weights is not None else []) + (
+        hf_token_volume(hf_token_secret) if stage_in_pod else [])
     return k8s.core.v1.PodSpecArgs(
         service_account_name=service_account,
         automount_service_account_token=False,

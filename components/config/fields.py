@@ -570,3 +570,24 @@ def finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError("must be a finite number")
     return value
+
+
+def ed25519_public_key(value: str) -> str:
+    """An Ed25519 public key in PEM (SubjectPublicKeyInfo), as auditors verify the manifests with it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    if "PRIVATE KEY" in value:
+        raise SecretValueError("holds a private key; the private key is the secret auditSigningKey (`pulumi config set "
+                               "--secret auditSigningKey < audit-signing-key.pem`), and this key takes its public half "
+                               "(`openssl pkey -in audit-signing-key.pem -pubout`). Rotate the key: the stack file is in "
+                               "version control")
+    try:
+        key = serialization.load_pem_public_key(value.encode())
+    except (ValueError, TypeError):
+        raise ValueError("is not a PEM public key (-----BEGIN PUBLIC KEY-----); write the output of "
+                         "`openssl pkey -in audit-signing-key.pem -pubout`") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("is not an Ed25519 key; make one with `openssl genpkey -algorithm ed25519 -out "
+                         "audit-signing-key.pem`")
+    return value

@@ -185,13 +185,17 @@ class TanzuConfig(_Model):
     )
     gateway_namespaces: Namespaces = Field(
         ("api-gateway",),
-        description="Namespaces whose pods may call the model endpoints. Default: [api-gateway].",
+        description="The gateway's namespace and the consuming applications' namespaces, published in the outputs. "
+        "The model port admits only the gateway's proxy pods (and Prometheus), whatever this lists: consumers call "
+        "the gateway with their own tokens. Default: [api-gateway].",
     )
     registry: RegistryConfig = Field(description="Private image registry and its pull account.")
     api_server_cidrs: Cidrs = Field(
         ("0.0.0.0/0",),
-        description="Addresses of the cluster's API server (control-plane VIP); operators in default-deny namespaces "
-        "may reach them on 443 and 6443. Default: any address.",
+        description="Addresses of the cluster's API server: the control-plane VIP and the control-plane nodes' network. "
+        "Operators in default-deny namespaces reach them on 443 and 6443, and webhooks and the KEDA metrics adapter "
+        "admit calls from them (the API server calls out from its nodes). Required in production. Default: any "
+        "address.",
     )
 
     @field_validator("gateway_namespaces")
@@ -274,6 +278,11 @@ class GpuOperatorConfig(_Model):
     )
     driver_version: Annotated[str, checked(f.driver_version)] = Field(
         description="Guest driver version; in vgpu mode it must match the branch of the host's vGPU Manager."
+    )
+    license_server_cidrs: Annotated[tuple[str, ...] | None, checked(f.cidrs)] = Field(
+        None,
+        description="Addresses of the NVIDIA License System (DLS appliance or CLS) the vGPU guest driver reaches on "
+        "443; required in vgpu mode in production. Default: none (the operator namespace reaches only the API server).",
     )
 
 
@@ -414,8 +423,14 @@ class ModelConfig(_Model):
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="KEDA settings.")
     download_egress_cidrs: Cidrs = Field(
         ("0.0.0.0/0",),
-        description="Networks the weights download may reach on TCP 443 (the mirror or Hugging Face). "
+        description="Networks the weights download may reach on TCP 443 (the mirror or Hugging Face). Only the "
+        "staging Job or init container gets this opening, never the serving container. Required in production. "
         "Default: any address.",
+    )
+    api_key_rotation: Annotated[int, at_most(1_000_000, "(a counter)")] = Field(
+        0, ge=0,
+        description="Rotation counter of the endpoint's API key: raise it by one to issue a new key; the gateway "
+        "takes the new key and the replicas restart with it in the same update. Default: 0.",
     )
     ingress: IngressConfig | None = Field(None, description="TLS Ingress. Default: none (ClusterIP only).")
     extra_args: tuple[str, ...] = Field((), description="Further `vllm serve` flags, appended verbatim. Default: none.")
@@ -461,7 +476,9 @@ class ObservabilityConfig(_Model):
         False, description="Send alerts to the webhook in the secret `alertWebhookUrl` (pager, Aria Operations). Default: false."
     )
     alert_egress_cidrs: Cidrs = Field(
-        ("0.0.0.0/0",), description="Networks Alertmanager may reach for SMTP and webhooks. Default: any address."
+        ("0.0.0.0/0",),
+        description="Networks Alertmanager may reach for SMTP, webhooks and the dead-man's switch. Required in "
+        "production. Default: any address.",
     )
     runbook_base_url: LinkUrl = Field(
         "docs/operating.md",
@@ -484,6 +501,12 @@ class DrSecondaryConfig(_Model):
         description="The secondary site's own private registry (its robot account's password is the secret "
         "`drRegistryPassword`), so the standby pulls nothing across sites. Default: the primary's `tanzu.registry`.",
     )
+    weights_storage_class: MaybeK8sName = Field(
+        None,
+        description="A ReadWriteMany (vSAN File Services) class at the secondary site: standby weights then live on one "
+        "shared volume per model filled by a download Job, so the serving pods get no egress at all. Default: none "
+        "(a ReadWriteOnce volume per replica, staged by the replica itself).",
+    )
 
 
 class BackupStorageConfig(_Model):
@@ -499,7 +522,22 @@ class BackupStorageConfig(_Model):
     ca_cert: Annotated[str | None, checked(f.base64_pem)] = Field(
         None, description="Base64 PEM of the store's private CA. Default: system trust.")
     egress_cidrs: Cidrs = Field(
-        ("0.0.0.0/0",), description="Addresses of the store; Velero may reach them on 443. Default: any address."
+        ("0.0.0.0/0",),
+        description="Addresses of the store; Velero may reach them on 443. Required in production. Default: any address.",
+    )
+    server_side_encryption: Literal["AES256", "aws:kms"] = Field(
+        "AES256",
+        description="Server-side encryption Velero asks the store for on every object it writes (the BackupStorage"
+        "Location's serverSideEncryption). Default: AES256.",
+    )
+    kms_key_id: Annotated[str | None, checked(lambda v: f._one_line(v, "KMS key id"))] = Field(
+        None, description="Key id for serverSideEncryption aws:kms (the store's KMS). Default: the store's default key.",
+    )
+    object_lock_days: Annotated[int | None, at_most(36500, "days", ("hours", 24))] = Field(
+        None, ge=1,
+        description="Where the store supports it: the bucket was created with Object Lock, and a deploy-time Job "
+        "verifies a default retention of at least this many days (GOVERNANCE or COMPLIANCE) before Velero starts. "
+        "Read the trade-offs in docs/disaster-recovery.md first. Default: not locked.",
     )
 
 
@@ -632,6 +670,20 @@ class AccessConfig(_Model):
     )
 
 
+class AnchorStoreConfig(_Model):
+    """Where each day's manifest digest is anchored: a second locked bucket, outside the audit bucket's reach."""
+
+    s3_url: HttpsUrl = Field(description="S3 endpoint of the anchor store (e.g. the secondary site's); TLS only.")
+    bucket: Annotated[str, checked(f.s3_bucket)] = Field(
+        description="Bucket with Object Lock (COMPLIANCE) that holds the anchors; credentials are the secrets "
+        "`auditAnchorAccessKeyId`/`auditAnchorSecretAccessKey` (s3:PutObject on the prefix only).")
+    region: Annotated[str, checked(f.s3_region)] = Field(
+        "us-east-1", description="Region string the store expects. Default: us-east-1.")
+    prefix: Annotated[str, checked(f.s3_prefix)] = Field(
+        "onprem-llm-audit-anchors", description="Prefix inside the bucket. Default: onprem-llm-audit-anchors.")
+    egress_cidrs: Cidrs = Field(description="Addresses of the anchor store; the sealing Job may reach them on 443.")
+
+
 class AuditConfig(_Model):
     """Audit trail: API-server audit and gateway access logs shipped to locked object storage."""
 
@@ -646,9 +698,28 @@ class AuditConfig(_Model):
         2555, ge=1, description="Object Lock retention, days; at least 2190 (six years). Default: 2555 (seven years)."
     )
     flush_seconds: int = Field(60, ge=10, le=300, description="Upload interval: the audit log's RPO, seconds. Default: 60.")
-    egress_cidrs: Cidrs = Field(("0.0.0.0/0",), description="Addresses of the audit store. Default: any address.")
+    egress_cidrs: Cidrs = Field(
+        ("0.0.0.0/0",), description="Addresses of the audit store. Required in production. Default: any address.")
     tools_image: ImageConfig | None = Field(
-        None, description="Image with Python 3 and boto3 that writes the daily signed manifest."
+        None,
+        description="Image with Python 3, boto3 and cryptography that checks the bucket and writes the daily signed "
+        "manifests.",
+    )
+    create_bucket: Bool = Field(
+        False,
+        description="Let the deploy-time bucket Job create the bucket (Object Lock on, COMPLIANCE default retention) "
+        "when it does not exist; otherwise the Job only verifies the bucket and refuses to let shipping start. "
+        "Default: false.",
+    )
+    signing_public_key: Annotated[str | None, checked(f.ed25519_public_key)] = Field(
+        None,
+        description="Ed25519 public key (PEM, SubjectPublicKeyInfo) of the manifest signing key, the secret "
+        "`auditSigningKey`; auditors verify the manifests with it alone. Required when enabled.",
+    )
+    anchor: AnchorStoreConfig | None = Field(
+        None,
+        description="A store outside the audit bucket that receives each day's manifest digest and signature, so a "
+        "rewritten chain shows. Required in production.",
     )
 
 
@@ -831,13 +902,37 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
         "alertWebhookUrl", "Alertmanager webhook URL (it often embeds a token)",
         lambda c: c.observability.enabled and c.observability.alert_webhook,
     ),
-    SecretKey("backupS3AccessKeyId", "access key of the backup bucket", lambda c: c.dr.enabled),
+    SecretKey(
+        "deadMansSwitchUrl", "heartbeat URL of the external dead-man's switch that Alertmanager pings with Watchdog",
+        lambda c: c.observability.enabled and c.compliance.tier == "production",
+    ),
+    SecretKey(
+        "drDeadMansSwitchUrl", "heartbeat URL of the secondary site's dead-man's switch (its own check)",
+        lambda c: c.observability.enabled and c.compliance.tier == "production" and c.dr.enabled
+        and c.dr.mode == "warm-standby",
+    ),
+    SecretKey("backupS3AccessKeyId", "access key of the backup bucket (the primary's Velero writes)", lambda c: c.dr.enabled),
     SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled),
+    SecretKey("backupS3ReadOnlyAccessKeyId", "read-only access key of the backup bucket (the secondary's Velero)",
+              lambda c: c.dr.enabled and c.dr.mode != "backup-restore"),
+    SecretKey("backupS3ReadOnlySecretAccessKey", "read-only secret key of the backup bucket",
+              lambda c: c.dr.enabled and c.dr.mode != "backup-restore"),
     SecretKey("ariaRefreshToken", "Aria Automation API refresh token", lambda c: c.aria.enabled),
     SecretKey("gatewayTlsCert", "PEM certificate chain of gateway.hostname", lambda c: True, "llm.crt"),
     SecretKey("gatewayTlsKey", "PEM private key of the gateway certificate", lambda c: True, "llm.key"),
-    SecretKey("auditS3AccessKeyId", "access key of the audit bucket (s3:PutObject only)", lambda c: c.audit.enabled),
-    SecretKey("auditS3SecretAccessKey", "secret key of the audit bucket", lambda c: c.audit.enabled),
+    SecretKey("auditS3AccessKeyId", "shipping access key of the audit bucket (s3:PutObject on logs/ only)",
+              lambda c: c.audit.enabled),
+    SecretKey("auditS3SecretAccessKey", "shipping secret key of the audit bucket", lambda c: c.audit.enabled),
+    SecretKey("auditSealS3AccessKeyId",
+              "sealing access key of the audit bucket (list, read versions, lock configuration; put manifests/ only)",
+              lambda c: c.audit.enabled),
+    SecretKey("auditSealS3SecretAccessKey", "sealing secret key of the audit bucket", lambda c: c.audit.enabled),
+    SecretKey("auditSigningKey", "Ed25519 private key (PEM, PKCS#8) that signs the daily audit manifests",
+              lambda c: c.audit.enabled, "audit-signing-key.pem"),
+    SecretKey("auditAnchorAccessKeyId", "access key of the anchor store (s3:PutObject on its prefix only)",
+              lambda c: c.audit.enabled and c.audit.anchor is not None),
+    SecretKey("auditAnchorSecretAccessKey", "secret key of the anchor store",
+              lambda c: c.audit.enabled and c.audit.anchor is not None),
     SecretKey("drVspherePassword", "password of dr.secondary.vsphere.user", lambda c: c.dr.enabled),
     SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled,
               "dr-supervisor-kubeconfig.yaml"),

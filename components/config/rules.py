@@ -372,12 +372,7 @@ def _rule_networks(c: PlatformConfig) -> list[ConfigIssue]:
                 "tanzu.podCidr", t.pod_cidr,
                 f"each node takes a /24 of the Pod CIDR and the cluster has {nodes} nodes (control plane, GPU and "
                 f"system); use a /{need} or larger, e.g. 192.168.0.0/16"))
-    lists = [("tanzu.apiServerCidrs", t.api_server_cidrs), ("gateway.clientCidrs", c.gateway.client_cidrs),
-             ("gateway.idpEgressCidrs", c.gateway.idp_egress_cidrs), ("audit.egressCidrs", c.audit.egress_cidrs),
-             ("observability.alertEgressCidrs", c.observability.alert_egress_cidrs)]
-    if c.dr.backup_storage is not None:
-        lists.append(("dr.backupStorage.egressCidrs", c.dr.backup_storage.egress_cidrs))
-    lists += [(f"models.{k}.downloadEgressCidrs", m.download_egress_cidrs) for k, m in c.models.items()]
+    lists = [("gateway.clientCidrs", c.gateway.client_cidrs), *open_egress_lists(c)]
     for path, values in lists:
         for value in values:
             network = ipaddress.ip_network(value)
@@ -457,6 +452,12 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
                 f"warm standby keeps {dr.standby_replicas} replica(s) of every model ready: {standby} GPUs, but the "
                 f"secondary has {capacity}; add GPU nodes or lower dr.standbyReplicas",
             ))
+    storage = dr.backup_storage
+    if storage is not None and storage.kms_key_id and storage.server_side_encryption != "aws:kms":
+        issues.append(ConfigIssue(
+            "dr.backupStorage.kmsKeyId", storage.kms_key_id,
+            "a KMS key is used only with serverSideEncryption aws:kms; set that, or remove the key id",
+        ))
     if dr.long_term_ttl_hours is not None and dr.long_term_ttl_hours <= dr.backup_ttl_hours:
         issues.append(ConfigIssue(
             "dr.longTermTtlHours", dr.long_term_ttl_hours,
@@ -480,6 +481,12 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
             "compliance.baselineNamespaces", dict(c.compliance.baseline_namespaces),
             "CSI snapshot data movement runs Velero's data mover pods as root, which only the Pod Security baseline "
             "level admits; add `velero` with its reason, e.g. {velero: \"data mover pods run as root\"}",
+        ))
+    shared = dr.secondary.weights_storage_class if dr.secondary is not None else None
+    if shared and shared not in {dr.secondary.vsphere.storage_policy, *c.compliance.encrypted_storage_classes}:
+        issues.append(ConfigIssue(
+            "dr.secondary.weightsStorageClass", shared,
+            "not known to be encrypted; list it in compliance.encryptedStorageClasses once its storage policy encrypts",
         ))
     if dr.secondary is not None and dr.secondary.vsphere.server == c.vsphere.server \
             and dr.secondary.supervisor_id == c.tanzu.supervisor_id:
@@ -668,7 +675,9 @@ SIX_YEARS_DAYS = 2190
 AUDIT_HINTS = {
     "s3Url": "the store's https:// endpoint, e.g. https://s3-audit.hospital.example",
     "bucket": "the Object Lock bucket, e.g. llm-platform-audit",
-    "toolsImage": "repository, tag and digest of the manifest image (Python 3 with boto3)",
+    "toolsImage": "repository, tag and digest of the manifest image (Python 3 with boto3 and cryptography)",
+    "signingPublicKey": "the public half of the secret auditSigningKey (`openssl pkey -in audit-signing-key.pem "
+                        "-pubout`), which auditors verify the manifests with",
 }
 
 
@@ -684,7 +693,8 @@ def _rule_access_and_audit(c: PlatformConfig) -> list[ConfigIssue]:
         issues.append(ConfigIssue("audit.enabled", False,
                                   "production ships audit logs to locked storage (164.312(b)); enable it"))
     if audit.enabled:
-        for key, value in (("s3Url", audit.s3_url), ("bucket", audit.bucket), ("toolsImage", audit.tools_image)):
+        for key, value in (("s3Url", audit.s3_url), ("bucket", audit.bucket), ("toolsImage", audit.tools_image),
+                           ("signingPublicKey", audit.signing_public_key)):
             if value is None:
                 issues.append(ConfigIssue(f"audit.{key}", MISSING,
                                           f"required when audit.enabled; add it: {AUDIT_HINTS[key]}"))
@@ -698,11 +708,74 @@ def _rule_access_and_audit(c: PlatformConfig) -> list[ConfigIssue]:
                 "compliance.privilegedNamespaces", dict(c.compliance.privileged_namespaces),
                 "the log shipper reads node logs through hostPath; add `logging` with its reason",
             ))
+        if c.compliance.tier == "production" and audit.anchor is None:
+            issues.append(ConfigIssue(
+                "audit.anchor", MISSING,
+                "production anchors each day's manifest outside the audit bucket, so whoever can write the bucket cannot "
+                "rewrite the chain unseen (164.312(c)(1)); add audit.anchor with s3Url, bucket and egressCidrs of a "
+                "second Object Lock bucket (e.g. at the secondary site)",
+            ))
+        if audit.anchor is not None and audit.anchor.s3_url == audit.s3_url and audit.anchor.bucket == audit.bucket:
+            issues.append(ConfigIssue(
+                "audit.anchor.bucket", audit.anchor.bucket,
+                "is the audit bucket itself; an anchor must live outside it: name another bucket",
+            ))
+    return issues
+
+
+OPEN_EGRESS_HINTS = {
+    "tanzu.apiServerCidrs": "the control-plane VIP and the control-plane nodes' network, e.g. ['10.40.0.0/24']",
+    "gateway.idpEgressCidrs": "the identity provider's addresses (JWKS on 443), e.g. ['10.10.0.0/16']",
+    "audit.egressCidrs": "the audit store's addresses, e.g. ['10.30.0.0/16']",
+    "audit.anchor.egressCidrs": "the anchor store's addresses, e.g. ['10.20.0.0/16']",
+    "observability.alertEgressCidrs": "the SMTP relay, pager and dead-man's switch addresses, e.g. ['10.50.0.0/24']",
+    "dr.backupStorage.egressCidrs": "the backup store's addresses, e.g. ['10.20.0.0/16']",
+    "addons.gpuOperator.licenseServerCidrs": "the NVIDIA License System appliance, e.g. ['10.60.0.10/32']",
+}
+
+
+def open_egress_lists(c: PlatformConfig) -> list[tuple[str, tuple[str, ...]]]:
+    """Every address list the program turns into an egress opening or a non-client ingress opening."""
+    lists = [("tanzu.apiServerCidrs", c.tanzu.api_server_cidrs), ("gateway.idpEgressCidrs", c.gateway.idp_egress_cidrs),
+             ("observability.alertEgressCidrs", c.observability.alert_egress_cidrs)]
+    if c.audit.enabled:
+        lists.append(("audit.egressCidrs", c.audit.egress_cidrs))
+        if c.audit.anchor is not None:
+            lists.append(("audit.anchor.egressCidrs", c.audit.anchor.egress_cidrs))
+    if c.dr.enabled and c.dr.backup_storage is not None:
+        lists.append(("dr.backupStorage.egressCidrs", c.dr.backup_storage.egress_cidrs))
+    if c.addons.gpu_operator.license_server_cidrs is not None:
+        lists.append(("addons.gpuOperator.licenseServerCidrs", c.addons.gpu_operator.license_server_cidrs))
+    lists += [(f"models.{k}.downloadEgressCidrs", m.download_egress_cidrs) for k, m in c.models.items()]
+    return lists
+
+
+def _rule_no_open_network(c: PlatformConfig) -> list[ConfigIssue]:
+    """Production opens no path to or from any address, except clients reaching the gateway."""
+    if c.compliance.tier != "production":
+        return []
+    issues = []
+    for path, values in open_egress_lists(c):
+        anywhere = [v for v in values if ipaddress.ip_network(v).prefixlen == 0]
+        if anywhere:
+            hint = OPEN_EGRESS_HINTS.get(path, "the mirror's or Hugging Face's addresses, e.g. ['10.70.0.0/24']")
+            issues.append(ConfigIssue(
+                path, list(values),
+                f"{anywhere[0]} is any address; production reaches only named networks (45 CFR 164.312(e)(1)), and "
+                f"this key is required there: give {hint}",
+            ))
+    if c.gpu_pool.mode == "vgpu" and c.addons.gpu_operator.license_server_cidrs is None:
+        issues.append(ConfigIssue(
+            "addons.gpuOperator.licenseServerCidrs", MISSING,
+            "vGPU guest drivers license themselves at the NVIDIA License System on 443, and the operator namespace is "
+            f"default-deny: give {OPEN_EGRESS_HINTS['addons.gpuOperator.licenseServerCidrs']}",
+        ))
     return issues
 
 
 RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_access_and_audit,
+    _rule_no_open_network,
     _rule_groups_separate,
     _rule_networks,
     _rule_weights_fit_volume,

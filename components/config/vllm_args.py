@@ -108,6 +108,11 @@ def check_extra_args(args: tuple[str, ...]) -> None:
             first = name.split()[0]
             raise ValueError(f"{label} {arg!r} holds a flag and its value in one item; write "
                              f"'{first}=<value>' or two items: '{first}', '<value>'")
+        if _long_name(arg) == "--uvicorn-log-level":
+            value = arg.split("=", 1)[1] if "=" in arg else (args[index + 1] if index + 1 < len(args) else "")
+            if value.strip().lower() == "trace":
+                raise ValueError(f"{label} sets --uvicorn-log-level trace, which logs every request and response body "
+                                 "(prompts and completions are ePHI); use info or warning")
         managed = _managed(arg)
         if managed is not None:
             spelled = "" if name == managed else f" (as {name!r})"

@@ -1,10 +1,13 @@
 """ClusterAccess: least-privilege access to the workload cluster and to vCenter for named groups.
 
-Kubernetes: the break-glass group alone is bound to cluster-admin; operators get `edit` in the
-serving and monitoring namespaces; auditors get `view` across the cluster (which excludes
-Secrets); model consumers get nothing in-cluster (they call the gateway). vCenter: a custom role
-with only the privileges this program's automation account needs (assign it to that account),
-and a read-only operator role granted to the operator group on the GPU cluster.
+Kubernetes: the break-glass group alone is bound to cluster-admin, and nobody else may read a
+Secret, exec, attach or port-forward into a pod, or change a NetworkPolicy. Operators get a
+purpose-built role: everything readable except Secrets, container logs, pod deletion and eviction in
+the platform's namespaces, and cordoning and draining nodes; they change the platform through Pulumi
+only. Auditors get a purpose-built read-only role across the cluster that also reads RBAC but neither
+Secrets nor container logs. Model consumers get nothing in-cluster (they call the gateway). vCenter:
+a custom role with only the privileges this program's automation account needs (assign it to that
+account), and a read-only operator role granted to the operator group on the GPU cluster.
 """
 
 from __future__ import annotations
@@ -38,11 +41,57 @@ OPERATOR_PRIVILEGES = ("Alarm.Acknowledge", "Alarm.SetStatus", "System.Read")
 """Operators see and acknowledge; they change the platform through Kubernetes and Pulumi only."""
 
 
+READ = ["get", "list", "watch"]
+CORE_READABLE = (
+    "componentstatuses", "configmaps", "endpoints", "events", "limitranges", "namespaces", "nodes",
+    "persistentvolumeclaims", "persistentvolumes", "pods", "podtemplates", "replicationcontrollers",
+    "resourcequotas", "serviceaccounts", "services",
+)
+"""Core resources a reader may see: never `secrets`, and no subresource (pods/log, pods/exec, ...)."""
+READABLE_GROUPS = (
+    "admissionregistration.k8s.io", "apiextensions.k8s.io", "apps", "autoscaling", "batch", "coordination.k8s.io",
+    "discovery.k8s.io", "events.k8s.io", "networking.k8s.io", "node.k8s.io", "policy", "rbac.authorization.k8s.io",
+    "scheduling.k8s.io", "storage.k8s.io", "gateway.networking.k8s.io", "gateway.envoyproxy.io", "keda.sh",
+    "eventing.keda.sh", "monitoring.coreos.com", "velero.io", "nvidia.com", "nfd.k8s-sigs.io",
+)
+"""API groups whose kinds hold no credential; a reader sees all of them (RBAC included, for access reviews)."""
+READER_ROLE = "onprem-llm-reader"
+OPERATOR_ROLE = "onprem-llm-operator"
+NODE_OPERATOR_ROLE = "onprem-llm-node-operator"
+
+
+def reader_rules() -> list[dict]:
+    """Read everything that holds no credential: no Secrets, no container logs, no exec, attach or port-forward."""
+    return [
+        {"apiGroups": [""], "resources": list(CORE_READABLE), "verbs": READ},
+        {"apiGroups": list(READABLE_GROUPS), "resources": ["*"], "verbs": READ},
+    ]
+
+
+def operator_rules() -> list[dict]:
+    """In the platform's namespaces: container logs, restarting a pod, and evicting one; nothing that changes a spec."""
+    return [
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]},
+        {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
+    ]
+
+
+def node_operator_rules() -> list[dict]:
+    """`kubectl cordon` and `kubectl drain` of a node with a faulty GPU (evictions honour PodDisruptionBudgets)."""
+    return [
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["patch"]},
+        {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
+    ]
+
+
 @dataclass(frozen=True)
 class ClusterAccessArgs:
     access: AccessConfig
     cluster: ClusterCore
     host_pool: GpuHostPool
+    operator_namespaces: tuple[str, ...] = ()
+    """Namespaces where operators read logs and restart pods. Default: the serving and monitoring namespaces."""
 
 
 class ClusterAccess(pulumi.ComponentResource):
@@ -69,20 +118,45 @@ class ClusterAccess(pulumi.ComponentResource):
             subjects=[group(access.break_glass_group)],
             opts=on_cluster,
         )
-        rbac.ClusterRoleBinding(
-            f"{name}-auditors",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="onprem-llm-auditors", labels=labels),
-            role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="view"),
-            subjects=[group(access.auditor_group)],
-            opts=on_cluster,
-        )
-        for namespace in (cluster.serving_namespace, cluster.monitoring_namespace):
+
+        def cluster_role(suffix: str, role_name: str, rules: list[dict], purpose: str) -> rbac.ClusterRole:
+            return rbac.ClusterRole(
+                f"{name}-{suffix}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=role_name, labels=labels,
+                                                    annotations={"onprem-llm.io/purpose": purpose}),
+                rules=[rbac.PolicyRuleArgs(api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"])
+                       for r in rules],
+                opts=on_cluster,
+            )
+
+        def bind_cluster(suffix: str, binding_name: str, role: rbac.ClusterRole, role_name: str, who: str) -> None:
+            rbac.ClusterRoleBinding(
+                f"{name}-{suffix}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=binding_name, labels=labels),
+                role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role_name),
+                subjects=[group(who)],
+                opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[role])),
+            )
+
+        reader = cluster_role("reader-clusterrole", READER_ROLE, reader_rules(),
+                              "read-only view for access reviews and operations: no Secrets, no container logs")
+        operator = cluster_role("operator-clusterrole", OPERATOR_ROLE, operator_rules(),
+                                "operators in the platform's namespaces: container logs, pod restarts and evictions")
+        node_operator = cluster_role("node-operator-clusterrole", NODE_OPERATOR_ROLE, node_operator_rules(),
+                                     "operators cordon and drain nodes with a faulty GPU")
+        # Auditors read the platform's state and its RBAC, never a Secret or a container log.
+        bind_cluster("auditors", "onprem-llm-auditors", reader, READER_ROLE, access.auditor_group)
+        bind_cluster("operators-read", "onprem-llm-operators-read", reader, READER_ROLE, access.operator_group)
+        bind_cluster("operators-nodes", "onprem-llm-operators-nodes", node_operator, NODE_OPERATOR_ROLE,
+                     access.operator_group)
+        namespaces = args.operator_namespaces or (cluster.serving_namespace, cluster.monitoring_namespace)
+        for namespace in dict.fromkeys(namespaces):
             rbac.RoleBinding(
                 f"{name}-operators-{namespace}",
                 metadata=_k8s.metadata("onprem-llm-operators", namespace, labels),
-                role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="edit"),
+                role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=OPERATOR_ROLE),
                 subjects=[group(access.operator_group)],
-                opts=on_cluster,
+                opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[operator])),
             )
 
         in_vcenter = pulumi.ResourceOptions(parent=self, provider=pool.provider)

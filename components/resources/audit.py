@@ -1,22 +1,29 @@
 """AuditShipping: the API-server audit log and the gateway's access log, kept six years, tamper-evident.
 
 Fluent Bit (pinned) tails the Kubernetes API server's audit log on the control-plane nodes and the
-gateway proxies' access log, and uploads them to an S3-compatible bucket with Object Lock in
-COMPLIANCE mode, over TLS, with Content-MD5 (required by Object Lock) and never-overwritten object
-keys. Reading node logs needs hostPath, so the `logging` namespace is a Pod Security exception with
-its reason; a default-deny policy still applies. A daily CronJob writes a signed, hash-chained
-manifest of the previous day's objects (`components/jobs/audit_manifest.py`) and refuses a bucket whose
-lock is weaker than configured.
+gateway proxies' access log, buffers them on the node (a restarted pod resumes where it stopped), and
+uploads them to an S3-compatible bucket with Object Lock in COMPLIANCE mode, over TLS, with
+Content-MD5 (required by Object Lock) and never-overwritten object keys, with a shipping identity that
+may only put log objects. Reading node logs needs hostPath, so the `logging` namespace is a Pod
+Security exception with its reason; a default-deny policy still applies.
+
+Sealing runs apart, in the restricted `audit-sealing` namespace, with its own identity: at deploy time
+a Job creates or verifies the bucket's lock before the shipper is installed, and every day a CronJob
+signs (Ed25519) a hash-chained manifest of every log object version, catches up missed days, and
+anchors each manifest's digest in a second store (`components/jobs/audit_manifest.py`). The signing
+key is a file from a Secret in that namespace, which no operator or auditor role can read; auditors
+verify with the public key alone (ConfigMap `audit-public-key`, and `audit.signingPublicKey` in the
+stack file).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components import versions
 from components.builders import k8s as _k8s
@@ -25,17 +32,26 @@ from components.builders.monitoring import MONITOR_LABELS
 from components.builders.vllm_pod import container_security, pod_security
 from components.config.model import AuditConfig
 from components.planning import waits
+from components.planning.monitoring.rules import MANIFEST_CRONJOB
 from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:AuditShipping"
 NAMESPACE = "logging"
+SEALING_NAMESPACE = "audit-sealing"
 CREDENTIALS = "audit-s3"
+"""Fluent Bit's shipping identity, as an AWS shared credentials file."""
+SEALING_CREDENTIALS = "audit-sealing-s3"
+"""The sealing identity (profile default) and the anchor store's (profile anchor), as one credentials file."""
+SIGNING_KEY = "audit-signing-key"
+PUBLIC_KEY = "audit-public-key"
 RETENTION_CONFIG = "audit-retention"
 PREFIX = "onprem-llm"
 MANIFEST_SCRIPT = Path(__file__).parent.parent / "jobs" / "audit_manifest.py"
 API_SERVER_AUDIT_LOG = "/var/log/kubernetes/kube-apiserver.log"
 # Fluent Bit serves its own metrics on the HTTP server port.
 FLUENT_BIT_METRICS_PORT = 2020
+CREDENTIALS_DIR = "/etc/aws"
+SIGNING_DIR = "/etc/audit-signing"
 
 
 @dataclass(frozen=True)
@@ -46,9 +62,25 @@ class AuditShippingArgs:
     privileged_reason: str
     access_key_id: pulumi.Input[str]
     secret_access_key: pulumi.Input[str]
+    """The shipping identity: s3:PutObject under <prefix>/logs/ only."""
     api_server_cidrs: tuple[str, ...]
+    seal_access_key_id: pulumi.Input[str] = ""
+    seal_secret_access_key: pulumi.Input[str] = ""
+    """The sealing identity: list and read object versions, read the lock configuration, put <prefix>/manifests/."""
+    signing_key: pulumi.Input[str] = ""
+    """Ed25519 private key (PEM) that signs the manifests."""
+    anchor_access_key_id: pulumi.Input[str] | None = None
+    anchor_secret_access_key: pulumi.Input[str] | None = None
+    prefix: str = PREFIX
+    """Prefix of this cluster's objects in the bucket (each site seals its own chain)."""
     monitoring: pulumi.Resource | None = None
     """The Release that installs the ServiceMonitor CRD; the shipper's metrics are scraped only with it."""
+
+
+def credentials_file(profiles: dict[str, tuple[str, str]]) -> str:
+    """An AWS shared credentials file: boto3 and Fluent Bit read keys from it, never from the environment."""
+    return "".join(f"[{name}]\naws_access_key_id={key}\naws_secret_access_key={secret}\n"
+                   for name, (key, secret) in profiles.items())
 
 
 class AuditShipping(pulumi.ComponentResource):
@@ -69,104 +101,163 @@ class AuditShipping(pulumi.ComponentResource):
         credentials = k8s.core.v1.Secret(
             f"{name}-credentials",
             metadata=_k8s.metadata(CREDENTIALS, NAMESPACE, labels),
-            string_data={
-                "AWS_ACCESS_KEY_ID": pulumi.Output.secret(args.access_key_id),
-                "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(args.secret_access_key),
-            },
+            string_data={"credentials": pulumi.Output.secret(pulumi.Output.all(
+                args.access_key_id, args.secret_access_key).apply(
+                lambda keys: credentials_file({"default": (keys[0], keys[1])})))},
             opts=in_ns,
         )
         k8s.core.v1.ConfigMap(
             f"{name}-retention",
             metadata=_k8s.metadata(RETENTION_CONFIG, NAMESPACE, labels),
             data={"bucket": settings.bucket, "s3Url": settings.s3_url, "objectLockMode": "COMPLIANCE",
-                  "retentionDays": str(settings.retention_days), "flushSeconds": str(settings.flush_seconds)},
+                  "retentionDays": str(settings.retention_days), "flushSeconds": str(settings.flush_seconds),
+                  "prefix": args.prefix, "sealingNamespace": SEALING_NAMESPACE,
+                  "anchorBucket": settings.anchor.bucket if settings.anchor else ""},
             opts=in_ns,
         )
         pull = _k8s.registry_pull_secret(f"{name}-registry-pull", NAMESPACE, cluster.registry_server,
                                          cluster.registry_username, cluster.registry_password, labels, in_ns)
+        bucket_job = self._sealing(name, args, labels, on_cluster)
         chart = versions.FLUENT_BIT
         k8s.helm.v3.Release(
             f"{name}-fluent-bit",
             name="fluent-bit",
             **release_args(chart, cluster.registry),
             namespace=NAMESPACE,
-            values=fluent_bit_values(settings, cluster.registry_server, args.gateway_namespace, args.monitoring is not None),
+            values=fluent_bit_values(settings, cluster.registry_server, args.gateway_namespace, args.monitoring is not None,
+                                     args.prefix),
             timeout=waits.release_seconds(cluster.waits),
-            # The chart renders its ServiceMonitor only when the monitoring API exists at install time.
+            # Nothing ships before the bucket is known to lock every object (the Job must succeed first);
+            # the chart renders its ServiceMonitor only when the monitoring API exists at install time.
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
-                depends_on=[ns, credentials, pull, *([args.monitoring] if args.monitoring else [])])),
+                depends_on=[ns, credentials, pull, bucket_job, *([args.monitoring] if args.monitoring else [])])),
         )
-        self._manifest_job(name, settings, cluster, labels, in_ns)
         self.bucket, self.retention_days = settings.bucket, settings.retention_days
         self.register_outputs({"bucket": self.bucket, "retentionDays": self.retention_days})
 
-    def _manifest_job(self, name: str, settings: AuditConfig, cluster: ClusterCore, labels: dict[str, str],
-                      opts: pulumi.ResourceOptions) -> None:
-        key = random.RandomPassword(f"{name}-manifest-key", length=64, special=False,
-                                    opts=pulumi.ResourceOptions(parent=self))
-        k8s.core.v1.Secret(f"{name}-manifest-key", metadata=_k8s.metadata("audit-manifest-key", NAMESPACE, labels),
-                           string_data={"key": pulumi.Output.secret(key.result)}, opts=opts)
-        k8s.core.v1.ConfigMap(f"{name}-manifest-script", metadata=_k8s.metadata("audit-manifest", NAMESPACE, labels),
+    # -- sealing: its own namespace, identity and key ----------------------------------------------
+
+    def _sealing(self, name: str, args: AuditShippingArgs, labels: dict[str, str],
+                 on_cluster: pulumi.ResourceOptions) -> k8s.batch.v1.Job:
+        settings, cluster = args.settings, args.cluster
+        ns = _k8s.namespace(f"{name}-sealing-ns", SEALING_NAMESPACE, name, "audit-sealing", "restricted",
+                            cluster.kubernetes_version, on_cluster)
+        opts = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[ns]))
+        _k8s.baseline_network_policies(f"{name}-sealing", SEALING_NAMESPACE, labels, opts)
+        stores = list(settings.egress_cidrs) + (list(settings.anchor.egress_cidrs) if settings.anchor else [])
+        _k8s.network_policy(f"{name}-sealing-egress", "allow-audit-stores", SEALING_NAMESPACE, labels, opts,
+                            egress=[_k8s.to_peers(_k8s.ip_peers(tuple(dict.fromkeys(stores))), 443)])
+        profiles = [args.seal_access_key_id, args.seal_secret_access_key]
+        if settings.anchor is not None:
+            profiles += [args.anchor_access_key_id, args.anchor_secret_access_key]
+        k8s.core.v1.Secret(
+            f"{name}-sealing-credentials",
+            metadata=_k8s.metadata(SEALING_CREDENTIALS, SEALING_NAMESPACE, labels),
+            string_data={"credentials": pulumi.Output.secret(pulumi.Output.all(*profiles).apply(
+                lambda keys: credentials_file({"default": (keys[0], keys[1]),
+                                               **({"anchor": (keys[2], keys[3])} if len(keys) > 2 else {})})))},
+            opts=opts,
+        )
+        k8s.core.v1.Secret(f"{name}-signing-key", metadata=_k8s.metadata(SIGNING_KEY, SEALING_NAMESPACE, labels),
+                           string_data={"signing-key.pem": pulumi.Output.secret(args.signing_key)}, opts=opts)
+        k8s.core.v1.ConfigMap(f"{name}-public-key", metadata=_k8s.metadata(PUBLIC_KEY, SEALING_NAMESPACE, labels),
+                              data={"signing-key.pub": settings.signing_public_key or ""}, opts=opts)
+        k8s.core.v1.ConfigMap(f"{name}-manifest-script", metadata=_k8s.metadata("audit-manifest", SEALING_NAMESPACE, labels),
                               data={"audit_manifest.py": MANIFEST_SCRIPT.read_text()}, opts=opts)
-        k8s.core.v1.ServiceAccount(f"{name}-manifest-sa", metadata=_k8s.metadata("audit-manifest", NAMESPACE, labels),
+        k8s.core.v1.ServiceAccount(f"{name}-manifest-sa", metadata=_k8s.metadata("audit-manifest", SEALING_NAMESPACE, labels),
                                    automount_service_account_token=False, opts=opts)
+        _k8s.registry_pull_secret(f"{name}-sealing-registry-pull", SEALING_NAMESPACE, cluster.registry_server,
+                                  cluster.registry_username, cluster.registry_password, labels, opts)
 
-        def env(var: str, value: str | None = None, secret: tuple[str, str] | None = None) -> k8s.core.v1.EnvVarArgs:
-            if secret:
-                return k8s.core.v1.EnvVarArgs(name=var, value_from=k8s.core.v1.EnvVarSourceArgs(
-                    secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret[0], key=secret[1])))
-            return k8s.core.v1.EnvVarArgs(name=var, value=value)
-
-        job_labels = {**labels, "app.kubernetes.io/component": "audit-manifest"}
-        resources = {"cpu": "500m", "memory": "512Mi"}
+        job_labels = {**labels, "app.kubernetes.io/component": "audit-bucket"}
+        # A changed bucket, retention or creation setting is a new Job, so every such deployment re-verifies.
+        digest = hashlib.sha256(f"{settings.s3_url}|{settings.bucket}|{settings.retention_days}|"
+                                f"{settings.create_bucket}".encode()).hexdigest()[:8]
+        seconds = waits.release_seconds(cluster.waits)
+        bucket_job = k8s.batch.v1.Job(
+            f"{name}-bucket",
+            metadata=_k8s.metadata(f"audit-bucket-{digest}", SEALING_NAMESPACE, job_labels),
+            spec=k8s.batch.v1.JobSpecArgs(
+                backoff_limit=3, active_deadline_seconds=seconds,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=job_labels),
+                    spec=self._tools_pod(args, "ensure-bucket", signing=False)),
+            ),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                custom_timeouts=pulumi.CustomTimeouts(create=waits.duration(seconds), update=waits.duration(seconds)))),
+        )
+        cron_labels = {**labels, "app.kubernetes.io/component": "audit-manifest"}
         k8s.batch.v1.CronJob(
             f"{name}-manifest",
-            metadata=_k8s.metadata("audit-manifest", NAMESPACE, job_labels),
+            metadata=_k8s.metadata(MANIFEST_CRONJOB, SEALING_NAMESPACE, cron_labels),
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule="30 0 * * *",
+                time_zone="Etc/UTC",
                 concurrency_policy="Forbid",
+                starting_deadline_seconds=6 * 3600,
                 job_template=k8s.batch.v1.JobTemplateSpecArgs(spec=k8s.batch.v1.JobSpecArgs(
                     backoff_limit=3,
                     template=k8s.core.v1.PodTemplateSpecArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=job_labels),
-                        spec=k8s.core.v1.PodSpecArgs(
-                            service_account_name="audit-manifest",
-                            automount_service_account_token=False,
-                            enable_service_links=False,
-                            restart_policy="OnFailure",
-                            image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=_k8s.PULL_SECRET)],
-                            security_context=pod_security(),
-                            containers=[k8s.core.v1.ContainerArgs(
-                                name="manifest",
-                                image=settings.tools_image.reference,
-                                command=["python3", "/scripts/audit_manifest.py"],
-                                env=[
-                                    env("S3_URL", settings.s3_url), env("S3_REGION", settings.region),
-                                    env("BUCKET", settings.bucket), env("PREFIX", PREFIX),
-                                    env("RETENTION_DAYS", str(settings.retention_days)),
-                                    env("HOME", "/tmp"),
-                                    env("AWS_ACCESS_KEY_ID", secret=(CREDENTIALS, "AWS_ACCESS_KEY_ID")),
-                                    env("AWS_SECRET_ACCESS_KEY", secret=(CREDENTIALS, "AWS_SECRET_ACCESS_KEY")),
-                                    env("SIGNING_KEY", secret=("audit-manifest-key", "key")),
-                                ],
-                                resources=k8s.core.v1.ResourceRequirementsArgs(requests=resources, limits=resources),
-                                security_context=container_security(),
-                                volume_mounts=[
-                                    k8s.core.v1.VolumeMountArgs(name="scripts", mount_path="/scripts", read_only=True),
-                                    k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
-                                ],
-                            )],
-                            volumes=[
-                                k8s.core.v1.VolumeArgs(name="scripts", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-                                    name="audit-manifest")),
-                                k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
-                                    size_limit="1Gi")),
-                            ],
-                        ),
-                    ),
+                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=cron_labels),
+                        spec=self._tools_pod(args, "seal", signing=True)),
                 )),
             ),
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[bucket_job])),
+        )
+        return bucket_job
+
+    @staticmethod
+    def _tools_pod(args: AuditShippingArgs, command: str, signing: bool) -> k8s.core.v1.PodSpecArgs:
+        settings, anchor = args.settings, args.settings.anchor
+
+        def env(var: str, value: str) -> k8s.core.v1.EnvVarArgs:
+            return k8s.core.v1.EnvVarArgs(name=var, value=value)
+
+        variables = [
+            env("S3_URL", settings.s3_url), env("S3_REGION", settings.region), env("BUCKET", settings.bucket),
+            env("PREFIX", args.prefix), env("RETENTION_DAYS", str(settings.retention_days)),
+            env("CREATE_BUCKET", "true" if settings.create_bucket else "false"), env("HOME", "/tmp"),
+            env("AWS_SHARED_CREDENTIALS_FILE", f"{CREDENTIALS_DIR}/credentials"),
+        ]
+        mounts = [
+            k8s.core.v1.VolumeMountArgs(name="scripts", mount_path="/scripts", read_only=True),
+            k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+            k8s.core.v1.VolumeMountArgs(name="credentials", mount_path=CREDENTIALS_DIR, read_only=True),
+        ]
+        volumes = [
+            k8s.core.v1.VolumeArgs(name="scripts", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name="audit-manifest")),
+            k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi")),
+            k8s.core.v1.VolumeArgs(name="credentials", secret=k8s.core.v1.SecretVolumeSourceArgs(
+                secret_name=SEALING_CREDENTIALS, default_mode=0o400)),
+        ]
+        if signing:
+            variables.append(env("SIGNING_KEY_FILE", f"{SIGNING_DIR}/signing-key.pem"))
+            if anchor is not None:
+                variables += [env("ANCHOR_S3_URL", anchor.s3_url), env("ANCHOR_REGION", anchor.region),
+                              env("ANCHOR_BUCKET", anchor.bucket), env("ANCHOR_PREFIX", f"{anchor.prefix}/{args.prefix}")]
+            mounts.append(k8s.core.v1.VolumeMountArgs(name="signing-key", mount_path=SIGNING_DIR, read_only=True))
+            volumes.append(k8s.core.v1.VolumeArgs(name="signing-key", secret=k8s.core.v1.SecretVolumeSourceArgs(
+                secret_name=SIGNING_KEY, default_mode=0o400)))
+        resources = {"cpu": "500m", "memory": "512Mi"}
+        return k8s.core.v1.PodSpecArgs(
+            service_account_name="audit-manifest",
+            automount_service_account_token=False,
+            enable_service_links=False,
+            # A failed seal stays a failed pod (AuditManifestJobFailed), even when a retry then succeeds.
+            restart_policy="Never" if signing else "OnFailure",
+            image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=_k8s.PULL_SECRET)],
+            security_context=pod_security(),
+            containers=[k8s.core.v1.ContainerArgs(
+                name="manifest" if signing else "bucket",
+                image=settings.tools_image.reference,
+                image_pull_policy="IfNotPresent",
+                command=["python3", "/scripts/audit_manifest.py", command],
+                env=variables,
+                resources=k8s.core.v1.ResourceRequirementsArgs(requests=resources, limits=resources),
+                security_context=container_security(),
+                volume_mounts=mounts,
+            )],
+            volumes=volumes,
         )
 
     def _network_policies(self, name: str, args: AuditShippingArgs, labels: dict[str, str],
@@ -182,20 +273,23 @@ BUFFER_LIMIT_MB_PER_STREAM = 512
 """Unsent logs each stream may hold on a node before the oldest are dropped (and the alert fires)."""
 
 
-def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: str, monitored: bool) -> dict:
+def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: str, monitored: bool,
+                      prefix: str = PREFIX) -> dict:
     host = settings.s3_url.removeprefix("https://").split("/", 1)[0]
     s3_common = (
         f"    bucket {settings.bucket}\n    region {settings.region}\n    endpoint {settings.s3_url}\n"
         f"    tls On\n    tls.verify On\n    compression gzip\n    send_content_md5 On\n"
         f"    upload_timeout {settings.flush_seconds}s\n    total_file_size 50M\n"
         f"    store_dir /buffers/s3\n    store_dir_limit_size {BUFFER_LIMIT_MB_PER_STREAM // 2}M\n"
+        f"    retry_limit no_limits\n"
         f"    storage.total_limit_size {BUFFER_LIMIT_MB_PER_STREAM // 2}M\n"
     )
     tail_common = "    storage.type filesystem\n    Read_from_Head On\n"
     return {
         "image": {"repository": f"{registry}/fluent/fluent-bit"},
         "imagePullSecrets": [{"name": _k8s.PULL_SECRET}],
-        "envFrom": [{"secretRef": {"name": CREDENTIALS}}],
+        # The shipping identity is a file, read through the AWS credential chain; no key in the environment.
+        "env": [{"name": "AWS_SHARED_CREDENTIALS_FILE", "value": f"{CREDENTIALS_DIR}/credentials"}],
         # The API server writes its audit log on the control-plane nodes.
         "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"},
                         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
@@ -206,13 +300,17 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
             {"name": "varlog", "hostPath": {"path": "/var/log"}},
             {"name": "etcmachineid", "hostPath": {"path": "/etc/machine-id", "type": "File"}},
             {"name": "buffers", "hostPath": {"path": BUFFER_HOST_PATH, "type": "DirectoryOrCreate"}},
+            {"name": "aws-credentials", "secret": {"secretName": CREDENTIALS, "defaultMode": 0o400}},
         ],
         "daemonSetVolumeMounts": [
             {"name": "varlog", "mountPath": "/var/log", "readOnly": True},
             {"name": "etcmachineid", "mountPath": "/etc/machine-id", "readOnly": True},
             {"name": "buffers", "mountPath": "/buffers"},
+            {"name": "aws-credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True},
         ],
-        "serviceMonitor": {"enabled": monitored, "selector": MONITOR_LABELS},
+        # Alerts watch each stream per node, so every series carries the node it was read on.
+        "serviceMonitor": {"enabled": monitored, "selector": MONITOR_LABELS, "relabelings": [
+            {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"}]},
         "config": {
             "service": (
                 "[SERVICE]\n    Daemon Off\n    Flush {{ .Values.flush }}\n    Log_Level {{ .Values.logLevel }}\n"
@@ -222,18 +320,18 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
                 "    storage.metrics On\n    storage.backlog.mem_limit 16M\n"
             ),
             "inputs": (
-                "[INPUT]\n    Name tail\n    Tag audit.apiserver\n"
+                "[INPUT]\n    Name tail\n    Alias in-apiserver\n    Tag audit.apiserver\n"
                 f"    Path {API_SERVER_AUDIT_LOG}\n    DB /buffers/audit.db\n{tail_common}\n"
-                "[INPUT]\n    Name tail\n    Tag audit.gateway\n"
+                "[INPUT]\n    Name tail\n    Alias in-gateway\n    Tag audit.gateway\n"
                 f"    Path /var/log/containers/*_{gateway_namespace}_envoy-*.log\n    multiline.parser cri\n"
                 f"    DB /buffers/gateway.db\n{tail_common}"
             ),
             "filters": "",
             "outputs": (
                 f"[OUTPUT]\n    Name s3\n    Alias s3-apiserver\n    Match audit.apiserver\n{s3_common}"
-                f"    s3_key_format /{PREFIX}/logs/%Y-%m-%d/apiserver/%H-%M-%S-$UUID.gz\n\n"
+                f"    s3_key_format /{prefix}/logs/%Y-%m-%d/apiserver/%H-%M-%S-$UUID.gz\n\n"
                 f"[OUTPUT]\n    Name s3\n    Alias s3-gateway\n    Match audit.gateway\n{s3_common}"
-                f"    s3_key_format /{PREFIX}/logs/%Y-%m-%d/gateway/%H-%M-%S-$UUID.gz\n"
+                f"    s3_key_format /{prefix}/logs/%Y-%m-%d/gateway/%H-%M-%S-$UUID.gz\n"
             ),
         },
         # Host of the audit store, for operators reading the values.

@@ -12,7 +12,7 @@ import yaml
 from components import versions
 from components.builders import k8s as _k8s
 from components.builders.charts import release_args
-from components.builders.monitoring import MONITOR_LABELS, PROMETHEUS_PORT, prometheus_url
+from components.builders.monitoring import MONITOR_LABELS, PROMETHEUS_POD_LABELS, PROMETHEUS_PORT, prometheus_url
 from components.config import ObservabilityConfig
 from components.planning import waits
 from components.planning.monitoring.dashboards import dashboards, to_json
@@ -25,6 +25,16 @@ GRAFANA_SECRET = "grafana-admin"
 ALERTMANAGER_SECRET = "alertmanager-platform"
 GRAFANA_ROLE = "grafana-dashboards"
 RECEIVER = "platform-oncall"
+KSM_COLLECTORS = (
+    "certificatesigningrequests", "configmaps", "cronjobs", "daemonsets", "deployments", "endpointslices",
+    "horizontalpodautoscalers", "ingresses", "jobs", "leases", "limitranges", "mutatingwebhookconfigurations",
+    "namespaces", "networkpolicies", "nodes", "persistentvolumeclaims", "persistentvolumes", "poddisruptionbudgets",
+    "pods", "replicasets", "replicationcontrollers", "resourcequotas", "services", "statefulsets", "storageclasses",
+    "validatingwebhookconfigurations", "volumeattachments",
+)
+"""kube-state-metrics' default collectors of the pinned chart, less `secrets`."""
+DEAD_MANS_SWITCH = "dead-mans-switch"
+NULL_RECEIVER = "null"
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,8 @@ class ObservabilityStackArgs:
     api_server_cidrs: tuple[str, ...]
     smtp_password: pulumi.Input[str] | None = None
     webhook_url: pulumi.Input[str] | None = None
+    dead_mans_switch_url: pulumi.Input[str] | None = None
+    """Heartbeat URL of the external dead-man's switch; Watchdog goes there. None: nowhere (non-production)."""
 
 
 class ObservabilityStack(pulumi.ComponentResource):
@@ -74,8 +86,8 @@ class ObservabilityStack(pulumi.ComponentResource):
             f"{name}-alertmanager-config",
             metadata=_k8s.metadata(ALERTMANAGER_SECRET, ns, labels),
             string_data={"alertmanager.yaml": pulumi.Output.secret(
-                pulumi.Output.all(args.smtp_password, args.webhook_url).apply(
-                    lambda secrets: alertmanager_config(settings, secrets[0], secrets[1])
+                pulumi.Output.all(args.smtp_password, args.webhook_url, args.dead_mans_switch_url).apply(
+                    lambda secrets: alertmanager_config(settings, secrets[0], secrets[1], secrets[2])
                 )
             )},
             opts=on_cluster,
@@ -169,7 +181,13 @@ class ObservabilityStack(pulumi.ComponentResource):
         )])
 
 
-def alertmanager_config(settings: ObservabilityConfig, smtp_password: str | None, webhook_url: str | None) -> str:
+def alertmanager_config(settings: ObservabilityConfig, smtp_password: str | None, webhook_url: str | None,
+                        dead_mans_switch_url: str | None = None) -> str:
+    """Alerts to the on-call receiver; Watchdog, which always fires, to the external dead-man's switch.
+
+    The switch raises its own alarm when the heartbeats stop: Prometheus, its rules or Alertmanager
+    down, or the monitoring namespace cut off. InfoInhibitor only silences info alerts and goes nowhere.
+    """
     receiver: dict = {"name": RECEIVER}
     email = settings.alert_email
     if email is not None:
@@ -180,6 +198,16 @@ def alertmanager_config(settings: ObservabilityConfig, smtp_password: str | None
         receiver["email_configs"] = [target]
     if settings.alert_webhook:
         receiver["webhook_configs"] = [{"url": webhook_url, "send_resolved": True}]
+    receivers = [receiver, {"name": NULL_RECEIVER}]
+    routes: list[dict] = [{"receiver": NULL_RECEIVER, "matchers": ['alertname = "InfoInhibitor"']}]
+    if dead_mans_switch_url:
+        receivers.append({"name": DEAD_MANS_SWITCH,
+                          "webhook_configs": [{"url": dead_mans_switch_url, "send_resolved": False}]})
+        # A heartbeat every minute; the switch alarms when they stop.
+        routes.insert(0, {"receiver": DEAD_MANS_SWITCH, "matchers": ['alertname = "Watchdog"'],
+                          "group_wait": "0s", "group_interval": "1m", "repeat_interval": "1m"})
+    else:
+        routes.insert(0, {"receiver": NULL_RECEIVER, "matchers": ['alertname = "Watchdog"']})
     config = {
         "route": {
             "receiver": RECEIVER,
@@ -187,8 +215,11 @@ def alertmanager_config(settings: ObservabilityConfig, smtp_password: str | None
             "group_wait": "30s",
             "group_interval": "5m",
             "repeat_interval": "4h",
+            "routes": routes,
         },
-        "receivers": [receiver],
+        "inhibit_rules": [{"source_matchers": ['alertname = "InfoInhibitor"'], "target_matchers": ['severity = "info"'],
+                           "equal": ["namespace"]}],
+        "receivers": receivers,
     }
     return yaml.safe_dump(config, sort_keys=True)
 
@@ -235,6 +266,8 @@ def stack_values(settings: ObservabilityConfig, storage_class: str, registry: st
             }}},
             # Metrics history outlives the Prometheus StatefulSet.
             "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+            # The label the scrape openings of other namespaces (the model port among them) admit.
+            "podMetadata": {"labels": {"onprem-llm.io/role": PROMETHEUS_POD_LABELS["onprem-llm.io/role"]}},
         }},
         "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, "configSecret": ALERTMANAGER_SECRET}},
         "grafana": {
@@ -248,7 +281,9 @@ def stack_values(settings: ObservabilityConfig, storage_class: str, registry: st
             },
             "serviceMonitor": {"labels": MONITOR_LABELS},
         },
-        "kube-state-metrics": {"prometheus": {"monitor": monitored}},
+        # The chart's default collectors include secrets, for which its ClusterRole lists and watches every Secret
+        # of the cluster; the platform alerts on none of them, so that collector (and the grant) is off.
+        "kube-state-metrics": {"prometheus": {"monitor": monitored}, "collectors": list(KSM_COLLECTORS)},
         # node-exporter needs host networking and host paths, which Pod Security restricted forbids;
         # GPU nodes are watched through DCGM instead.
         "nodeExporter": off,

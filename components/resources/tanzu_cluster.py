@@ -15,6 +15,7 @@ from components.builders.charts import release_args
 from components.builders.cluster_spec import UBUNTU_IMAGE, NodeShape, clusterclass_spec, tkc_spec
 from components.builders.gpu_operator import GRIDD_CONF, LICENSING_SECRET, gpu_operator_values
 from components.builders.k8s import PULL_SECRET
+from components.builders.monitoring import PROMETHEUS_PORT
 from components.config import AddonsConfig, GpuPoolConfig, TanzuConfig
 from components.config.model import RegistryConfig, WaitsConfig
 from components.planning import waits
@@ -236,6 +237,7 @@ class TanzuCluster(pulumi.ComponentResource):
         ns = _k8s.namespace(f"{name}-ns-gpu-operator", namespace, name, "gpu-operator", "privileged",
                             args.tanzu.kubernetes_version, opts, reason)
         in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
+        self._gpu_operator_network(name, args, namespace, in_ns)
         needs = [ns, self._pull_secret(name, "gpu-operator", args.tanzu, args.registry_password, in_ns, namespace)]
         if mode == "vgpu":
             needs.append(k8s.core.v1.Secret(
@@ -264,6 +266,7 @@ class TanzuCluster(pulumi.ComponentResource):
         registry = tanzu.registry
         ns = _k8s.namespace(f"{name}-ns-keda", namespace, name, "keda", "restricted", tanzu.kubernetes_version, opts)
         in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
+        self._keda_network(name, tanzu, namespace, in_ns)
         pull = self._pull_secret(name, "keda", tanzu, registry_password, in_ns, namespace)
         chart = versions.KEDA
         return k8s.helm.v3.Release(
@@ -275,6 +278,9 @@ class TanzuCluster(pulumi.ComponentResource):
                 # Every KEDA image from the private registry; the chart keeps the upstream paths.
                 "global": {"image": {"registry": registry.server}},
                 "imagePullSecrets": [{"name": PULL_SECRET}],
+                # KEDA reads Secrets only for TriggerAuthentications, which the platform does not use: its own
+                # namespace only, instead of every Secret of the cluster.
+                "permissions": {"operator": {"restrict": {"secret": True}}, "metricServer": {"restrict": {"secret": True}}},
                 # The chart's defaults already run non-root; pin the restricted fields explicitly.
                 "podSecurityContext": {
                     "operator": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
@@ -285,6 +291,47 @@ class TanzuCluster(pulumi.ComponentResource):
             timeout=waits.release_seconds(waits_config),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns, pull])),
         )
+
+
+    # -- the add-ons' namespaces: default-deny, then each flow they need -------------------------
+
+    def _gpu_operator_network(self, name: str, args: TanzuClusterArgs, namespace: str,
+                              opts: pulumi.ResourceOptions) -> None:
+        """The operator and its operands watch the API server; the vGPU guest driver licenses itself at the NLS;
+        Prometheus scrapes the DCGM exporter. (Operands on the host network are not subject to these policies.)"""
+        labels = _k8s.labels(namespace, name, "gpu-operator")
+        tanzu = args.tanzu
+        _k8s.baseline_network_policies(f"{name}-gpu-operator", namespace, labels, opts)
+        egress = [_k8s.to_peers(_k8s.ip_peers(tanzu.api_server_cidrs), 443, 6443)]
+        licensing = args.addons.gpu_operator.license_server_cidrs
+        if licensing:
+            egress.append(_k8s.to_peers(_k8s.ip_peers(licensing), 443))
+        _k8s.network_policy(f"{name}-gpu-operator-egress", "allow-api-server-and-licensing", namespace, labels, opts,
+                            egress=egress)
+        _k8s.network_policy(f"{name}-gpu-operator-metrics", "allow-metrics-scrape", namespace, labels, opts,
+                            ingress=[_k8s.from_peers([_k8s.prometheus_peer(tanzu.monitoring_namespace)], DCGM_PORT)])
+
+    def _keda_network(self, name: str, tanzu: TanzuConfig, namespace: str, opts: pulumi.ResourceOptions) -> None:
+        """KEDA watches the API server and queries Prometheus; the API server calls its metrics adapter (6443) and
+        admission webhooks (9443) from the control-plane nodes; its three deployments talk to each other."""
+        labels = _k8s.labels(namespace, name, "keda")
+        _k8s.baseline_network_policies(f"{name}-keda", namespace, labels, opts)
+        own = [k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector={})]
+        _k8s.network_policy(f"{name}-keda-within", "allow-within-namespace", namespace, labels, opts,
+                            ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=own)],
+                            egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=own)])
+        _k8s.network_policy(f"{name}-keda-egress", "allow-api-server-and-prometheus", namespace, labels, opts, egress=[
+            _k8s.to_peers(_k8s.ip_peers(tanzu.api_server_cidrs), 443, 6443),
+            _k8s.to_peers([_k8s.prometheus_peer(tanzu.monitoring_namespace)], PROMETHEUS_PORT),
+        ])
+        _k8s.network_policy(f"{name}-keda-api-server", "allow-api-server-calls", namespace, labels, opts, ingress=[
+            _k8s.from_peers(_k8s.ip_peers(tanzu.api_server_cidrs), KEDA_METRICS_ADAPTER_PORT, KEDA_WEBHOOK_PORT),
+        ])
+
+
+DCGM_PORT = 9400
+KEDA_METRICS_ADAPTER_PORT = 6443
+KEDA_WEBHOOK_PORT = 9443
 
 
 def require_kubeconfig(text: str | None, source: str) -> str:

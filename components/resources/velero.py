@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -11,6 +12,7 @@ from components import versions
 from components.builders import k8s as _k8s
 from components.builders.charts import mirrored, release_args
 from components.builders.monitoring import MONITOR_LABELS
+from components.builders.vllm_pod import container_security, pod_security
 from components.config import BackupStorageConfig
 from components.planning import waits
 from components.planning.dr_plan import cron_for_interval
@@ -20,8 +22,15 @@ TYPE = "onprem:platform:Velero"
 NAMESPACE = "velero"
 CREDENTIALS = "velero-s3"
 CA_SECRET = "velero-s3-ca"
+REPOSITORY_SECRET = "velero-repo-credentials"
+"""Velero's Kopia repositories are encrypted with the password in this Secret; without it Velero creates them
+with its published default password (static-passw0rd), which protects nothing."""
+EXCLUDED_RESOURCES = ("secrets",)
+"""Never in a backup: every Secret of the backed-up namespaces is recreated by `pulumi up` from the stack's
+secrets and generated values, so a backup bucket holds no credential and no key."""
 LOCATION = "default"
 METRICS_PORT = 8085
+LOCK_SCRIPT = Path(__file__).parent.parent / "jobs" / "audit_manifest.py"
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,10 @@ class VeleroArgs:
     privileged for file-system backup (the node agent reads pod volumes from the host)."""
     monitoring: pulumi.Resource | None = None
     """The Release that installs the ServiceMonitor CRD; Velero's metrics are scraped only with it."""
+    repository_password: pulumi.Input[str] | None = None
+    """Password of the Kopia repositories (the same at both sites, or the secondary cannot restore)."""
+    lock_check_image: str | None = None
+    """Image of the audit tools (Python 3, boto3): with storage.objectLockDays, a Job verifies the bucket's lock."""
 
 
 class Velero(pulumi.ComponentResource):
@@ -84,6 +97,17 @@ class Velero(pulumi.ComponentResource):
         )
         # The chart renders its ServiceMonitor only when the monitoring API exists at install time.
         needs: list[pulumi.Resource] = [ns, credentials, pull, *([args.monitoring] if args.monitoring else [])]
+        if args.repository_password is not None:
+            # Must exist before Velero first connects, or it creates the repository with its default password.
+            needs.append(k8s.core.v1.Secret(
+                f"{name}-repository", metadata=_k8s.metadata(REPOSITORY_SECRET, NAMESPACE, labels),
+                string_data={"repository-password": pulumi.Output.secret(args.repository_password)},
+                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(
+                    # Replacing it would orphan every backup encrypted with it.
+                    protect=True, retain_on_delete=True)),
+            ))
+        if storage.object_lock_days and args.lock_check_image:
+            needs.append(self._lock_check(name, args, labels, in_ns))
         if storage.ca_cert:
             needs.append(k8s.core.v1.Secret(
                 f"{name}-ca", metadata=_k8s.metadata(CA_SECRET, NAMESPACE, labels),
@@ -107,7 +131,7 @@ class Velero(pulumi.ComponentResource):
             "accessMode": args.access_mode,
             "objectStorage": {"bucket": storage.bucket, "prefix": storage.prefix},
             "credential": {"name": CREDENTIALS, "key": "cloud"},
-            "config": {"region": storage.region, "s3Url": storage.s3_url, "s3ForcePathStyle": "true"},
+            "config": bsl_config(storage),
             # The secondary sees replicated backups within a minute.
             "backupSyncPeriod": "1m0s",
             "validationFrequency": "1m0s",
@@ -134,15 +158,78 @@ class Velero(pulumi.ComponentResource):
             )
         self.register_outputs({"locationName": self.location_name})
 
+    def _lock_check(self, name: str, args: VeleroArgs, labels: dict[str, str],
+                    opts: pulumi.ResourceOptions) -> k8s.batch.v1.Job:
+        """Before Velero starts: the backup bucket's default retention is at least storage.objectLockDays."""
+        storage = args.storage
+        script = k8s.core.v1.ConfigMap(
+            f"{name}-lock-check-script", metadata=_k8s.metadata("bucket-lock-check", NAMESPACE, labels),
+            data={"audit_manifest.py": LOCK_SCRIPT.read_text()}, opts=opts)
+        job_labels = {**labels, "app.kubernetes.io/component": "bucket-lock-check"}
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-lock-check-sa", metadata=_k8s.metadata("bucket-lock-check", NAMESPACE, labels),
+            automount_service_account_token=False, opts=opts)
+        env = {"S3_URL": storage.s3_url, "S3_REGION": storage.region, "BUCKET": storage.bucket,
+               "RETENTION_DAYS": str(storage.object_lock_days), "LOCK_MODES": "GOVERNANCE,COMPLIANCE",
+               "HOME": "/tmp", "AWS_SHARED_CREDENTIALS_FILE": "/credentials/cloud"}
+        seconds = waits.release_seconds(args.cluster.waits)
+        return k8s.batch.v1.Job(
+            f"{name}-lock-check",
+            metadata=_k8s.metadata(f"bucket-lock-check-{storage.object_lock_days}", NAMESPACE, job_labels),
+            spec=k8s.batch.v1.JobSpecArgs(backoff_limit=3, active_deadline_seconds=seconds,
+                                          template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=job_labels),
+                spec=k8s.core.v1.PodSpecArgs(
+                    service_account_name="bucket-lock-check",
+                    automount_service_account_token=False, enable_service_links=False, restart_policy="OnFailure",
+                    image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=_k8s.PULL_SECRET)],
+                    security_context=pod_security(),
+                    containers=[k8s.core.v1.ContainerArgs(
+                        name="check", image=args.lock_check_image, image_pull_policy="IfNotPresent",
+                        command=["python3", "/scripts/audit_manifest.py", "check-lock"],
+                        env=[k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in env.items()],
+                        resources=k8s.core.v1.ResourceRequirementsArgs(
+                            requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "100m", "memory": "128Mi"}),
+                        security_context=container_security(),
+                        volume_mounts=[
+                            k8s.core.v1.VolumeMountArgs(name="scripts", mount_path="/scripts", read_only=True),
+                            k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+                            k8s.core.v1.VolumeMountArgs(name="credentials", mount_path="/credentials", read_only=True),
+                        ],
+                    )],
+                    volumes=[
+                        k8s.core.v1.VolumeArgs(name="scripts", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                            name="bucket-lock-check")),
+                        k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                            size_limit="64Mi")),
+                        k8s.core.v1.VolumeArgs(name="credentials", secret=k8s.core.v1.SecretVolumeSourceArgs(
+                            secret_name=CREDENTIALS, default_mode=0o400)),
+                    ],
+                ),
+            )),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[script, account], custom_timeouts=(
+                pulumi.CustomTimeouts(create=waits.duration(seconds), update=waits.duration(seconds))))),
+        )
+
     def _network_policies(self, name: str, args: VeleroArgs, labels: dict[str, str], opts: pulumi.ResourceOptions) -> None:
         _k8s.allow_store_and_api_egress(f"{name}-egress", "allow-object-store-and-api", NAMESPACE, labels,
                                         args.storage.egress_cidrs, args.api_server_cidrs, opts)
         _k8s.allow_metrics_scrape(f"{name}-metrics", NAMESPACE, labels, args.cluster.monitoring_namespace,
                                   METRICS_PORT, opts)
 
+def bsl_config(storage: BackupStorageConfig) -> dict[str, str]:
+    """The AWS plugin's settings: the store asked to encrypt every object Velero writes."""
+    config = {"region": storage.region, "s3Url": storage.s3_url, "s3ForcePathStyle": "true",
+              "serverSideEncryption": storage.server_side_encryption}
+    if storage.kms_key_id:
+        config["kmsKeyId"] = storage.kms_key_id
+    return config
+
+
 def schedule_spec(schedule: BackupSchedule, file_system_backup: bool) -> dict:
     template = {
         "includedNamespaces": list(schedule.namespaces),
+        "excludedResources": list(EXCLUDED_RESOURCES),
         "storageLocation": LOCATION,
         "ttl": f"{schedule.ttl_hours}h0m0s",
         # Weights are re-staged from their source, never restored: their volumes carry the exclude label.

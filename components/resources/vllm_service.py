@@ -9,13 +9,15 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.builders import k8s as _k8s
-from components.builders.monitoring import MONITOR_LABELS, prometheus_url
+from components.builders.gateway_pods import gateway_proxy_labels
+from components.builders.monitoring import MONITOR_LABELS, PROMETHEUS_POD_LABELS, prometheus_url
 from components.builders.vllm_pod import (
     API_KEY_ENTRY,
     API_PORT,
     HF_TOKEN_ENTRY,
     PORT_NAME,
     download_container,
+    hf_token_volume,
     labels_for,
     pod_security,
     pod_spec,
@@ -26,6 +28,12 @@ from components.planning import waits
 from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:VllmService"
+API_KEY_ROTATION = "onprem-llm.io/api-key-rotation"
+CHECKOV_SKIPS = {
+    # The one secret passed as an environment variable: vLLM has no file option for its key.
+    "checkov.io/skip1": "CKV_K8S_35=vLLM reads its API key only from the VLLM_API_KEY environment variable",
+}
+"""checkov's own suppression annotations on the workload, each with its reason."""
 # Weights are re-staged from their source after a disaster; copying tens of GB through backups would not help.
 NOT_BACKED_UP = {"velero.io/exclude-from-backup": "true"}
 
@@ -40,6 +48,8 @@ class VllmServiceArgs:
     """Hugging Face token (secret) when the model's source is huggingface."""
     monitoring: pulumi.Resource | None = None
     """The Release that installs the ServiceMonitor CRD (kube-prometheus-stack); None: no monitor."""
+    gateway_namespace: str = "api-gateway"
+    """Namespace of the gateway's proxy pods, the only callers the model port admits (with Prometheus)."""
 
 
 class VllmService(pulumi.ComponentResource):
@@ -71,7 +81,10 @@ class VllmService(pulumi.ComponentResource):
         shared_weights = model.weights.access_mode == "ReadWriteMany"
         self.workload_kind = "Deployment" if shared_weights else "StatefulSet"
 
-        api_key = random.RandomPassword(f"{name}-api-key", length=48, special=False, opts=pulumi.ResourceOptions(parent=self))
+        # A new rotation counter replaces the key; the pod template carries it, so the replicas restart with it.
+        api_key = random.RandomPassword(f"{name}-api-key", length=48, special=False,
+                                        keepers={"rotation": str(model.api_key_rotation)},
+                                        opts=pulumi.ResourceOptions(parent=self))
         self.api_key = pulumi.Output.secret(api_key.result)
         self._secret(f"{name}-api-key", self.api_key_secret_name, API_KEY_ENTRY, self.api_key)
         hf_token_secret = None
@@ -105,7 +118,7 @@ class VllmService(pulumi.ComponentResource):
                 custom_timeouts=workload_timeouts(model, cluster, staged_in_pod=not shared_weights),
             )),
         )
-        self._network_policies(name, model, cluster, download_selector=(
+        self._network_policies(name, model, cluster, args.gateway_namespace, download_selector=(
             {**self._selector, "app.kubernetes.io/component": "model-download"} if shared_weights else self._selector
         ))
         self._autoscaling(name, model, cluster, workload)
@@ -137,7 +150,10 @@ class VllmService(pulumi.ComponentResource):
     def _template(self, name: str, model: ModelConfig, cluster: ClusterCore, weights: k8s.core.v1.VolumeArgs | None,
                   hf_token_secret: str | None, stage_in_pod: bool) -> k8s.core.v1.PodTemplateSpecArgs:
         return k8s.core.v1.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels, annotations={
+                # vLLM reads VLLM_API_KEY once at start: a rotated key must restart the replicas.
+                API_KEY_ROTATION: str(model.api_key_rotation),
+            }),
             spec=pod_spec(
                 model, service_account=name, api_key_secret=self.api_key_secret_name,
                 pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
@@ -180,7 +196,8 @@ class VllmService(pulumi.ComponentResource):
                         restart_policy="OnFailure",
                         security_context=pod_security(),
                         containers=[download_container(model, hf_token_secret)],
-                        volumes=scratch_volumes(None) + [_claim_volume(claim, read_only=False)],
+                        volumes=scratch_volumes(None) + [_claim_volume(claim, read_only=False)]
+                        + hf_token_volume(hf_token_secret),
                     ),
                 ),
             ),
@@ -191,7 +208,7 @@ class VllmService(pulumi.ComponentResource):
         )
         return k8s.apps.v1.Deployment(
             f"{name}-server",
-            metadata=self._meta(name),
+            metadata=self._meta(name, annotations=CHECKOV_SKIPS),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 # No replicas: KEDA owns the count; setting it here would fight the autoscaler.
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
@@ -214,7 +231,7 @@ class VllmService(pulumi.ComponentResource):
                                       hf_token_secret: str | None) -> k8s.apps.v1.StatefulSet:
         return k8s.apps.v1.StatefulSet(
             f"{name}-server",
-            metadata=self._meta(name),
+            metadata=self._meta(name, annotations=CHECKOV_SKIPS),
             spec=k8s.apps.v1.StatefulSetSpecArgs(
                 service_name=self.service_name,
                 # Replicas stage and load independently; ordered start-up would only slow scale-out.
@@ -245,11 +262,19 @@ class VllmService(pulumi.ComponentResource):
 
     # -- traffic, scaling, monitoring ------------------------------------------------------------
 
-    def _network_policies(self, name: str, model: ModelConfig, cluster: ClusterCore,
+    def _network_policies(self, name: str, model: ModelConfig, cluster: ClusterCore, gateway_namespace: str,
                           download_selector: dict[str, str]) -> None:
         net = k8s.networking.v1
-        # /metrics and /health are not covered by the API key: only callers and Prometheus get in.
-        callers = sorted(cluster.gateway_namespaces) + [cluster.monitoring_namespace]
+        # vLLM checks its key only under /v1: /invocations runs inference without it, and /pooling, /score,
+        # /rerank, /tokenize, /metrics and /docs are open. So the port admits the gateway's proxy pods (which
+        # route only /v1 paths and carry the caller's identity) and the Prometheus pods, each by pod and
+        # namespace; no other pod of those namespaces, and no other namespace.
+        def peer(namespace: str, pods: dict[str, str]) -> net.NetworkPolicyPeerArgs:
+            return net.NetworkPolicyPeerArgs(
+                namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace}),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=pods),
+            )
+
         net.NetworkPolicy(
             f"{name}-api-ingress",
             metadata=self._meta(f"{name}-api-ingress"),
@@ -257,11 +282,8 @@ class VllmService(pulumi.ComponentResource):
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
                 policy_types=["Ingress"],
                 ingress=[net.NetworkPolicyIngressRuleArgs(
-                    from_=[net.NetworkPolicyPeerArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                        match_expressions=[k8s.meta.v1.LabelSelectorRequirementArgs(
-                            key="kubernetes.io/metadata.name", operator="In", values=callers,
-                        )],
-                    ))],
+                    from_=[peer(gateway_namespace, gateway_proxy_labels(gateway_namespace)),
+                           peer(cluster.monitoring_namespace, PROMETHEUS_POD_LABELS)],
                     ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=API_PORT)],
                 )],
             ),

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from hipaa import (
     alerting_present,
+    audit_evidence_separation,
     audit_shipping,
     backup_coverage,
+    backup_encryption,
     backup_retention,
+    chart_secret_access,
     cluster_admin_break_glass,
     container_resources,
     credentials_from_secrets,
@@ -20,10 +23,14 @@ from hipaa import (
     gateway_only_exposure,
     image_provenance,
     ingress_tls,
+    model_port_ingress,
     namespace_pod_security,
     no_default_namespace,
     no_external_services,
+    no_open_network,
+    no_prompt_logging,
     pod_security_restricted,
+    rbac_least_privilege,
     service_account_tokens,
     stateful_protected,
     vllm_hardening,
@@ -38,7 +45,8 @@ RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     credentials_from_secrets, service_account_tokens, no_external_services, ingress_tls,
     default_deny_network_policy, encrypted_storage, vsphere_tls, stateful_protected, vllm_hardening,
     no_default_namespace, backup_coverage, backup_retention, alerting_present, gateway_only_exposure,
-    gateway_authentication, audit_shipping, cluster_admin_break_glass,
+    gateway_authentication, audit_shipping, cluster_admin_break_glass, rbac_least_privilege, model_port_ingress,
+    no_open_network, no_prompt_logging, chart_secret_access, backup_encryption, audit_evidence_separation,
 ))
 
 

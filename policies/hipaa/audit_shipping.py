@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from hipaa._k8s import name_of
+from hipaa._k8s import NAMESPACE, name_of
 from hipaa._rule import Resource, Rule
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -15,12 +15,23 @@ def check(resources: list[Resource], config: dict) -> list[tuple[str, str]]:
     if not config.get("auditRequired"):
         return []
     violations = []
+    # Every cluster the stack runs workloads on (its Kubernetes provider creates namespaces) ships its own logs:
+    # the standby site too, which serves after a failover.
+    clusters = {r.provider: r for r in resources if r.type == NAMESPACE}
     # The chart is named directly, or by an OCI reference ending in its name.
-    if not any(r.type == RELEASE and str(r.props.get("chart", "")).rsplit("/", 1)[-1] == "fluent-bit" for r in resources):
+    shipped = {r.provider for r in resources
+               if r.type == RELEASE and str(r.props.get("chart", "")).rsplit("/", 1)[-1] == "fluent-bit"}
+    declared = {r.provider for r in resources if r.type == CONFIG_MAP and name_of(r) == "audit-retention"}
+    for provider, namespace in sorted(clusters.items()):
+        if provider not in shipped:
+            violations.append((namespace.urn, "no log shipper (fluent-bit release) ships this cluster's API-server "
+                                              "audit and gateway access logs"))
+        if provider not in declared:
+            violations.append((namespace.urn, "no audit-retention ConfigMap declares this cluster's audit store and "
+                                              "its Object Lock settings"))
+    if not clusters:
         violations.append(("", "no log shipper (fluent-bit release) ships the API-server audit and gateway access logs"))
     retention = [r for r in resources if r.type == CONFIG_MAP and name_of(r) == "audit-retention"]
-    if not retention:
-        violations.append(("", "no audit-retention ConfigMap declares the audit store's Object Lock settings"))
     minimum = config["minimumRetentionDays"]
     for record in retention:
         data = record.props.get("data") or {}

@@ -8,7 +8,16 @@ def test_good_01_prod_ships_and_locks(stack_resources, settings):
 
 def test_bad_01_no_shipper(stack_resources, settings):
     resources = [r for r in stack_resources() if r.name != "audit-fluent-bit"]
-    assert "no log shipper" in RULE.check(resources, settings(RULE))[0][1]
+    violations = RULE.check(resources, settings(RULE))
+    assert len(violations) == 1 and "no log shipper" in violations[0][1]
+    assert "primary-workload" in next(r.provider for r in resources if r.urn == violations[0][0])
+
+
+def test_bad_01b_the_standby_cluster_ships_its_own(stack_resources, settings):
+    resources = [r for r in stack_resources() if r.name not in ("dr-audit-fluent-bit", "dr-audit-retention")]
+    violations = RULE.check(resources, settings(RULE))
+    assert len(violations) == 2 and all("dr-cluster-workload" in next(
+        r.provider for r in resources if r.urn == urn) for urn, _ in violations)
 
 
 def test_bad_02_short_or_weak_retention(stack_resources, settings):

@@ -25,6 +25,11 @@ def test_bad_03_policy_with_rules_is_not_default_deny(stack_resources, settings)
     assert len(RULE.check(resources, settings(RULE))) == 1
 
 
-def test_exemptions_come_with_reasons(settings):
-    exempt = settings(RULE)["networkPolicyExemptNamespaces"]
-    assert set(exempt) == {"gpu-operator", "keda", "envoy-gateway-system"} and all(exempt.values())
+def test_no_namespace_is_exempt(settings):
+    assert settings(RULE)["networkPolicyExemptNamespaces"] == {}
+
+
+def test_bad_04_add_on_namespaces_deny_by_default_too(stack_resources, settings):
+    for deny in ("primary-gpu-operator-default-deny", "primary-keda-default-deny", "gateway-controller-network-default-deny"):
+        resources = [r for r in stack_resources() if r.name != deny]
+        assert len(RULE.check(resources, settings(RULE))) == 1, deny

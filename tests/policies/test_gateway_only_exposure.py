@@ -10,7 +10,8 @@ def test_good_01_rendered_stacks(stack_resources, settings):
 def test_bad_01_policy_admits_another_namespace(stack_resources, settings):
     resources = stack_resources()
     policy = next(r for r in resources if r.name == "llama-2-7b-chat-api-ingress")
-    policy.props["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"].append("marketing")
+    policy.props["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] = \
+        "marketing"
     assert [urn for urn, _ in RULE.check(resources, settings(RULE))] == [policy.urn]
 
 

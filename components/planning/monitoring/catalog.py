@@ -58,8 +58,17 @@ VELERO_HISTOGRAMS = frozenset({"velero_backup_duration_seconds"})
 
 FLUENT_BIT = frozenset({
     "fluentbit_output_errors_total", "fluentbit_output_retries_failed_total", "fluentbit_output_proc_records_total",
+    "fluentbit_input_records_total",
 })
-"""Fluent Bit's own exporter (/api/v2/metrics/prometheus), label `name` = the output's alias."""
+"""Fluent Bit's own exporter (/api/v2/metrics/prometheus), label `name` = the input's or output's alias; the
+platform's ServiceMonitor adds `node`. (The S3 output counts records as processed when they enter its local
+buffer, not when uploaded, so rules read inputs, errors and failed retries, never output progress alone.)"""
+
+KUBE_STATE_METRICS = frozenset({
+    "kube_node_role", "kube_pod_info", "kube_cronjob_status_last_successful_time", "kube_cronjob_created",
+    "kube_job_status_failed",
+})
+"""kube-state-metrics of kube-prometheus-stack (label `node` on kube_node_role and kube_pod_info)."""
 
 PROMETHEUS = frozenset({"up"})
 """Synthesised by Prometheus for every scrape target."""
@@ -78,7 +87,7 @@ def _with_histogram_series(names: frozenset[str]) -> frozenset[str]:
 
 
 EXPORTED = (
-    VLLM | HTTP | DCGM | VELERO | FLUENT_BIT | PROMETHEUS
+    VLLM | HTTP | DCGM | VELERO | FLUENT_BIT | KUBE_STATE_METRICS | PROMETHEUS
     | _with_histogram_series(VLLM_HISTOGRAMS) | _with_histogram_series(VELERO_HISTOGRAMS)
 )
 """Every series name a scrape can produce."""

@@ -37,6 +37,10 @@ class RuleSettings:
     """Alert when the newest backup is older than this; None when DR is off."""
     audit: bool = False
     """Watch the audit log shipper."""
+    gateway_namespace: str = "api-gateway"
+    """Where the gateway's proxies run: nodes with a proxy must ship the gateway stream."""
+    sealing_namespace: str = "audit-sealing"
+    """Where the daily manifest CronJob runs."""
 
 
 def _quantile(q: float, histogram: str) -> str:
@@ -138,17 +142,62 @@ def backup_alerts(settings: RuleSettings) -> dict[str, Any]:
     ]}
 
 
+AUDIT_STREAMS = {"apiserver": "the API-server audit log", "gateway": "the gateway access log"}
+"""The shipper's streams: input alias in-<stream>, output alias s3-<stream>."""
+MANIFEST_CRONJOB = "audit-manifest"
+MANIFEST_OVERDUE_SECONDS = 26 * 3600
+"""The daily seal runs at 00:30; later than 02:30 the next day means a day went unsealed."""
+
+
 def audit_alerts(settings: RuleSettings) -> dict[str, Any]:
+    """Shipping is watched per stream and per node, on series that exist when shipping works and vanish when it
+    does not: inputs read (Fluent Bit's S3 output counts buffered records as processed, so its progress proves
+    nothing), upload errors and dropped retries, and the daily seal's own success."""
     outputs = 'name=~"s3-.*"'
-    return {"name": "audit.alerts", "rules": [
-        _alert(settings, "AuditLogShippingErrors", f"increase(fluentbit_output_errors_total{{{outputs}}}[15m]) > 0",
+    records = "fluentbit_input_records_total"
+    nodes_needing = {
+        "apiserver": 'count by (node) (kube_node_role{role="control-plane"})',
+        "gateway": f'count by (node) (kube_pod_info{{namespace="{settings.gateway_namespace}",pod=~"envoy-.*"}})',
+    }
+    cronjob = f'namespace="{settings.sealing_namespace}",cronjob="{MANIFEST_CRONJOB}"'
+    rules = [
+        _alert(settings, "AuditLogShippingErrors",
+               f"increase(fluentbit_output_errors_total{{{outputs}}}[15m]) > 0 "
+               f"or increase(fluentbit_output_retries_failed_total{{{outputs}}}[15m]) > 0",
                "0m", "critical", "Audit log uploads to {{ $labels.name }} are failing",
-               "Fluent Bit cannot write audit records to the locked bucket; check the endpoint, credentials and CA."),
+               "Fluent Bit cannot write audit records to the locked bucket, or gave up on a chunk after its retries; "
+               "check the endpoint, credentials and CA."),
+    ]
+    for stream, what in AUDIT_STREAMS.items():
+        rules += [
+            _alert(settings, "AuditStreamAbsent", f'absent({records}{{name="in-{stream}"}})', "10m", "critical",
+                   f"No log shipper reports {what}",
+                   "No Fluent Bit pod exports this stream's input: the shipper is down everywhere or its scrape broke.",
+                   stream=stream),
+            _alert(settings, "AuditShipperMissingOnNode",
+                   f'{nodes_needing[stream]} unless on (node) count by (node) ({records}{{name="in-{stream}"}})',
+                   "10m", "critical", "{{ $labels.node }} writes " + what + " but ships none of it",
+                   "The node runs what writes this stream, and no log shipper on it reports reading it: records pile "
+                   "up unshipped until the node's log rotation drops them.", stream=stream),
+        ]
+    rules += [
         _alert(settings, "AuditLogsStalled",
-               f"sum(increase(fluentbit_output_proc_records_total{{{outputs}}}[15m])) == 0", "15m", "critical",
-               "No audit records were uploaded for 15 minutes",
-               "The API-server audit trail has a gap; check the log shipper pods on the control-plane nodes."),
-    ]}
+               f'sum by (node) (increase({records}{{name="in-apiserver"}}[15m])) == 0', "15m", "critical",
+               "No API-server audit records read on {{ $labels.node }} for 15 minutes",
+               "The API server writes audit events all the time (leases, watches); none were read, so the audit "
+               "policy, the log path or the shipper on this control-plane node changed.", stream="apiserver"),
+        _alert(settings, "AuditManifestJobFailed", f'kube_job_status_failed{{namespace="{settings.sealing_namespace}"}} > 0',
+               "0m", "critical", "The audit manifest Job {{ $labels.job_name }} failed",
+               "The day was not sealed; the next run catches it up and marks it late. Read the Job's log."),
+        _alert(settings, "AuditManifestOverdue",
+               f"(time() - max(kube_cronjob_status_last_successful_time{{{cronjob}}}) > {MANIFEST_OVERDUE_SECONDS}) "
+               f"or (absent(kube_cronjob_status_last_successful_time{{{cronjob}}}) and on () "
+               f"(time() - max(kube_cronjob_created{{{cronjob}}}) > {MANIFEST_OVERDUE_SECONDS}))",
+               "0m", "critical", "No audit day was sealed in the last 26 hours",
+               "The daily signed manifest did not run or did not succeed; the trail of the missed days is not yet "
+               "signed or anchored."),
+    ]
+    return {"name": "audit.alerts", "rules": rules}
 
 
 def rule_groups(settings: RuleSettings) -> list[dict[str, Any]]:

@@ -1,0 +1,108 @@
+"""Network isolation of the add-ons, the standby site's controls, and backups without Secrets."""
+
+from __future__ import annotations
+
+from offline.record import Secret
+
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+def _policies(evaluation, namespace, provider_suffix="::primary-workload"):
+    return {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in evaluation.graph.of_type(NETWORK_POLICY)
+            if r.inputs["metadata"]["namespace"] == namespace and r.provider_urn.endswith(provider_suffix)}
+
+
+def _cidrs(rule, key):
+    return [p["ipBlock"]["cidr"] for p in rule[key] if "ipBlock" in p]
+
+
+def test_add_on_namespaces_deny_by_default_and_open_each_flow(prod):
+    api_server = ["10.40.0.0/24", "10.41.0.0/24"]
+    gpu = _policies(prod, "gpu-operator")
+    assert {"default-deny", "allow-dns-egress", "allow-api-server-and-licensing", "allow-metrics-scrape"} == set(gpu)
+    api, licensing = gpu["allow-api-server-and-licensing"]["egress"]
+    assert _cidrs(api, "to") == api_server and _cidrs(licensing, "to") == ["10.60.0.10/32", "10.61.0.10/32"]
+    assert licensing["ports"] == [{"protocol": "TCP", "port": 443}]
+    keda = _policies(prod, "keda")
+    calls = keda["allow-api-server-calls"]["ingress"][0]
+    assert _cidrs(calls, "from") == api_server and [p["port"] for p in calls["ports"]] == [6443, 9443]
+    prometheus = keda["allow-api-server-and-prometheus"]["egress"][1]["to"][0]
+    assert prometheus["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "prometheus"
+    controller = _policies(prod, "envoy-gateway-system")
+    assert "default-deny" in controller
+    xds = controller["allow-proxy-xds"]["ingress"][0]
+    assert xds["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "api-gateway"}
+    assert xds["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "envoy"
+    assert [p["port"] for p in xds["ports"]] == [18000, 18002]
+    assert _cidrs(controller["allow-webhook-ingress"]["ingress"][0], "from") == api_server
+
+
+def test_webhook_and_metrics_ingress_come_only_from_the_api_server_and_prometheus(prod):
+    webhook = _policies(prod, "monitoring")["allow-webhook-ingress"]["ingress"][0]
+    assert _cidrs(webhook, "from") == ["10.40.0.0/24", "10.41.0.0/24"]
+    for namespace in ("logging", "velero", "gpu-operator", "envoy-gateway-system"):
+        scrape = _policies(prod, namespace)["allow-metrics-scrape"]["ingress"][0]["from"][0]
+        assert scrape["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus",
+                                                        "onprem-llm.io/role": "metrics-scraper"}, namespace
+
+
+def test_the_standby_serves_only_behind_its_own_gateway(prod):
+    route = prod.graph.named("dr-gateway-llama-2-7b-chat-route").inputs["spec"]
+    assert route["rules"][0]["backendRefs"][0]["name"] == "dr-llama-2-7b-chat-api"
+    assert prod.graph.named("dr-gateway-authentication").inputs["spec"]["jwt"]["providers"][0]["issuer"] == \
+        "https://sso.hospital.example/realms/clinical"
+    ingress = _policies(prod, "llm-serving", "::dr-cluster-workload")["dr-llama-2-7b-chat-api-ingress"]["ingress"][0]
+    assert ingress["from"][0]["podSelector"]["matchLabels"]["gateway.envoyproxy.io/owning-gateway-name"] == "llm-gateway"
+    assert "default-deny" in _policies(prod, "envoy-gateway-system", "::dr-cluster-workload")
+
+
+def test_the_standby_download_reaches_only_the_named_networks(prod):
+    egress = _policies(prod, "llm-serving", "::dr-cluster-workload")["dr-llama-2-7b-chat-download-egress"]["egress"]
+    assert [p["ipBlock"]["cidr"] for rule in egress for p in rule["to"]] == ["10.70.0.0/24"]
+
+
+def test_the_read_only_velero_holds_read_only_keys(prod):
+    primary = prod.graph.named("dr-velero-primary-credentials").inputs["stringData"]
+    secondary = prod.graph.named("dr-velero-secondary-credentials").inputs["stringData"]
+    assert isinstance(primary, Secret) and isinstance(secondary, Secret)
+    assert "backupS3ReadOnlyAccessKeyId" in str(secondary.value) and "backupS3AccessKeyId" not in str(secondary.value)
+    assert "backupS3AccessKeyId" in str(primary.value)
+    location = prod.graph.named("dr-velero-secondary-location").inputs["spec"]
+    assert location["accessMode"] == "ReadOnly"
+
+
+def test_backups_are_encrypted_and_hold_no_secret(prod):
+    for name in ("dr-velero-primary-location", "dr-velero-secondary-location"):
+        assert prod.graph.named(name).inputs["spec"]["config"]["serverSideEncryption"] == "AES256"
+    for schedule in prod.graph.of_type("kubernetes:velero.io/v1:Schedule"):
+        assert schedule.inputs["spec"]["template"]["excludedResources"] == ["secrets"]
+    primary = prod.graph.named("dr-velero-primary-repository")
+    secondary = prod.graph.named("dr-velero-secondary-repository")
+    assert primary.inputs["metadata"]["name"] == "velero-repo-credentials"
+    assert primary.inputs["stringData"].value == secondary.inputs["stringData"].value, "one repository key, both sites"
+    assert primary.options["protect"] and primary.options["retainOnDelete"]
+    velero = prod.graph.named("dr-velero-primary-release")
+    assert primary.urn in velero.options["dependencies"], "the key exists before Velero creates a repository"
+
+
+def test_a_shared_class_at_the_secondary_keeps_download_egress_off_the_serving_pods(raw_config):
+    from offline.run import evaluate
+
+    raw = raw_config("prod")
+    raw["dr"]["secondary"]["weightsStorageClass"] = "vsan-file-services-b"
+    raw["compliance"]["encryptedStorageClasses"] = [*raw["compliance"]["encryptedStorageClasses"], "vsan-file-services-b"]
+    standby = evaluate("prod", raw_config=raw)
+    egress = standby.graph.named("dr-llama-2-7b-chat-download-egress").inputs["spec"]
+    assert egress["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "model-download"
+    assert standby.graph.named("dr-llama-2-7b-chat-server").type == "kubernetes:apps/v1:Deployment"
+
+
+def test_an_unencrypted_shared_class_at_the_secondary_is_refused(raw_config):
+    import pytest
+
+    from components.config import SECRET_KEYS, ConfigError, parse_config
+
+    raw = raw_config("prod")
+    raw["dr"]["secondary"]["weightsStorageClass"] = "plain-nfs"
+    with pytest.raises(ConfigError, match="dr.secondary.weightsStorageClass: 'plain-nfs': not known to be encrypted"):
+        parse_config(raw, [s.key for s in SECRET_KEYS])
