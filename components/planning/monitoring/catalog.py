@@ -61,6 +61,14 @@ FLUENT_BIT = frozenset({
 })
 """Fluent Bit's own exporter (/api/v2/metrics/prometheus), label `name` = the output's alias."""
 
+AI_GATEWAY_HISTOGRAMS = frozenset({
+    "gen_ai_client_token_usage", "gen_ai_server_request_duration", "gen_ai_server_time_to_first_token",
+    "gen_ai_server_time_per_output_token",
+})
+"""The AI gateway's OpenTelemetry GenAI metrics as Prometheus names (its external processor, port 1064); labels
+include gen_ai_token_type (input, output, total), gen_ai_request_model and, from request headers, llm_user and
+llm_group."""
+
 PROMETHEUS = frozenset({"up"})
 """Synthesised by Prometheus for every scrape target."""
 
@@ -80,5 +88,6 @@ def _with_histogram_series(names: frozenset[str]) -> frozenset[str]:
 EXPORTED = (
     VLLM | HTTP | DCGM | VELERO | FLUENT_BIT | PROMETHEUS
     | _with_histogram_series(VLLM_HISTOGRAMS) | _with_histogram_series(VELERO_HISTOGRAMS)
+    | _with_histogram_series(AI_GATEWAY_HISTOGRAMS)
 )
 """Every series name a scrape can produce."""
