@@ -7,6 +7,8 @@ policies for ``policies/__main__.py``. Importing this package starts no policy s
 from __future__ import annotations
 
 from hipaa import (
+    ai_gateway_authenticated,
+    ai_gateway_token_limited,
     alerting_present,
     audit_shipping,
     backup_coverage,
@@ -17,6 +19,7 @@ from hipaa import (
     default_deny_network_policy,
     encrypted_storage,
     gateway_authentication,
+    gateway_identity_headers,
     gateway_only_exposure,
     image_provenance,
     ingress_tls,
@@ -38,7 +41,8 @@ RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     credentials_from_secrets, service_account_tokens, no_external_services, ingress_tls,
     default_deny_network_policy, encrypted_storage, vsphere_tls, stateful_protected, vllm_hardening,
     no_default_namespace, backup_coverage, backup_retention, alerting_present, gateway_only_exposure,
-    gateway_authentication, audit_shipping, cluster_admin_break_glass,
+    gateway_authentication, audit_shipping, cluster_admin_break_glass, gateway_identity_headers,
+    ai_gateway_authenticated, ai_gateway_token_limited,
 ))
 
 
