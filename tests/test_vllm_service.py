@@ -165,7 +165,7 @@ def test_network_policy_admits_only_gateways_and_monitoring_on_the_api_port(prod
     assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
     expression = rule["from"][0]["namespaceSelector"]["matchExpressions"][0]
     assert expression["key"] == "kubernetes.io/metadata.name"
-    assert sorted(expression["values"]) == ["api-gateway", "clinical-notes", "monitoring"]
+    assert sorted(expression["values"]) == ["api-gateway", "monitoring"]
 
 
 def test_download_egress_is_limited_to_the_download_pods_and_https(prod, dev):
