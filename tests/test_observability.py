@@ -152,10 +152,10 @@ def test_dashboards_are_config_maps_for_the_sidecar(prod):
 
 def test_monitoring_namespace_opens_only_what_the_stack_needs(prod):
     scrapes = prod.graph.named("observability-allow-prometheus-scrapes").inputs["spec"]["egress"]
-    targets = {(r["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], r["ports"][0]["port"])
-               for r in scrapes}
+    targets = {(r["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], port["port"])
+               for r in scrapes for port in r["ports"]}
     assert targets == {("llm-serving", 8000), ("gpu-operator", 9400), ("velero", 8085), ("api-gateway", 19001),
-                       ("logging", 2020)}
+                       ("api-gateway", 1064), ("logging", 2020)}
     queries = prod.graph.named("observability-allow-prometheus-queries").inputs["spec"]["ingress"][0]
     assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in queries["from"]] == ["keda"]
 
