@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-CONTRACT_VERSION = "1.2.0"
+CONTRACT_VERSION = "2.0.0"
 
 
 def _secret(description: str, since: str = "1.0.0") -> Any:
@@ -29,12 +29,10 @@ class _Contract(BaseModel):
 
 
 class ModelEndpoint(_Contract):
-    served_model_name: str = _field("Name clients send as `model`.")
-    base_url: str = _field("In-cluster OpenAI base URL, http://<service>.<namespace>.svc.cluster.local:8000/v1.")
-    namespace: str = _field("Namespace of the endpoint.")
-    service: str = _field("ClusterIP Service name.")
-    port: int = _field("Service port.")
-    api_key_secret_name: str = _field("Secret (in the endpoint's namespace) holding the API key under `api-key`.")
+    served_model_name: str = _field("Name clients send as `model` to gatewayBaseUrl.")
+    endpoints: list[str] = _field("OpenAI paths the model serves through the gateway, e.g. /v1/chat/completions.",
+                                  since="2.0.0")
+    groups: list[str] = _field("Values of oidc.groupClaim admitted to the model; others get 403.", since="2.0.0")
 
 
 class NodePool(_Contract):
@@ -75,6 +73,43 @@ class OidcSettings(_Contract):
     audiences: list[str] = _field("Accepted audiences.", since="1.2.0")
     jwks_uri: str = _field("The issuer's signing keys.", since="1.2.0")
     user_claim: str = _field("Claim identifying the caller in logs and rate limits.", since="1.2.0")
+    group_claim: str = _field("Claim naming the caller's group: model access, group limits, quotas, chargeback.",
+                              since="2.0.0")
+
+
+class GatewayClients(_Contract):
+    namespaces: list[str] = _field("In-cluster namespaces the gateway admits (gateway.clientNamespaces).", since="2.0.0")
+    proxy_namespace: str = _field("Namespace of the gateway's proxy pods.", since="2.0.0")
+    proxy_pod_labels: dict[str, str] = _field("Labels of the proxy pods, for an in-cluster caller's egress policy.",
+                                              since="2.0.0")
+    proxy_port: int = _field("Port the proxy pods listen on behind the gateway's 443 (egress policies match it).",
+                             since="2.0.0")
+
+
+class TokenWindow(_Contract):
+    tokens: int = _field("Tokens (prompt plus completion) per window.", since="2.0.0")
+    per: str = _field("Minute, Hour, Day, Week or Month (30-day fixed window).", since="2.0.0")
+
+
+class TokenLimits(_Contract):
+    requests_per_minute_per_user: int = _field("Requests per caller per minute, across replicas.", since="2.0.0")
+    per_user: list[TokenWindow] = _field("Token budgets of each caller on each model.", since="2.0.0")
+    per_group: list[TokenWindow] = _field("Token budgets of each group on each model.", since="2.0.0")
+    monthly_token_quotas: dict[str, int] = _field("Per group, tokens per month across all models.", since="2.0.0")
+
+
+class GroupCharge(_Contract):
+    monthly_token_quota: int | None = _field("The group's monthly quota; null without one.", since="2.0.0")
+    monthly_cost_at_quota_usd: float | None = _field("What the quota costs at the rate; null without a quota.",
+                                                     since="2.0.0")
+
+
+class Chargeback(_Contract):
+    rate_per_million_tokens_usd: float | None = _field(
+        "What a group pays per million tokens (the cost model's cost per million tokens).", since="2.0.0")
+    planned_tokens_per_month: int = _field("Tokens per month the rate is planned on.", since="2.0.0")
+    quotas_total_tokens: int = _field("Sum of the groups' monthly quotas.", since="2.0.0")
+    groups: dict[str, GroupCharge] = _field("Per admitted group, its quota and what it costs.", since="2.0.0")
 
 
 class PolicyException(_Contract):
@@ -100,8 +135,7 @@ class StackOutputs(_Contract):
     kubeconfig: str = _secret("Admin kubeconfig of the workload cluster.")
     gpu_count: int = _field("GPUs in the primary pool.")
     node_pools: list[NodePool] = _field("Node pools of the workload cluster.")
-    models: dict[str, ModelEndpoint] = _field("Per model key, its endpoint.")
-    api_keys: dict[str, str] = _secret("Per model key, its API key.")
+    models: dict[str, ModelEndpoint] = _field("Per model key, the model as clients call it through the gateway.")
     prometheus_url: str | None = _field("In-cluster Prometheus URL; null without monitoring.")
     alertmanager_url: str | None = _field("In-cluster Alertmanager URL; null without monitoring.")
     grafana_url: str | None = _field("In-cluster Grafana URL; null without monitoring.")
@@ -109,11 +143,15 @@ class StackOutputs(_Contract):
     capacity: dict[str, ModelCapacity] = _field("Per model key, the capacity plan.")
     gpus_needed: int = _field("GPUs the models use at replicas.max.")
     cost: CostFigures = _field("Cost summary.")
+    chargeback: Chargeback = _field("Monthly cost per group from its tokens.", since="2.0.0")
     compliance: ComplianceSummary = _field("Policy pack, policies and exceptions.")
     gateway_url: str = _field("https://<hostname> of the authenticating gateway.", since="1.2.0")
-    gateway_model_urls: dict[str, str] = _field(
-        "Per model key, the OpenAI base URL through the gateway (send a bearer token from the IdP).", since="1.2.0")
+    gateway_base_url: str = _field(
+        "The one OpenAI base URL of every model, https://<hostname>/v1 (send a bearer token from the IdP).",
+        since="2.0.0")
+    gateway_clients: GatewayClients = _field("What an in-cluster caller needs to reach the gateway.", since="2.0.0")
     oidc: OidcSettings = _field("What clients need to obtain tokens the gateway accepts.", since="1.2.0")
+    token_limits: TokenLimits = _field("The limits the gateway enforces.", since="2.0.0")
     audit_bucket: str | None = _field("Object Lock bucket holding the audit trail; null without audit.", since="1.2.0")
     audit_retention_days: int | None = _field("Locked retention of audit records, days.", since="1.2.0")
     aria_project_id: str | None = _field("Aria Automation project id; null without Aria.", since="1.1.0")

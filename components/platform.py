@@ -7,9 +7,16 @@ from typing import Any
 
 import pulumi
 
-from components.builders.gateway_pods import CONTROLLER_METRICS_PORT, GATEWAY_CONTROLLER_NAMESPACE
+from components.builders.gateway_pods import (
+    CONTROLLER_METRICS_PORT,
+    CONTROLLER_NAMESPACE,
+    EXTPROC_METRICS_PORT,
+    PROXY_METRICS_PORT,
+    PROXY_PORT,
+)
 from components.builders.vllm_pod import API_PORT
 from components.config import PlatformConfig, dr_figures
+from components.config.model import OPENAI_ENDPOINTS
 from components.outputs import CONTRACT_VERSION
 from components.planning import capacity
 from components.planning.compliance import PACK_NAME, exceptions
@@ -94,9 +101,10 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         ))
     gateway = ModelGateway("gateway", ModelGatewayArgs(
         settings=cfg.gateway, cluster=cluster.core,
-        models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key) for key, svc in models.items()),
+        models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key, svc.served_model_name)
+                     for key, svc in models.items()),
         tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
-        api_server_cidrs=cfg.tanzu.api_server_cidrs,
+        api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,
     ))
     # The controller's namespace is the gateway's; its policies wait for it.
     GatewayControllerNetwork("gateway-controller-network", GatewayControllerNetworkArgs(
@@ -167,10 +175,14 @@ def operator_namespaces(cfg: PlatformConfig) -> tuple[str, ...]:
     return tuple(found)
 
 
-def scrape_targets(cfg: PlatformConfig) -> dict[str, int]:
-    """Namespaces the primary Prometheus scrapes, with the metrics port of each."""
-    targets = {cfg.tanzu.serving_namespace: 8000, cfg.addons.gpu_operator.namespace: 9400, cfg.gateway.namespace: 19001,
-               GATEWAY_CONTROLLER_NAMESPACE: CONTROLLER_METRICS_PORT}
+def scrape_targets(cfg: PlatformConfig) -> dict[str, int | tuple[int, ...]]:
+    """Namespaces the primary Prometheus scrapes, with the metrics port(s) of each."""
+    targets: dict[str, int | tuple[int, ...]] = {
+        cfg.tanzu.serving_namespace: 8000, cfg.addons.gpu_operator.namespace: 9400,
+        # Envoy's own stats and the AI gateway's token usage, in the proxy pods.
+        cfg.gateway.namespace: (PROXY_METRICS_PORT, EXTPROC_METRICS_PORT),
+        CONTROLLER_NAMESPACE: CONTROLLER_METRICS_PORT,
+    }
     if cfg.dr.enabled:
         targets[VELERO_NAMESPACE] = VELERO_METRICS_PORT
     if cfg.audit.enabled:
@@ -190,6 +202,9 @@ def rule_settings(cfg: PlatformConfig) -> RuleSettings:
         backup_rpo_seconds=cfg.dr.rpo_minutes * 60 if cfg.dr.enabled else None,
         audit=cfg.audit.enabled,
         gateway_namespace=cfg.gateway.namespace,
+        group_quotas=dict(cfg.gateway.monthly_token_quotas),
+        quota_alert_ratio=cfg.gateway.quota_alert_ratio,
+        cost_per_million_tokens_usd=capacity.plan(cfg).cost.cost_per_million_tokens_usd,
     )
 
 
@@ -209,15 +224,12 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
         "models": {
             key: {
                 "servedModelName": svc.served_model_name,
-                "baseUrl": svc.base_url,
-                "namespace": svc.namespace,
-                "service": svc.service_name,
-                "port": API_PORT,
-                "apiKeySecretName": svc.api_key_secret_name,
+                "endpoints": [OPENAI_ENDPOINTS[e] for e in access.endpoints] if access else [],
+                "groups": list(access.groups) if access else [],
             }
             for key, svc in platform.models.items()
+            for access in [cfg.gateway.model_access.get(key)]
         },
-        "apiKeys": pulumi.Output.secret({key: svc.api_key for key, svc in platform.models.items()}),
         "prometheusUrl": platform.observability.prometheus_url if platform.observability else None,
         "alertmanagerUrl": platform.observability.alertmanager_url if platform.observability else None,
         "grafanaUrl": platform.observability.grafana_url if platform.observability else None,
@@ -225,15 +237,29 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
         "capacity": {key: p.to_dict() for key, p in plan.models.items()},
         "gpusNeeded": plan.gpus_needed,
         "cost": plan.cost.to_dict(),
+        "chargeback": capacity.chargeback(cfg, plan).to_dict(),
         "compliance": {
             "policyPack": PACK_NAME,
             "policyConfig": f"policies/config/{pulumi.get_stack()}.json",
             "exceptions": exceptions(cfg),
         },
         "gatewayUrl": platform.gateway.url,
-        "gatewayModelUrls": platform.gateway.model_urls,
+        "gatewayBaseUrl": platform.gateway.base_url,
+        "gatewayClients": {
+            "namespaces": list(platform.gateway.client_namespaces),
+            "proxyNamespace": platform.gateway.namespace,
+            "proxyPodLabels": platform.gateway.proxy_selector,
+            "proxyPort": PROXY_PORT,
+        },
         "oidc": {"issuer": cfg.gateway.oidc.issuer, "audiences": list(cfg.gateway.oidc.audiences),
-                 "jwksUri": cfg.gateway.oidc.jwks_uri, "userClaim": cfg.gateway.oidc.user_claim},
+                 "jwksUri": cfg.gateway.oidc.jwks_uri, "userClaim": cfg.gateway.oidc.user_claim,
+                 "groupClaim": cfg.gateway.oidc.group_claim},
+        "tokenLimits": {
+            "requestsPerMinutePerUser": cfg.gateway.requests_per_minute_per_user,
+            "perUser": [{"tokens": w.tokens, "per": w.per} for w in cfg.gateway.token_limits.per_user],
+            "perGroup": [{"tokens": w.tokens, "per": w.per} for w in cfg.gateway.token_limits.per_group],
+            "monthlyTokenQuotas": dict(sorted(cfg.gateway.monthly_token_quotas.items())),
+        },
         "auditBucket": platform.audit.bucket if platform.audit else None,
         "auditRetentionDays": platform.audit.retention_days if platform.audit else None,
         "ariaProjectId": platform.aria.project_id if platform.aria else None,

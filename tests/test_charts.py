@@ -22,13 +22,14 @@ from offline.graph import HELM_RELEASE, ResourceGraph
 from offline.run import ROOT, evaluate, stack_config
 from tests.conftest import STACKS, needs_artifacts
 
+GATEWAY_RELEASES = {"gateway-envoy-gateway", "gateway-ai-gateway-crds", "gateway-ai-gateway"}
 RELEASES = {
-    "dev": {"primary-gpu-operator", "primary-keda", "observability-kube-prometheus-stack", "gateway-envoy-gateway"},
-    "prod": {"primary-gpu-operator", "primary-keda", "observability-kube-prometheus-stack", "gateway-envoy-gateway",
+    "dev": {"primary-gpu-operator", "primary-keda", "observability-kube-prometheus-stack", *GATEWAY_RELEASES},
+    "prod": {"primary-gpu-operator", "primary-keda", "observability-kube-prometheus-stack", *GATEWAY_RELEASES,
              "audit-fluent-bit", "dr-velero-primary-release", "dr-velero-secondary-release", "dr-cluster-gpu-operator",
              "dr-cluster-keda", "dr-observability-kube-prometheus-stack",
              # The standby cluster has the primary's front door and audit trail.
-             "dr-gateway-envoy-gateway", "dr-audit-fluent-bit"},
+             *{f"dr-{release}" for release in GATEWAY_RELEASES}, "dr-audit-fluent-bit"},
 }
 
 
@@ -67,7 +68,8 @@ def test_every_image_in_the_rendered_output_comes_from_an_allowed_registry(stack
     assert checks.images == []
     sources = " ".join(use.where for use in checks.image_uses)
     # Operands started by operators count too, not only the charts' own pods.
-    for operand in ("ClusterPolicy", "EnvoyProxy", "Prometheus", "Alertmanager", "flag --prometheus-config-reloader"):
+    for operand in ("ClusterPolicy", "EnvoyProxy", "Prometheus", "Alertmanager", "flag --prometheus-config-reloader",
+                    "flag --extProcImage"):
         assert operand in sources, operand
 
 
@@ -242,3 +244,48 @@ def test_a_chart_whose_crds_helm_never_upgrades_is_named(chart_checks):
     assert left["gateway-helm"] and all("/crds/" in f for f in left["gateway-helm"])
     # Velero and kube-prometheus-stack apply their CRDs from a pre-upgrade hook Job; the GPU Operator too.
     assert left["velero"] == () and left["kube-prometheus-stack"] == () and left["gpu-operator"] == ()
+
+
+def _with_record(graph: ResourceGraph, name: str, change) -> ResourceGraph:
+    records = []
+    for record in graph:
+        if record.name == name:
+            record = copy.deepcopy(record)
+            change(record)
+        records.append(record)
+    return ResourceGraph(records)
+
+
+def test_ai_gateway_resources_validate_against_the_crds_its_crd_chart_installs(prod, chart_checks, chart_tools):
+    checks = chart_checks["prod"]
+    (crds,) = [r for r in checks.releases if r.name == "gateway-ai-gateway-crds"]
+    assert {"AIGatewayRoute", "AIServiceBackend", "BackendSecurityPolicy", "GatewayConfig", "QuotaPolicy"} <= {
+        kind for _, kind in crds.installs()}
+    assert checks.crd_report.errors == [] and checks.crd_report.unvalidated == []
+
+    def misspell(record):
+        record.inputs["spec"]["rules"][0]["backendRefs"][0]["modelNameOverides"] = "x"
+
+    graph = _with_record(prod.graph, "gateway-route", misspell)
+    errors = preview.run(graph, "1.32", _allowed("prod"), *chart_tools).crd_report.errors
+    assert [str(e) for e in errors] == ["aigateway.envoyproxy.io/v1beta1/AIGatewayRoute api-gateway/openai: "
+                                        "spec.rules[0].backendRefs[0].modelNameOverides: unknown field"]
+
+
+def test_a_misspelt_value_is_found_in_a_chart_that_generates_certificates(dev, chart_tools):
+    """The AI gateway chart renders a new webhook certificate every time; the probe leaves those fields out."""
+    def misspell(record):
+        record.inputs["values"]["controller"]["logLvl"] = "debug"
+
+    graph = _with_release(dev.graph, "gateway-ai-gateway", misspell)
+    checks = preview.run(graph, "1.32", _allowed("dev"), *chart_tools)
+    assert checks.ignored_values == ["gateway-ai-gateway (ai-gateway-helm v1.1.0): value controller.logLvl is neither "
+                                     "defaulted nor read by the chart; helm ignores it"]
+
+
+def test_volatile_fields_are_those_two_equivalent_renders_disagree_on():
+    from offline.charts.values import volatile_paths
+
+    first = [{"kind": "Secret", "data": {"tls.crt": "aaa", "ca.crt": "bbb"}}, {"kind": "Service", "spec": {"port": 1}}]
+    second = [{"kind": "Secret", "data": {"tls.crt": "ccc", "ca.crt": "bbb"}}, {"kind": "Service", "spec": {"port": 1}}]
+    assert volatile_paths(first, second) == {(0, "data", "tls.crt")}

@@ -156,7 +156,7 @@ def test_a_secure_value_inside_a_section_is_refused_without_showing_it(tmp_path)
 
 @pytest.mark.parametrize(("old", "new", "where", "hint"), [
     ("    vsphereOperatorGroup: HOSPITAL.EXAMPLE\\llm-operators\n",
-     '    vsphereOperatorGroup: "HOSPITAL.EXAMPLE\\llm-operators"\n', "Pulumi.dev.yaml:101:", "single quotes"),
+     '    vsphereOperatorGroup: "HOSPITAL.EXAMPLE\\llm-operators"\n', "Pulumi.dev.yaml:111:", "single quotes"),
     ("    datastore: vsan-lab\n", "\tdatastore: vsan-lab\n", "Pulumi.dev.yaml:15:1", "not allow tabs"),
     ("    datacenter: dc-lab\n", '    datacenter: "dc-lab\n', "Pulumi.dev.yaml:", "line 13 opens a quote"),
     ("    computeCluster: lab-gpu-cluster\n", "    computeCluster: lab: gpu\n", "Pulumi.dev.yaml:14:", "must be quoted"),

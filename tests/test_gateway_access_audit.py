@@ -1,4 +1,4 @@
-"""The authenticating gateway, least-privilege access and the audit trail."""
+"""Least-privilege access and the audit trail (the gateway has tests/test_gateway.py)."""
 
 from __future__ import annotations
 
@@ -8,68 +8,12 @@ import pytest
 
 from components.config import SECRET_KEYS, ConfigError, parse_config
 from components.resources.access import AUTOMATION_PRIVILEGES, OPERATOR_PRIVILEGES
-from components.resources.gateway import API_PATHS
 from offline.record import Secret
-from offline.render import manifest
 from offline.run import stack_config
-
-ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 
 
 def _spec(evaluation, name):
     return evaluation.graph.named(name).inputs["spec"]
-
-
-def test_gateway_listens_only_on_https_with_the_configured_certificate(prod):
-    (listener,) = _spec(prod, "gateway-gateway")["listeners"]
-    assert listener["protocol"] == "HTTPS" and listener["port"] == 443
-    assert listener["hostname"] == "llm.hospital.example"
-    assert listener["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "llm-gateway-tls"}]
-    assert isinstance(prod.graph.named("gateway-tls").inputs["stringData"], Secret)
-
-
-def test_every_route_requires_a_jwt_from_the_site_idp(prod):
-    policy = _spec(prod, "gateway-authentication")
-    assert policy["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "llm-gateway"}]
-    (provider,) = policy["jwt"]["providers"]
-    assert provider["issuer"] == "https://sso.hospital.example/realms/clinical"
-    assert provider["audiences"] == ["llm-gateway"]
-    assert provider["claimToHeaders"] == [{"claim": "sub", "header": "x-llm-user"}]
-    assert "optional" not in policy["jwt"]
-
-
-def test_each_model_gets_a_route_exposing_only_the_openai_api(prod):
-    routes = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in prod.graph.of_type(ROUTE)}
-    assert set(routes) == {"llama-2-7b-chat", "mistral-7b-instruct"}
-    for key, spec in routes.items():
-        paths = [rule["matches"][0]["path"] for rule in spec["rules"]]
-        assert paths == [{"type": "Exact", "value": f"/{key}{p}"} for p in API_PATHS]
-        for rule in spec["rules"]:
-            assert rule["backendRefs"] == [{"group": "", "kind": "Service", "name": f"{key}-api",
-                                            "namespace": "llm-serving", "port": 8000}]
-        routed = json.dumps(spec)
-        for hidden in ("/metrics", "/health", "/pause", "/tokenize", "/collective_rpc"):
-            assert hidden not in routed
-
-
-def test_the_vllm_key_is_injected_from_a_secret_and_never_written_in_a_spec(prod):
-    secret = prod.graph.named("gateway-llama-2-7b-chat-credential")
-    assert isinstance(secret.inputs["stringData"], Secret)
-    inject = _spec(prod, "gateway-llama-2-7b-chat-inject-key")
-    assert inject == {"credentialInjection": {"overwrite": True,
-                                              "credential": {"valueRef": {"name": "llama-2-7b-chat-upstream-key"}}}}
-    key = prod.outputs["apiKeys"].value["llama-2-7b-chat"]
-    for record in prod.graph.kubernetes_objects():
-        assert key not in json.dumps(manifest(record)), record.urn
-
-
-def test_per_user_rate_limit_and_access_log_without_bodies(prod):
-    rule = _spec(prod, "gateway-rate-limit")["rateLimit"]["local"]["rules"][0]
-    assert rule["clientSelectors"] == [{"headers": [{"name": "x-llm-user", "type": "Distinct"}]}]
-    assert rule["limit"] == {"requests": 60, "unit": "Minute"}
-    log = _spec(prod, "gateway-proxy-config")["telemetry"]["accessLog"]["settings"][0]["format"]["json"]
-    assert {"user", "route", "status", "start_time", "duration_ms"} <= set(log)
-    assert not any("BODY" in value.upper() for value in log.values())
 
 
 def test_gateway_namespace_is_the_one_the_endpoints_admit(prod):
@@ -202,9 +146,7 @@ def test_the_standby_site_seals_its_own_chain(prod):
     assert env["PREFIX"] == "onprem-llm/llm-dr" and env["ANCHOR_PREFIX"] == "onprem-llm-audit-anchors/onprem-llm/llm-dr"
 
 
-def test_outputs_give_clients_what_they_need(prod, dev):
-    assert prod.outputs["gatewayModelUrls"]["llama-2-7b-chat"] == "https://llm.hospital.example/llama-2-7b-chat/v1"
-    assert prod.outputs["oidc"]["issuer"] == "https://sso.hospital.example/realms/clinical"
+def test_outputs_name_the_audit_trail(prod, dev):
     assert (prod.outputs["auditBucket"], prod.outputs["auditRetentionDays"]) == ("llm-platform-audit", 2555)
     assert dev.outputs["auditBucket"] is None
 

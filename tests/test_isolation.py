@@ -46,14 +46,57 @@ def test_webhook_and_metrics_ingress_come_only_from_the_api_server_and_prometheu
                                                         "onprem-llm.io/role": "metrics-scraper"}, namespace
 
 
+def _route_models(evaluation, route):
+    spec = evaluation.graph.named(route).inputs["spec"]
+    return {rule["matches"][0]["headers"][0]["value"] for rule in spec["rules"]}
+
+
 def test_the_standby_serves_only_behind_its_own_gateway(prod):
-    route = prod.graph.named("dr-gateway-llama-2-7b-chat-route").inputs["spec"]
-    assert route["rules"][0]["backendRefs"][0]["name"] == "dr-llama-2-7b-chat-api"
+    backend = prod.graph.named("dr-gateway-llama-2-7b-chat-backend").inputs["spec"]
+    assert backend["endpoints"][0]["fqdn"]["hostname"] == "dr-llama-2-7b-chat-api.llm-serving.svc.cluster.local"
     assert prod.graph.named("dr-gateway-authentication").inputs["spec"]["jwt"]["providers"][0]["issuer"] == \
         "https://sso.hospital.example/realms/clinical"
     ingress = _policies(prod, "llm-serving", "::dr-cluster-workload")["dr-llama-2-7b-chat-api-ingress"]["ingress"][0]
     assert ingress["from"][0]["podSelector"]["matchLabels"]["gateway.envoyproxy.io/owning-gateway-name"] == "llm-gateway"
     assert "default-deny" in _policies(prod, "envoy-gateway-system", "::dr-cluster-workload")
+    # Token usage at the standby is scraped by its own Prometheus.
+    assert prod.graph.named("dr-gateway-monitor").provider_urn.endswith("::dr-cluster-workload")
+
+
+def test_clients_name_the_same_models_at_the_standby(raw_config):
+    from offline.run import evaluate
+
+    raw = raw_config("prod")
+    raw["models"]["llama-2-7b-chat"]["servedModelName"] = "meta-llama/Llama-2-7b-chat-hf"
+    renamed = evaluate("prod", raw_config=raw)
+    assert "meta-llama/Llama-2-7b-chat-hf" in _route_models(renamed, "gateway-route")
+    assert _route_models(renamed, "dr-gateway-route") == _route_models(renamed, "gateway-route")
+
+
+def test_the_rate_limit_service_reaches_redis_and_its_configuration_and_nothing_else(prod):
+    for suffix in ("::primary-workload", "::dr-cluster-workload"):
+        controller = _policies(prod, "envoy-gateway-system", suffix)
+        rate_limit = controller["allow-rate-limit"]
+        assert rate_limit["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "envoy-ratelimit"
+        (calls,) = rate_limit["ingress"]
+        assert calls["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "proxy"
+        assert [p["port"] for p in calls["ports"]] == [8081]
+        configuration, redis = rate_limit["egress"]
+        assert configuration["to"][0]["podSelector"]["matchLabels"] == {"control-plane": "envoy-gateway"}
+        assert [p["port"] for p in configuration["ports"]] == [18001]
+        assert redis["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "gateway-redis"}
+        assert [p["port"] for p in redis["ports"]] == [6379]
+        xds = controller["allow-proxy-xds"]
+        assert xds["podSelector"]["matchLabels"] == {"control-plane": "envoy-gateway"}
+        assert [p["port"] for p in xds["ingress"][1]["ports"]] == [18001]
+        extension = controller["allow-ai-extension-egress"]["egress"][0]
+        assert extension["to"][0]["namespaceSelector"]["matchLabels"] == {
+            "kubernetes.io/metadata.name": "envoy-ai-gateway-system"}
+        assert [p["port"] for p in extension["ports"]] == [1063]
+        store = _policies(prod, "gateway-redis", suffix)
+        assert "default-deny" in store
+        (admitted,) = store["allow-rate-limit-service"]["ingress"]
+        assert admitted["from"][0]["podSelector"]["matchLabels"] == rate_limit["podSelector"]["matchLabels"]
 
 
 def test_the_standby_download_reaches_only_the_named_networks(prod):

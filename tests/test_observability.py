@@ -129,9 +129,15 @@ def _recorded(evaluation):
     return {rule["record"] for rule in _rules(evaluation) if "record" in rule}
 
 
+def _boards(evaluation):
+    """The dashboards as the stack deploys them (the usage board prices tokens at the stack's rate)."""
+    maps = [r for r in evaluation.graph.of_type("kubernetes:core/v1:ConfigMap") if r.name.startswith("observability-dashboard")]
+    return [json.loads(text) for record in maps for text in record.inputs["data"].values()]
+
+
 def _all_expressions(evaluation):
     found = [rule["expr"] for rule in _rules(evaluation)]
-    found += [expr for board in dashboards().values() for expr in expressions(board)]
+    found += [expr for board in _boards(evaluation) for expr in expressions(board)]
     for scaler in evaluation.graph.of_type("kubernetes:keda.sh/v1alpha1:ScaledObject"):
         found += [t["metadata"]["query"] for t in scaler.inputs["spec"]["triggers"]]
     return found
@@ -167,7 +173,7 @@ def test_dashboards_cover_the_required_panels():
 
 def test_dashboards_are_config_maps_for_the_sidecar(prod):
     maps = [r for r in prod.graph.of_type("kubernetes:core/v1:ConfigMap") if r.name.startswith("observability-dashboard")]
-    assert len(maps) == 2
+    assert len(maps) == 3
     for record in maps:
         assert record.inputs["metadata"]["labels"]["grafana_dashboard"] == "1"
         (name, text), = record.inputs["data"].items()
@@ -176,10 +182,10 @@ def test_dashboards_are_config_maps_for_the_sidecar(prod):
 
 def test_monitoring_namespace_opens_only_what_the_stack_needs(prod):
     scrapes = prod.graph.named("observability-allow-prometheus-scrapes").inputs["spec"]["egress"]
-    targets = {(r["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], r["ports"][0]["port"])
-               for r in scrapes}
+    targets = {(r["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], port["port"])
+               for r in scrapes for port in r["ports"]}
     assert targets == {("llm-serving", 8000), ("gpu-operator", 9400), ("velero", 8085), ("api-gateway", 19001),
-                       ("logging", 2020), ("envoy-gateway-system", 19001)}
+                       ("api-gateway", 1064), ("logging", 2020), ("envoy-gateway-system", 19001)}
     queries = prod.graph.named("observability-allow-prometheus-queries").inputs["spec"]["ingress"][0]
     assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in queries["from"]] == ["keda"]
 
@@ -194,10 +200,11 @@ def test_rules_pass_promtool_check(prod, tmp_path):
     assert "SUCCESS" in result.stdout
 
 
-def test_dashboard_expressions_parse(tmp_path):
+def test_dashboard_expressions_parse(prod, tmp_path):
     rules = [
-        {"record": f"dashboard:expr_{i}", "expr": expr.replace("$__rate_interval", "5m").replace("$model", ".*")}
-        for i, expr in enumerate(e for board in dashboards().values() for e in expressions(board))
+        {"record": f"dashboard:expr_{i}",
+         "expr": expr.replace("$__rate_interval", "5m").replace("$__range", "1h").replace("$model", ".*")}
+        for i, expr in enumerate(e for board in _boards(prod) for e in expressions(board))
     ]
     path = promtool.write_rules(tmp_path, [{"name": "dashboards", "rules": rules}])
     result = promtool.run("check", "rules", str(path), cwd=tmp_path)
@@ -230,6 +237,10 @@ def _histogram(name: str, labels: str, per_minute: dict[str, int]) -> list[dict]
         total += count
         series.append({"series": f'{name}_bucket{{{labels},le="{le}"}}', "values": f"0+{total}x40"})
     return series
+
+
+def _tokens(kind: str, group: str) -> str:
+    return f'gen_ai_client_token_usage_sum{{gen_ai_token_type="{kind}",llm_group="{group}"}}'
 
 
 def _fires(name: str, at: str, *label_sets: dict) -> dict:
@@ -411,6 +422,39 @@ UNIT_TESTS = [
             _fires("AuditManifestOverdue", "27h", {"namespace": "audit-sealing", "cronjob": "audit-manifest",
                                                    "severity": "critical"}),
         ],
+    },
+    {   # Gateway quotas (prod: radiology 100M tokens a month, alert at 80 %): radiology uses 1M tokens an hour,
+        # cardiology a thousand; cardiology's "total" series is huge but never counted twice.
+        "interval": "1h",
+        "input_series": [
+            {"series": _tokens("input", "radiology"), "values": "0+600000x200"},
+            {"series": _tokens("output", "radiology"), "values": "0+400000x200"},
+            {"series": _tokens("input", "cardiology"), "values": "0+1000x200"},
+            {"series": _tokens("total", "cardiology"), "values": "0+90000000x200"},
+        ],
+        "alert_rule_test": [
+            _fires("LlmGroupQuotaNearlyUsed", "60h"),
+            _fires("LlmGroupQuotaNearlyUsed", "90h", {"llm_group": "radiology", "severity": "warning"}),
+            _fires("LlmGroupQuotaExhausted", "90h"),
+            _fires("LlmGroupQuotaExhausted", "120h", {"llm_group": "radiology", "severity": "critical"}),
+        ],
+    },
+    {   # Tokens per second per group and model: input plus output, never the "total" series on top.
+        "interval": "1m",
+        "input_series": [
+            {"series": 'gen_ai_client_token_usage_sum{gen_ai_token_type="input",llm_group="radiology",'
+                       'gen_ai_request_model="llama-2-7b-chat",pod="p0"}', "values": "0+120x30"},
+            {"series": 'gen_ai_client_token_usage_sum{gen_ai_token_type="output",llm_group="radiology",'
+                       'gen_ai_request_model="llama-2-7b-chat",pod="p1"}', "values": "0+60x30"},
+            {"series": 'gen_ai_client_token_usage_sum{gen_ai_token_type="total",llm_group="radiology",'
+                       'gen_ai_request_model="llama-2-7b-chat",pod="p0"}', "values": "0+180x30"},
+        ],
+        "promql_expr_test": [{
+            "expr": "llm_group:gateway_tokens:rate5m",
+            "eval_time": "20m",
+            "exp_samples": [{"labels": 'llm_group:gateway_tokens:rate5m{gen_ai_request_model="llama-2-7b-chat",'
+                                       'llm_group="radiology"}', "value": 3}],
+        }],
     },
     {   # Backups: schedule a last succeeded at t=0, schedule b keeps succeeding; a also fails.
         "interval": "1m",

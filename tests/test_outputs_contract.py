@@ -44,7 +44,7 @@ def test_redacted_outputs_json_keeps_its_shape(prod, schema, rendered):
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_no_secret_output_is_plain(stack, evaluations):
     outputs = evaluations[stack].outputs
-    assert set(SECRET_OUTPUTS) == {"kubeconfig", "apiKeys", "grafanaAdminPassword"}
+    assert set(SECRET_OUTPUTS) == {"kubeconfig", "grafanaAdminPassword"}
     for name in SECRET_OUTPUTS:
         assert isinstance(outputs[name], Secret) or outputs[name] is None, name
     plain = json.dumps({k: v for k, v in reveal(outputs).items() if k not in SECRET_OUTPUTS})

@@ -139,7 +139,7 @@ def test_kubernetes_version_updates_the_cluster_and_the_pod_security_versions(de
     assert ("primary-cluster", "update", False) in steps
     assert all(op == "update" for _, op, _ in steps)
     namespaces = [s for s in result.changed if s.type == "kubernetes:core/v1:Namespace"]
-    assert len(namespaces) == len(steps) - 1 == 6
+    assert len(namespaces) == len(steps) - 1 == 8
     assert result.step("primary-cluster").diffs == ["spec.topology.version"]
 
 
@@ -160,6 +160,7 @@ def test_renaming_the_cluster_is_refused_because_the_cluster_is_protected(deploy
 def test_deleting_a_protected_resource_is_an_error_and_retained_ones_are_noted(deployed, raw_config):
     def edit(raw):
         del raw["models"]["mistral-7b-instruct"]
+        del raw["gateway"]["modelAccess"]["mistral-7b-instruct"]
     result = _update(deployed, raw_config, "prod", edit)
     weights = result.step("mistral-7b-instruct-weights")
     assert weights.op == "delete"

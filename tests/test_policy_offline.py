@@ -67,8 +67,16 @@ def _delete(record, document):
     document["resources"].remove(record)
 
 
+def _optional_jwt(record, _):
+    record["inputs"]["spec"]["jwt"]["optional"] = True
+
+
 MUTATIONS = [
-    ("gateway-authentication", _delete, "", "gateway-authentication", "HTTPRoute::gateway-llama-2-7b-chat-route"),
+    ("gateway-authentication", _optional_jwt, "", "gateway-authentication", "HTTPRoute::gateway-models-route-0"),
+    ("gateway-authentication", _optional_jwt, "", "ai-gateway-authenticated", "SecurityPolicy::gateway-authentication"),
+    ("gateway-strip-identity-headers", _delete, "", "gateway-identity-headers-stripped",
+     "SecurityPolicy::gateway-authentication"),
+    ("gateway-token-limits", _delete, "", "ai-gateway-token-limited", "AIGatewayRoute::gateway-route"),
     ("llama-2-7b-chat-server", _privileged, "", "pod-security-restricted", "Deployment::llama-2-7b-chat-server"),
     ("llama-2-7b-chat-server", _no_memory_limit, "", "container-resources", "Deployment::llama-2-7b-chat-server"),
     ("llama-2-7b-chat-api", _load_balancer, "Service", "no-external-services", "Service::llama-2-7b-chat-api"),

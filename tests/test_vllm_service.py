@@ -21,7 +21,9 @@ PSA_VOLUME_TYPES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", 
 
 
 def _workloads(evaluation):
-    return evaluation.graph.of_type(DEPLOYMENT) + evaluation.graph.of_type(STATEFULSET)
+    """The model servers' workloads (the gateway's rate-limit store is a Deployment too)."""
+    return [r for r in evaluation.graph.of_type(DEPLOYMENT) + evaluation.graph.of_type(STATEFULSET)
+            if "onprem:platform:VllmService" in r.urn]
 
 
 def _pod(record):
@@ -164,7 +166,8 @@ def test_network_policy_admits_only_the_gateway_proxies_and_prometheus_on_the_ap
     # Consumer namespaces (clinical-notes) get nothing: they call the gateway with their own tokens.
     assert rule["from"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "api-gateway"}},
-         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "envoy",
+         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
+                                         "app.kubernetes.io/managed-by": "envoy-gateway",
                                          "gateway.envoyproxy.io/owning-gateway-name": "llm-gateway",
                                          "gateway.envoyproxy.io/owning-gateway-namespace": "api-gateway"}}},
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
@@ -202,6 +205,8 @@ def test_download_egress_is_limited_to_the_download_pods_and_https(prod, dev):
 def test_service_is_cluster_ip_with_a_named_port_and_never_called_vllm(evaluations):
     for evaluation in evaluations.values():
         for service in evaluation.graph.of_type("kubernetes:core/v1:Service"):
+            if "onprem:platform:VllmService" not in service.urn:
+                continue
             assert service.inputs["metadata"]["name"] != "vllm"
             assert service.inputs["spec"]["type"] == "ClusterIP"
             assert [p["name"] for p in service.inputs["spec"]["ports"]] == ["http"]
@@ -272,6 +277,8 @@ def test_optional_ingress_serves_only_the_api_over_tls(tp2, prod):
 
 
 def test_component_outputs(prod):
-    model = prod.outputs["models"]["mistral-7b-instruct"]
-    assert model["baseUrl"] == "http://mistral-7b-instruct-api.llm-serving.svc.cluster.local:8000/v1"
-    assert model["apiKeySecretName"] == "mistral-7b-instruct-api-key"
+    """Clients reach a model through the gateway by its served name; its Service and key stay inside the platform."""
+    assert prod.outputs["models"]["mistral-7b-instruct"]["servedModelName"] == "mistral-7b-instruct"
+    service = prod.graph.named("mistral-7b-instruct-api", "kubernetes:core/v1:Service").inputs
+    assert service["spec"]["ports"][0]["port"] == 8000
+    assert prod.graph.named("mistral-7b-instruct-api-key", "kubernetes:core/v1:Secret")

@@ -79,7 +79,7 @@ def test_prod_timeouts_come_from_the_estimates(prod, raw_config):
     assert standby.options["customTimeouts"]["create"] == waits.duration(
         waits.workload_create_seconds(1200, DEFAULTS, staged_in_pod=True, size_gib=40))
     releases = prod.graph.of_type("kubernetes:helm.sh/v3:Release")
-    assert len(releases) == 12
+    assert len(releases) == 16
     for release in releases:
         expected = waits.gpu_operator_release_seconds(DEFAULTS) if release.name.endswith("gpu-operator") \
             else waits.release_seconds(DEFAULTS)

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from components.builders.gateway_pods import gateway_proxy_labels
+from components.builders.gateway_pods import gateway_proxy_selector
 from components.builders.monitoring import PROMETHEUS_POD_LABELS
 from components.config import SECRET_KEYS, PlatformConfig, parse_config
 from components.config.rules import SIX_YEARS_DAYS
@@ -58,7 +58,7 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
         "cluster-admin-break-glass-only": {"breakGlassGroup": cfg.access.break_glass_group},
         "rbac-least-privilege": {"breakGlassGroup": cfg.access.break_glass_group},
         "model-port-ingress": {
-            "gatewayNamespace": cfg.gateway.namespace, "gatewayProxyLabels": gateway_proxy_labels(cfg.gateway.namespace),
+            "gatewayNamespace": cfg.gateway.namespace, "gatewayProxyLabels": gateway_proxy_selector(cfg.gateway.namespace),
             "monitoringNamespace": cfg.tanzu.monitoring_namespace, "prometheusLabels": dict(PROMETHEUS_POD_LABELS),
         },
         "no-open-network": {"production": cfg.compliance.tier == "production", "gatewayNamespace": cfg.gateway.namespace},

@@ -489,6 +489,32 @@ def claim_name(value: str) -> str:
     raise ValueError("is a JWT claim name, e.g. 'sub', 'preferred_username' or 'email'")
 
 
+def claim_value(value: str) -> str:
+    """A value of a token claim the gateway matches exactly (a group), and that rules and dashboards quote."""
+    if len(value) > 128:
+        raise ValueError(f"is {len(value)} characters; a group name in a token claim is at most 128, e.g. 'radiology'")
+    bad = sorted({c for c in value if c in '"\\%,' or ord(c) < 32})
+    if bad:
+        raise ValueError(f"contains {bad}: the gateway copies the group into a header, metrics and alert rules, "
+                         "which cannot carry quotes, backslashes, '%' or ','; use the IdP's plain group name, "
+                         "e.g. 'radiology'")
+    return value
+
+
+def token_quotas(quotas: dict[str, int]) -> dict[str, int]:
+    """Group name to tokens per month."""
+    for group, tokens in quotas.items():
+        try:
+            claim_value(group)
+        except ValueError as error:
+            raise ValueError(f"group {group!r} {error}") from None
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
+            raise ValueError(f"group {group!r}: the quota is a whole number of tokens of at least 1, e.g. 100000000")
+        if tokens > 1_000_000_000_000:
+            raise ValueError(f"group {group!r}: {tokens} tokens a month is above the plausible maximum of 10^12")
+    return quotas
+
+
 def vsphere_user(value: str) -> str:
     _one_line(value, "user name")
     lowered = value.lower()

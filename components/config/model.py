@@ -638,19 +638,86 @@ class OidcConfig(_Model):
     audiences: Annotated[tuple[str, ...], checked(f.no_duplicates)] = Field(min_length=1, description="Accepted `aud` values.")
     jwks_uri: HttpsUrl = Field(description="URL of the issuer's signing keys (JWKS).")
     user_claim: Annotated[str, checked(f.claim_name)] = Field(
-        "sub", description="Claim that identifies the caller in logs and rate limits. Default: sub.")
+        "sub", description="Claim that identifies the caller in logs, limits and usage metrics. Default: sub.")
+    group_claim: Annotated[str, checked(f.claim_name)] = Field(
+        description="Claim naming the caller's group, one string per token (a department or cost centre, e.g. "
+        "`department`): model access, group limits, quotas, usage and chargeback key on it. A list claim such as "
+        "`groups` cannot be used: Envoy Gateway copies only single-valued claims into headers.")
+
+
+Groups = Annotated[tuple[str, ...], checked(lambda values: [f.claim_value(v) for v in values], f.no_duplicates)]
+TokenQuotas = Annotated[dict[str, int], checked(f.token_quotas)]
+OPENAI_ENDPOINTS = {"chat": "/v1/chat/completions", "completions": "/v1/completions", "embeddings": "/v1/embeddings"}
+"""The OpenAI API paths a model may serve through the gateway, by the name config uses."""
+
+
+class ModelAccessConfig(_Model):
+    """Who may call one model through the gateway, and which of its OpenAI endpoints."""
+
+    groups: Groups = Field(min_length=1, description="Values of oidc.groupClaim admitted to the model.")
+    endpoints: Annotated[tuple[Literal["chat", "completions", "embeddings"], ...], checked(f.no_duplicates)] = Field(
+        ("chat", "completions"), min_length=1,
+        description="OpenAI endpoints the model serves: chat (/v1/chat/completions), completions (/v1/completions), "
+        "embeddings (/v1/embeddings, embedding models only). Default: [chat, completions].")
+
+
+TokenCount = Annotated[int, at_most(1_000_000_000_000, "tokens")]
+
+
+class TokenWindowConfig(_Model):
+    """A token budget over one fixed window of the rate-limit service."""
+
+    tokens: TokenCount = Field(ge=1, description="Prompt plus completion tokens allowed per window.")
+    per: Literal["Minute", "Hour", "Day", "Week", "Month"] = Field(
+        description="Window: Minute, Hour, Day, Week or Month (fixed windows; Month is 30 days, not a calendar month).")
+
+
+class TokenLimitsConfig(_Model):
+    """Token limits counted on tokens, shared by every gateway replica (global rate limit with Redis)."""
+
+    per_user: tuple[TokenWindowConfig, ...] = Field(
+        (TokenWindowConfig(tokens=100_000, per="Hour"),),
+        description="Budgets of each caller (oidc.userClaim) on each model. Default: 100000 tokens per hour.")
+    per_group: tuple[TokenWindowConfig, ...] = Field(
+        (), description="Budgets of each group (oidc.groupClaim) on each model. Default: none.")
+
+    @field_validator("per_user", "per_group")
+    @classmethod
+    def _one_budget_per_window(cls, value: tuple[TokenWindowConfig, ...]) -> tuple[TokenWindowConfig, ...]:
+        windows = [w.per for w in value]
+        repeated = sorted({w for w in windows if windows.count(w) > 1})
+        if repeated:
+            raise ValueError(f"lists the window {repeated} more than once; give one budget per window, e.g. "
+                             "[{tokens: 20000, per: Minute}, {tokens: 500000, per: Day}]")
+        return value
 
 
 class GatewayConfig(_Model):
-    """The authenticating gateway: the only way into the model endpoints."""
+    """The authenticating gateway: one OpenAI base URL for every model, the only way into the model endpoints."""
 
     namespace: Namespace = Field("api-gateway", description="Namespace of the gateway. Default: api-gateway.")
     hostname: DnsHost = Field(
         description="Host name clients use; its certificate is the secrets `gatewayTlsCert`/`gatewayTlsKey`.")
     oidc: OidcConfig = Field(description="Identity provider.")
+    model_access: dict[str, ModelAccessConfig] = Field(
+        default_factory=dict,
+        description="Per model key, the groups that may use it and its endpoints; every model needs an entry. "
+        "Default: none.")
+    token_limits: TokenLimitsConfig = Field(default_factory=TokenLimitsConfig, description="Token limits.")
+    monthly_token_quotas: TokenQuotas = Field(
+        default_factory=dict,
+        description="Per group, tokens it may use in a month across all models; past it the group gets 429 until "
+        "the window resets. Default: none.")
+    quota_alert_ratio: float = Field(
+        0.8, gt=0, lt=1, description="Share of a monthly quota at which the quota alert fires. Default: 0.8.")
     requests_per_minute_per_user: Annotated[int, at_most(100_000, "requests per minute")] = Field(
-        60, ge=1, description="Requests each caller (token subject) may send per minute, per gateway replica. Default: 60."
-    )
+        60, ge=1, description="Requests each caller may send per minute, counted across all gateway replicas. "
+        "Default: 60.")
+    request_timeout_seconds: Annotated[int, at_most(3600, "seconds", ("milliseconds", 1000))] = Field(
+        300, ge=10, description="Longest a completion may take, streaming included, seconds. Default: 300.")
+    client_namespaces: Namespaces = Field(
+        (), description="In-cluster namespaces whose pods may call the gateway (its NetworkPolicy admits them on the "
+        "proxy port). Default: none.")
     client_cidrs: Cidrs = Field(
         ("0.0.0.0/0",), description="Networks allowed to connect to the gateway on 443. Default: any address."
     )

@@ -18,6 +18,8 @@ from components.planning.dr_plan import DrFigures, DrInputs, achievable, cron_fo
 
 FIXED_NAMESPACES = {
     "envoy-gateway-system": "the Envoy Gateway controller",
+    "envoy-ai-gateway-system": "the AI gateway controller",
+    "gateway-redis": "the gateway's rate-limit counters",
     "logging": "the audit log shipper",
     "velero": "Velero (backups)",
 }
@@ -671,6 +673,47 @@ def _rule_aria(c: PlatformConfig) -> list[ConfigIssue]:
     return issues
 
 
+AI_GATEWAY_ROUTE_RULES = 15
+"""An AIGatewayRoute holds at most 15 rules (its CRD), one per model here."""
+
+
+def _rule_gateway(c: PlatformConfig) -> list[ConfigIssue]:
+    """Every model is routed with its groups; quotas name admitted groups; in-cluster callers are apps."""
+    g = c.gateway
+    issues = []
+    for key in c.models:
+        if key not in g.model_access:
+            issues.append(ConfigIssue(
+                f"gateway.modelAccess.{key}", MISSING,
+                "every model needs the groups (values of gateway.oidc.groupClaim) that may use it, e.g. "
+                f"{{{key}: {{groups: [clinical-informatics]}}}}; without an entry no one could call it"))
+    for key in g.model_access:
+        if key not in c.models:
+            near = difflib.get_close_matches(key, list(c.models), n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            issues.append(ConfigIssue(f"gateway.modelAccess.{key}", key,
+                                      f"is not a key of models ({sorted(c.models)}); {hint}remove it or fix the key"))
+    if len(c.models) > AI_GATEWAY_ROUTE_RULES:
+        issues.append(ConfigIssue(
+            "models", f"{len(c.models)} models",
+            f"the gateway's AIGatewayRoute holds at most {AI_GATEWAY_ROUTE_RULES} rules, one per model; serve at most "
+            f"{AI_GATEWAY_ROUTE_RULES} models from one stack"))
+    admitted = {group for access in g.model_access.values() for group in access.groups}
+    for group in g.monthly_token_quotas:
+        if group not in admitted:
+            issues.append(ConfigIssue(
+                f"gateway.monthlyTokenQuotas.{group}", g.monthly_token_quotas[group],
+                f"group {group!r} may use no model (gateway.modelAccess lists {sorted(admitted)}); admit it to a model "
+                "or remove its quota"))
+    platform = {ns for _, ns, _ in _namespace_roles(c)} | set(FIXED_NAMESPACES) | {c.tanzu.serving_namespace}
+    clash = sorted(ns for ns in g.client_namespaces if ns in platform)
+    if clash:
+        issues.append(ConfigIssue(
+            "gateway.clientNamespaces", list(g.client_namespaces),
+            f"lists platform namespaces {clash}; list the consuming applications' namespaces only, e.g. [clinical-notes]"))
+    return issues
+
+
 SIX_YEARS_DAYS = 2190
 AUDIT_HINTS = {
     "s3Url": "the store's https:// endpoint, e.g. https://s3-audit.hospital.example",
@@ -776,6 +819,7 @@ def _rule_no_open_network(c: PlatformConfig) -> list[ConfigIssue]:
 RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_access_and_audit,
     _rule_no_open_network,
+    _rule_gateway,
     _rule_groups_separate,
     _rule_networks,
     _rule_weights_fit_volume,

@@ -120,6 +120,55 @@ def plan(cfg: PlatformConfig) -> CapacityPlan:
     return CapacityPlan(models, gpus, cfg.gpu_pool.total_gpus, cost)
 
 
+@dataclass(frozen=True)
+class GroupCharge:
+    monthly_token_quota: int | None
+    """None: the group has no quota and pays for what it uses."""
+    monthly_cost_at_quota_usd: float | None
+
+
+@dataclass(frozen=True)
+class Chargeback:
+    """What a group pays: its tokens (prompt plus completion) at the platform's cost per million tokens.
+
+    The rate is the planned monthly total (capital amortised plus operations) over the planned tokens
+    (cost.requestsPerMonth x (avgPromptTokens + avgOutputTokens)), so groups that together use the planned
+    volume pay the platform's monthly total; less use leaves part of it unrecovered, more recovers more."""
+
+    rate_per_million_tokens_usd: float | None
+    planned_tokens_per_month: int
+    groups: dict[str, GroupCharge]
+    quotas_total_tokens: int
+    """Sum of the groups' monthly quotas; above planned_tokens_per_month the quotas promise more than is planned."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ratePerMillionTokensUsd": None if self.rate_per_million_tokens_usd is None
+            else round(self.rate_per_million_tokens_usd, 4),
+            "plannedTokensPerMonth": self.planned_tokens_per_month,
+            "quotasTotalTokens": self.quotas_total_tokens,
+            "groups": {group: {"monthlyTokenQuota": c.monthly_token_quota,
+                               "monthlyCostAtQuotaUsd": None if c.monthly_cost_at_quota_usd is None
+                               else round(c.monthly_cost_at_quota_usd, 2)}
+                       for group, c in sorted(self.groups.items())},
+        }
+
+
+def chargeback(cfg: PlatformConfig, capacity: CapacityPlan | None = None) -> Chargeback:
+    """Monthly cost per group from the cost model's cost per million tokens; every admitted group is listed."""
+    capacity = capacity or plan(cfg)
+    rate = capacity.cost.cost_per_million_tokens_usd
+    quotas = cfg.gateway.monthly_token_quotas
+    groups = sorted({g for access in cfg.gateway.model_access.values() for g in access.groups} | set(quotas))
+    charges = {}
+    for group in groups:
+        quota = quotas.get(group)
+        at_quota = quota / 1e6 * rate if quota is not None and rate is not None else None
+        charges[group] = GroupCharge(quota, at_quota)
+    planned = cfg.cost.requests_per_month * (cfg.cost.avg_prompt_tokens + cfg.cost.avg_output_tokens)
+    return Chargeback(rate, planned, charges, sum(quotas.values()))
+
+
 def table(capacity: CapacityPlan) -> str:
     """The capacity table and cost summary as the preview prints them."""
     header = f"{'model':<24}{'weights GiB':>12}{'KV GiB':>8}{'max seqs':>9}{'tok/s':>8}{'peak rps':>9}{'replicas':>9}{'GPUs':>6}"

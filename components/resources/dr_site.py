@@ -21,7 +21,12 @@ from dataclasses import dataclass, field, replace
 import pulumi
 import pulumi_random as random
 
-from components.builders.gateway_pods import CONTROLLER_METRICS_PORT, GATEWAY_CONTROLLER_NAMESPACE
+from components.builders.gateway_pods import (
+    CONTROLLER_METRICS_PORT,
+    CONTROLLER_NAMESPACE,
+    EXTPROC_METRICS_PORT,
+    PROXY_METRICS_PORT,
+)
 from components.builders.vllm_pod import API_PORT
 from components.config import (
     AddonsConfig,
@@ -202,10 +207,12 @@ class DrSite(pulumi.ComponentResource):
                                                               operator_namespaces=tuple(namespaces)), opts=child)
         monitoring = None
         if dr.mode == "warm-standby":
-            scrape = {core.serving_namespace: 8000, args.addons.gpu_operator.namespace: 9400, VELERO_NAMESPACE: METRICS_PORT,
-                      GATEWAY_CONTROLLER_NAMESPACE: CONTROLLER_METRICS_PORT}
+            scrape: dict[str, int | tuple[int, ...]] = {
+                core.serving_namespace: 8000, args.addons.gpu_operator.namespace: 9400, VELERO_NAMESPACE: METRICS_PORT,
+                CONTROLLER_NAMESPACE: CONTROLLER_METRICS_PORT,
+            }
             if args.gateway is not None:
-                scrape[args.gateway.namespace] = 19001
+                scrape[args.gateway.namespace] = (PROXY_METRICS_PORT, EXTPROC_METRICS_PORT)
             if args.audit is not None:
                 scrape[AUDIT_NAMESPACE] = 2020
             monitoring = ObservabilityStack(f"{name}-observability", ObservabilityStackArgs(
@@ -249,9 +256,11 @@ class DrSite(pulumi.ComponentResource):
             # The same front door as the primary: TLS, JWT, the OpenAI paths only, the key injected upstream.
             gateway = ModelGateway(f"{name}-gateway", ModelGatewayArgs(
                 settings=args.gateway, cluster=core,
-                models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key) for key, svc in services.items()),
+                # Clients name the same models at either site, so failover changes only the address.
+                models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key, svc.served_model_name)
+                             for key, svc in services.items()),
                 tls_certificate=secrets.tls_certificate, tls_key=secrets.tls_key,
-                api_server_cidrs=args.tanzu.api_server_cidrs,
+                api_server_cidrs=args.tanzu.api_server_cidrs, monitoring=monitoring,
             ), opts=child)
             GatewayControllerNetwork(f"{name}-gateway-controller-network", GatewayControllerNetworkArgs(
                 cluster=core, gateway_namespace=args.gateway.namespace, api_server_cidrs=args.tanzu.api_server_cidrs,

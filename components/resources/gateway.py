@@ -1,12 +1,24 @@
-"""ModelGateway: the one way into the model endpoints, authenticating every caller.
+"""ModelGateway: one OpenAI base URL for every model, authenticating every caller, counting tokens.
 
-Envoy Gateway (pinned) runs the proxies in the gateway namespace, the one the endpoints'
-NetworkPolicies admit. A single HTTPS listener terminates TLS with the site's certificate; a
-SecurityPolicy makes every route require a JWT from the site's identity provider and copies the
-caller's identity claim into a header that rate limits and access logs key on. Each model gets an
-HTTPRoute that exposes only the OpenAI API paths under `/<model key>/v1/...`, rewritten to vLLM's
-`/v1/...`, and an HTTPRouteFilter that injects the model's API key from a Secret, so clients never
-hold it. Access logs record who, which model, when, status and duration, never bodies.
+Envoy Gateway (pinned) runs the proxies in the gateway namespace; Envoy AI Gateway (pinned, an
+extension of Envoy Gateway) reads the model from each request's body and routes it. A single
+HTTPS listener on `gateway.hostname` serves `https://<hostname>/v1`: chat completions,
+completions and embeddings where a model serves them, and `GET /v1/models`, which lists the
+models the caller's group may use. The request path, filter by filter, is described in
+components/builders/ai_gateway.py; the objects here are, in order of `pulumi up`:
+
+- namespaces and their NetworkPolicies: the gateway (proxies), the Envoy Gateway controller, the
+  AI gateway controller and the rate-limit store (Redis, counters only, nothing persisted);
+- the Envoy Gateway Release with the AI gateway's extension hooks and the Redis-backed global rate
+  limit, the AI gateway CRD Release and the AI gateway controller Release;
+- the EnvoyProxy (mirrored image, access log), GatewayClass, TLS Secret, the external processor's
+  GatewayConfig and the Gateway;
+- the ClientTrafficPolicy that strips identity headers, the SecurityPolicy (JWT, per-model
+  authorization), the BackendTrafficPolicy (token limits and quotas, OpenAI-style errors);
+- per model an Envoy Gateway Backend, an AIServiceBackend and a BackendSecurityPolicy that
+  injects the model's API key from a Secret, then the one AIGatewayRoute over all models, and the
+  per-group `/v1/models` answers;
+- with monitoring, a PodMonitor for the proxies' token metrics.
 """
 
 from __future__ import annotations
@@ -17,41 +29,42 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.builders import ai_gateway as ai
 from components.builders import k8s as _k8s
 from components.builders.charts import mirrored, release_args
+from components.builders.gateway_pods import (
+    CONTROLLER_NAMESPACE,
+    EXTPROC_METRICS_PORT,
+    GATEWAY_NAME,
+    GATEWAY_PROXY_SELECTOR,
+    PROXY_METRICS_PORT,
+    PROXY_PORT,
+    RATE_LIMIT_PORT,
+    RATE_LIMIT_SELECTOR,
+)
+from components.builders.monitoring import MONITOR_LABELS
 from components.config.model import GatewayConfig
 from components.planning import waits
 from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:ModelGateway"
-CONTROLLER_NAMESPACE = "envoy-gateway-system"
 CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
-GATEWAY_NAME = "llm-gateway"
 TLS_SECRET = "llm-gateway-tls"
-USER_HEADER = "x-llm-user"
+PROXY_CONFIG = "llm-gateway-proxy"
 API_PATHS = ("/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings")
-"""The only paths routed; /metrics, /health, /tokenize, /pause and dev endpoints are not."""
-ACCESS_LOG_FORMAT = {
-    "start_time": "%START_TIME%",
-    "user": f"%REQ({USER_HEADER})%",
-    "route": "%ROUTE_NAME%",
-    "method": "%REQ(:METHOD)%",
-    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
-    "status": "%RESPONSE_CODE%",
-    "duration_ms": "%DURATION%",
-    "upstream_ms": "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%",
-    "request_id": "%REQ(X-REQUEST-ID)%",
-    "bytes_sent": "%BYTES_SENT%",
-}
-"""One JSON line per request; request and response bodies (prompts, completions) are never logged."""
+"""The only paths the gateway serves; /metrics, /health, /tokenize, /pooling, /invocations and the rest of vLLM are not."""
+ACCESS_LOG_FORMAT = ai.ACCESS_LOG_FORMAT
 
 
 @dataclass(frozen=True)
 class RoutedModel:
     key: str
     service: str
+    """The model's ClusterIP Service (`<key>-api`), whatever runs behind it."""
     port: int
     api_key: pulumi.Input[str]
+    served_model_name: str | None = None
+    """What clients send as `model`. Default: the key."""
 
 
 @dataclass(frozen=True)
@@ -62,13 +75,33 @@ class ModelGatewayArgs:
     tls_certificate: pulumi.Input[str]
     tls_key: pulumi.Input[str]
     api_server_cidrs: tuple[str, ...]
+    monitoring: pulumi.Resource | None = None
+    """The Release that installs the PodMonitor CRD (kube-prometheus-stack); None: no monitor."""
+
+
+def gateway_models(settings: GatewayConfig, models: tuple[RoutedModel, ...], serving_namespace: str) -> list[ai.GatewayModel]:
+    """The routed models with the groups and endpoints config gives them (none: nobody may call it)."""
+    found = []
+    for model in models:
+        access = settings.model_access.get(model.key)
+        found.append(ai.GatewayModel(
+            key=model.key, served_model_name=model.served_model_name or model.key, backend_service=model.service,
+            backend_namespace=serving_namespace, port=model.port,
+            groups=access.groups if access else (), endpoints=access.endpoints if access else ("chat",),
+        ))
+    return found
 
 
 class ModelGateway(pulumi.ComponentResource):
     url: str
     """https://<hostname>"""
-    model_urls: dict[str, str]
-    """Per model key, the OpenAI base URL clients use."""
+    base_url: str
+    """The OpenAI base URL of every model: https://<hostname>/v1."""
+    namespace: str
+    """Where the proxies run."""
+    proxy_selector: dict[str, str]
+    """Pod labels of the proxies, for in-cluster callers' egress policies."""
+    client_namespaces: tuple[str, ...]
 
     def __init__(self, name: str, args: ModelGatewayArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
@@ -76,50 +109,88 @@ class ModelGateway(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         ns, labels = settings.namespace, _k8s.labels("llm-gateway", name, "gateway")
         version = cluster.kubernetes_version
+        models = gateway_models(settings, args.models, cluster.serving_namespace)
+        gateway = ai.gateway_ref(GATEWAY_NAME)
+
+        def after(*resources: pulumi.Resource, base: pulumi.ResourceOptions = on_cluster) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=list(resources)))
+
+        def pull_secret(suffix: str, namespace: str, namespace_resource: pulumi.Resource) -> k8s.core.v1.Secret:
+            return _k8s.registry_pull_secret(f"{name}-registry-pull{suffix}", namespace, cluster.registry_server,
+                                             cluster.registry_username, cluster.registry_password, labels,
+                                             after(namespace_resource))
 
         controller_ns = _k8s.namespace(f"{name}-ns-controller", CONTROLLER_NAMESPACE, name, "gateway-controller",
                                        "restricted", version, on_cluster)
         gateway_ns = _k8s.namespace(f"{name}-ns", ns, name, "gateway", "restricted", version, on_cluster)
-        in_ns = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[gateway_ns]))
-        _k8s.baseline_network_policies(name, ns, labels, in_ns)
-        self._network_policies(name, args, labels, in_ns)
+        ai_ns = _k8s.namespace(f"{name}-ns-ai-controller", ai.AI_GATEWAY_NAMESPACE, name, "ai-gateway-controller",
+                               "restricted", version, on_cluster)
+        redis_ns = _k8s.namespace(f"{name}-ns-redis", ai.REDIS_NAMESPACE, name, "rate-limit-store", "restricted",
+                                  version, on_cluster)
+        in_ns = after(gateway_ns)
+        self._gateway_policies(name, args, labels, in_ns)
+        self._controller_policies(name, args, labels, after(ai_ns))
+        self._redis_policies(name, labels, after(redis_ns))
+
+        proxy_pull = pull_secret("", ns, gateway_ns)
+        redis = self._redis(name, cluster, labels, pull_secret("-redis", ai.REDIS_NAMESPACE, redis_ns), after(redis_ns))
 
         proxy_image = f"{mirrored(cluster.registry_server, versions.ENVOY_PROXY.image)}:{versions.ENVOY_PROXY.tag}"
-        proxy_pull = _k8s.registry_pull_secret(f"{name}-registry-pull", ns, cluster.registry_server,
-                                               cluster.registry_username, cluster.registry_password, labels, in_ns)
-        chart = versions.ENVOY_GATEWAY
+        ratelimit_image = f"{mirrored(cluster.registry_server, versions.ENVOY_RATELIMIT.image)}:{versions.ENVOY_RATELIMIT.tag}"
         controller = k8s.helm.v3.Release(
             f"{name}-envoy-gateway",
             name="envoy-gateway",
-            **release_args(chart, cluster.registry),
+            **release_args(versions.ENVOY_GATEWAY, cluster.registry),
             namespace=CONTROLLER_NAMESPACE,
             values={
                 "global": {"imageRegistry": cluster.registry_server, "imagePullSecrets": [{"name": _k8s.PULL_SECRET}],
-                           "images": {"envoyProxy": {"image": proxy_image}}},
-                # Proxies run in each Gateway's own namespace, the one the model endpoints admit.
-                "config": {"envoyGateway": {"provider": {"type": "Kubernetes", "kubernetes": {
-                    "deploy": {"type": "GatewayNamespace"},
-                }}}},
+                           "images": {"envoyProxy": {"image": proxy_image}, "ratelimit": {"image": ratelimit_image}}},
+                "config": {"envoyGateway": {
+                    # Proxies run in each Gateway's own namespace, the one the model endpoints admit.
+                    "provider": {"type": "Kubernetes", "kubernetes": {"deploy": {"type": "GatewayNamespace"}}},
+                    **ai.envoy_gateway_config(),
+                }},
             },
             timeout=waits.release_seconds(cluster.waits),
-            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[
-                controller_ns,
-                _k8s.registry_pull_secret(f"{name}-registry-pull-controller", CONTROLLER_NAMESPACE,
-                                          cluster.registry_server, cluster.registry_username, cluster.registry_password,
-                                          labels, pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
-                                              depends_on=[controller_ns]))),
-            ])),
+            # The rate-limit service it starts connects to Redis at once.
+            opts=after(controller_ns, pull_secret("-controller", CONTROLLER_NAMESPACE, controller_ns), *redis),
         )
-        after_controller = pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[controller]))
+        ai_crds = k8s.helm.v3.Release(
+            f"{name}-ai-gateway-crds",
+            name="ai-gateway-crds",
+            **release_args(versions.AI_GATEWAY_CRDS, cluster.registry),
+            namespace=ai.AI_GATEWAY_NAMESPACE,
+            timeout=waits.release_seconds(cluster.waits),
+            opts=after(ai_ns),
+        )
+        controller_image = mirrored(cluster.registry_server, versions.AI_GATEWAY_CONTROLLER.image)
+        extproc_image = mirrored(cluster.registry_server, versions.AI_GATEWAY_EXTPROC.image)
+        ai_controller = k8s.helm.v3.Release(
+            f"{name}-ai-gateway",
+            name="ai-gateway",
+            **release_args(versions.AI_GATEWAY, cluster.registry),
+            namespace=ai.AI_GATEWAY_NAMESPACE,
+            values=ai.ai_gateway_values(controller_image, extproc_image, versions.AI_GATEWAY_CONTROLLER.tag,
+                                        versions.AI_GATEWAY_EXTPROC.tag, _k8s.PULL_SECRET),
+            timeout=waits.release_seconds(cluster.waits),
+            # It watches its own CRDs and Envoy Gateway's (Backend, HTTPRouteFilter) from the start.
+            opts=after(ai_ns, pull_secret("-ai-controller", ai.AI_GATEWAY_NAMESPACE, ai_ns), ai_crds, controller),
+        )
+        after_eg = after(controller, base=in_ns)
+        after_ai_crds = after(ai_crds, base=in_ns)
 
         def custom(suffix: str, api_version: str, kind: str, object_name: str, spec: dict,
-                   namespace: str | None = ns, options: pulumi.ResourceOptions = after_controller):
+                   options: pulumi.ResourceOptions, namespace: str | None = ns,
+                   annotations: dict[str, str] | None = None,
+                   extra_labels: dict[str, str] | None = None) -> k8s.apiextensions.CustomResource:
             return k8s.apiextensions.CustomResource(
                 f"{name}-{suffix}", api_version=api_version, kind=kind,
-                metadata=_k8s.metadata(object_name, namespace, labels), spec=spec, opts=options,
+                metadata=_k8s.metadata(object_name, namespace, {**labels, **(extra_labels or {})}, annotations=annotations),
+                spec=spec, opts=options,
             )
 
-        custom("proxy-config", "gateway.envoyproxy.io/v1alpha1", "EnvoyProxy", "llm-gateway-proxy", {
+        eg, aig = "gateway.envoyproxy.io/v1alpha1", "aigateway.envoyproxy.io/v1beta1"
+        custom("proxy-config", eg, "EnvoyProxy", PROXY_CONFIG, {
             "provider": {"type": "Kubernetes", "kubernetes": {
                 # This object replaces the controller's proxy defaults, so it names the mirrored image itself.
                 "envoyDeployment": {
@@ -133,12 +204,12 @@ class ModelGateway(pulumi.ComponentResource):
                 "format": {"type": "JSON", "json": ACCESS_LOG_FORMAT},
                 "sinks": [{"type": "File", "file": {"path": "/dev/stdout"}}],
             }]}},
-        })
+        }, after_eg)
         custom("class", "gateway.networking.k8s.io/v1", "GatewayClass", "onprem-llm", {
             "controllerName": CONTROLLER_NAME,
-            "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": "llm-gateway-proxy",
+            "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": PROXY_CONFIG,
                               "namespace": ns},
-        }, namespace=None)
+        }, after(controller), namespace=None)
         tls = k8s.core.v1.Secret(
             f"{name}-tls",
             metadata=_k8s.metadata(TLS_SECRET, ns, labels),
@@ -147,6 +218,7 @@ class ModelGateway(pulumi.ComponentResource):
                          "tls.key": pulumi.Output.secret(args.tls_key)},
             opts=in_ns,
         )
+        extproc = custom("extproc-config", aig, "GatewayConfig", ai.GATEWAY_CONFIG, ai.gateway_config_spec(), after_ai_crds)
         custom("gateway", "gateway.networking.k8s.io/v1", "Gateway", GATEWAY_NAME, {
             "gatewayClassName": "onprem-llm",
             "listeners": [{
@@ -154,98 +226,160 @@ class ModelGateway(pulumi.ComponentResource):
                 "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": TLS_SECRET}]},
                 "allowedRoutes": {"namespaces": {"from": "Same"}},
             }],
-        }, options=pulumi.ResourceOptions.merge(after_controller, pulumi.ResourceOptions(depends_on=[tls, proxy_pull])))
-        gateway_ref = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME}
-        custom("authentication", "gateway.envoyproxy.io/v1alpha1", "SecurityPolicy", "require-jwt", {
-            "targetRefs": [gateway_ref],
-            "jwt": {"providers": [{
-                "name": "site-idp",
-                "issuer": settings.oidc.issuer,
-                "audiences": list(settings.oidc.audiences),
-                "remoteJWKS": {"uri": settings.oidc.jwks_uri},
-                "claimToHeaders": [{"claim": settings.oidc.user_claim, "header": USER_HEADER}],
-            }]},
-        })
-        custom("rate-limit", "gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy", "per-user-rate-limit", {
-            "targetRefs": [gateway_ref],
-            "rateLimit": {"type": "Local", "local": {"rules": [{
-                "clientSelectors": [{"headers": [{"name": USER_HEADER, "type": "Distinct"}]}],
-                "limit": {"requests": settings.requests_per_minute_per_user, "unit": "Minute"},
-            }]}},
-        })
-        # Routes in the gateway namespace reach Services in the serving namespace only through this grant.
-        # The Envoy Gateway chart installs the Gateway API CRDs, ReferenceGrant's among them.
-        custom("backend-grant", "gateway.networking.k8s.io/v1beta1", "ReferenceGrant", "llm-gateway-backends", {
-            "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": ns}],
-            "to": [{"group": "", "kind": "Service"}],
-        }, namespace=cluster.serving_namespace, options=pulumi.ResourceOptions.merge(
-            on_cluster, pulumi.ResourceOptions(depends_on=[controller])))
+        # The AI gateway's webhook adds the external processor to each proxy pod as it is created, and refuses
+        # the pod while the controller is not up (failurePolicy Fail): the proxies start only after it.
+        }, after(controller, ai_controller, tls, proxy_pull, extproc, base=in_ns),
+            annotations={ai.GATEWAY_CONFIG_ANNOTATION: ai.GATEWAY_CONFIG})
+        custom("strip-identity-headers", eg, "ClientTrafficPolicy", "strip-identity-headers",
+               ai.client_traffic_policy_spec(gateway), after_eg)
+        custom("authentication", eg, "SecurityPolicy", "require-jwt",
+               ai.security_policy_spec(settings.oidc, models, gateway), after_eg)
+        custom("token-limits", eg, "BackendTrafficPolicy", "token-limits",
+               ai.backend_traffic_policy_spec(settings, gateway), after_eg)
 
+        backends = []
+        for model, routed in zip(models, args.models, strict=True):
+            backends += self._backend(name, model, routed, ns, labels, custom, after_eg, after_ai_crds, in_ns)
+        custom("route", aig, "AIGatewayRoute", ai.ROUTE_NAME,
+               ai.ai_route_spec(models, gateway, settings.request_timeout_seconds), after(*backends, base=after_ai_crds))
+        filters = [custom(f"models-filter-{filter_name.removeprefix('models-')}", eg, "HTTPRouteFilter", filter_name, spec,
+                          after_eg) for filter_name, spec in ai.models_list_filters(models).items()]
+        for index, spec in enumerate(ai.models_list_routes(models, gateway)):
+            custom(f"models-route-{index}", "gateway.networking.k8s.io/v1", "HTTPRoute", f"list-models-{index}", spec,
+                   after(*filters, base=after_eg))
+        if args.monitoring is not None:
+            custom("monitor", "monitoring.coreos.com/v1", "PodMonitor", "llm-gateway-proxies", {
+                "selector": {"matchLabels": GATEWAY_PROXY_SELECTOR},
+                "podMetricsEndpoints": [
+                    {"portNumber": EXTPROC_METRICS_PORT, "path": "/metrics"},
+                    {"portNumber": PROXY_METRICS_PORT, "path": "/stats/prometheus"},
+                ],
+            # kube-prometheus-stack installs the PodMonitor CRD; the label selects it for the platform's Prometheus.
+            }, after(args.monitoring, base=in_ns), extra_labels=MONITOR_LABELS)
         self.url = f"https://{settings.hostname}"
-        self.model_urls = {}
-        for model in args.models:
-            self._route(name, model, ns, cluster.serving_namespace, labels, gateway_ref, after_controller, in_ns)
-            self.model_urls[model.key] = f"{self.url}/{model.key}/v1"
-        self.register_outputs({"url": self.url, "modelUrls": self.model_urls})
+        self.base_url = f"{self.url}/v1"
+        self.namespace = ns
+        self.proxy_selector = dict(GATEWAY_PROXY_SELECTOR)
+        self.client_namespaces = tuple(settings.client_namespaces)
+        self.register_outputs({"url": self.url, "baseUrl": self.base_url})
 
-    def _route(self, name: str, model: RoutedModel, ns: str, serving_ns: str, labels: dict[str, str],
-               gateway_ref: dict, options: pulumi.ResourceOptions, in_ns: pulumi.ResourceOptions) -> None:
-        credential = f"{model.key}-upstream-key"
+    def _backend(self, name: str, model: ai.GatewayModel, routed: RoutedModel, ns: str, labels: dict[str, str],
+                 custom, after_eg: pulumi.ResourceOptions, after_ai_crds: pulumi.ResourceOptions,
+                 in_ns: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """The model as an AI gateway backend, with its API key injected from a Secret."""
         secret = k8s.core.v1.Secret(
             f"{name}-{model.key}-credential",
-            metadata=_k8s.metadata(credential, ns, labels),
+            metadata=_k8s.metadata(ai.upstream_key_secret(model.key), ns, labels),
             type="Opaque",
-            string_data={"credential": pulumi.Output.secret(
-                pulumi.Output.from_input(model.api_key).apply(lambda key: f"Bearer {key}"))},
+            string_data={ai.UPSTREAM_KEY_ENTRY: pulumi.Output.secret(routed.api_key)},
             opts=in_ns,
         )
-        after_secret = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=[secret]))
-        k8s.apiextensions.CustomResource(
-            f"{name}-{model.key}-inject-key",
-            api_version="gateway.envoyproxy.io/v1alpha1",
-            kind="HTTPRouteFilter",
-            metadata=_k8s.metadata(f"{model.key}-inject-key", ns, labels),
-            spec={"credentialInjection": {"overwrite": True, "credential": {"valueRef": {"name": credential}}}},
-            opts=after_secret,
-        )
-        rules = [{
-            "matches": [{"path": {"type": "Exact", "value": f"/{model.key}{path}"}}],
-            "filters": [
-                {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplaceFullPath", "replaceFullPath": path}}},
-                {"type": "ExtensionRef", "extensionRef": {"group": "gateway.envoyproxy.io", "kind": "HTTPRouteFilter",
-                                                          "name": f"{model.key}-inject-key"}},
-            ],
-            "backendRefs": [{"group": "", "kind": "Service", "name": model.service, "namespace": serving_ns,
-                             "port": model.port}],
-        } for path in API_PATHS]
-        k8s.apiextensions.CustomResource(
-            f"{name}-{model.key}-route",
-            api_version="gateway.networking.k8s.io/v1",
-            kind="HTTPRoute",
-            metadata=_k8s.metadata(model.key, ns, labels),
-            spec={"parentRefs": [{**gateway_ref, "sectionName": "https"}], "rules": rules},
-            opts=after_secret,
-        )
+        backend = custom(f"{model.key}-backend", "gateway.envoyproxy.io/v1alpha1", "Backend", model.key,
+                         ai.backend_spec(model), after_eg)
+        service_backend = custom(f"{model.key}-ai-backend", "aigateway.envoyproxy.io/v1beta1", "AIServiceBackend",
+                                 model.key, ai.ai_service_backend_spec(model),
+                                 pulumi.ResourceOptions.merge(after_ai_crds, pulumi.ResourceOptions(depends_on=[backend])))
+        key = custom(f"{model.key}-upstream-key", "aigateway.envoyproxy.io/v1beta1", "BackendSecurityPolicy", model.key,
+                     ai.backend_security_policy_spec(model),
+                     pulumi.ResourceOptions.merge(after_ai_crds, pulumi.ResourceOptions(depends_on=[secret, service_backend])))
+        return [service_backend, key]
 
-    def _network_policies(self, name: str, args: ModelGatewayArgs, labels: dict[str, str],
+    def _redis(self, name: str, cluster: ClusterCore, labels: dict[str, str], pull: k8s.core.v1.Secret,
+               opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """The rate-limit counters: one Redis, in memory only, reachable from the rate-limit service alone."""
+        selector = {**ai.REDIS_SELECTOR, "app.kubernetes.io/instance": name}
+        pod_labels = {**labels, **selector, "app.kubernetes.io/component": "rate-limit-store"}
+        image = versions.REDIS
+        reference = f"{mirrored(cluster.registry_server, image.image)}:{image.tag}" + (f"@{image.digest}" if image.digest else "")
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-redis-sa", metadata=_k8s.metadata(ai.REDIS_NAME, ai.REDIS_NAMESPACE, pod_labels),
+            automount_service_account_token=False, opts=opts)
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-redis",
+            metadata=_k8s.metadata(ai.REDIS_NAME, ai.REDIS_NAMESPACE, pod_labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                # Counters are lost on restart either way; never two writers during a rollout.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
+                    spec=ai.redis_pod_spec(reference, _k8s.PULL_SECRET, ai.REDIS_NAME),
+                ),
+            ),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[pull, account])),
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-redis-service",
+            metadata=_k8s.metadata(ai.REDIS_NAME, ai.REDIS_NAMESPACE, pod_labels),
+            spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", selector=selector, ports=[
+                k8s.core.v1.ServicePortArgs(name="redis", port=ai.REDIS_PORT, target_port=ai.REDIS_PORT, protocol="TCP")]),
+            opts=opts,
+        )
+        return [deployment, service]
+
+    def _gateway_policies(self, name: str, args: ModelGatewayArgs, labels: dict[str, str],
                           opts: pulumi.ResourceOptions) -> None:
         net, ns, settings = k8s.networking.v1, args.settings.namespace, args.settings
+        _k8s.baseline_network_policies(name, ns, labels, opts)
+        proxies = k8s.meta.v1.LabelSelectorArgs(match_labels=GATEWAY_PROXY_SELECTOR)
 
         def policy(suffix: str, types: list[str], **rules) -> None:
             net.NetworkPolicy(f"{name}-{suffix}", metadata=_k8s.metadata(suffix, ns, labels),
-                              spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=types, **rules), opts=opts)
+                              spec=net.NetworkPolicySpecArgs(pod_selector=proxies, policy_types=types, **rules), opts=opts)
 
-        # Envoy listens on 10443 behind the Service's 443.
+        # Envoy listens on PROXY_PORT behind the Service's 443: the client networks, and in-cluster applications.
         policy("allow-clients", ["Ingress"], ingress=[
-            net.NetworkPolicyIngressRuleArgs(from_=_k8s.ip_peers(settings.client_cidrs), ports=_k8s.tcp(10443)),
+            net.NetworkPolicyIngressRuleArgs(
+                from_=_k8s.ip_peers(settings.client_cidrs) + [_k8s.namespace_peer(n) for n in settings.client_namespaces],
+                ports=_k8s.tcp(PROXY_PORT)),
         ])
         policy("allow-upstreams", ["Egress"], egress=[
             net.NetworkPolicyEgressRuleArgs(to=[_k8s.namespace_peer(args.cluster.serving_namespace)], ports=_k8s.tcp(8000)),
             net.NetworkPolicyEgressRuleArgs(to=[_k8s.namespace_peer(CONTROLLER_NAMESPACE)], ports=_k8s.tcp(18000)),
+            net.NetworkPolicyEgressRuleArgs(to=[net.NetworkPolicyPeerArgs(
+                namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": CONTROLLER_NAMESPACE}},
+                pod_selector={"matchLabels": RATE_LIMIT_SELECTOR})], ports=_k8s.tcp(RATE_LIMIT_PORT)),
             net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(settings.idp_egress_cidrs), ports=_k8s.tcp(443)),
             net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(args.api_server_cidrs), ports=_k8s.tcp(443, 6443)),
         ])
         policy("allow-metrics-scrape", ["Ingress"], ingress=[
             net.NetworkPolicyIngressRuleArgs(from_=[_k8s.namespace_peer(args.cluster.monitoring_namespace)],
-                                             ports=_k8s.tcp(19001)),
+                                             ports=_k8s.tcp(PROXY_METRICS_PORT, EXTPROC_METRICS_PORT)),
         ])
+
+    def _controller_policies(self, name: str, args: ModelGatewayArgs, labels: dict[str, str],
+                             opts: pulumi.ResourceOptions) -> None:
+        """The AI gateway controller: Envoy Gateway calls its extension server, the API server its webhook."""
+        net, ns = k8s.networking.v1, ai.AI_GATEWAY_NAMESPACE
+        _k8s.baseline_network_policies(f"{name}-ai-controller", ns, labels, opts)
+
+        def policy(suffix: str, types: list[str], **rules) -> None:
+            net.NetworkPolicy(f"{name}-ai-controller-{suffix}", metadata=_k8s.metadata(suffix, ns, labels),
+                              spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=types, **rules), opts=opts)
+
+        policy("allow-extension-server", ["Ingress"], ingress=[net.NetworkPolicyIngressRuleArgs(
+            from_=[_k8s.namespace_peer(CONTROLLER_NAMESPACE)], ports=_k8s.tcp(ai.EXTENSION_PORT))])
+        policy("allow-webhook", ["Ingress"], ingress=[net.NetworkPolicyIngressRuleArgs(
+            from_=_k8s.ip_peers(args.api_server_cidrs), ports=_k8s.tcp(ai.WEBHOOK_PORT))])
+        policy("allow-api-server", ["Egress"], egress=[net.NetworkPolicyEgressRuleArgs(
+            to=_k8s.ip_peers(args.api_server_cidrs), ports=_k8s.tcp(443, 6443))])
+
+    def _redis_policies(self, name: str, labels: dict[str, str], opts: pulumi.ResourceOptions) -> None:
+        """Redis answers Envoy Gateway's rate-limit service and nothing else, and calls nobody."""
+        net, ns = k8s.networking.v1, ai.REDIS_NAMESPACE
+        _k8s.baseline_network_policies(f"{name}-redis", ns, labels, opts)
+        net.NetworkPolicy(
+            f"{name}-redis-allow-rate-limit",
+            metadata=_k8s.metadata("allow-rate-limit-service", ns, labels),
+            spec=net.NetworkPolicySpecArgs(
+                pod_selector={"matchLabels": ai.REDIS_SELECTOR},
+                policy_types=["Ingress"],
+                ingress=[net.NetworkPolicyIngressRuleArgs(
+                    from_=[net.NetworkPolicyPeerArgs(
+                        namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": CONTROLLER_NAMESPACE}},
+                        pod_selector={"matchLabels": RATE_LIMIT_SELECTOR})],
+                    ports=_k8s.tcp(ai.REDIS_PORT))],
+            ),
+            opts=opts,
+        )

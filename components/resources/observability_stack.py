@@ -43,8 +43,8 @@ class ObservabilityStackArgs:
     cluster: ClusterCore
     rules: RuleSettings
     """Rule thresholds, model names and backup RPO."""
-    scrape_namespaces: dict[str, int]
-    """Namespaces Prometheus scrapes outside its own, with the metrics port in each."""
+    scrape_namespaces: dict[str, int | tuple[int, ...]]
+    """Namespaces Prometheus scrapes outside its own, with the metrics port (or ports) in each."""
     client_namespaces: tuple[str, ...]
     """Namespaces whose pods query Prometheus (KEDA)."""
     api_server_cidrs: tuple[str, ...]
@@ -124,7 +124,7 @@ class ObservabilityStack(pulumi.ComponentResource):
             # The chart installs the PrometheusRule CRD.
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[self.release])),
         )
-        for file_name, board in dashboards().items():
+        for file_name, board in dashboards(args.rules).items():
             stem = file_name.removesuffix(".json")
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{stem}",
@@ -170,8 +170,9 @@ class ObservabilityStack(pulumi.ComponentResource):
         policy("allow-webhook-ingress", {"app": f"{RELEASE}-operator"}, ["Ingress"],
                ingress=[net.NetworkPolicyIngressRuleArgs(from_=_k8s.ip_peers(args.api_server_cidrs), ports=_k8s.tcp(10250))])
         policy("allow-prometheus-scrapes", prometheus, ["Egress"], egress=[
-            net.NetworkPolicyEgressRuleArgs(to=[_k8s.namespace_peer(target)], ports=_k8s.tcp(port))
-            for target, port in sorted(args.scrape_namespaces.items())
+            net.NetworkPolicyEgressRuleArgs(to=[_k8s.namespace_peer(target)],
+                                            ports=_k8s.tcp(*(ports if isinstance(ports, tuple) else (ports,))))
+            for target, ports in sorted(args.scrape_namespaces.items())
         ])
         policy("allow-prometheus-queries", prometheus, ["Ingress"], ingress=[net.NetworkPolicyIngressRuleArgs(
             from_=[_k8s.namespace_peer(client) for client in sorted(args.client_namespaces)], ports=_k8s.tcp(PROMETHEUS_PORT),

@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.builders import k8s as _k8s
-from components.builders.gateway_pods import gateway_proxy_labels
+from components.builders.gateway_pods import gateway_proxy_selector
 from components.builders.monitoring import MONITOR_LABELS, PROMETHEUS_POD_LABELS, prometheus_url
 from components.builders.vllm_pod import (
     API_KEY_ENTRY,
@@ -282,7 +282,7 @@ class VllmService(pulumi.ComponentResource):
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
                 policy_types=["Ingress"],
                 ingress=[net.NetworkPolicyIngressRuleArgs(
-                    from_=[peer(gateway_namespace, gateway_proxy_labels(gateway_namespace)),
+                    from_=[peer(gateway_namespace, gateway_proxy_selector(gateway_namespace)),
                            peer(cluster.monitoring_namespace, PROMETHEUS_POD_LABELS)],
                     ports=[net.NetworkPolicyPortArgs(protocol="TCP", port=API_PORT)],
                 )],

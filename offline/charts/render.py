@@ -29,6 +29,9 @@ from offline.graph import HELM_RELEASE, ResourceGraph
 from offline.record import Record, reveal
 from offline.render import cluster_of, to_yaml
 
+IGNORED_VALUES_CACHE = "ignored-values-v2"
+"""Cache kind of the ignored-key probe; bumped when the probe's method changes (v2: volatile fields masked)."""
+
 
 @dataclass(frozen=True)
 class RenderedRelease:
@@ -143,7 +146,7 @@ def render_releases(graph: ResourceGraph, kubernetes_minor: str, artifacts: Arti
         ignored: tuple[str, ...] = ()
         if check_values:
             key = helm.key(chart.content_digest, name, namespace, values, version, offered)
-            ignored = tuple(cached(key, "ignored-values", lambda: ignored_keys(values, default_values(archive), render)))
+            ignored = tuple(cached(key, IGNORED_VALUES_CACHE, lambda: ignored_keys(values, default_values(archive), render)))
         left = () if _upgrades_its_crds(objects) else tuple(
             cached(chart.content_digest, "crd-folder-files", lambda: crd_folder_files(archive)))
         return RenderedRelease(record, chart, cluster, namespace, offered, objects, ignored_values=ignored,

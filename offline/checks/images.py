@@ -22,7 +22,7 @@ from hipaa.image_provenance import image_problems
 # As Envoy Gateway v1.9's chart resolves it when nothing overrides the proxy image.
 ENVOY_PROXY_DEFAULT = "docker.io/envoyproxy/envoy:distroless-v1.39.0"
 _REFERENCE = re.compile(r"^[a-z0-9][a-z0-9._:/-]*[a-z0-9](:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
-_IMAGE_FLAG = re.compile(r"^--[\w-]*(image|config-reloader)[\w-]*=(.+)$")
+_IMAGE_FLAG = re.compile(r"^--[\w-]*(image|config-reloader)[\w-]*=(.+)$", re.IGNORECASE)
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 
 

@@ -7,6 +7,8 @@ policies for ``policies/__main__.py``. Importing this package starts no policy s
 from __future__ import annotations
 
 from hipaa import (
+    ai_gateway_authenticated,
+    ai_gateway_token_limited,
     alerting_present,
     audit_evidence_separation,
     audit_shipping,
@@ -20,6 +22,7 @@ from hipaa import (
     default_deny_network_policy,
     encrypted_storage,
     gateway_authentication,
+    gateway_identity_headers,
     gateway_only_exposure,
     image_provenance,
     ingress_tls,
@@ -47,6 +50,7 @@ RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     no_default_namespace, backup_coverage, backup_retention, alerting_present, gateway_only_exposure,
     gateway_authentication, audit_shipping, cluster_admin_break_glass, rbac_least_privilege, model_port_ingress,
     no_open_network, no_prompt_logging, chart_secret_access, backup_encryption, audit_evidence_separation,
+    gateway_identity_headers, ai_gateway_authenticated, ai_gateway_token_limited,
 ))
 
 

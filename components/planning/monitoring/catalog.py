@@ -70,6 +70,14 @@ KUBE_STATE_METRICS = frozenset({
 })
 """kube-state-metrics of kube-prometheus-stack (label `node` on kube_node_role and kube_pod_info)."""
 
+AI_GATEWAY_HISTOGRAMS = frozenset({
+    "gen_ai_client_token_usage", "gen_ai_server_request_duration", "gen_ai_server_time_to_first_token",
+    "gen_ai_server_time_per_output_token",
+})
+"""The AI gateway's OpenTelemetry GenAI metrics as Prometheus names (its external processor, port 1064); labels
+include gen_ai_token_type (input, output, total), gen_ai_request_model and, from request headers, llm_user and
+llm_group."""
+
 PROMETHEUS = frozenset({"up"})
 """Synthesised by Prometheus for every scrape target."""
 
@@ -89,5 +97,6 @@ def _with_histogram_series(names: frozenset[str]) -> frozenset[str]:
 EXPORTED = (
     VLLM | HTTP | DCGM | VELERO | FLUENT_BIT | KUBE_STATE_METRICS | PROMETHEUS
     | _with_histogram_series(VLLM_HISTOGRAMS) | _with_histogram_series(VELERO_HISTOGRAMS)
+    | _with_histogram_series(AI_GATEWAY_HISTOGRAMS)
 )
 """Every series name a scrape can produce."""

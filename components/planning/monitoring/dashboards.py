@@ -1,7 +1,9 @@
-"""Grafana dashboards as data: one for the model endpoints, one for the GPUs.
+"""Grafana dashboards as data: the model endpoints, the GPUs, and token usage and cost per group.
 
 Panels are declared as (title, unit, expressions) and laid out on a grid, so a dashboard is a
 short table rather than pasted JSON. ``$model`` is a dashboard variable over served model names.
+The usage dashboard prices tokens at the chargeback rate (components/planning/capacity.py
+``chargeback``): a group's cost over the selected range is its tokens / 10^6 x the rate.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from components.planning.monitoring.rules import GATEWAY_TOKENS, QUOTA_WINDOW, RuleSettings
 
 DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
 MODEL = 'model_name=~"$model"'
@@ -20,6 +24,8 @@ class Panel:
     unit: str
     targets: tuple[tuple[str, str], ...]
     """(legend, PromQL) pairs."""
+    kind: str = "timeseries"
+    """Grafana panel type; a bargauge shows one instant value per series (over the dashboard's range)."""
 
 
 def _quantiles(histogram: str) -> tuple[tuple[str, str], ...]:
@@ -74,22 +80,55 @@ GPU_PANELS = (
 )
 
 
+def _tokens(by: str, window: str = "$__range") -> str:
+    return f"sum by ({by}) (increase({GATEWAY_TOKENS}[{window}]))"
+
+
+def usage_panels(settings: RuleSettings | None) -> tuple[Panel, ...]:
+    rate = settings.cost_per_million_tokens_usd if settings else None
+    panels = [
+        Panel("Tokens per second by group", "short", (
+            ("{{llm_group}}", f"sum by (llm_group) (rate({GATEWAY_TOKENS}[$__rate_interval]))"),)),
+        Panel("Tokens per second by group and model", "short", (
+            ("{{llm_group}} {{gen_ai_request_model}}",
+             f"sum by (llm_group, gen_ai_request_model) (rate({GATEWAY_TOKENS}[$__rate_interval]))"),)),
+        Panel("Tokens in the selected range by group", "short", (("{{llm_group}}", _tokens("llm_group")),), "bargauge"),
+        Panel("Top users by tokens in the selected range", "short", (
+            ("{{llm_user}} ({{llm_group}})", f"topk(10, {_tokens('llm_user, llm_group')})"),), "bargauge"),
+    ]
+    if rate is not None:
+        panels.append(Panel(f"Cost in the selected range by group (USD, at ${rate:.2f} per million tokens)", "currencyUSD",
+                            (("{{llm_group}}", f"{_tokens('llm_group')} / 1e6 * {rate:.4f}"),), "bargauge"))
+        panels.append(Panel("Cost by group and model in the selected range (USD)", "currencyUSD", (
+            ("{{llm_group}} {{gen_ai_request_model}}",
+             f"{_tokens('llm_group, gen_ai_request_model')} / 1e6 * {rate:.4f}"),), "bargauge"))
+    if settings and settings.group_quotas:
+        quotas = " or ".join(f'label_replace(vector({quota}), "llm_group", "{group}", "", "")'
+                             for group, quota in sorted(settings.group_quotas.items()))
+        panels.append(Panel("Monthly quota used, last 30 days", "percentunit", (
+            ("{{llm_group}}", f"{_tokens('llm_group', QUOTA_WINDOW)} / on (llm_group) ({quotas})"),), "bargauge"))
+    return tuple(panels)
+
+
 def _panel(index: int, panel: Panel) -> dict[str, Any]:
+    instant = panel.kind != "timeseries"
     return {
         "id": index + 1,
-        "type": "timeseries",
+        "type": panel.kind,
         "title": panel.title,
         "datasource": DATASOURCE,
         "gridPos": {"h": 8, "w": 12, "x": 12 * (index % 2), "y": 8 * (index // 2)},
         "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": []},
         "targets": [
-            {"refId": chr(ord("A") + i), "datasource": DATASOURCE, "expr": expr, "legendFormat": legend}
+            {"refId": chr(ord("A") + i), "datasource": DATASOURCE, "expr": expr, "legendFormat": legend,
+             **({"instant": True, "range": False} if instant else {})}
             for i, (legend, expr) in enumerate(panel.targets)
         ],
     }
 
 
-def dashboard(uid: str, title: str, panels: tuple[Panel, ...], model_variable: bool) -> dict[str, Any]:
+def dashboard(uid: str, title: str, panels: tuple[Panel, ...], model_variable: bool,
+              time: tuple[str, str] = ("now-6h", "now")) -> dict[str, Any]:
     templating = []
     if model_variable:
         templating.append({
@@ -104,18 +143,21 @@ def dashboard(uid: str, title: str, panels: tuple[Panel, ...], model_variable: b
         "tags": ["onprem-llm"],
         "timezone": "browser",
         "schemaVersion": 39,
-        "time": {"from": "now-6h", "to": "now"},
+        "time": {"from": time[0], "to": time[1]},
         "refresh": "30s",
         "templating": {"list": templating},
         "panels": [_panel(i, p) for i, p in enumerate(panels)],
     }
 
 
-def dashboards() -> dict[str, dict[str, Any]]:
-    """File name to dashboard, for the Grafana sidecar."""
+def dashboards(settings: RuleSettings | None = None) -> dict[str, dict[str, Any]]:
+    """File name to dashboard, for the Grafana sidecar; ``settings`` gives the chargeback rate and quotas."""
     return {
         "vllm-endpoints.json": dashboard("onprem-llm-vllm", "LLM endpoints (vLLM)", VLLM_PANELS, model_variable=True),
         "gpus.json": dashboard("onprem-llm-gpus", "GPUs (DCGM)", GPU_PANELS, model_variable=False),
+        # Opens on the calendar month so far: the range a monthly chargeback bills.
+        "llm-usage.json": dashboard("onprem-llm-usage", "LLM usage and cost per group", usage_panels(settings),
+                                    model_variable=False, time=("now/M", "now")),
     }
 
 

@@ -6,7 +6,7 @@ The returned groups are the body of a PrometheusRule and, unchanged, a Prometheu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 VLLM_JOB = "vllm"
@@ -41,6 +41,11 @@ class RuleSettings:
     """Where the gateway's proxies run: nodes with a proxy must ship the gateway stream."""
     sealing_namespace: str = "audit-sealing"
     """Where the daily manifest CronJob runs."""
+    group_quotas: dict[str, int] = field(default_factory=dict)
+    """Per group, its monthly token quota at the gateway (gateway.monthlyTokenQuotas)."""
+    quota_alert_ratio: float = 0.8
+    cost_per_million_tokens_usd: float | None = None
+    """The chargeback rate the usage dashboard prices tokens at."""
 
 
 def _quantile(q: float, histogram: str) -> str:
@@ -200,8 +205,50 @@ def audit_alerts(settings: RuleSettings) -> dict[str, Any]:
     return {"name": "audit.alerts", "rules": rules}
 
 
+GATEWAY_TOKEN_METRIC = "gen_ai_client_token_usage_sum"
+TOKEN_TYPES = 'gen_ai_token_type=~"input|output"'
+"""Prompt plus completion tokens the AI gateway counted, labelled llm_user, llm_group and gen_ai_request_model."""
+GATEWAY_TOKENS = f"{GATEWAY_TOKEN_METRIC}{{{TOKEN_TYPES}}}"
+GROUP_TOKENS = "llm_group:gateway_tokens:rate5m"
+QUOTA_WINDOW = "30d"
+"""The rate-limit service's month is a fixed 30-day window; the alert looks at the last 30 days."""
+
+
+def gateway_recording_rules() -> dict[str, Any]:
+    return {"name": "gateway.recording", "interval": "30s", "rules": [
+        {"record": GROUP_TOKENS,
+         "expr": f"sum by (llm_group, gen_ai_request_model) (rate({GATEWAY_TOKENS}[5m]))"},
+    ]}
+
+
+def group_tokens_last_30_days(group: str) -> str:
+    """Tokens of one group over the last 30 days (group names carry no quote or backslash: config refuses them)."""
+    return f'sum(increase({GATEWAY_TOKEN_METRIC}{{{TOKEN_TYPES},llm_group="{group}"}}[{QUOTA_WINDOW}]))'
+
+
+def quota_alerts(settings: RuleSettings) -> dict[str, Any]:
+    rules = []
+    for group, quota in sorted(settings.group_quotas.items()):
+        used = group_tokens_last_30_days(group)
+        near = round(quota * settings.quota_alert_ratio)
+        rules += [
+            _alert(settings, "LlmGroupQuotaNearlyUsed", f"{used} > {near}", "15m", "warning",
+                   f"Group {group} has used {int(settings.quota_alert_ratio * 100)}% of its monthly token quota",
+                   f"{{{{ $value | humanize }}}} of {quota} tokens in the last 30 days; at the quota the gateway refuses "
+                   "the group's requests with 429 until the window resets. Raise gateway.monthlyTokenQuotas or agree a "
+                   "budget with the department.", llm_group=group),
+            _alert(settings, "LlmGroupQuotaExhausted", f"{used} >= {quota}", "0m", "critical",
+                   f"Group {group} has used its monthly token quota",
+                   f"{{{{ $value | humanize }}}} of {quota} tokens in the last 30 days: the group's requests get 429.",
+                   llm_group=group),
+        ]
+    return {"name": "gateway.quota.alerts", "interval": "5m", "rules": rules}
+
+
 def rule_groups(settings: RuleSettings) -> list[dict[str, Any]]:
-    groups = [recording_rules(), vllm_alerts(settings), gpu_alerts(settings)]
+    groups = [recording_rules(), vllm_alerts(settings), gpu_alerts(settings), gateway_recording_rules()]
+    if settings.group_quotas:
+        groups.append(quota_alerts(settings))
     if settings.backup_rpo_seconds is not None:
         groups.append(backup_alerts(settings))
     if settings.audit:

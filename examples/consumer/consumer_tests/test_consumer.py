@@ -6,8 +6,7 @@ import copy
 
 import pytest
 
-from offline.record import Secret
-from offline.render import manifest
+from components.builders.gateway_pods import GATEWAY_PROXY_SELECTOR
 
 
 @pytest.fixture(scope="module")
@@ -18,37 +17,49 @@ def consumer(platform_prod, consumer_config, run_consumer):
 def test_reads_the_platform_stack_by_reference(consumer):
     (reference,) = consumer.graph.of_type("pulumi:pulumi:StackReference")
     assert reference.id == "organization/onprem-llm/prod"
-    assert consumer.outputs["modelBaseUrl"] == "http://llama-2-7b-chat-api.llm-serving.svc.cluster.local:8000/v1"
+    assert consumer.outputs["baseUrl"] == "https://llm.hospital.example/v1"
+    assert consumer.outputs["model"] == "llama-2-7b-chat"
 
 
-def test_api_key_stays_secret_and_reaches_only_the_secret(consumer, platform_prod):
-    secret = consumer.graph.named("model-credentials")
-    assert isinstance(secret.inputs["stringData"], Secret)
-    key = platform_prod.outputs["apiKeys"].value["llama-2-7b-chat"]
-    for record in consumer.graph:
-        assert key not in str(manifest(record)), record.urn
+def test_the_app_gets_the_one_base_url_and_no_shared_key(consumer):
+    data = consumer.graph.named("llm-client").inputs["data"]
+    assert data == {"base-url": "https://llm.hospital.example/v1", "model": "llama-2-7b-chat",
+                    "token-issuer": "https://sso.hospital.example/realms/clinical", "token-audience": "llm-gateway"}
+    assert not consumer.graph.of_type("kubernetes:core/v1:Secret"), "the app uses its own IdP token, not a platform key"
 
 
-def test_network_policy_lets_the_app_reach_the_model_port_only(consumer, platform_prod):
-    model = platform_prod.outputs["models"]["llama-2-7b-chat"]
-    egress = consumer.graph.named("allow-model").inputs["spec"]["egress"]
-    to_model = egress[0]
-    assert to_model["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": model["namespace"]}
-    assert to_model["ports"] == [{"protocol": "TCP", "port": model["port"]}]
+def test_network_policy_reaches_the_gateway_proxies_and_never_the_model_servers(consumer, platform_prod):
+    egress = consumer.graph.named("allow-gateway").inputs["spec"]["egress"]
+    to_gateway = egress[0]
+    assert to_gateway["to"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "api-gateway"}},
+                                 "podSelector": {"matchLabels": GATEWAY_PROXY_SELECTOR}}]
+    assert to_gateway["ports"] == [{"protocol": "TCP", "port": 10443}]
+    serving = platform_prod.outputs["servingNamespace"]
+    for rule in egress:
+        for peer in rule["to"]:
+            assert (peer.get("namespaceSelector") or {}).get("matchLabels") != {"kubernetes.io/metadata.name": serving}
+        assert {"protocol": "TCP", "port": 8000} not in rule["ports"]
+    assert egress[1]["to"] == [{"ipBlock": {"cidr": "10.10.0.0/16"}}]
     assert consumer.graph.named("default-deny").inputs["spec"]["policyTypes"] == ["Ingress", "Egress"]
 
 
-def test_platform_admits_the_consumer_namespace(platform_prod, consumer_config):
-    """The handshake: the platform's gateway namespaces, and so its endpoint NetworkPolicies, include the app."""
+def test_platform_admits_the_consumer_namespace_at_its_gateway(platform_prod, consumer_config):
+    """The handshake: the gateway's NetworkPolicy admits the app's namespace on the proxy port."""
     namespace = consumer_config["appNamespace"]
-    assert namespace in platform_prod.outputs["gatewayNamespaces"]
-    policy = platform_prod.graph.named("llama-2-7b-chat-api-ingress").inputs["spec"]
-    assert namespace in policy["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"]
+    assert namespace in platform_prod.outputs["gatewayClients"]["namespaces"]
+    ingress = platform_prod.graph.named("gateway-allow-clients").inputs["spec"]["ingress"][0]
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}} in ingress["from"]
 
 
 def test_unadmitted_namespace_is_refused_before_anything_is_created(consumer_config, run_consumer):
     raw = {**consumer_config, "appNamespace": "marketing"}
-    with pytest.raises(Exception, match="not in the platform's gatewayNamespaces"):
+    with pytest.raises(Exception, match="not in the platform's gatewayClients.namespaces"):
+        run_consumer(raw)
+
+
+def test_a_group_the_model_does_not_admit_is_refused(consumer_config, run_consumer):
+    raw = {**consumer_config, "model": "mistral-7b-instruct", "appGroup": "radiology"}
+    with pytest.raises(Exception, match="may not use 'mistral-7b-instruct'"):
         run_consumer(raw)
 
 
@@ -56,6 +67,6 @@ def test_unknown_contract_major_is_refused(platform_prod, consumer_config, run_c
     from offline.run import as_stack_reference
 
     reference = copy.deepcopy(as_stack_reference(platform_prod))
-    reference["outputs"]["contractVersion"] = "2.0.0"
-    with pytest.raises(Exception, match="is not major 1"):
+    reference["outputs"]["contractVersion"] = "1.2.0"
+    with pytest.raises(Exception, match="is not major 2"):
         run_consumer(consumer_config, reference)

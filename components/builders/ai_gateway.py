@@ -1,0 +1,447 @@
+"""What the gateway tells Envoy Gateway and Envoy AI Gateway: one OpenAI endpoint for every model.
+
+Pure builders of the custom resources' specs and of the two charts' values, so ModelGateway reads
+top-down and tests (and the policy pack's tests) can call them. How a request travels, filter by
+filter, in the order Envoy Gateway v1.9 and the AI gateway v1.1 put them:
+
+1. Early header mutation (ClientTrafficPolicy ``earlyRequestHeaders``), before any filter: every
+   client-sent header the gateway itself sets or trusts is removed (``x-llm-*``, ``x-ai-eg-*``,
+   ``x-envoy-*``), so nobody can put another person's identity into the access log or a rate limit.
+2. JWT authentication (SecurityPolicy ``jwt``): a bearer token from the Authorization header only
+   (no ``?access_token=`` query, no cookie), verified against the site's JWKS; its user, group and
+   expiry claims are copied into ``x-llm-user``, ``x-llm-group`` and ``x-llm-token-expiry``.
+3. The AI gateway's external processor reads the body's ``model`` into ``x-ai-eg-model``
+   (it inserts itself before the RBAC and rate-limit filters).
+4. Authorization (SecurityPolicy ``authorization``, Envoy's RBAC filter): default deny; allowed
+   are exact OpenAI paths, by POST, for a model the caller's group may use, with no query string
+   and a token that carries ``exp``; ``GET /v1/models``; and unknown models, which then get the
+   route's 404.
+5. Global rate limit (BackendTrafficPolicy, Redis-backed, shared by all replicas): requests per
+   minute per user, token budgets per (user, model) and (group, model), monthly quotas per group;
+   token costs are charged from the response's usage when it completes.
+6. The AIGatewayRoute routes by ``x-ai-eg-model`` to each model's AIServiceBackend (an Envoy Gateway
+   Backend naming the model's ``<key>-api`` Service); the BackendSecurityPolicy injects the vLLM
+   API key from a Secret. Envoy-generated 401, 403, 404 and 429 get OpenAI-style error bodies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi_kubernetes as k8s
+
+from components.builders.gateway_pods import CONTROLLER_NAMESPACE
+from components.config.model import OPENAI_ENDPOINTS, GatewayConfig, OidcConfig
+
+JWT_PROVIDER = "site-idp"
+USER_HEADER = "x-llm-user"
+GROUP_HEADER = "x-llm-group"
+EXPIRY_HEADER = "x-llm-token-expiry"
+MODEL_HEADER = "x-ai-eg-model"
+"""Set by the AI gateway's external processor from the body's `model`."""
+STRIPPED_PREFIXES = ("x-llm-", "x-ai-eg-", "x-envoy-")
+"""Client-sent headers with these prefixes are removed before any filter runs."""
+STRIPPED_HEADERS = (USER_HEADER, GROUP_HEADER, EXPIRY_HEADER, MODEL_HEADER, "x-ai-eg-original-path",
+                    "x-envoy-original-path", "x-gateway-destination-endpoint")
+"""Removed by name as well, so the list is explicit where it matters most."""
+MODELS_PATH = "/v1/models"
+AI_METADATA_NAMESPACE = "io.envoy.ai_gateway"
+"""Dynamic-metadata namespace the AI gateway records token costs under (fixed by the AI gateway)."""
+TOKEN_KEYS = {"input": "llm_input_token", "output": "llm_output_token", "total": "llm_total_token"}
+TOKEN_TYPES = {"input": "InputToken", "output": "OutputToken", "total": "TotalToken"}
+
+AI_GATEWAY_NAMESPACE = "envoy-ai-gateway-system"
+AI_CONTROLLER = "ai-gateway-controller"
+"""The chart's controller.fullnameOverride: its Deployment, Service and ServiceAccount."""
+EXTENSION_PORT = 1063
+WEBHOOK_PORT = 9443
+REDIS_NAMESPACE = "gateway-redis"
+REDIS_NAME = "redis"
+REDIS_PORT = 6379
+REDIS_SELECTOR = {"app.kubernetes.io/name": REDIS_NAME}
+"""Pod label of the rate-limit store, which the store's and the rate-limit service's policies select."""
+REDIS_URL = f"{REDIS_NAME}.{REDIS_NAMESPACE}.svc.cluster.local:{REDIS_PORT}"
+"""host:port, as Envoy Gateway's rateLimit.backend.redis.url takes it."""
+ROUTE_NAME = "openai"
+GATEWAY_CONFIG = "llm-gateway-extproc"
+GATEWAY_CONFIG_ANNOTATION = "aigateway.envoyproxy.io/gateway-config"
+HEADER_ATTRIBUTES = f"{USER_HEADER}:llm.user,{GROUP_HEADER}:llm.group"
+"""Request headers the AI gateway adds to its token metrics as the Prometheus labels llm_user and llm_group."""
+
+ERRORS: dict[int, dict[str, Any]] = {
+    401: {"message": "Missing, invalid or expired bearer token. Send Authorization: Bearer <token from the site's "
+                     "identity provider>.", "type": "invalid_request_error", "param": None, "code": "invalid_api_key"},
+    403: {"message": "You are not allowed to use this model or endpoint: your group has no access to it, the "
+                     "model does not serve this endpoint, or the request carried a query string or a token without "
+                     "an expiry.", "type": "invalid_request_error", "param": "model", "code": "model_not_permitted"},
+    404: {"message": "The model does not exist on this gateway. GET /v1/models lists the models you may use.",
+          "type": "invalid_request_error", "param": "model", "code": "model_not_found"},
+    429: {"message": "Token or request limit reached for you or your group on this model, or your group's monthly "
+                     "quota is used up; retry after the window resets (X-RateLimit-Reset, in seconds).",
+          "type": "tokens", "param": None, "code": "rate_limit_exceeded"},
+}
+"""OpenAI-style error objects for the responses Envoy itself generates; the body is {"error": <object>}."""
+
+
+def error_body(status: int) -> str:
+    return json.dumps({"error": ERRORS[status]}, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class GatewayModel:
+    """One model as the gateway routes it."""
+
+    key: str
+    served_model_name: str
+    backend_service: str
+    """The model's ClusterIP Service (`<key>-api`): Deployment, StatefulSet or LeaderWorkerSet leaders behind it."""
+    backend_namespace: str
+    port: int
+    groups: tuple[str, ...]
+    endpoints: tuple[str, ...]
+    """Names of OPENAI_ENDPOINTS the model serves."""
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(OPENAI_ENDPOINTS[e] for e in self.endpoints)
+
+
+def gateway_ref(name: str) -> dict[str, str]:
+    return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": name}
+
+
+# -- 1. headers stripped -----------------------------------------------------------------------
+
+
+def client_traffic_policy_spec(gateway: dict[str, str]) -> dict[str, Any]:
+    return {
+        "targetRefs": [gateway],
+        "headers": {
+            "earlyRequestHeaders": {
+                "remove": list(STRIPPED_HEADERS),
+                "removeOnMatch": [{"type": "Prefix", "value": prefix} for prefix in STRIPPED_PREFIXES],
+            },
+            # Headers with underscores could alias identity headers behind some proxies; refuse them.
+            "withUnderscoresAction": "RejectRequest",
+        },
+    }
+
+
+# -- 2. and 4. authentication and authorization -------------------------------------------------
+
+
+def jwt_provider(oidc: OidcConfig) -> dict[str, Any]:
+    return {
+        "name": JWT_PROVIDER,
+        "issuer": oidc.issuer,
+        "audiences": list(oidc.audiences),
+        "remoteJWKS": {"uri": oidc.jwks_uri},
+        # Only the Authorization header: Envoy's default also reads ?access_token=, which would land in the
+        # locked access log and travel upstream.
+        "extractFrom": {"headers": [{"name": "Authorization", "valuePrefix": "Bearer "}]},
+        "claimToHeaders": [
+            {"claim": oidc.user_claim, "header": USER_HEADER},
+            {"claim": oidc.group_claim, "header": GROUP_HEADER},
+            {"claim": "exp", "header": EXPIRY_HEADER},
+        ],
+        # /v1/models is routed by the caller's group header, which exists only after this filter.
+        "recomputeRoute": True,
+    }
+
+
+GUARD = f"request.query == '' && '{EXPIRY_HEADER}' in request.headers"
+"""Every allow rule also needs: no query string (no token or prompt in a URL) and a token with `exp`."""
+
+
+def _endpoint_of(path: str) -> str:
+    return next(name for name, p in OPENAI_ENDPOINTS.items() if p == path)
+
+
+def authorization_rules(oidc: OidcConfig, models: Sequence[GatewayModel]) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = [{
+        "name": "list-models", "action": "Allow",
+        "operation": {"methods": ["GET"], "path": {"type": "Exact", "value": MODELS_PATH}}, "cel": GUARD,
+    }]
+    for model in models:
+        for path in model.paths:
+            rules.append({
+                "name": f"{model.key}-{_endpoint_of(path)}", "action": "Allow",
+                "operation": {"methods": ["POST"], "path": {"type": "Exact", "value": path}},
+                "principal": {
+                    "jwt": {"provider": JWT_PROVIDER, "claims": [
+                        {"name": oidc.group_claim, "valueType": "String", "values": list(model.groups)}]},
+                    "headers": [{"name": MODEL_HEADER, "values": [model.served_model_name]}],
+                },
+                "cel": GUARD,
+            })
+    served = json.dumps(sorted(m.served_model_name for m in models))
+    for path in sorted({p for m in models for p in m.paths}):
+        # A model nobody serves is let through to the route's own 404, so clients learn it does not exist.
+        rules.append({
+            "name": f"unknown-model-{_endpoint_of(path)}", "action": "Allow",
+            "operation": {"methods": ["POST"], "path": {"type": "Exact", "value": path}},
+            "cel": f"{GUARD} && !(request.headers['{MODEL_HEADER}'] in {served})",
+        })
+    return rules
+
+
+def security_policy_spec(oidc: OidcConfig, models: Sequence[GatewayModel], gateway: dict[str, str]) -> dict[str, Any]:
+    return {
+        "targetRefs": [gateway],
+        "jwt": {"providers": [jwt_provider(oidc)]},
+        "authorization": {"defaultAction": "Deny", "rules": authorization_rules(oidc, models)},
+    }
+
+
+# -- 5. rate limits and error bodies ------------------------------------------------------------
+
+
+def _distinct(*headers: str) -> list[dict[str, Any]]:
+    return [{"headers": [{"name": h, "type": "Distinct"} for h in headers]}]
+
+
+def _token_cost() -> dict[str, Any]:
+    # Check the budget when the request arrives (cost 0), charge the tokens the response reports.
+    return {"request": {"from": "Number", "number": 0},
+            "response": {"from": "Metadata", "metadata": {"namespace": AI_METADATA_NAMESPACE, "key": TOKEN_KEYS["total"]}}}
+
+
+def rate_limit_rules(settings: GatewayConfig) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = [{
+        "clientSelectors": _distinct(USER_HEADER),
+        "limit": {"requests": settings.requests_per_minute_per_user, "unit": "Minute"},
+        "shared": True,
+    }]
+    for header, windows in ((USER_HEADER, settings.token_limits.per_user), (GROUP_HEADER, settings.token_limits.per_group)):
+        rules += [{
+            "clientSelectors": _distinct(header, MODEL_HEADER),
+            "limit": {"requests": window.tokens, "unit": window.per},
+            "cost": _token_cost(),
+            "shared": True,
+        } for window in windows]
+    rules += [{
+        "clientSelectors": [{"headers": [{"name": GROUP_HEADER, "type": "Exact", "value": group}]}],
+        "limit": {"requests": tokens, "unit": "Month"},
+        "cost": _token_cost(),
+        "shared": True,
+    } for group, tokens in sorted(settings.monthly_token_quotas.items())]
+    return rules
+
+
+def response_overrides() -> list[dict[str, Any]]:
+    return [{
+        "match": {"statusCodes": [{"type": "Value", "value": status}]},
+        "source": "Local",
+        "response": {"contentType": "application/json", "body": {"type": "Inline", "inline": error_body(status)}},
+    } for status in sorted(ERRORS)]
+
+
+def backend_traffic_policy_spec(settings: GatewayConfig, gateway: dict[str, str]) -> dict[str, Any]:
+    return {
+        "targetRefs": [gateway],
+        "rateLimit": {"global": {"rules": rate_limit_rules(settings)}},
+        "responseOverride": response_overrides(),
+    }
+
+
+# -- 6. the route and its backends ---------------------------------------------------------------
+
+
+def ai_route_spec(models: Sequence[GatewayModel], gateway: dict[str, str], timeout_seconds: int) -> dict[str, Any]:
+    return {
+        "parentRefs": [{**gateway, "sectionName": "https"}],
+        "rules": [{
+            "name": model.key,
+            "matches": [{"headers": [{"type": "Exact", "name": MODEL_HEADER, "value": model.served_model_name}]}],
+            "backendRefs": [{"name": model.key}],
+            "timeouts": {"request": f"{timeout_seconds}s"},
+        } for model in models],
+        "llmRequestCosts": [{"metadataKey": TOKEN_KEYS[kind], "type": TOKEN_TYPES[kind]} for kind in TOKEN_KEYS],
+    }
+
+
+def backend_spec(model: GatewayModel) -> dict[str, Any]:
+    """An Envoy Gateway Backend naming the model's Service by its cluster DNS name (AIServiceBackends take no Service)."""
+    host = f"{model.backend_service}.{model.backend_namespace}.svc.cluster.local"
+    return {"endpoints": [{"fqdn": {"hostname": host, "port": model.port}}]}
+
+
+def ai_service_backend_spec(model: GatewayModel) -> dict[str, Any]:
+    return {
+        "schema": {"name": "OpenAI", "prefix": "/v1"},
+        "backendRef": {"group": "gateway.envoyproxy.io", "kind": "Backend", "name": model.key},
+    }
+
+
+UPSTREAM_KEY_ENTRY = "apiKey"
+"""The Secret key BackendSecurityPolicy's apiKey.secretRef reads."""
+
+
+def upstream_key_secret(model_key: str) -> str:
+    return f"{model_key}-upstream-key"
+
+
+def backend_security_policy_spec(model: GatewayModel) -> dict[str, Any]:
+    return {
+        "targetRefs": [{"group": "aigateway.envoyproxy.io", "kind": "AIServiceBackend", "name": model.key}],
+        "type": "APIKey",
+        "apiKey": {"secretRef": {"name": upstream_key_secret(model.key)}},
+    }
+
+
+def models_list_body(models: Sequence[GatewayModel], group: str | None) -> str:
+    """GET /v1/models for a caller of ``group``: the models that group may use, as OpenAI lists them."""
+    data = [{"id": m.served_model_name, "object": "model", "created": 0, "owned_by": "onprem-llm"}
+            for m in models if group is not None and group in m.groups]
+    return json.dumps({"object": "list", "data": data}, separators=(",", ":"))
+
+
+MAX_ROUTE_RULES = 16
+"""Gateway API's limit on rules per HTTPRoute."""
+
+
+def models_list_filters(models: Sequence[GatewayModel]) -> dict[str, dict[str, Any]]:
+    """HTTPRouteFilter name -> directResponse spec, one per distinct model list (and the empty one)."""
+    filters: dict[str, dict[str, Any]] = {}
+    for group in [None, *sorted({g for m in models for g in m.groups})]:
+        body = models_list_body(models, group)
+        name = models_filter_name(models, group)
+        filters[name] = {"directResponse": {"statusCode": 200, "contentType": "application/json",
+                                            "body": {"type": "Inline", "inline": body}}}
+    return filters
+
+
+def models_filter_name(models: Sequence[GatewayModel], group: str | None) -> str:
+    allowed = sorted(m.key for m in models if group is not None and group in m.groups)
+    if not allowed:
+        return "models-none"
+    return "models-" + hashlib.sha256(",".join(allowed).encode()).hexdigest()[:10]
+
+
+def models_list_routes(models: Sequence[GatewayModel], gateway: dict[str, str]) -> list[dict[str, Any]]:
+    """HTTPRoute specs answering GET /v1/models per group; the first also answers callers of no listed group."""
+    def rule(group: str | None) -> dict[str, Any]:
+        match: dict[str, Any] = {"path": {"type": "Exact", "value": MODELS_PATH}, "method": "GET"}
+        if group is not None:
+            match["headers"] = [{"type": "Exact", "name": GROUP_HEADER, "value": group}]
+        return {"matches": [match], "filters": [{"type": "ExtensionRef", "extensionRef": {
+            "group": "gateway.envoyproxy.io", "kind": "HTTPRouteFilter", "name": models_filter_name(models, group)}}]}
+
+    rules = [rule(None)] + [rule(g) for g in sorted({g for m in models for g in m.groups})]
+    chunks = [rules[i:i + MAX_ROUTE_RULES] for i in range(0, len(rules), MAX_ROUTE_RULES)]
+    return [{"parentRefs": [{**gateway, "sectionName": "https"}], "rules": chunk} for chunk in chunks]
+
+
+# -- the external processor and the access log ----------------------------------------------------
+
+
+def gateway_config_spec() -> dict[str, Any]:
+    """The external processor container the AI gateway's webhook adds to each proxy pod: Pod Security restricted."""
+    return {"extProc": {"kubernetes": {
+        "env": [{"name": "DISABLE_PPROF", "value": "true"}],
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "privileged": False,
+            "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }}}
+
+
+ACCESS_LOG_FORMAT = {
+    "start_time": "%START_TIME%",
+    "user": f"%REQ({USER_HEADER})%",
+    "group": f"%REQ({GROUP_HEADER})%",
+    "model": f"%REQ({MODEL_HEADER})%",
+    "route": "%ROUTE_NAME%",
+    "method": "%REQ(:METHOD)%",
+    "path": "%PATH(NQ:ORIG_OR_PATH)%",
+    "status": "%RESPONSE_CODE%",
+    "response_flags": "%RESPONSE_FLAGS%",
+    "input_tokens": f"%DYNAMIC_METADATA({AI_METADATA_NAMESPACE}:{TOKEN_KEYS['input']})%",
+    "output_tokens": f"%DYNAMIC_METADATA({AI_METADATA_NAMESPACE}:{TOKEN_KEYS['output']})%",
+    "total_tokens": f"%DYNAMIC_METADATA({AI_METADATA_NAMESPACE}:{TOKEN_KEYS['total']})%",
+    "duration_ms": "%DURATION%",
+    "upstream_ms": "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%",
+    "request_id": "%REQ(X-REQUEST-ID)%",
+    "bytes_received": "%BYTES_RECEIVED%",
+    "bytes_sent": "%BYTES_SENT%",
+}
+"""One JSON line per request: who, which model, tokens, status. The path never has its query string, and request
+and response bodies (prompts, completions) are never logged."""
+
+
+# -- chart values --------------------------------------------------------------------------------
+
+
+def envoy_gateway_config() -> dict[str, Any]:
+    """What Envoy Gateway needs for the AI gateway (its v1.1 values files): the Backend API, the extension
+    server hooks, and the global rate-limit service with Redis. EnvoyPatchPolicy stays off: it would let anyone
+    who may create one in a namespace rewrite the proxies' configuration."""
+    return {
+        "extensionApis": {"enableBackend": True},
+        "extensionManager": {
+            "hooks": {"xdsTranslator": {
+                "translation": {kind: {"includeAll": True} for kind in ("listener", "route", "cluster", "secret")},
+                "post": ["Translation", "Cluster", "Route"],
+            }},
+            "service": {"fqdn": {"hostname": f"{AI_CONTROLLER}.{AI_GATEWAY_NAMESPACE}.svc.cluster.local",
+                                 "port": EXTENSION_PORT}},
+        },
+        "rateLimit": {"backend": {"type": "Redis", "redis": {"url": REDIS_URL}}},
+    }
+
+
+def ai_gateway_values(controller_image: str, extproc_image: str, tag_controller: str, tag_extproc: str,
+                      pull_secret: str) -> dict[str, Any]:
+    return {
+        "global": {"imagePullSecrets": [{"name": pull_secret}]},
+        "controller": {
+            "image": {"repository": controller_image, "tag": tag_controller},
+            "metricsRequestHeaderAttributes": HEADER_ATTRIBUTES,
+            # Access logs are Envoy's own (ACCESS_LOG_FORMAT); spans are not exported.
+            "logRequestHeaderAttributes": "",
+            "spanRequestHeaderAttributes": "",
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+        },
+        "extProc": {"image": {"repository": extproc_image, "tag": tag_extproc}},
+        "envoyGateway": {"namespace": CONTROLLER_NAMESPACE},
+    }
+
+
+# -- the rate-limit store ------------------------------------------------------------------------
+
+REDIS_UID = 10001
+REDIS_ARGS = ["redis-server", "--port", str(REDIS_PORT), "--save", "", "--appendonly", "no", "--dir", "/data",
+              "--protected-mode", "no", "--maxmemory", "200mb", "--maxmemory-policy", "volatile-ttl"]
+"""Counters only, in memory: no snapshot, no append-only file (nothing persists, and no prompt is ever stored)."""
+
+
+def redis_pod_spec(image: str, pull_secret: str, service_account: str) -> k8s.core.v1.PodSpecArgs:
+    core = k8s.core.v1
+    probe = core.ProbeArgs(tcp_socket=core.TCPSocketActionArgs(port=REDIS_PORT), period_seconds=10, failure_threshold=3)
+    return core.PodSpecArgs(
+        service_account_name=service_account,
+        automount_service_account_token=False,
+        enable_service_links=False,
+        image_pull_secrets=[core.LocalObjectReferenceArgs(name=pull_secret)],
+        security_context=core.PodSecurityContextArgs(
+            run_as_non_root=True, run_as_user=REDIS_UID, run_as_group=REDIS_UID, fs_group=REDIS_UID,
+            seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault")),
+        containers=[core.ContainerArgs(
+            name="redis", image=image, args=REDIS_ARGS,
+            ports=[core.ContainerPortArgs(name="redis", container_port=REDIS_PORT, protocol="TCP")],
+            readiness_probe=probe, liveness_probe=probe,
+            resources=core.ResourceRequirementsArgs(requests={"cpu": "100m", "memory": "256Mi"},
+                                                    limits={"cpu": "500m", "memory": "256Mi"}),
+            security_context=core.SecurityContextArgs(
+                allow_privilege_escalation=False, read_only_root_filesystem=True, run_as_non_root=True,
+                capabilities=core.CapabilitiesArgs(drop=["ALL"]), seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault")),
+            volume_mounts=[core.VolumeMountArgs(name="data", mount_path="/data")],
+        )],
+        volumes=[core.VolumeArgs(name="data", empty_dir=core.EmptyDirVolumeSourceArgs(medium="Memory", size_limit="16Mi"))],
+    )
