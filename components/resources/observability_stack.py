@@ -112,7 +112,7 @@ class ObservabilityStack(pulumi.ComponentResource):
             # The chart installs the PrometheusRule CRD.
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[self.release])),
         )
-        for file_name, board in dashboards().items():
+        for file_name, board in dashboards(groups=bool(args.rules.group_models)).items():
             stem = file_name.removesuffix(".json")
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{stem}",
