@@ -55,6 +55,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             registry_password=secrets["registryPassword"],
             nls_client_token=secrets.get("nlsClientToken"),
             waits=cfg.waits,
+            leader_worker_set=spans_nodes(cfg),
         ),
     )
     observability = None
@@ -78,7 +79,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             VllmServiceArgs(
                 model=model, cluster=cluster.core,
                 hf_token=secrets.get("hfToken") if model.source == "huggingface" else None,
-                monitoring=monitoring,
+                monitoring=monitoring, layout=capacity.layout_of(cfg, model),
             ),
         )
         for key, model in cfg.models.items()
@@ -129,6 +130,11 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
     return Platform(cfg, host_pool, cluster, models, observability, dr_site, aria, gateway, access, audit)
 
 
+def spans_nodes(cfg: PlatformConfig) -> bool:
+    """Whether a model's replica spans nodes, so the clusters need the LeaderWorkerSet controller."""
+    return any(capacity.layout_of(cfg, model).multi_node for model in cfg.models.values())
+
+
 def scrape_targets(cfg: PlatformConfig) -> dict[str, int]:
     """Namespaces the primary Prometheus scrapes, with the metrics port of each."""
     targets = {cfg.tanzu.serving_namespace: 8000, cfg.addons.gpu_operator.namespace: 9400, cfg.gateway.namespace: 19001}
@@ -150,6 +156,8 @@ def rule_settings(cfg: PlatformConfig) -> RuleSettings:
         vgpu=cfg.gpu_pool.mode == "vgpu",
         backup_rpo_seconds=cfg.dr.rpo_minutes * 60 if cfg.dr.enabled else None,
         audit=cfg.audit.enabled,
+        group_models=tuple(m.served_model_name for m in cfg.models.values() if capacity.layout_of(cfg, m).multi_node),
+        itl_target_seconds=cfg.cost.itl_target_seconds,
     )
 
 

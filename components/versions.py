@@ -106,6 +106,7 @@ KUBE_PROMETHEUS_STACK = chart("kube-prometheus-stack")
 VELERO = chart("velero")
 ENVOY_GATEWAY = chart("gateway-helm")
 FLUENT_BIT = chart("fluent-bit")
+LWS = chart("lws")
 VELERO_AWS_PLUGIN = images()["velero-plugin-for-aws"]
 ENVOY_PROXY = images()["envoy-proxy"]
 BUSYBOX = images()["busybox"]

@@ -25,6 +25,7 @@ from components.config import (
     WeightsVolumeConfig,
 )
 from components.config.model import WaitsConfig
+from components.planning import sizing
 from components.planning.dr_plan import DrFigures
 from components.planning.monitoring.rules import RuleSettings
 from components.resources.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
@@ -124,6 +125,11 @@ class DrSite(pulumi.ComponentResource):
             schedules.append(BackupSchedule("platform-daily", 24 * 60, dr.long_term_ttl_hours, namespaces))
         return tuple(schedules)
 
+    @staticmethod
+    def _layout(args: DrSiteArgs, model: ModelConfig) -> sizing.Layout:
+        """The standby replica's layout: the primary's, on the same node shape."""
+        return sizing.layout(int(model.tensor_parallel_size), int(model.nodes_per_replica), args.pool.gpus_per_node)
+
     def _standby_site(self, name: str, args: DrSiteArgs, child: pulumi.ResourceOptions) -> None:
         dr, secrets, secondary = args.dr, args.secrets, args.dr.secondary
         host_pool = GpuHostPool(
@@ -152,6 +158,9 @@ class DrSite(pulumi.ComponentResource):
                 privileged_namespaces=args.privileged_namespaces,
                 supervisor_kubeconfig=secrets.supervisor_kubeconfig, registry_password=secrets.registry_password,
                 nls_client_token=secrets.nls_client_token, waits=args.waits,
+                # The standby runs every model, so a model across nodes needs the controller there too.
+                leader_worker_set=dr.mode == "warm-standby" and any(
+                    self._layout(args, m).multi_node for m in args.models.values()),
             ),
             opts=child,
         )
@@ -180,6 +189,7 @@ class DrSite(pulumi.ComponentResource):
             service = VllmService(f"{name}-{key}", VllmServiceArgs(
                 model=standby_model(model, dr.standby_replicas, site_registry), cluster=cluster.core,
                 hf_token=secrets.hf_token if model.source == "huggingface" else None, monitoring=monitoring,
+                layout=self._layout(args, model),
             ), opts=child)
             self.standby_endpoints[key] = service.base_url
 
