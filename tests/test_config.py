@@ -271,6 +271,8 @@ LAYOUT = [
      "which need 2 GPU nodes, but the pool has 1 (gpuPool.nodes)"),
     ("prod", [("gpuPool.gpusPerNode", 2), (f"{LLAMA}.tensorParallelSize", 4), (f"{LLAMA}.nodesPerReplica", 3)],
      f"{LLAMA}.nodesPerReplica", "3 nodes x 2 GPUs do not divide into tensor-parallel groups of 4"),
+    ("prod", [(f"{LLAMA}.tensorParallelSize", 3), (f"{LLAMA}.nodesPerReplica", "auto")], f"{LLAMA}.tensorParallelSize",
+     "must be a power of two dividing the model's 32 attention heads"),
     ("dev", [("gpuPool.interNodeGbps", 100000)], "gpuPool.interNodeGbps", "looks like Mbit/s: did you mean 100?"),
     ("dev", [("addons.lwsNamespace", "keda")], "addons.lwsNamespace", "must differ from addons.kedaNamespace"),
 ]

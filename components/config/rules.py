@@ -48,6 +48,9 @@ def _rule_models_fit_pool(c: PlatformConfig) -> list[ConfigIssue]:
     per_node, archs = c.gpu_pool.gpus_per_node, capacity.models_catalogue(c)
     for key, m in c.models.items():
         tp, nodes = m.tensor_parallel_size, m.nodes_per_replica
+        arch = archs.get(m.architecture)
+        if arch is not None and not sizing.valid_tensor_parallel(arch, tp):
+            continue  # the memory rule names the tensor-parallel sizes the model takes
         if nodes == 1 and tp > per_node:
             spread = -(-tp // per_node)
             issues.append(ConfigIssue(
@@ -57,7 +60,7 @@ def _rule_models_fit_pool(c: PlatformConfig) -> list[ConfigIssue]:
                 f"{spread} with tensorParallelSize {per_node} (a pipeline between nodes), or nodesPerReplica auto",
             ))
             continue
-        problem = sizing.layout_problem(archs.get(m.architecture), tp, nodes, per_node)
+        problem = sizing.layout_problem(arch, tp, nodes, per_node)
         if problem is not None:
             issues.append(ConfigIssue(*_layout_path(key, m, "nodesPerReplica"),
                                       f"{problem}; set tensorParallelSize to at most gpuPool.gpusPerNode ({per_node}) "
@@ -94,7 +97,7 @@ def _rule_tensor_parallel_across_nodes(c: PlatformConfig) -> list[ConfigIssue]:
             continue
         arch = archs[m.architecture]
         fit = sizing.layout_fit(arch, gpu, lay, m.max_model_len, **capacity.fit_kwargs(m))
-        if not fit.fits:
+        if not sizing.valid_tensor_parallel(arch, lay.tensor_parallel) or not fit.fits:
             continue  # the memory rule names what does not fit
         context = c.cost.avg_prompt_tokens + c.cost.avg_output_tokens // 2
         batch = max(1, fit.max_concurrent_sequences)

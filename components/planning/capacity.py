@@ -84,7 +84,7 @@ def layout_candidates(cfg: PlatformConfig, model: ModelConfig, arch: sizing.Mode
     if model.tensor_parallel_size == AUTO:
         sizes = [tp for tp in (1, 2, 4, 8) if tp <= per_node and sizing.valid_tensor_parallel(arch, tp)]
     else:
-        sizes = [int(model.tensor_parallel_size)]
+        sizes = [tp for tp in (int(model.tensor_parallel_size),) if sizing.valid_tensor_parallel(arch, tp)]
     most = min(cfg.gpu_pool.nodes, sizing.MAX_NODES_PER_REPLICA)
     counts = list(range(1, most + 1)) if model.nodes_per_replica == AUTO else [int(model.nodes_per_replica)]
     found = [sizing.layout(tp, nodes, per_node) for tp in sizes for nodes in counts
@@ -172,8 +172,10 @@ def resolve_layouts(cfg: PlatformConfig) -> PlatformConfig:
         if AUTO not in (model.tensor_parallel_size, model.nodes_per_replica):
             resolved[key] = model
         elif model.architecture not in models or cfg.gpu_pool.gpu_model not in gpus:
-            resolved[key] = model.with_layout(*(1 if v == AUTO else int(v) for v in (
-                model.tensor_parallel_size, model.nodes_per_replica)), None)
+            resolved[key] = model.with_layout(*_fixed_or_one(model), None)
+        elif not layout_candidates(cfg, model, models[model.architecture]):
+            # The fixed key allows no layout (a tensor-parallel size the model cannot take): the rules name it.
+            resolved[key] = model.with_layout(*_fixed_or_one(model), None)
         else:
             choice = choose_layout(cfg, key)
             resolved[key] = model.with_layout(choice.layout.tensor_parallel, choice.layout.nodes,
@@ -181,6 +183,10 @@ def resolve_layouts(cfg: PlatformConfig) -> PlatformConfig:
     if all(resolved[k] is m for k, m in cfg.models.items()):
         return cfg
     return cfg.model_copy(update={"models": resolved})
+
+
+def _fixed_or_one(model: ModelConfig) -> tuple[int, int]:
+    return tuple(1 if v == AUTO else int(v) for v in (model.tensor_parallel_size, model.nodes_per_replica))
 
 
 # -- the plan -------------------------------------------------------------------------------------
