@@ -43,6 +43,14 @@ class NodePool(_Contract):
     vgpu_profile: str | None = _field("vGPU profile, or null.")
 
 
+class StageCapacity(_Contract):
+    layers: int = _field("Consecutive layers of the model on this pipeline stage.", since="2.0.0")
+    weights_per_gpu_gi_b: float = Field(alias="weightsPerGpuGiB", description="Weights on each GPU of the stage, GiB.",
+                                        json_schema_extra={"x-since": "2.0.0"})
+    kv_cache_per_gpu_gi_b: float = Field(alias="kvCachePerGpuGiB", description="Room for the KV cache on each GPU, GiB.",
+                                         json_schema_extra={"x-since": "2.0.0"})
+
+
 class ModelCapacity(_Contract):
     weights_gi_b: float = Field(alias="weightsGiB", description="Weights, GiB.", json_schema_extra={"x-since": "1.0.0"})
     kv_cache_gi_b: float = Field(alias="kvCacheGiB", description="KV cache across the replica's GPUs, GiB.",
@@ -54,6 +62,17 @@ class ModelCapacity(_Contract):
     replicas_needed: int | None = _field("Replicas the peak needs; null when the target cannot be met.")
     replicas_max: int = _field("Configured maximum replicas.")
     gpus: int = _field("GPUs at replicas.max.")
+    nodes_per_replica: int = _field("Nodes (pods) one replica spans; above 1, a LeaderWorkerSet group.", since="2.0.0")
+    gpus_per_node: int = _field("GPUs each pod of a replica holds.", since="2.0.0")
+    tensor_parallel_size: int = _field("`--tensor-parallel-size`.", since="2.0.0")
+    pipeline_parallel_size: int = _field("`--pipeline-parallel-size`: pipeline stages of a replica.", since="2.0.0")
+    inter_token_seconds: float | None = _field(
+        "Inter-token latency of a stream at the replica's planned batch; null when the target cannot be met.",
+        since="2.0.0")
+    fabric_share: float = _field("Share of the inter-token latency spent on the network between the replica's nodes.",
+                                 since="2.0.0")
+    stages: list[StageCapacity] = _field("Memory per pipeline stage (one entry within one node).", since="2.0.0")
+    layout_choice: str | None = _field("Why `auto` chose the layout; null when the config fixes it.", since="2.0.0")
 
 
 class CostFigures(_Contract):

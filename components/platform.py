@@ -64,6 +64,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             registry_password=secrets["registryPassword"],
             nls_client_token=secrets.get("nlsClientToken"),
             waits=cfg.waits,
+            leader_worker_set=spans_nodes(cfg),
         ),
     )
     observability = None
@@ -88,7 +89,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             VllmServiceArgs(
                 model=model, cluster=cluster.core,
                 hf_token=secrets.get("hfToken") if model.source == "huggingface" else None,
-                monitoring=monitoring, gateway_namespace=cfg.gateway.namespace,
+                monitoring=monitoring, gateway_namespace=cfg.gateway.namespace, layout=capacity.layout_of(cfg, model),
             ),
         )
         for key, model in cfg.models.items()
@@ -175,6 +176,11 @@ def operator_namespaces(cfg: PlatformConfig) -> tuple[str, ...]:
     return tuple(found)
 
 
+def spans_nodes(cfg: PlatformConfig) -> bool:
+    """Whether a model's replica spans nodes, so the clusters need the LeaderWorkerSet controller."""
+    return any(capacity.layout_of(cfg, model).multi_node for model in cfg.models.values())
+
+
 def scrape_targets(cfg: PlatformConfig) -> dict[str, int | tuple[int, ...]]:
     """Namespaces the primary Prometheus scrapes, with the metrics port(s) of each."""
     targets: dict[str, int | tuple[int, ...]] = {
@@ -205,6 +211,8 @@ def rule_settings(cfg: PlatformConfig) -> RuleSettings:
         group_quotas=dict(cfg.gateway.monthly_token_quotas),
         quota_alert_ratio=cfg.gateway.quota_alert_ratio,
         cost_per_million_tokens_usd=capacity.plan(cfg).cost.cost_per_million_tokens_usd,
+        group_models=tuple(m.served_model_name for m in cfg.models.values() if capacity.layout_of(cfg, m).multi_node),
+        itl_target_seconds=cfg.cost.itl_target_seconds,
     )
 
 

@@ -108,6 +108,7 @@ ENVOY_GATEWAY = chart("gateway-helm")
 AI_GATEWAY_CRDS = chart("ai-gateway-crds-helm")
 AI_GATEWAY = chart("ai-gateway-helm")
 FLUENT_BIT = chart("fluent-bit")
+LWS = chart("lws")
 VELERO_AWS_PLUGIN = images()["velero-plugin-for-aws"]
 ENVOY_PROXY = images()["envoy-proxy"]
 BUSYBOX = images()["busybox"]

@@ -86,3 +86,55 @@ def chart_checks(evaluations, chart_tools):
         found[stack] = preview.run(evaluation.graph, raw["tanzu"]["kubernetesVersion"],
                                    raw["compliance"]["allowedRegistries"], artifacts_dir, helm_bin)
     return found
+
+
+# -- a model larger than a node ---------------------------------------------------------------------
+
+SEVENTY_B = "llama-2-70b-chat"
+
+
+def seventy_b_config() -> dict:
+    """Pulumi.prod.yaml serving Llama-2-70B in bf16 on the design document's nodes (one A100-80GB each).
+
+    The 70B takes the place of the 7B, with its layout left to `auto`; the pool grows to eight nodes
+    and the DR secondary to four, so a replica across nodes and its standby both fit. A 70B in bf16
+    reads 138 GB of weights per token whatever its layout (pipeline stages run one after another), so
+    the inter-token latency target is relaxed to what A100 PCIe memory allows (about 120 ms).
+    """
+    raw = copy.deepcopy(stack_config("prod"))
+    model = raw["models"].pop("llama-2-7b-chat")
+    model.update(huggingfaceRepo="meta-llama/Llama-2-70b-chat-hf", revision="0123456789abcdef0123456789abcdef01234567",
+                 servedModelName=SEVENTY_B, architecture="llama-2-70b", tensorParallelSize="auto",
+                 nodesPerReplica="auto")
+    model["weights"]["sizeGib"] = 300
+    raw["models"] = {SEVENTY_B: model, **raw["models"]}
+    access = raw["gateway"]["modelAccess"]
+    raw["gateway"]["modelAccess"] = {SEVENTY_B: access.pop("llama-2-7b-chat"), **access}
+    raw["gpuPool"]["nodes"] = 8
+    raw["cost"]["itlTargetSeconds"] = 0.15
+    raw["dr"]["secondary"]["gpuNodes"] = 4
+    return raw
+
+
+def write_stack_file(raw: dict, path: Path, project: str = "onprem-llm") -> Path:
+    """Raw config sections as a Pulumi.<stack>.yaml (for the CLI's --config)."""
+    import yaml
+
+    path.write_text(yaml.safe_dump({"config": {f"{project}:{k}": v for k, v in raw.items()}}, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def seventy_b() -> Evaluation:
+    return evaluate("prod", seventy_b_config())
+
+
+@pytest.fixture(scope="session")
+def seventy_b_checks(seventy_b, chart_tools):
+    """The 70B stack's preview checks, its charts (the LeaderWorkerSet controller's among them) rendered with helm."""
+    from offline.checks import preview
+
+    artifacts_dir, helm_bin = chart_tools
+    raw = seventy_b_config()
+    return preview.run(seventy_b.graph, raw["tanzu"]["kubernetesVersion"], raw["compliance"]["allowedRegistries"],
+                       artifacts_dir, helm_bin)

@@ -199,7 +199,9 @@ CROSS_SECTION = [
     ("dev", [(f"{LLAMA}.extraArgs", ["-q=awq"])], f"{LLAMA}.extraArgs", "sets --quantization"),
     ("dev", [(f"{LLAMA}.extraArgs", ["--gpu-memory-util=0.95"])], f"{LLAMA}.extraArgs",
      "sets --gpu-memory-utilization (as '--gpu-memory-util')"),
-    ("dev", [(f"{LLAMA}.extraArgs", ["--pipeline-parallel-size=2"])], f"{LLAMA}.extraArgs", "raise tensorParallelSize"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--pipeline-parallel-size=2"])], f"{LLAMA}.extraArgs", "set nodesPerReplica"),
+    ("dev", [(f"{LLAMA}.extraArgs", ["--distributed-executor-backend", "ray"])], f"{LLAMA}.extraArgs",
+     "sets --distributed-executor-backend"),
     ("dev", [(f"{LLAMA}.extraArgs", ["--enable-log-requests"])], f"{LLAMA}.extraArgs", "prompts (ePHI)"),
     ("dev", [(f"{LLAMA}.extraArgs", ["\u2014enable-prefix-caching"])], f"{LLAMA}.extraArgs", "typographic dash"),
     ("dev", [(f"{LLAMA}.extraArgs", ["--max-num-batched-tokens 8192"])], f"{LLAMA}.extraArgs",
@@ -218,11 +220,12 @@ CROSS_SECTION = [
      "gives each VM 9.9 of the card's 79.2 GiB (and one vGPU per VM); use the full-card profile 'grid_a100-80c'"),
     ("dev", [("gpuPool.gpuModel", "A10"), ("gpuPool.vgpuProfile", "grid_a10-24c"), (f"{LLAMA}.architecture", "llama-2-70b"),
              (f"{LLAMA}.weights.sizeGib", 300)], f"{LLAMA}.tensorParallelSize",
-     "would fit, but gpuPool.gpusPerNode (1) caps a replica at 1 GPU: raise gpuPool.gpusPerNode to 8"),
+     "would fit, but gpuPool.gpusPerNode (1) caps tensor parallelism within one node at 1 GPU: raise "
+     "gpuPool.gpusPerNode to 8"),
     ("dev", [("gpuPool.gpuModel", "A10"), ("gpuPool.vgpuProfile", "grid_a10-24c"), ("gpuPool.gpusPerNode", 4),
              (f"{LLAMA}.tensorParallelSize", 4), (f"{LLAMA}.architecture", "llama-3.1-70b"),
              (f"{LLAMA}.maxModelLen", 65536), (f"{LLAMA}.weights.sizeGib", 300)], f"{LLAMA}.tensorParallelSize",
-     "no tensor-parallel size up to 8 (the most GPUs a node VM takes) fits on a A10"),
+     "no layout of the pool (1 node x 4 GPUs) holds it, nor does tensor parallelism up to 8 GPUs in one node VM"),
     ("prod", [("tanzu.podCidr", "10.96.0.0/16")], "tanzu.serviceCidr", "overlaps tanzu.podCidr 10.96.0.0/16"),
     ("prod", [("tanzu.podCidr", "192.168.0.0/28")], "tanzu.podCidr", "each node takes a /24 of the Pod CIDR"),
     ("prod", [("gateway.idpEgressCidrs", ["10.100.0.0/16"])], "gateway.idpEgressCidrs", "lies inside tanzu.serviceCidr"),
@@ -283,7 +286,24 @@ UNITS = [
      "catalog.models.tiny.paramsBillion", "looks like a parameter count: did you mean 7?"),
 ]
 
-BROKEN += FREE_TEXT + CROSS_SECTION + UNITS
+# A replica's layout: nodes per replica and tensor parallelism, numbers or `auto`.
+LAYOUT = [
+    ("dev", [(f"{LLAMA}.nodesPerReplica", "Auto")], f"{LLAMA}.nodesPerReplica", "write auto in lowercase"),
+    ("dev", [(f"{LLAMA}.nodesPerReplica", 0)], f"{LLAMA}.nodesPerReplica", "must be from 1 to 16 (nodes), or auto"),
+    ("dev", [(f"{LLAMA}.nodesPerReplica", True)], f"{LLAMA}.nodesPerReplica", "YAML read true as a boolean"),
+    ("dev", [(f"{LLAMA}.tensorParallelSize", "two")], f"{LLAMA}.tensorParallelSize",
+     "must be a whole number of GPUs (1 to 8) or auto"),
+    ("dev", [(f"{LLAMA}.nodesPerReplica", 2)], f"{LLAMA}.nodesPerReplica",
+     "which need 2 GPU nodes, but the pool has 1 (gpuPool.nodes)"),
+    ("prod", [("gpuPool.gpusPerNode", 2), (f"{LLAMA}.tensorParallelSize", 4), (f"{LLAMA}.nodesPerReplica", 3)],
+     f"{LLAMA}.nodesPerReplica", "3 nodes x 2 GPUs do not divide into tensor-parallel groups of 4"),
+    ("prod", [(f"{LLAMA}.tensorParallelSize", 3), (f"{LLAMA}.nodesPerReplica", "auto")], f"{LLAMA}.tensorParallelSize",
+     "must be a power of two dividing the model's 32 attention heads"),
+    ("dev", [("gpuPool.interNodeGbps", 100000)], "gpuPool.interNodeGbps", "looks like Mbit/s: did you mean 100?"),
+    ("dev", [("addons.lwsNamespace", "keda")], "addons.lwsNamespace", "must differ from addons.kedaNamespace"),
+]
+
+BROKEN += FREE_TEXT + CROSS_SECTION + UNITS + LAYOUT
 
 
 @pytest.mark.parametrize(("stack", "changes", "path", "reason"), BROKEN, ids=[f"{b[2]}:{b[3][:24]}" for b in BROKEN])

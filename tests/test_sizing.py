@@ -116,3 +116,113 @@ def test_preview_prints_and_exports_the_plan(prod, dev):
     assert prod.outputs["gpusNeeded"] == 4
     assert prod.outputs["cost"]["costPerRequestUsd"] == pytest.approx(0.015039, abs=1e-6)
     assert dev.outputs["capacity"]["llama-2-7b-chat"]["replicasNeeded"] == 1
+
+
+# -- replicas across nodes --------------------------------------------------------------------------
+
+
+def test_pipeline_stages_split_the_layers_as_vllm_does():
+    assert sizing.stage_layers(80, 2) == (40, 40)
+    # vLLM (get_pp_indices) gives the remainder to the stages before the last, from the one before it backwards:
+    # the last stage holds lm_head, and the first the embeddings as soon as the middle ones are full.
+    assert sizing.stage_layers(80, 3) == (27, 27, 26)
+    assert sizing.stage_layers(10, 4) == (2, 3, 3, 2)
+    assert sizing.stage_layers(61, 4) == (15, 15, 16, 15)
+
+
+def test_two_pipeline_stages_hold_what_tensor_parallel_two_holds():
+    pp2 = sizing.layout_fit(LLAMA2_70B, A100, sizing.layout(1, 2, 1), 4096)
+    tp2 = sizing.memory_fit(LLAMA2_70B, A100, 2, 4096)
+    assert [s.layers for s in pp2.stages] == [40, 40]
+    assert all(s.weights_per_gpu_gib == pytest.approx(64.2, abs=0.1) for s in pp2.stages)
+    assert pp2.kv_pool_gib == pytest.approx(4.0, abs=0.2) and pp2.kv_tokens == pytest.approx(tp2.kv_tokens, rel=0.01)
+    pp4 = sizing.layout_fit(LLAMA2_70B, A100, sizing.layout(1, 4, 1), 4096)
+    assert pp4.kv_tokens == pytest.approx(sizing.memory_fit(LLAMA2_70B, A100, 4, 4096).kv_tokens, rel=0.02)
+    assert pp4.kv_gib_total() == pytest.approx(4 * pp4.kv_tokens * 80 * 1024 / sizing.GIB, rel=0.01)
+
+
+def test_the_first_and_last_stages_carry_the_embeddings():
+    arch = sizing.MODELS["llama-3.1-70b"]
+    stages = sizing.layout_fit(arch, A100, sizing.layout(1, 4, 1), 8192).stages
+    embedding = arch.vocab * arch.hidden * 2 / sizing.GIB
+    assert stages[0].weights_per_gpu_gib - stages[1].weights_per_gpu_gib == pytest.approx(embedding, rel=0.01)
+    assert stages[3].weights_per_gpu_gib == pytest.approx(stages[0].weights_per_gpu_gib, rel=0.001)
+    assert stages[0].kv_tokens < stages[1].kv_tokens, "the heavier stages hold fewer tokens"
+    assert sizing.layout_fit(arch, A100, sizing.layout(1, 4, 1), 8192).kv_tokens == stages[0].kv_tokens
+
+
+def test_a_pipeline_adds_memory_not_speed():
+    """Every token passes the stages one after another: one stream decodes no faster than on one big GPU."""
+    fabric = sizing.Fabric(100)
+    one_gpu = sizing.decode_step_seconds(LLAMA2_70B, A100, 1, 1, 375)
+    for nodes in (2, 4):
+        step = sizing.decode_step(LLAMA2_70B, A100, sizing.layout(1, nodes, 1), 1, 375, fabric)
+        assert step.seconds == pytest.approx(one_gpu + step.fabric_seconds, rel=1e-6)
+        assert step.fabric_seconds == pytest.approx((nodes - 1) * fabric.seconds(2 * 8192 * 2))
+    # ...but the stages work on micro-batches side by side, so the replica turns out more tokens.
+    capacity = sizing.layout_capacity(LLAMA2_70B, A100, sizing.layout(1, 4, 1), 300, 150, 0.15, 114, fabric)
+    assert capacity.batch == 114 and capacity.output_tokens_per_second == pytest.approx(114 / capacity.step_seconds)
+    assert capacity.output_tokens_per_second > 4 * sizing.decode_tokens_per_second(LLAMA2_70B, A100, 4, 1, 375) / 2
+    assert sizing.layout_capacity(LLAMA2_70B, A100, sizing.layout(1, 4, 1), 300, 150, 0.05, 114, fabric) is None
+
+
+def test_the_fabric_carries_a_pipeline_easily_and_tensor_parallelism_badly():
+    fabric = sizing.Fabric(100)
+    pipeline = sizing.decode_step(LLAMA2_70B, A100, sizing.layout(1, 2, 1), 6, 375, fabric)
+    assert pipeline.fabric_seconds / pipeline.seconds < 0.001
+    across = sizing.layout(2, 2, 1)
+    assert across.tensor_parallel_across_nodes and across.pipeline_parallel == 1
+    share = sizing.tensor_parallel_fabric_share(LLAMA2_70B, A100, across, 6, 375, fabric)
+    assert share > sizing.MAX_TP_FABRIC_SHARE
+    # Two all-reduces per layer, each 2 (ranks - 1) messages of half the activations.
+    step = sizing.decode_step(LLAMA2_70B, A100, across, 6, 375, fabric)
+    assert step.fabric_seconds == pytest.approx(2 * 80 * 2 * fabric.seconds(6 * 8192 * 2 / 2))
+    assert sizing.tensor_parallel_fabric_share(LLAMA2_70B, A100, across, 6, 375, sizing.Fabric(10)) > share
+
+
+def test_fabric_time_is_latency_plus_bytes_at_the_usable_bandwidth():
+    fabric = sizing.Fabric(100)
+    assert fabric.seconds(0) == sizing.INTER_NODE_LATENCY_SECONDS
+    gigabyte = fabric.seconds(1e9) - fabric.seconds(0)
+    assert gigabyte == pytest.approx(1e9 / (100e9 / 8 * sizing.INTER_NODE_EFFICIENCY))
+    assert fabric.all_reduce_seconds(1e6, 1) == 0
+
+
+def test_layouts_fill_nodes_with_tensor_parallel_groups():
+    assert sizing.layout(1, 3, 1) == sizing.Layout(1, 3, 3, 1)
+    assert sizing.layout(2, 2, 8) == sizing.Layout(2, 2, 2, 2), "two GPUs of each node, a stage per node"
+    assert sizing.layout(4, 2, 2) == sizing.Layout(4, 1, 2, 2), "a group of four across two nodes of two"
+    assert sizing.layout_problem(LLAMA2_70B, 2, 1, 1) == "one node"
+    assert "multiple of 2" in sizing.layout_problem(LLAMA2_70B, 3, 2, 2)
+    assert sizing.layout_problem(sizing.ModelArch(1, 2, 64, 8, 8, 8, 512), 1, 3, 1).startswith("a pipeline of 3")
+    assert sizing.layout(1, 4, 1).nodes_needed(1) == 4 and sizing.layout(1, 4, 2).nodes_needed(4) == 1
+
+
+def test_70b_on_one_gpu_nodes_is_told_to_spread_or_quantize_not_that_nothing_fits():
+    """The design document's hardware: one A100-80GB per node. A replica of one node cannot hold the 70B; the
+    message names what caps it and what fits: nodes per replica, or a quantized checkpoint, with their memory."""
+    raw = stack_config("prod")
+    model = raw["models"]["llama-2-7b-chat"]
+    model.update(architecture="llama-2-70b", huggingfaceRepo="meta-llama/Llama-2-70b-chat-hf", tensorParallelSize=1)
+    model["weights"]["sizeGib"] = 300
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, [s.key for s in SECRET_KEYS])
+    message = str(caught.value)
+    assert "no tensor-parallel size" not in message
+    assert "gpuPool.gpusPerNode (1) caps tensor parallelism within one node at 1 GPU" in message
+    assert ("nodesPerReplica 2 with tensorParallelSize 1 (KV cache 4.0 GiB per GPU, about 6 sequences of 4096 "
+            "tokens)") in message
+    assert ("AWQ int4 (quantization awq) on one A100-80GB: weights 34.4 GiB, KV cache 33.9 GiB per GPU, about 27 "
+            "sequences of 4096 tokens") in message
+    # On one node (dev), nothing spreads; the quantized alternatives are what remains.
+    raw = stack_config("dev")
+    model = raw["models"]["llama-2-7b-chat"]
+    model.update(architecture="llama-2-70b", nodesPerReplica="auto")
+    model["weights"]["sizeGib"] = 300
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, [s.key for s in SECRET_KEYS])
+    issue = next(i for i in caught.value.issues if "weights are" in i.reason)
+    assert (issue.path, issue.value) == ("models.llama-2-7b-chat.nodesPerReplica", "auto")
+    assert issue.reason.startswith("auto found no layout of the pool that holds them")
+    assert "no layout of the pool (1 node x 1 GPU) holds it; add GPU nodes" in issue.reason
+    assert "AWQ int4 (quantization awq) on one A100-80GB: weights 34.4 GiB" in issue.reason

@@ -16,6 +16,7 @@ from typing import Any
 
 from components.builders.gateway_pods import gateway_proxy_selector
 from components.builders.monitoring import PROMETHEUS_POD_LABELS
+from components.builders.vllm_pod import API_PORT
 from components.config import SECRET_KEYS, PlatformConfig, parse_config
 from components.config.rules import SIX_YEARS_DAYS
 from components.planning.compliance import CHART_SECRET_READERS, network_exemptions
@@ -60,6 +61,7 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
         "model-port-ingress": {
             "gatewayNamespace": cfg.gateway.namespace, "gatewayProxyLabels": gateway_proxy_selector(cfg.gateway.namespace),
             "monitoringNamespace": cfg.tanzu.monitoring_namespace, "prometheusLabels": dict(PROMETHEUS_POD_LABELS),
+            "modelPort": API_PORT,
         },
         "no-open-network": {"production": cfg.compliance.tier == "production", "gatewayNamespace": cfg.gateway.namespace},
         "chart-secret-access": {"exceptions": dict(CHART_SECRET_READERS)},

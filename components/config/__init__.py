@@ -44,6 +44,7 @@ from components.config.model import (  # noqa: F401  (re-exported: the config AP
 )
 from components.config.rules import RULES, dr_figures  # noqa: F401
 from components.config.stack_file import SecureValue
+from components.planning import capacity
 
 
 class SecretValue:
@@ -184,6 +185,8 @@ def parse_config(raw: Mapping[str, Any], present_secrets: Iterable[str] = (), pr
         except ValidationError as error:
             issues += translate(error, "", PlatformConfig)
         else:
+            # `auto` layouts become numbers before any rule judges them; each model remembers what it asked.
+            cfg = capacity.resolve_layouts(cfg)
             for rule in RULES:
                 issues += rule(cfg)
             issues += [

@@ -572,6 +572,30 @@ def at_most(limit: float, unit: str, slip: tuple[str, float] | None = None) -> A
     return AfterValidator(check)
 
 
+def layout_size(value: Any, most: int, what: str) -> int | str:
+    """A layout dimension: a whole number from 1 to ``most`` (``what`` they count), or ``auto``.
+
+    Runs before type validation, so the union with ``auto`` reports one readable reason.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"must be a whole number of {what} or auto; YAML read {str(value).lower()} as a boolean")
+    if isinstance(value, str):
+        if value == "auto":
+            return value
+        if value.strip().lower() == "auto":
+            raise ValueError("write auto in lowercase, without blanks")
+        if not value.strip().isdigit():
+            raise ValueError(f"must be a whole number of {what} (1 to {most}) or auto, not {value!r}")
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValueError(f"must be a whole number of {what} (1 to {most}) or auto")
+    if not 1 <= value <= most:
+        raise ValueError(f"must be from 1 to {most} ({what}), or auto")
+    return value
+
+
 def checked(*parsers: Callable[[Any], Any]) -> AfterValidator:
     """Run ``parsers`` on a field's value (after the plain-text check for text), skipping an unset value."""
     def run(value: Any) -> Any:

@@ -12,7 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from components.config import fields as f
@@ -54,6 +64,9 @@ DrMinutes = Annotated[int, at_most(1440, "minutes", ("seconds", 60))]
 RetentionHours = Annotated[int, at_most(131400, "hours", ("minutes", 60))]
 DiskGiB = Annotated[int, at_most(16384, "GiB", ("MiB", 1024))]
 Tokens = Annotated[int, at_most(10_485_760, "tokens")]
+# A layout dimension of a replica: a number, or `auto` for the capacity plan to choose.
+TensorParallel = Annotated[int | Literal["auto"], BeforeValidator(lambda v: f.layout_size(v, 8, "GPUs"))]
+NodesPerReplica = Annotated[int | Literal["auto"], BeforeValidator(lambda v: f.layout_size(v, 16, "nodes"))]
 
 
 class _Model(BaseModel):
@@ -236,6 +249,13 @@ class GpuPoolConfig(_Model):
     )
     nodes: int = Field(ge=1, le=64, description="GPU worker nodes (one VM each).")
     gpus_per_node: int = Field(1, ge=1, le=8, description="GPUs attached to each worker VM. Default: 1.")
+    inter_node_gbps: Annotated[float, at_most(3200, "Gbit/s", ("Mbit/s", 1000))] = Field(
+        100, gt=0,
+        description="Network bandwidth between two GPU worker VMs, Gbit/s: a replica across nodes "
+        "(models.<name>.nodesPerReplica) sends activations between its pipeline stages over it, and a tensor-parallel "
+        "group across nodes all-reduces over it. The design document recommends 100; measure yours (iperf3 between "
+        "two GPU nodes). Default: 100.",
+    )
     node_cpus: int = Field(16, ge=4, le=256, description="vCPUs per GPU worker. Default: 16.")
     node_memory_gib: Annotated[int, at_most(4096, "GiB", ("MiB", 1024))] = Field(
         128, ge=16, description="Memory per GPU worker, GiB (fully reserved). Default: 128.")
@@ -291,6 +311,11 @@ class AddonsConfig(_Model):
 
     gpu_operator: GpuOperatorConfig = Field(description="NVIDIA GPU Operator.")
     keda_namespace: Namespace = Field("keda", description="Namespace of KEDA. Default: keda.")
+    lws_namespace: Namespace = Field(
+        "lws-system",
+        description="Namespace of the LeaderWorkerSet controller, installed when a model spans nodes "
+        "(models.<name>.nodesPerReplica above 1). Default: lws-system.",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +426,20 @@ class ModelConfig(_Model):
     )
     mirror_url: MaybeHttpsUrl = Field(None, description="Base URL of the internal model mirror (source=mirror).")
     image: ImageConfig = Field(description="vLLM OpenAI server image.")
-    tensor_parallel_size: int = Field(1, ge=1, le=8, description="GPUs per replica (`--tensor-parallel-size`). Default: 1.")
+    tensor_parallel_size: TensorParallel = Field(
+        1,
+        description="GPUs of one node a replica uses, its tensor-parallel size (`--tensor-parallel-size`); above "
+        "gpuPool.gpusPerNode the group spans nodesPerReplica nodes, which only a fabric that carries its all-reduces "
+        "may (gpuPool.interNodeGbps). `auto`: chosen with nodesPerReplica by the capacity plan. Default: 1.",
+    )
+    nodes_per_replica: NodesPerReplica = Field(
+        1,
+        description="Nodes one replica spans, one pod each. Above 1 the replica is a LeaderWorkerSet group: its pods "
+        "form a Ray cluster and a pipeline of stages (`--pipeline-parallel-size`), tensor parallelism within each "
+        "node. `auto`: the layout (with tensorParallelSize) with the fewest GPUs that holds the weights and a "
+        "maxModelLen sequence and carries the model's share of the busiest hour; the capacity table explains the "
+        "choice. Default: 1.",
+    )
     replicas: ReplicaConfig = Field(default_factory=ReplicaConfig, description="Replica bounds.")
     max_model_len: Tokens = Field(4096, ge=256, description="Context length (`--max-model-len`), tokens. Default: 4096.")
     gpu_memory_utilization: float = Field(
@@ -434,6 +472,27 @@ class ModelConfig(_Model):
     )
     ingress: IngressConfig | None = Field(None, description="TLS Ingress. Default: none (ClusterIP only).")
     extra_args: tuple[str, ...] = Field((), description="Further `vllm serve` flags, appended verbatim. Default: none.")
+
+    _layout_requested: dict[str, int | str] | None = PrivateAttr(None)
+    _layout_note: str | None = PrivateAttr(None)
+
+    @property
+    def layout_requested(self) -> dict[str, int | str] | None:
+        """The layout keys as the stack file set them, when config resolved an ``auto``; else None."""
+        return self._layout_requested
+
+    @property
+    def layout_note(self) -> str | None:
+        """Why ``auto`` chose this layout (the capacity table prints it); None when nothing was chosen."""
+        return self._layout_note
+
+    def with_layout(self, tensor_parallel: int, nodes: int, note: str | None) -> ModelConfig:
+        """This entry with ``auto`` replaced by the chosen layout, remembering what was asked and why."""
+        resolved = self.model_copy(update={"tensor_parallel_size": tensor_parallel, "nodes_per_replica": nodes})
+        resolved._layout_requested = self._layout_requested or {
+            "tensorParallelSize": self.tensor_parallel_size, "nodesPerReplica": self.nodes_per_replica}
+        resolved._layout_note = note
+        return resolved
 
     @field_validator("extra_args")
     @classmethod
@@ -805,6 +864,11 @@ class ModelArchConfig(_Model):
     max_context: Tokens = Field(ge=1, description="max_position_embeddings.")
     sliding_window: Annotated[int | None, at_most(10_485_760, "tokens")] = Field(
         None, ge=1, description="Sliding attention window, tokens. Default: none.")
+    vocab: Annotated[int | None, at_most(4_194_304, "tokens (vocabulary entries)")] = Field(
+        None, ge=1,
+        description="vocab_size: places the embeddings on the first pipeline stage and lm_head on the last. Default: "
+        "none (spread with the layers).",
+    )
 
 
 class GpuSpecConfig(_Model):

@@ -31,24 +31,90 @@ FIXED_NAMESPACES = {
 # ---------------------------------------------------------------------------------------------
 
 
+def _layout_path(key: str, m: ModelConfig, field: str = "tensorParallelSize") -> tuple[str, object]:
+    """The key (and its value as written) to name for the model's layout: the one set to ``auto``, if any."""
+    requested = m.layout_requested or {}
+    for name in ("nodesPerReplica", "tensorParallelSize"):
+        if requested.get(name) == "auto":
+            return f"models.{key}.{name}", "auto"
+    value = m.nodes_per_replica if field == "nodesPerReplica" else m.tensor_parallel_size
+    return f"models.{key}.{field}", value
+
+
+def _layout(c: PlatformConfig, m: ModelConfig) -> sizing.Layout:
+    return sizing.layout(m.tensor_parallel_size, m.nodes_per_replica, c.gpu_pool.gpus_per_node)
+
+
 def _rule_models_fit_pool(c: PlatformConfig) -> list[ConfigIssue]:
     issues = []
+    per_node, archs = c.gpu_pool.gpus_per_node, capacity.models_catalogue(c)
     for key, m in c.models.items():
-        if m.tensor_parallel_size > c.gpu_pool.gpus_per_node:
+        tp, nodes = m.tensor_parallel_size, m.nodes_per_replica
+        arch = archs.get(m.architecture)
+        if arch is not None and not sizing.valid_tensor_parallel(arch, tp):
+            continue  # the memory rule names the tensor-parallel sizes the model takes
+        if nodes == 1 and tp > per_node:
+            spread = -(-tp // per_node)
             issues.append(ConfigIssue(
-                f"models.{key}.tensorParallelSize", m.tensor_parallel_size,
-                f"a replica's GPUs must sit in one node VM, and gpuPool.gpusPerNode is {c.gpu_pool.gpus_per_node}; "
-                f"lower it or raise gpuPool.gpusPerNode",
+                *_layout_path(key, m),
+                f"a replica's GPUs must sit in one node VM while nodesPerReplica is 1, and gpuPool.gpusPerNode is "
+                f"{per_node}; lower it, raise gpuPool.gpusPerNode, or spread the replica over nodes: nodesPerReplica "
+                f"{spread} with tensorParallelSize {per_node} (a pipeline between nodes), or nodesPerReplica auto",
             ))
-    demand = sum(m.replicas.max * m.tensor_parallel_size for m in c.models.values())
+            continue
+        problem = sizing.layout_problem(arch, tp, nodes, per_node)
+        if problem is not None:
+            issues.append(ConfigIssue(*_layout_path(key, m, "nodesPerReplica"),
+                                      f"{problem}; set tensorParallelSize to at most gpuPool.gpusPerNode ({per_node}) "
+                                      "so that each node holds one stage, or use nodesPerReplica auto"))
+        elif _layout(c, m).nodes_needed(per_node) > c.gpu_pool.nodes:
+            issues.append(ConfigIssue(
+                *_layout_path(key, m, "nodesPerReplica"),
+                f"one replica is {nodes} pods of {_layout(c, m).gpus_per_node} GPU(s), which need "
+                f"{_layout(c, m).nodes_needed(per_node)} GPU nodes, but the pool has {c.gpu_pool.nodes} (gpuPool.nodes); "
+                "add GPU nodes or lower nodesPerReplica",
+            ))
+    if issues:
+        return issues
+    demand = sum(m.replicas.max * _layout(c, m).gpus for m in c.models.values())
     if demand > c.gpu_pool.total_gpus:
-        detail = ", ".join(
-            f"{k} {m.replicas.max}x{m.tensor_parallel_size}" for k, m in c.models.items()
-        )
+        detail = ", ".join(f"{k} {m.replicas.max}x{_layout(c, m).gpus}" for k, m in c.models.items())
         issues.append(ConfigIssue(
             "models", f"{demand} GPUs",
-            f"replicas.max x tensorParallelSize over all models ({detail}) exceeds the pool's "
-            f"{c.gpu_pool.total_gpus} GPUs (gpuPool.nodes x gpuPool.gpusPerNode); lower replicas.max or add nodes",
+            f"replicas.max x GPUs per replica (nodesPerReplica x GPUs per node) over all models ({detail}) exceeds the "
+            f"pool's {c.gpu_pool.total_gpus} GPUs (gpuPool.nodes x gpuPool.gpusPerNode); lower replicas.max or add nodes",
+        ))
+    return issues
+
+
+def _rule_tensor_parallel_across_nodes(c: PlatformConfig) -> list[ConfigIssue]:
+    """Tensor parallelism across nodes all-reduces twice per layer over the fabric: refused unless it can carry it."""
+    if any(_rule_models_fit_pool(c)) or any(_rule_catalogue(c)):
+        return []
+    issues, net = [], capacity.fabric(c)
+    archs, gpu = capacity.models_catalogue(c), capacity.pool_gpu(c)
+    for key, m in c.models.items():
+        lay = _layout(c, m)
+        if not lay.tensor_parallel_across_nodes:
+            continue
+        arch = archs[m.architecture]
+        fit = sizing.layout_fit(arch, gpu, lay, m.max_model_len, **capacity.fit_kwargs(m))
+        if not sizing.valid_tensor_parallel(arch, lay.tensor_parallel) or not fit.fits:
+            continue  # the memory rule names what does not fit
+        context = c.cost.avg_prompt_tokens + c.cost.avg_output_tokens // 2
+        batch = max(1, fit.max_concurrent_sequences)
+        share = sizing.tensor_parallel_fabric_share(arch, gpu, lay, batch, context, net, **capacity.decode_kwargs(m))
+        if share <= sizing.MAX_TP_FABRIC_SHARE:
+            continue
+        pipeline = sizing.layout(c.gpu_pool.gpus_per_node, lay.nodes, c.gpu_pool.gpus_per_node)
+        issues.append(ConfigIssue(
+            f"models.{key}.tensorParallelSize", m.tensor_parallel_size,
+            f"a tensor-parallel group of {lay.tensor_parallel} spans {lay.tensor_parallel // lay.gpus_per_node} nodes "
+            f"and all-reduces twice per layer over the inter-node fabric: at gpuPool.interNodeGbps {net.gbps:g} "
+            f"(NCCL over TCP, {net.latency_seconds * 1e6:.0f} us per message) that is {share:.0%} of each decode step "
+            f"at {batch} sequences, more than the {sizing.MAX_TP_FABRIC_SHARE:.0%} the fabric can carry; keep tensor "
+            f"parallelism within a node and pipeline between nodes (tensorParallelSize {c.gpu_pool.gpus_per_node}, "
+            f"nodesPerReplica {lay.nodes}: {pipeline.describe()}), or nodesPerReplica auto",
         ))
     return issues
 
@@ -66,7 +132,9 @@ def _rule_replica_bounds(c: PlatformConfig) -> list[ConfigIssue]:
                 "with ReadWriteOnce weights the replicas are a StatefulSet, which restarts a lone replica on every "
                 "update; production needs replicas.min >= 2 or weights.accessMode ReadWriteMany",
             )
-            for k, m in c.models.items() if m.weights.access_mode == "ReadWriteOnce" and m.replicas.min < 2
+            for k, m in c.models.items()
+            # A replica across nodes rolls by surging a new group first, so a lone group keeps serving.
+            if m.weights.access_mode == "ReadWriteOnce" and m.replicas.min < 2 and m.nodes_per_replica == 1
         ]
     return issues
 
@@ -74,7 +142,8 @@ def _rule_replica_bounds(c: PlatformConfig) -> list[ConfigIssue]:
 def _rule_model_fits_node(c: PlatformConfig) -> list[ConfigIssue]:
     issues = []
     for key, m in c.models.items():
-        shm = sizing.shm_gib(m.tensor_parallel_size)
+        lay = _layout(c, m)
+        shm = sizing.group_pod_shm_gib(lay.gpus_per_node) if lay.multi_node else sizing.shm_gib(lay.gpus_per_node)
         needed = m.resources.memory_gib + shm
         if needed > c.gpu_pool.node_memory_gib - 8:
             issues.append(ConfigIssue(
@@ -278,6 +347,7 @@ def _namespace_roles(c: PlatformConfig) -> list[tuple[str, str, str]]:
         ("tanzu.monitoringNamespace", t.monitoring_namespace, "the monitoring stack"),
         ("gateway.namespace", c.gateway.namespace, "the gateway"),
         ("addons.kedaNamespace", c.addons.keda_namespace, "KEDA"),
+        ("addons.lwsNamespace", c.addons.lws_namespace, "the LeaderWorkerSet controller"),
         ("addons.gpuOperator.namespace", c.addons.gpu_operator.namespace, "the GPU Operator"),
     ]
 
@@ -446,13 +516,22 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
             f"at least {figures.rto_minutes}{faster}. Under that needs an active-active site",
         ))
     if dr.secondary is not None and dr.mode == "warm-standby":
-        standby = sum(dr.standby_replicas * m.tensor_parallel_size for m in c.models.values())
-        capacity = dr.secondary.gpu_nodes * c.gpu_pool.gpus_per_node
-        if standby > capacity:
+        layouts = {k: _layout(c, m) for k, m in c.models.items()}
+        standby = sum(dr.standby_replicas * lay.gpus for lay in layouts.values())
+        gpus = dr.secondary.gpu_nodes * c.gpu_pool.gpus_per_node
+        per_node = c.gpu_pool.gpus_per_node
+        widest = max(layouts.values(), key=lambda lay: lay.nodes_needed(per_node))
+        if standby > gpus:
             issues.append(ConfigIssue(
                 "dr.secondary.gpuNodes", dr.secondary.gpu_nodes,
                 f"warm standby keeps {dr.standby_replicas} replica(s) of every model ready: {standby} GPUs, but the "
-                f"secondary has {capacity}; add GPU nodes or lower dr.standbyReplicas",
+                f"secondary has {gpus}; add GPU nodes or lower dr.standbyReplicas",
+            ))
+        elif widest.nodes_needed(per_node) > dr.secondary.gpu_nodes:
+            issues.append(ConfigIssue(
+                "dr.secondary.gpuNodes", dr.secondary.gpu_nodes,
+                f"a standby replica of a model across nodes needs {widest.nodes_needed(per_node)} GPU nodes "
+                f"({widest.describe()}); give the secondary at least {widest.nodes_needed(per_node)}",
             ))
     storage = dr.backup_storage
     if storage is not None and storage.kms_key_id and storage.server_side_encryption != "aws:kms":
@@ -533,7 +612,8 @@ def _rule_catalogue(c: PlatformConfig) -> list[ConfigIssue]:
 
 
 def _fit_advice(arch: sizing.ModelArch, gpu: sizing.Gpu, m: ModelConfig, c: PlatformConfig) -> str:
-    """What would fit instead, and what caps it (the GPUs one node VM holds, the vGPU profile)."""
+    """What would fit instead, and what caps it (the GPUs one node VM holds, the nodes of the pool, the vGPU
+    profile), then the quantized checkpoints that would fit, with their memory."""
     card = capacity.gpus_catalogue(c)[c.gpu_pool.gpu_model]
     if gpu.memory_gib < card.memory_gib:
         full = vgpu.full_profile(c.gpu_pool.gpu_model)
@@ -541,22 +621,75 @@ def _fit_advice(arch: sizing.ModelArch, gpu: sizing.Gpu, m: ModelConfig, c: Plat
         where = f"; with it, tensor-parallel size {on_card[0][1]} fits" if on_card else ""
         return (f"the vGPU profile {c.gpu_pool.vgpu_profile} gives each VM {gpu.memory_gib:.1f} of the card's "
                 f"{card.memory_gib:.1f} GiB (and one vGPU per VM); use the full-card profile {full!r}{where}")
-    limit = c.gpu_pool.gpus_per_node
-    fitting = _fitting(arch, gpu, m, m.tensor_parallel_size)
+    limit, nodes = c.gpu_pool.gpus_per_node, c.gpu_pool.nodes
+    fitting = _fitting(arch, gpu, m, m.tensor_parallel_size if m.nodes_per_replica == 1 else 0)
     within = [text for tp, text in fitting if tp <= limit]
-    if within:
+    spread = [lay for lay, _ in _layouts_that_fit(arch, gpu, m, c) if lay.multi_node]
+    quantized = _quantized_alternatives(arch, gpu, m, c)
+    if within and m.nodes_per_replica == 1:
         return "smallest tensor-parallel sizes that fit: " + "; ".join(within[:2])
-    if fitting:
+    advice = []
+    if fitting and not within:
         tp = fitting[0][0]
-        return (f"tensor-parallel size {fitting[0][1]} would fit, but gpuPool.gpusPerNode ({limit}) caps a replica "
-                f"at {limit} GPU{'s' if limit > 1 else ''}: raise gpuPool.gpusPerNode to {tp} (with "
-                f"tensorParallelSize {tp}), or use a quantized checkpoint (quantization awq or fp8)")
-    return (f"no tensor-parallel size up to 8 (the most GPUs a node VM takes) fits on a {c.gpu_pool.gpu_model}; "
-            "use a quantized checkpoint (quantization awq or fp8) or GPUs with more memory")
+        advice.append(f"tensor-parallel size {fitting[0][1]} would fit, but gpuPool.gpusPerNode ({limit}) caps tensor "
+                      f"parallelism within one node at {limit} GPU{'s' if limit > 1 else ''}: raise gpuPool.gpusPerNode "
+                      f"to {tp} (with tensorParallelSize {tp})")
+    if spread:
+        options = [f"nodesPerReplica {lay.nodes} with tensorParallelSize {lay.tensor_parallel} ({text})"
+                   for lay, text in _layouts_that_fit(arch, gpu, m, c) if lay.multi_node][:2]
+        advice.append("spread each replica over nodes, a pipeline stage per node: " + " or ".join(options)
+                      + ", or nodesPerReplica auto")
+    else:
+        pool = (f"{min(nodes, sizing.MAX_NODES_PER_REPLICA)} node{'s' if nodes > 1 else ''} x {limit} "
+                f"GPU{'s' if limit > 1 else ''}")
+        advice.append(f"no layout of the pool ({pool}) holds it" + ("" if fitting else ", nor does tensor parallelism "
+                                                                   "up to 8 GPUs in one node VM")
+                      + ("; add GPU nodes (gpuPool.nodes) for a replica across nodes" if nodes == 1 else ""))
+    if quantized:
+        advice.append("or serve a quantized checkpoint of the model (its huggingfaceRepo and the quantization key): "
+                      + "; ".join(quantized))
+    elif not fitting and not spread:
+        advice.append("no quantized checkpoint fits either: use GPUs with more memory")
+    return "; ".join(advice)
+
+
+def _layouts_that_fit(arch: sizing.ModelArch, gpu: sizing.Gpu, m: ModelConfig,
+                      c: PlatformConfig) -> list[tuple[sizing.Layout, str]]:
+    """Layouts of the pool (fewest GPUs first) that hold the model, each with its KV cache."""
+    free = m.model_copy(update={"tensor_parallel_size": "auto", "nodes_per_replica": "auto"})
+    found = []
+    for lay in capacity.layout_candidates(c, free, arch):
+        fit = sizing.layout_fit(arch, gpu, lay, m.max_model_len, **capacity.fit_kwargs(m))
+        if fit.fits:
+            found.append((lay, f"KV cache {fit.kv_pool_gib:.1f} GiB per GPU, about {fit.max_concurrent_sequences} "
+                               f"sequences of {fit.sequence_tokens} tokens"))
+    return found
+
+
+QUANTIZED = (("awq", "AWQ int4"), ("fp8", "fp8"))
+
+
+def _quantized_alternatives(arch: sizing.ModelArch, gpu: sizing.Gpu, m: ModelConfig, c: PlatformConfig) -> list[str]:
+    """The smallest layout of the pool each quantized form of the model fits, with its memory figures."""
+    found = []
+    for quantization, label in QUANTIZED:
+        if m.quantization == quantization:
+            continue
+        variant = m.model_copy(update={"quantization": quantization})
+        fitting = _layouts_that_fit(arch, gpu, variant, c)
+        if not fitting:
+            continue
+        lay = fitting[0][0]
+        fit = sizing.layout_fit(arch, gpu, lay, m.max_model_len, **capacity.fit_kwargs(variant))
+        where = f"one {c.gpu_pool.gpu_model}" if lay.gpus == 1 else f"{lay.describe()} of {c.gpu_pool.gpu_model}"
+        found.append(f"{label} (quantization {quantization}) on {where}: weights {fit.weights_gib:.1f} GiB, KV cache "
+                     f"{fit.kv_pool_gib:.1f} GiB per GPU, about {fit.max_concurrent_sequences} sequences of "
+                     f"{fit.sequence_tokens} tokens")
+    return found
 
 
 def _fitting(arch: sizing.ModelArch, gpu: sizing.Gpu, m: ModelConfig, above: int) -> list[tuple[int, str]]:
-    """Tensor-parallel sizes above ``above`` (up to 8) at which the model fits, each with its KV cache."""
+    """Tensor-parallel sizes above ``above`` (up to 8) at which the model fits one node, each with its KV cache."""
     found = []
     for tp in (1, 2, 4, 8):
         if tp > above and sizing.valid_tensor_parallel(arch, tp):
@@ -585,21 +718,30 @@ def _rule_models_fit_memory(c: PlatformConfig) -> list[ConfigIssue]:
             issues.append(ConfigIssue(f"models.{key}.maxModelLen", m.max_model_len,
                                       f"exceeds {m.architecture}'s context of {arch.max_context} tokens"))
             continue
-        fit = sizing.memory_fit(arch, gpu, tp, m.max_model_len, **capacity.fit_kwargs(m))
+        lay = _layout(c, m)
+        if sizing.layout_problem(arch, tp, m.nodes_per_replica, c.gpu_pool.gpus_per_node) is not None:
+            continue  # the pool rule names it
+        fit = sizing.layout_fit(arch, gpu, lay, m.max_model_len, **capacity.fit_kwargs(m))
+        path, value = _layout_path(key, m)
+        where = (f"{fit.weights_per_gpu_gib:.1f} GiB per GPU" if not lay.multi_node else
+                 f"{lay.describe()} puts up to {fit.weights_per_gpu_gib:.1f} GiB on each GPU")
         if not fit.weights_fit:
+            asked = "" if value != "auto" else "auto found no layout of the pool that holds them: "
             issues.append(ConfigIssue(
-                f"models.{key}.tensorParallelSize", tp,
-                f"{m.architecture} weights are {fit.weights_gib:.1f} GiB: {fit.weights_per_gpu_gib:.1f} GiB per GPU plus "
-                f"{fit.overhead_gib:.0f} GiB overhead exceed the {fit.budget_gib:.1f} GiB budget of a {c.gpu_pool.gpu_model} "
-                f"at gpuMemoryUtilization {m.gpu_memory_utilization}; {_fit_advice(arch, gpu, m, c)}",
+                path, value,
+                f"{asked}{m.architecture} weights are {fit.weights_gib:.1f} GiB: {where} plus {fit.overhead_gib:.0f} GiB "
+                f"overhead exceed the {fit.budget_gib:.1f} GiB budget of a {c.gpu_pool.gpu_model} at "
+                f"gpuMemoryUtilization {m.gpu_memory_utilization}; {_fit_advice(arch, gpu, m, c)}",
             ))
         elif not fit.fits:
-            per_token = fit.kv_bytes_per_token / min(tp, arch.kv_heads)
+            tight = min(fit.stages, key=lambda s: s.kv_tokens)
+            stage = f" of pipeline stage {tight.index}" if lay.pipeline_parallel > 1 else ""
             issues.append(ConfigIssue(
                 f"models.{key}.maxModelLen", m.max_model_len,
-                f"one sequence needs {fit.sequence_tokens} tokens of KV cache but the {fit.kv_pool_gib:.1f} GiB left per GPU "
-                f"hold {fit.kv_tokens} ({per_token / 1024:.0f} KiB per token per GPU); lower maxModelLen to at most "
-                f"{fit.kv_tokens}, set kvCacheDtype fp8, or raise tensorParallelSize",
+                f"one sequence needs {fit.sequence_tokens} tokens of KV cache but the {tight.kv_pool_gib:.1f} GiB left per "
+                f"GPU{stage} hold {fit.kv_tokens} ({tight.kv_bytes_per_token_per_gpu / 1024:.0f} KiB per token per GPU); "
+                f"lower maxModelLen to at most {fit.kv_tokens}, set kvCacheDtype fp8, or raise tensorParallelSize"
+                + (" or nodesPerReplica" if c.gpu_pool.nodes > 1 else ""),
             ))
     return issues
 
@@ -638,20 +780,29 @@ def _rule_traffic_shares(c: PlatformConfig) -> list[ConfigIssue]:
 def _rule_load_fits_replicas(c: PlatformConfig) -> list[ConfigIssue]:
     if any(i for rule in (_rule_catalogue, _rule_models_fit_memory, _rule_traffic_shares) for i in rule(c)):
         return []
-    issues = []
+    if any(_rule_models_fit_pool(c)):
+        return []
+    issues, models = [], capacity.models_catalogue(c)
     for key, p in capacity.plan(c).models.items():
         if p.capacity is None:
+            m, lay = c.models[key], p.layout
+            fastest = sizing.decode_step(models[m.architecture], capacity.pool_gpu(c), lay, 1,
+                                         c.cost.avg_prompt_tokens + c.cost.avg_output_tokens // 2, capacity.fabric(c),
+                                         **capacity.decode_kwargs(m)).seconds
+            passes = (" (every token passes the pipeline's stages one after another, so spreading over more nodes adds "
+                      "memory, not speed)" if lay.multi_node else "")
             issues.append(ConfigIssue(
                 "cost.itlTargetSeconds", c.cost.itl_target_seconds,
-                f"models.{key} cannot decode one stream that fast on a {c.gpu_pool.gpu_model} at tensor-parallel "
-                f"{p.tensor_parallel}; relax the target or raise tensorParallelSize",
+                f"models.{key} cannot decode one stream that fast on a {c.gpu_pool.gpu_model} as {lay.describe()}: "
+                f"one token takes at least {fastest:.3f} s{passes}; relax the target to at least "
+                f"{math.ceil(fastest * 1000) / 1000:g}, raise tensorParallelSize, or use a quantized checkpoint",
             ))
         elif p.replicas_needed is not None and p.replicas_needed > p.replicas_max:
             issues.append(ConfigIssue(
                 f"models.{key}.replicas.max", p.replicas_max,
                 f"the busiest hour brings about {p.peak_requests_per_second:.1f} requests/s; one replica serves "
                 f"{p.capacity.requests_per_second:.1f} at the inter-token latency target, so {p.replicas_needed} "
-                f"replicas ({p.replicas_needed * p.tensor_parallel} GPUs) are needed; raise replicas.max and the pool",
+                f"replicas ({p.replicas_needed * p.gpus_per_replica} GPUs) are needed; raise replicas.max and the pool",
             ))
     return issues
 
@@ -829,6 +980,7 @@ RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_models_fit_memory,
     _rule_load_fits_replicas,
     _rule_models_fit_pool,
+    _rule_tensor_parallel_across_nodes,
     _rule_replica_bounds,
     _rule_model_fits_node,
     _rule_served_names_unique,

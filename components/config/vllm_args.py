@@ -17,8 +17,15 @@ MANAGED: dict[str, str] = {
     "--model": "the platform serves the staged weights directory of huggingfaceRepo@revision",
     "--served-model-name": "set servedModelName",
     "--tensor-parallel-size": "set tensorParallelSize (sizing and the pod's GPU request follow it)",
-    "--pipeline-parallel-size": "a replica is tensorParallelSize GPUs in one node; the platform sizes no pipeline "
-    "parallelism: raise tensorParallelSize",
+    "--pipeline-parallel-size": "set nodesPerReplica: a replica across nodes is a pipeline of one stage per node, "
+    "sized by the capacity plan",
+    "--distributed-executor-backend": "the platform runs one node's GPUs with multiprocessing and a replica across nodes "
+    "over the Ray cluster of its LeaderWorkerSet group",
+    "--nnodes": "set nodesPerReplica: the nodes of a replica form a Ray cluster in a LeaderWorkerSet group",
+    "--node-rank": "set nodesPerReplica: the nodes of a replica form a Ray cluster in a LeaderWorkerSet group",
+    "--master-addr": "set nodesPerReplica: the group's workers join the leader's Ray cluster",
+    "--master-port": "set nodesPerReplica: the group's workers join the leader's Ray cluster",
+    "--headless": "set nodesPerReplica: the group's workers join the leader's Ray cluster",
     "--data-parallel-size": "scale with replicas.min/replicas.max; each replica is its own pod",
     "--data-parallel-size-local": "scale with replicas.min/replicas.max; each replica is its own pod",
     "--gpu-memory-utilization": "set gpuMemoryUtilization (memory sizing follows it)",

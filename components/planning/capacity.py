@@ -1,7 +1,9 @@
 """The stack's capacity and cost plan: the sizing functions applied to its config.
 
 Config validation refuses what the plan shows cannot work; the preview prints the plan and the stack
-exports it.
+exports it. A model's layout (nodes per replica, GPUs per node) is what its config sets or, where it
+says ``auto``, what :func:`choose_layout` picks: the layout with the fewest GPUs that holds the
+weights and one ``maxModelLen`` sequence and carries the model's share of the busiest hour.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from components.config.model import ModelConfig, PlatformConfig
 from components.planning import sizing, vgpu
 
 SECONDS_PER_MONTH = 30 * 24 * 3600
+AUTO = "auto"
 
 
 def models_catalogue(cfg: PlatformConfig) -> dict[str, sizing.ModelArch]:
@@ -35,9 +38,18 @@ def pool_gpu(cfg: PlatformConfig) -> sizing.Gpu:
     return sizing.Gpu(card.memory_gib * fraction, card.bandwidth_tbps * fraction, card.bf16_tflops * fraction)
 
 
+def fabric(cfg: PlatformConfig) -> sizing.Fabric:
+    """The network between GPU nodes, as the stack config states its bandwidth."""
+    return sizing.Fabric(cfg.gpu_pool.inter_node_gbps)
+
+
 def fit_kwargs(model: ModelConfig) -> dict[str, Any]:
     return {"gpu_memory_utilization": model.gpu_memory_utilization, "dtype": model.dtype,
             "quantization": model.quantization, "kv_cache_dtype": model.kv_cache_dtype, "max_num_seqs": model.max_num_seqs}
+
+
+def decode_kwargs(model: ModelConfig) -> dict[str, Any]:
+    return {"dtype": model.dtype, "quantization": model.quantization, "kv_cache_dtype": model.kv_cache_dtype}
 
 
 def traffic_shares(cfg: PlatformConfig) -> dict[str, float]:
@@ -45,6 +57,139 @@ def traffic_shares(cfg: PlatformConfig) -> dict[str, float]:
     rest = [k for k in cfg.models if k not in fixed]
     remaining = max(0.0, 1.0 - sum(fixed.values()))
     return {**fixed, **{k: remaining / len(rest) for k in rest}}
+
+
+def peak_requests_per_second(cfg: PlatformConfig, share: float) -> float:
+    return cfg.cost.requests_per_month * share / SECONDS_PER_MONTH * cfg.cost.peak_to_average
+
+
+# -- layouts --------------------------------------------------------------------------------------
+
+
+def layout_of(cfg: PlatformConfig, model: ModelConfig) -> sizing.Layout:
+    """The replica's layout on the stack's GPU nodes (config resolves ``auto`` before anyone asks)."""
+    tp, nodes = model.tensor_parallel_size, model.nodes_per_replica
+    if AUTO in (tp, nodes):
+        raise ValueError("the layout is still auto; config validation (parse_config) resolves it first")
+    return sizing.layout(int(tp), int(nodes), cfg.gpu_pool.gpus_per_node)
+
+
+def layout_candidates(cfg: PlatformConfig, model: ModelConfig, arch: sizing.ModelArch) -> list[sizing.Layout]:
+    """Every layout the model's fixed keys allow on the pool, fewest GPUs (then nodes) first.
+
+    ``auto`` never puts a tensor-parallel group across nodes: following vLLM's multi-node guide,
+    tensor parallelism stays within a node and the nodes form a pipeline.
+    """
+    per_node = cfg.gpu_pool.gpus_per_node
+    if model.tensor_parallel_size == AUTO:
+        sizes = [tp for tp in (1, 2, 4, 8) if tp <= per_node and sizing.valid_tensor_parallel(arch, tp)]
+    else:
+        sizes = [tp for tp in (int(model.tensor_parallel_size),) if sizing.valid_tensor_parallel(arch, tp)]
+    most = min(cfg.gpu_pool.nodes, sizing.MAX_NODES_PER_REPLICA)
+    counts = list(range(1, most + 1)) if model.nodes_per_replica == AUTO else [int(model.nodes_per_replica)]
+    found = [sizing.layout(tp, nodes, per_node) for tp in sizes for nodes in counts
+             if sizing.layout_problem(arch, tp, nodes, per_node) is None]
+    return sorted(found, key=lambda lay: (lay.gpus, lay.nodes, lay.tensor_parallel))
+
+
+@dataclass(frozen=True)
+class LayoutChoice:
+    layout: sizing.Layout
+    fits: bool
+    """False when no candidate holds the model: ``layout`` is then the largest one tried."""
+    note: str
+
+
+def choose_layout(cfg: PlatformConfig, key: str) -> LayoutChoice:
+    """The layout ``auto`` picks for model ``key``, and why.
+
+    Among the candidates that hold the weights and one ``maxModelLen`` sequence, the one needing the
+    fewest GPUs for the model's share of the busiest hour (replicas needed x GPUs per replica, within
+    ``replicas.max`` where any is), then the fewest nodes per replica (less fabric, fewer pods to lose);
+    when no candidate keeps ``cost.itlTargetSeconds``, the one with the fewest GPUs that fits.
+    """
+    model = cfg.models[key]
+    arch, gpu, net = models_catalogue(cfg)[model.architecture], pool_gpu(cfg), fabric(cfg)
+    peak = peak_requests_per_second(cfg, traffic_shares(cfg)[key])
+    candidates = layout_candidates(cfg, model, arch)
+    if not candidates:
+        return LayoutChoice(sizing.layout(1, 1, cfg.gpu_pool.gpus_per_node), False,
+                            "auto: no layout is possible with the fixed layout key")
+    options: list[tuple[sizing.Layout, int | None]] = []
+    unfit: list[sizing.Layout] = []
+    best_total: int | None = None
+    for lay in candidates:
+        if best_total is not None and lay.gpus > best_total:
+            break  # every later candidate needs at least its own GPUs, more than the best found
+        fit = sizing.layout_fit(arch, gpu, lay, model.max_model_len, **fit_kwargs(model))
+        if not fit.fits:
+            unfit.append(lay)
+            continue
+        carried = sizing.layout_capacity(arch, gpu, lay, cfg.cost.avg_prompt_tokens, cfg.cost.avg_output_tokens,
+                                         cfg.cost.itl_target_seconds, max(1, fit.max_concurrent_sequences), net,
+                                         **decode_kwargs(model))
+        needed = sizing.replicas_needed(peak, carried)
+        options.append((lay, needed))
+        if needed is not None and needed <= model.replicas.max:
+            total = needed * lay.gpus
+            best_total = total if best_total is None else min(best_total, total)
+    if not options:
+        largest = candidates[-1]
+        return LayoutChoice(largest, False, f"auto: no layout up to {largest.describe()} holds the weights and one "
+                                            f"{model.max_model_len}-token sequence")
+    carrying = [(lay, n) for lay, n in options if n is not None]
+    pool = [(lay, n) for lay, n in carrying if n <= model.replicas.max] or carrying
+    if pool:
+        chosen, needed = min(pool, key=lambda o: (o[1] * o[0].gpus, o[0].nodes, o[0].tensor_parallel))
+        why = (f"the fewest GPUs that carry the busiest hour ({peak:.2f} requests/s): {needed} "
+               f"replica{'s' if needed > 1 else ''} of {chosen.gpus} GPU{'s' if chosen.gpus > 1 else ''}")
+    else:
+        chosen, needed = options[0]
+        why = (f"the fewest GPUs that hold the weights and a {model.max_model_len}-token sequence (no layout keeps "
+               f"cost.itlTargetSeconds {cfg.cost.itl_target_seconds:g})")
+    others = []
+    for lay, n in options:
+        if lay == chosen:
+            continue
+        if n is None:
+            others.append(f"{lay.short} misses the latency target")
+        else:
+            others.append(f"{lay.short} needs {n} replica{'s' if n > 1 else ''} ({n * lay.gpus} GPUs)")
+    others += [f"{lay.short} does not hold the model" for lay in unfit[:2]]
+    tail = f"; {', '.join(others[:4])}" if others else ""
+    return LayoutChoice(chosen, True, f"auto chose {chosen.describe()}, {why}{tail}")
+
+
+def resolve_layouts(cfg: PlatformConfig) -> PlatformConfig:
+    """The config with every ``auto`` layout key replaced by the chosen layout (each model remembers the ask).
+
+    Models whose GPU or architecture the catalogue does not know keep the fixed keys and 1 for the
+    ``auto`` ones; config validation refuses the unknown names.
+    """
+    models, gpus = models_catalogue(cfg), gpus_catalogue(cfg)
+    resolved = {}
+    for key, model in cfg.models.items():
+        if AUTO not in (model.tensor_parallel_size, model.nodes_per_replica):
+            resolved[key] = model
+        elif model.architecture not in models or cfg.gpu_pool.gpu_model not in gpus:
+            resolved[key] = model.with_layout(*_fixed_or_one(model), None)
+        elif not layout_candidates(cfg, model, models[model.architecture]):
+            # The fixed key allows no layout (a tensor-parallel size the model cannot take): the rules name it.
+            resolved[key] = model.with_layout(*_fixed_or_one(model), None)
+        else:
+            choice = choose_layout(cfg, key)
+            resolved[key] = model.with_layout(choice.layout.tensor_parallel, choice.layout.nodes,
+                                              choice.note if choice.fits else None)
+    if all(resolved[k] is m for k, m in cfg.models.items()):
+        return cfg
+    return cfg.model_copy(update={"models": resolved})
+
+
+def _fixed_or_one(model: ModelConfig) -> tuple[int, int]:
+    return tuple(1 if v == AUTO else int(v) for v in (model.tensor_parallel_size, model.nodes_per_replica))
+
+
+# -- the plan -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -58,8 +203,20 @@ class ModelPlan:
     replicas_needed: int | None
     replicas_max: int
     tensor_parallel: int
+    layout: sizing.Layout
+    layout_note: str | None = None
+    """Why ``auto`` chose the layout; None when the config fixes it."""
+
+    @property
+    def gpus_per_replica(self) -> int:
+        return self.layout.gpus
+
+    @property
+    def fabric_share(self) -> float:
+        return self.capacity.fabric_share if self.capacity else 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        lay = self.layout
         return {
             "weightsGiB": round(self.fit.weights_gib, 1),
             "kvCacheGiB": round(max(0.0, self.fit.kv_gib_total()), 1),
@@ -69,7 +226,16 @@ class ModelPlan:
             "peakRequestsPerSecond": round(self.peak_requests_per_second, 3),
             "replicasNeeded": self.replicas_needed,
             "replicasMax": self.replicas_max,
-            "gpus": self.replicas_max * self.tensor_parallel,
+            "gpus": self.replicas_max * lay.gpus,
+            "nodesPerReplica": lay.nodes,
+            "gpusPerNode": lay.gpus_per_node,
+            "tensorParallelSize": lay.tensor_parallel,
+            "pipelineParallelSize": lay.pipeline_parallel,
+            "interTokenSeconds": round(self.capacity.step_seconds, 4) if self.capacity else None,
+            "fabricShare": round(self.fabric_share, 4),
+            "stages": [{"layers": s.layers, "weightsPerGpuGiB": round(s.weights_per_gpu_gib, 1),
+                        "kvCachePerGpuGiB": round(max(0.0, s.kv_pool_gib), 1)} for s in self.fit.stages],
+            "layoutChoice": self.layout_note,
         }
 
 
@@ -77,19 +243,19 @@ def model_plan(cfg: PlatformConfig, key: str, share: float) -> ModelPlan:
     model = cfg.models[key]
     arch = models_catalogue(cfg)[model.architecture]
     gpu = pool_gpu(cfg)
-    tp, kwargs = model.tensor_parallel_size, fit_kwargs(model)
-    fit = sizing.memory_fit(arch, gpu, tp, model.max_model_len, **kwargs)
-    decode_kwargs = {k: kwargs[k] for k in ("dtype", "quantization", "kv_cache_dtype")}
-    capacity = sizing.replica_capacity(
-        arch, gpu, tp, cfg.cost.avg_prompt_tokens, cfg.cost.avg_output_tokens, cfg.cost.itl_target_seconds,
-        max_batch=max(1, fit.max_concurrent_sequences), **decode_kwargs,
+    lay = layout_of(cfg, model)
+    fit = sizing.layout_fit(arch, gpu, lay, model.max_model_len, **fit_kwargs(model))
+    capacity = sizing.layout_capacity(
+        arch, gpu, lay, cfg.cost.avg_prompt_tokens, cfg.cost.avg_output_tokens, cfg.cost.itl_target_seconds,
+        max(1, fit.max_concurrent_sequences), fabric(cfg), **decode_kwargs(model),
     ) if fit.fits else None
-    peak = cfg.cost.requests_per_month * share / SECONDS_PER_MONTH * cfg.cost.peak_to_average
+    peak = peak_requests_per_second(cfg, share)
     return ModelPlan(
         key=key, fit=fit,
         decode_tokens_per_second=capacity.output_tokens_per_second if capacity else 0.0,
         capacity=capacity, peak_requests_per_second=peak,
-        replicas_needed=sizing.replicas_needed(peak, capacity), replicas_max=model.replicas.max, tensor_parallel=tp,
+        replicas_needed=sizing.replicas_needed(peak, capacity), replicas_max=model.replicas.max,
+        tensor_parallel=lay.tensor_parallel, layout=lay, layout_note=model.layout_note,
     )
 
 
@@ -99,6 +265,8 @@ class CapacityPlan:
     gpus_needed: int
     gpus_in_pool: int
     cost: sizing.CostSummary
+    assumptions: str = ""
+    """What the tokens/s estimates assume, in one paragraph."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,7 +274,23 @@ class CapacityPlan:
             "gpusNeeded": self.gpus_needed,
             "gpusInPool": self.gpus_in_pool,
             "cost": self.cost.to_dict(),
+            "assumptions": self.assumptions,
         }
+
+
+def assumptions(cfg: PlatformConfig) -> str:
+    c, net = cfg.cost, fabric(cfg)
+    text = (f"tok/s is one replica's output at the largest batch whose inter-token latency stays within "
+            f"cost.itlTargetSeconds {c.itl_target_seconds:g} s, with {c.avg_prompt_tokens}-token prompts and "
+            f"{c.avg_output_tokens}-token completions; decode reads weights and KV cache at "
+            f"{sizing.DECODE_BANDWIDTH_EFFICIENCY:.0%} of the GPU's memory bandwidth, prefill runs at "
+            f"{sizing.PREFILL_MFU:.0%} MFU")
+    if any(m.nodes_per_replica != 1 for m in cfg.models.values()):
+        text += (f". Across nodes: pipeline stages run one after another with one micro-batch in flight per stage, "
+                 f"each boundary sends 2 x batch x hidden activations; the fabric is gpuPool.interNodeGbps "
+                 f"{net.gbps:g} Gbit/s at {net.efficiency:.0%} (NCCL over TCP) plus {net.latency_seconds * 1e6:.0f} us "
+                 "per message; fabric is its share of the inter-token latency")
+    return text
 
 
 def plan(cfg: PlatformConfig) -> CapacityPlan:
@@ -116,8 +300,12 @@ def plan(cfg: PlatformConfig) -> CapacityPlan:
         cfg.cost.capital_usd, cfg.cost.amortisation_years, cfg.cost.monthly_operations_usd, cfg.cost.requests_per_month,
         cfg.cost.avg_prompt_tokens + cfg.cost.avg_output_tokens, cfg.cost.cloud_price_per_request_usd,
     )
-    gpus = sum(p.replicas_max * p.tensor_parallel for p in models.values())
-    return CapacityPlan(models, gpus, cfg.gpu_pool.total_gpus, cost)
+    gpus = sum(p.replicas_max * p.gpus_per_replica for p in models.values())
+    return CapacityPlan(models, gpus, cfg.gpu_pool.total_gpus, cost, assumptions(cfg))
+
+
+def _fraction(value: float) -> str:
+    return f"{value:.1%}" if value >= 0.001 else "<0.1%"
 
 
 @dataclass(frozen=True)
@@ -171,14 +359,36 @@ def chargeback(cfg: PlatformConfig, capacity: CapacityPlan | None = None) -> Cha
 
 def table(capacity: CapacityPlan) -> str:
     """The capacity table and cost summary as the preview prints them."""
-    header = f"{'model':<24}{'weights GiB':>12}{'KV GiB':>8}{'max seqs':>9}{'tok/s':>8}{'peak rps':>9}{'replicas':>9}{'GPUs':>6}"
-    lines = ["Capacity (per model; tok/s is one replica at the inter-token latency target):", header]
+    header = (f"{'model':<24}{'layout':>7}{'weights GiB':>12}{'KV GiB':>8}{'max seqs':>9}{'tok/s':>8}{'fabric':>7}"
+              f"{'peak rps':>9}{'replicas':>9}{'GPUs':>6}")
+    lines = ["Capacity (per model; layout is nodes per replica x GPUs per node; tok/s is one replica at the "
+             "inter-token latency target):", header]
+    notes = []
     for key, p in capacity.models.items():
         d = p.to_dict()
         needed = "-" if d["replicasNeeded"] is None else f"{d['replicasNeeded']}/{d['replicasMax']}"
-        lines.append(f"{key:<24}{d['weightsGiB']:>12}{d['kvCacheGiB']:>8}{d['maxConcurrentSequences']:>9}"
-                     f"{d['decodeTokensPerSecond']:>8}{d['peakRequestsPerSecond']:>9}{needed:>9}{d['gpus']:>6}")
+        fabric_share = _fraction(p.fabric_share) if p.layout.multi_node and p.capacity else "-"
+        lines.append(f"{key:<24}{p.layout.short:>7}{d['weightsGiB']:>12}{d['kvCacheGiB']:>8}"
+                     f"{d['maxConcurrentSequences']:>9}{d['decodeTokensPerSecond']:>8}{fabric_share:>7}"
+                     f"{d['peakRequestsPerSecond']:>9}{needed:>9}{d['gpus']:>6}")
+        if p.layout.multi_node:
+            itl = f", {p.capacity.step_seconds * 1000:.0f} ms per token" if p.capacity else ""
+            notes.append(f"  {key}: {p.layout.describe()}, a LeaderWorkerSet group of {p.layout.nodes} pods{itl}")
+            per_stage = p.layout.nodes // p.layout.pipeline_parallel
+            for s in p.fit.stages:
+                last = s.first_layer + s.layers - 1
+                first_node = s.index * per_stage
+                where = f"node {first_node}" if per_stage == 1 else f"nodes {first_node}-{first_node + per_stage - 1}"
+                notes.append(f"    stage {s.index} ({where}): "
+                             f"layers {s.first_layer}-{last}, weights {s.weights_per_gpu_gib:.1f} GiB and KV cache "
+                             f"{max(0.0, s.kv_pool_gib):.1f} GiB per GPU ({s.kv_bytes_per_token_per_gpu / 1024:.0f} KiB "
+                             f"per token), {s.kv_tokens} tokens")
+        if p.layout_note:
+            notes.append(f"  {key}: {p.layout_note}")
+    lines += notes
     lines.append(f"GPUs: {capacity.gpus_needed} needed at replicas.max, {capacity.gpus_in_pool} in the pool")
+    if capacity.assumptions:
+        lines.append(f"Assumptions: {capacity.assumptions}")
     c = capacity.cost
     per_request = "n/a" if c.cost_per_request_usd is None else f"${c.cost_per_request_usd:.4f}"
     per_million = "n/a" if c.cost_per_million_tokens_usd is None else f"${c.cost_per_million_tokens_usd:.2f}"

@@ -38,6 +38,7 @@ from components.config import (
     WeightsVolumeConfig,
 )
 from components.config.model import AccessConfig, AuditConfig, GatewayConfig, WaitsConfig
+from components.planning import sizing
 from components.planning.dr_plan import DrFigures
 from components.planning.monitoring.rules import RuleSettings
 from components.resources.access import ClusterAccess, ClusterAccessArgs
@@ -166,6 +167,11 @@ class DrSite(pulumi.ComponentResource):
             schedules.append(BackupSchedule("platform-daily", 24 * 60, dr.long_term_ttl_hours, namespaces))
         return tuple(schedules)
 
+    @staticmethod
+    def _layout(args: DrSiteArgs, model: ModelConfig) -> sizing.Layout:
+        """The standby replica's layout: the primary's, on the same node shape."""
+        return sizing.layout(int(model.tensor_parallel_size), int(model.nodes_per_replica), args.pool.gpus_per_node)
+
     def _standby_site(self, name: str, args: DrSiteArgs, child: pulumi.ResourceOptions) -> None:
         dr, secrets, secondary = args.dr, args.secrets, args.dr.secondary
         host_pool = GpuHostPool(
@@ -194,6 +200,9 @@ class DrSite(pulumi.ComponentResource):
                 privileged_namespaces=args.privileged_namespaces,
                 supervisor_kubeconfig=secrets.supervisor_kubeconfig, registry_password=secrets.registry_password,
                 nls_client_token=secrets.nls_client_token, waits=args.waits,
+                # The standby runs every model, so a model across nodes needs the controller there too.
+                leader_worker_set=dr.mode == "warm-standby" and any(
+                    self._layout(args, m).multi_node for m in args.models.values()),
             ),
             opts=child,
         )
@@ -249,6 +258,7 @@ class DrSite(pulumi.ComponentResource):
                 cluster=core,
                 hf_token=secrets.hf_token if model.source == "huggingface" else None, monitoring=monitoring,
                 gateway_namespace=args.gateway.namespace if args.gateway else "api-gateway",
+                layout=self._layout(args, model),
             ), opts=child)
             services[key] = service
             self.standby_endpoints[key] = service.base_url

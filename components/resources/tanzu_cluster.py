@@ -11,7 +11,7 @@ import pulumi_vsphere as vsphere
 
 from components import versions
 from components.builders import k8s as _k8s
-from components.builders.charts import release_args
+from components.builders.charts import mirrored, release_args
 from components.builders.cluster_spec import UBUNTU_IMAGE, NodeShape, clusterclass_spec, tkc_spec
 from components.builders.gpu_operator import GRIDD_CONF, LICENSING_SECRET, gpu_operator_values
 from components.builders.k8s import PULL_SECRET
@@ -22,6 +22,9 @@ from components.planning import waits
 from components.resources.gpu_host_pool import GpuHostPool
 
 TYPE = "onprem:platform:TanzuCluster"
+LWS_IMAGE = "registry.k8s.io/lws/lws"
+"""The LeaderWorkerSet controller image the chart pulls (its values.yaml), mirrored under the same path."""
+LWS_WEBHOOK_PORT = 9443
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class ClusterCore:
     """The GPU Operator Release: GPU workloads wait for it (device plugin and driver)."""
     waits: WaitsConfig
     """Estimates the components' timeouts derive from (``components.planning.waits``)."""
+    leader_worker_set: pulumi.Resource | None = None
+    """The LeaderWorkerSet controller's Release: models across nodes wait for it (CRD and webhooks); None when no
+    model spans nodes."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class TanzuClusterArgs:
     """NVIDIA License System client token; a Pulumi secret; required in vgpu mode."""
     waits: WaitsConfig = field(default_factory=WaitsConfig)
     """Estimates the timeouts derive from. Default: the ``waits`` section's defaults."""
+    leader_worker_set: bool = False
+    """Install the LeaderWorkerSet controller (a model spans nodes). Default: false."""
 
 
 class TanzuCluster(pulumi.ComponentResource):
@@ -153,6 +161,10 @@ class TanzuCluster(pulumi.ComponentResource):
         self._pull_secret(name, "serving", tanzu, args.registry_password, on_cluster)
         gpu_operator = self._gpu_operator(name, args, on_cluster)
         keda = self._keda(name, tanzu, args.addons.keda_namespace, args.registry_password, args.waits, on_cluster)
+        leader_worker_set = None
+        if args.leader_worker_set:
+            leader_worker_set = self._leader_worker_set(name, tanzu, args.addons.lws_namespace, args.registry_password,
+                                                        args.waits, on_cluster)
 
         self.core = ClusterCore(
             provider=self.k8s_provider,
@@ -170,6 +182,7 @@ class TanzuCluster(pulumi.ComponentResource):
             keda=keda,
             gpu_operator=gpu_operator,
             waits=args.waits,
+            leader_worker_set=leader_worker_set,
         )
         self.node_pools = [
             {"name": "gpu", "replicas": host_pool.gpu_nodes, "gpusPerNode": host_pool.gpus_per_node,
@@ -290,6 +303,54 @@ class TanzuCluster(pulumi.ComponentResource):
             },
             timeout=waits.release_seconds(waits_config),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns, pull])),
+        )
+
+    def _leader_worker_set(self, name: str, tanzu: TanzuConfig, namespace: str, registry_password: pulumi.Input[str],
+                           waits_config: WaitsConfig, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+        """The LeaderWorkerSet controller (kubernetes-sigs/lws), pinned, from the private registry."""
+        registry, version = tanzu.registry, tanzu.kubernetes_version
+        labels = _k8s.labels(namespace, name, "leader-worker-set")
+        ns = _k8s.namespace(f"{name}-ns-lws", namespace, name, "leader-worker-set", "restricted", version, opts)
+        in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
+        _k8s.baseline_network_policies(f"{name}-lws", namespace, labels, in_ns)
+        net = k8s.networking.v1
+        policies = [
+            # The API server calls the admission webhooks (LeaderWorkerSets and their pods) from the control-plane
+            # nodes' host network, whose addresses the program does not know: the webhook port only, from anywhere.
+            net.NetworkPolicy(
+                f"{name}-lws-allow-webhook",
+                metadata=_k8s.metadata("allow-webhook", namespace, labels),
+                spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Ingress"], ingress=[
+                    net.NetworkPolicyIngressRuleArgs(ports=_k8s.tcp(LWS_WEBHOOK_PORT)),
+                ]),
+                opts=in_ns,
+            ),
+            # The controller watches LeaderWorkerSets and writes StatefulSets, Services and webhook certificates.
+            net.NetworkPolicy(
+                f"{name}-lws-allow-api",
+                metadata=_k8s.metadata("allow-api-server-egress", namespace, labels),
+                spec=net.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Egress"], egress=[
+                    net.NetworkPolicyEgressRuleArgs(to=_k8s.ip_peers(tanzu.api_server_cidrs), ports=_k8s.tcp(443, 6443)),
+                ]),
+                opts=in_ns,
+            ),
+        ]
+        pull = self._pull_secret(name, "lws", tanzu, registry_password, in_ns, namespace)
+        return k8s.helm.v3.Release(
+            f"{name}-lws",
+            name="lws",
+            **release_args(versions.LWS, registry),
+            namespace=namespace,
+            values={
+                # The controller image from the private registry under its upstream path; the tag stays the chart's.
+                "image": {"manager": {"repository": mirrored(registry.server, LWS_IMAGE)}},
+                "imagePullSecrets": [{"name": PULL_SECRET}],
+                # The chart runs non-root with no privilege escalation and no capabilities; add the seccomp profile
+                # Pod Security restricted requires.
+                "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            },
+            timeout=waits.release_seconds(waits_config),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns, pull, *policies])),
         )
 
 

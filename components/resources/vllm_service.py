@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.builders import k8s as _k8s
+from components.builders import lws
 from components.builders.gateway_pods import gateway_proxy_selector
 from components.builders.monitoring import MONITOR_LABELS, PROMETHEUS_POD_LABELS, prometheus_url
 from components.builders.vllm_pod import (
@@ -25,6 +26,7 @@ from components.builders.vllm_pod import (
 )
 from components.config import ModelConfig
 from components.planning import waits
+from components.planning.sizing import Layout
 from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:VllmService"
@@ -50,6 +52,9 @@ class VllmServiceArgs:
     """The Release that installs the ServiceMonitor CRD (kube-prometheus-stack); None: no monitor."""
     gateway_namespace: str = "api-gateway"
     """Namespace of the gateway's proxy pods, the only callers the model port admits (with Prometheus)."""
+    layout: Layout | None = None
+    """How a replica sits on the GPU nodes (``capacity.layout_of``); across nodes it is a LeaderWorkerSet group.
+    None: one node with tensorParallelSize GPUs."""
 
 
 class VllmService(pulumi.ComponentResource):
@@ -64,7 +69,8 @@ class VllmService(pulumi.ComponentResource):
     api_key: pulumi.Output[str]
     """The endpoint's API key (secret); held by the gateway, never by end users."""
     workload_kind: str
-    """``Deployment`` (shared ReadWriteMany weights) or ``StatefulSet`` (a weights volume per replica)."""
+    """``Deployment`` (shared ReadWriteMany weights), ``StatefulSet`` (a weights volume per replica), or
+    ``LeaderWorkerSet`` (a replica across nodes: one group of pods, with either kind of weights)."""
 
     def __init__(self, name: str, args: VllmServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
@@ -79,7 +85,11 @@ class VllmService(pulumi.ComponentResource):
         self.base_url = f"http://{self.service_name}.{self.namespace}.svc.cluster.local:{API_PORT}/v1"
         self.api_key_secret_name = f"{name}-api-key"
         shared_weights = model.weights.access_mode == "ReadWriteMany"
+        layout = args.layout or Layout(model.tensor_parallel_size, 1, 1, model.tensor_parallel_size)
         self.workload_kind = "Deployment" if shared_weights else "StatefulSet"
+        self._workload_api_version = "apps/v1"
+        if layout.multi_node:
+            self.workload_kind, self._workload_api_version = lws.KIND, lws.API_VERSION
 
         # A new rotation counter replaces the key; the pod template carries it, so the replicas restart with it.
         api_key = random.RandomPassword(f"{name}-api-key", length=48, special=False,
@@ -99,7 +109,9 @@ class VllmService(pulumi.ComponentResource):
             opts=self._on_cluster,
         )
 
-        if shared_weights:
+        if layout.multi_node:
+            workload = self._leader_worker_set(name, model, cluster, hf_token_secret, layout, shared_weights)
+        elif shared_weights:
             workload = self._deployment_with_shared_weights(name, model, cluster, hf_token_secret)
         else:
             workload = self._statefulset_with_own_weights(name, model, cluster, hf_token_secret)
@@ -109,7 +121,8 @@ class VllmService(pulumi.ComponentResource):
             metadata=self._meta(self.service_name),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP",
-                selector=self._selector,
+                # A group's API server runs on its leader; the workers serve no HTTP.
+                selector=lws.leader_selector(self._selector) if layout.multi_node else self._selector,
                 ports=[k8s.core.v1.ServicePortArgs(name=PORT_NAME, port=API_PORT, target_port=PORT_NAME, protocol="TCP")],
             ),
             # The provider waits until the Service's endpoints are ready, i.e. until a replica has loaded
@@ -121,9 +134,9 @@ class VllmService(pulumi.ComponentResource):
         self._network_policies(name, model, cluster, args.gateway_namespace, download_selector=(
             {**self._selector, "app.kubernetes.io/component": "model-download"} if shared_weights else self._selector
         ))
-        self._autoscaling(name, model, cluster, workload)
+        self._autoscaling(name, model, cluster, workload, layout)
         if args.monitoring is not None:
-            self._monitor(name, args.monitoring)
+            self._monitor(name, args.monitoring, layout)
         if model.ingress is not None:
             self._ingress(name, model)
 
@@ -163,8 +176,9 @@ class VllmService(pulumi.ComponentResource):
 
     # -- the two storage layouts -----------------------------------------------------------------
 
-    def _deployment_with_shared_weights(self, name: str, model: ModelConfig, cluster: ClusterCore,
-                                        hf_token_secret: str | None) -> k8s.apps.v1.Deployment:
+    def _stage_shared_weights(self, name: str, model: ModelConfig, cluster: ClusterCore,
+                              hf_token_secret: str | None) -> tuple[str, k8s.batch.v1.Job]:
+        """The protected ReadWriteMany weights claim and the download Job that fills it."""
         claim = f"{name}-weights"
         pvc = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-weights",
@@ -206,6 +220,11 @@ class VllmService(pulumi.ComponentResource):
                 depends_on=[pvc], custom_timeouts=_timeouts(staging, staging),
             )),
         )
+        return claim, job
+
+    def _deployment_with_shared_weights(self, name: str, model: ModelConfig, cluster: ClusterCore,
+                                        hf_token_secret: str | None) -> k8s.apps.v1.Deployment:
+        claim, job = self._stage_shared_weights(name, model, cluster, hf_token_secret)
         return k8s.apps.v1.Deployment(
             f"{name}-server",
             metadata=self._meta(name, annotations=CHECKOV_SKIPS),
@@ -242,21 +261,76 @@ class VllmService(pulumi.ComponentResource):
                 persistent_volume_claim_retention_policy=k8s.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
                     when_deleted="Retain", when_scaled="Retain",
                 ),
-                volume_claim_templates=[k8s.core.v1.PersistentVolumeClaimArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(name="weights", labels={**self._labels, **NOT_BACKED_UP}),
-                    spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                        access_modes=["ReadWriteOnce"],
-                        storage_class_name=model.weights.storage_class or cluster.storage_class,
-                        resources=k8s.core.v1.VolumeResourceRequirementsArgs(
-                            requests={"storage": f"{model.weights.size_gib}Gi"}
-                        ),
-                    ),
-                )],
+                volume_claim_templates=[self._weights_claim_template(model, cluster)],
                 template=self._template(name, model, cluster, None, hf_token_secret, True),
             ),
             # Each replica stages its own weights in an init container before the model loads.
             opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
                 custom_timeouts=workload_timeouts(model, cluster, staged_in_pod=True),
+            )),
+        )
+
+    def _weights_claim_template(self, model: ModelConfig, cluster: ClusterCore) -> k8s.core.v1.PersistentVolumeClaimArgs:
+        """The ReadWriteOnce weights volume each pod stages for itself."""
+        return k8s.core.v1.PersistentVolumeClaimArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="weights", labels={**self._labels, **NOT_BACKED_UP}),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name=model.weights.storage_class or cluster.storage_class,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": f"{model.weights.size_gib}Gi"}),
+            ),
+        )
+
+    # -- a replica across nodes ------------------------------------------------------------------
+
+    def _leader_worker_set(self, name: str, model: ModelConfig, cluster: ClusterCore, hf_token_secret: str | None,
+                           layout: Layout, shared_weights: bool) -> k8s.apiextensions.CustomResource:
+        """One LeaderWorkerSet group of ``layout.nodes`` pods per replica, its pods open to each other on the group ports."""
+        if cluster.leader_worker_set is None:
+            raise ValueError(f"model {name} spans {layout.nodes} nodes but the cluster has no LeaderWorkerSet controller; "
+                             "TanzuClusterArgs.leader_worker_set installs it")
+        # The LeaderWorkerSet CRD and its admission webhooks come with the controller's Release.
+        depends: list[pulumi.Resource] = [cluster.leader_worker_set]
+        weights, claims = None, None
+        if shared_weights:
+            claim, job = self._stage_shared_weights(name, model, cluster, hf_token_secret)
+            weights = _claim_volume(claim, read_only=True)
+            # The weights must be staged before any pod starts: vLLM runs with HF_HUB_OFFLINE=1.
+            depends.append(job)
+        else:
+            claims = [self._weights_claim_template(model, cluster)]
+
+        def template(role: str) -> k8s.core.v1.PodTemplateSpecArgs:
+            return k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels={**self._labels, lws.ROLE_LABEL: role}),
+                spec=lws.group_pod_spec(
+                    model, layout, role, service_account=name, api_key_secret=self.api_key_secret_name,
+                    pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
+                    hf_token_secret=None if shared_weights else hf_token_secret, stage_in_pod=not shared_weights,
+                ),
+            )
+
+        net = k8s.networking.v1
+        net.NetworkPolicy(f"{name}-group-ingress", metadata=self._meta(f"{name}-group-ingress"),
+                          spec=lws.group_ingress_spec(self._selector), opts=self._on_cluster)
+        net.NetworkPolicy(f"{name}-group-egress", metadata=self._meta(f"{name}-group-egress"),
+                          spec=lws.group_egress_spec(self._selector), opts=self._on_cluster)
+        staged = not shared_weights
+        return k8s.apiextensions.CustomResource(
+            f"{name}-server",
+            api_version=lws.API_VERSION,
+            kind=lws.KIND,
+            # Pulumi waits until at least the minimum of groups is Ready, as it does for a Deployment.
+            metadata=self._meta(name, annotations={"pulumi.com/waitFor": "condition=Available"}),
+            spec=lws.leader_worker_set_spec(layout, template(lws.LEADER), template(lws.WORKER), claims),
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
+                depends_on=depends,
+                custom_timeouts=_timeouts(
+                    waits.workload_create_seconds(model.startup_timeout_seconds, cluster.waits, staged_in_pod=staged,
+                                                  size_gib=model.weights.size_gib),
+                    waits.workload_update_seconds(model.startup_timeout_seconds, model.replicas.max, cluster.waits,
+                                                  staged_in_pod=staged, size_gib=model.weights.size_gib),
+                ),
             )),
         )
 
@@ -303,7 +377,8 @@ class VllmService(pulumi.ComponentResource):
             opts=self._on_cluster,
         )
 
-    def _autoscaling(self, name: str, model: ModelConfig, cluster: ClusterCore, workload: pulumi.Resource) -> None:
+    def _autoscaling(self, name: str, model: ModelConfig, cluster: ClusterCore, workload: pulumi.Resource,
+                     layout: Layout) -> None:
         scaling, replicas = model.autoscaling, model.replicas
         labels = f'namespace="{self.namespace}",model_name="{model.served_model_name}"'
         trigger_common = {"type": "prometheus", "metricType": "AverageValue"}
@@ -314,7 +389,8 @@ class VllmService(pulumi.ComponentResource):
             kind="ScaledObject",
             metadata=self._meta(name),
             spec={
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": self.workload_kind, "name": name},
+                # A LeaderWorkerSet scales whole groups through its scale subresource (leaders' metrics).
+                "scaleTargetRef": {"apiVersion": self._workload_api_version, "kind": self.workload_kind, "name": name},
                 "pollingInterval": scaling.polling_interval_seconds,
                 "cooldownPeriod": scaling.cooldown_seconds,
                 "minReplicaCount": replicas.min,
@@ -353,13 +429,17 @@ class VllmService(pulumi.ComponentResource):
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=self._meta(name),
-            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            spec=lws.disruption_budget_spec(self._selector) if layout.multi_node else k8s.policy.v1.PodDisruptionBudgetSpecArgs(
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector), **budget
             ),
             opts=self._on_cluster,
         )
 
-    def _monitor(self, name: str, monitoring: pulumi.Resource) -> None:
+    def _monitor(self, name: str, monitoring: pulumi.Resource, layout: Layout) -> None:
+        endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": "15s", "scheme": "http"}
+        if layout.multi_node:
+            # Each leader speaks for its group: its series carry the group's index.
+            endpoint["relabelings"] = lws.monitor_relabelings()
         k8s.apiextensions.CustomResource(
             f"{name}-monitor",
             api_version="monitoring.coreos.com/v1",
@@ -370,7 +450,7 @@ class VllmService(pulumi.ComponentResource):
                 "jobLabel": "app.kubernetes.io/name",
                 "selector": {"matchLabels": self._selector},
                 "namespaceSelector": {"matchNames": [self.namespace]},
-                "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": "15s", "scheme": "http"}],
+                "endpoints": [endpoint],
             },
             opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(depends_on=[monitoring])),
         )

@@ -45,6 +45,19 @@ def pod_spec(document: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+LEADER_WORKER_SET = ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")
+
+
+def pod_specs(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(where, pod spec) of every pod template of a workload: a LeaderWorkerSet has a leader's and a worker's."""
+    if (document.get("apiVersion"), document.get("kind")) == LEADER_WORKER_SET:
+        template = (document.get("spec") or {}).get("leaderWorkerTemplate") or {}
+        return [(f" spec.leaderWorkerTemplate.{role}", (template[role] or {}).get("spec") or {})
+                for role in ("leaderTemplate", "workerTemplate") if template.get(role)]
+    pod = pod_spec(document)
+    return [("", pod)] if pod is not None else []
+
+
 def _looks_like_image(value: Any) -> bool:
     return isinstance(value, str) and "/" in value and bool(_REFERENCE.match(value))
 
@@ -55,8 +68,8 @@ def _label(document: dict[str, Any]) -> str:
     return f"{document.get('kind')} {where}{metadata.get('name', '?')}"
 
 
-def _from_pod(document: dict[str, Any], pod: dict[str, Any]) -> Iterator[ImageUse]:
-    label = _label(document)
+def _from_pod(document: dict[str, Any], pod: dict[str, Any], where: str = "") -> Iterator[ImageUse]:
+    label = _label(document) + where
     for path, container in containers(pod):
         if container.get("image"):
             yield ImageUse(container["image"], f"{label} {path}")
@@ -139,9 +152,8 @@ def image_uses(documents: list[dict[str, Any]]) -> list[ImageUse]:
     for document in documents:
         if is_test_hook(document):
             continue
-        pod = pod_spec(document)
-        if pod is not None:
-            found += _from_pod(document, pod)
+        for where, pod in pod_specs(document):
+            found += _from_pod(document, pod, where)
         extractor = OPERANDS.get((document.get("apiVersion"), document.get("kind")))
         if extractor:
             found += extractor(document)

@@ -12,7 +12,7 @@ from typing import Any
 
 from hipaa import pod_security_restricted
 
-from offline.checks.images import is_test_hook, pod_spec
+from offline.checks.images import is_test_hook, pod_specs
 
 CLUSTER_DEFAULT = "restricted"
 ENFORCE = "pod-security.kubernetes.io/enforce"
@@ -29,16 +29,17 @@ def violations(documents: list[dict[str, Any]], levels: dict[str, str], default_
     """One line per pod template its namespace's level rejects."""
     found = []
     for document in documents:
-        if pod_spec(document) is None or is_test_hook(document):
+        if is_test_hook(document):
             continue
         metadata = document.get("metadata") or {}
         namespace = metadata.get("namespace") or default_namespace
         level = levels.get(namespace, CLUSTER_DEFAULT)
         if level == "privileged":
             continue
-        pod = pod_spec(document)
-        problems = (pod_security_restricted.baseline_problems(pod) if level == "baseline"
-                    else pod_security_restricted.restricted_problems(pod))
-        for problem in problems:
-            found.append(f"{document.get('kind')} {namespace}/{metadata.get('name', '?')} in a {level} namespace: {problem}")
+        for where, pod in pod_specs(document):
+            problems = (pod_security_restricted.baseline_problems(pod) if level == "baseline"
+                        else pod_security_restricted.restricted_problems(pod))
+            for problem in problems:
+                found.append(f"{document.get('kind')} {namespace}/{metadata.get('name', '?')}{where} in a {level} "
+                             f"namespace: {problem}")
     return found

@@ -3,7 +3,7 @@
 Kubernetes objects are grouped by cluster (the provider that deploys them). Built-in kinds go
 through the API server's strict schemas at the stack's Kubernetes version; custom resources through
 the CRDs of the pinned charts (and of the Supervisor, from the artifacts directory); pods through the
-Pod Security level of their namespace; every image, operands included, through the allowed
+Pod Security level of their namespace and the API server's own pod validation; every image, operands included, through the allowed
 registries; every Release's values through the ignored-key probe. What cannot run (no artifacts
 directory, no helm) is listed as skipped with the reason, never passed silently.
 """
@@ -19,7 +19,7 @@ from offline.charts.artifacts import HOW_TO_GET, ArtifactsDir, ArtifactsMissing
 from offline.charts.cache import cached
 from offline.charts.helm import Helm, HelmMissing
 from offline.charts.render import RenderedRelease, render_releases
-from offline.checks import crds, images, pod_security, schemas
+from offline.checks import crds, images, pod_security, pod_validation, schemas
 from offline.checks.crds import CrdReport
 from offline.graph import ResourceGraph
 from offline.render import cluster_of, manifest
@@ -36,13 +36,15 @@ class PreviewChecks:
     builtin_errors: list[schemas.ObjectError] = field(default_factory=list)
     crd_report: CrdReport = field(default_factory=lambda: CrdReport(0, [], []))
     pod_security: list[str] = field(default_factory=list)
+    pod_validation: list[str] = field(default_factory=list)
+    """What the API server's own validation refuses in a pod template (tests of charts excluded)."""
     images: list[str] = field(default_factory=list)
     image_uses: list[images.ImageUse] = field(default_factory=list)
 
     @property
     def failures(self) -> int:
         return (len(self.render_errors) + len(self.ignored_values) + len(self.builtin_errors)
-                + len(self.crd_report.errors) + len(self.pod_security) + len(self.images))
+                + len(self.crd_report.errors) + len(self.pod_security) + len(self.pod_validation) + len(self.images))
 
 
 def objects_by_cluster(graph: ResourceGraph, releases: list[RenderedRelease],
@@ -111,6 +113,7 @@ def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[st
         custom += [d for d in documents if crds.is_custom(d)]
         result.builtin_errors += schemas.check(builtin, kubernetes_minor)
         result.pod_security += pod_security.violations(documents, pod_security.namespace_levels(documents), "default")
+        result.pod_validation += pod_validation.violations(documents)
         result.image_uses += images.image_uses(documents)
     if crd_schemas:
         result.crd_report = crds.check(custom, crd_schemas)
@@ -133,13 +136,16 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
         f"  custom resources against their CRDs: {crd.validated} validated, {len(crd.errors)} error(s); "
         f"no schema: {crd.unvalidated or 'none'}",
         f"  pods against their namespace's Pod Security level: {len(result.pod_security)} rejected",
+        f"  pod templates against the API server's validation (mounts, names, ports, resources, selectors): "
+        f"{len(result.pod_validation)} rejected",
         f"  images: {len({u.image for u in result.image_uses})} pulled by {pods} objects, "
         f"{len(result.images)} outside compliance.allowedRegistries or without a release tag",
         f"  chart values: {len(result.ignored_values)} key(s) the charts ignore; {len(result.render_errors)} render failure(s)",
     ]
     for title, items in (("render failure", result.render_errors), ("ignored value", result.ignored_values),
                          ("schema error", result.builtin_errors), ("CRD schema error", crd.errors),
-                         ("Pod Security", result.pod_security), ("image", result.images)):
+                         ("Pod Security", result.pod_security), ("pod validation", result.pod_validation),
+                         ("image", result.images)):
         lines += [f"  {title}: {item}" for item in items]
     for release in result.releases:
         if release.crds_left_behind:

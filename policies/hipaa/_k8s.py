@@ -13,6 +13,9 @@ TEMPLATED = {
     "kubernetes:apps/v1:ReplicaSet", "kubernetes:batch/v1:Job",
 }
 CRONJOB = "kubernetes:batch/v1:CronJob"
+LEADER_WORKER_SET = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet"
+"""A LeaderWorkerSet (kubernetes-sigs/lws): its controller makes a StatefulSet of each of its two pod templates."""
+STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 WORKLOADS = TEMPLATED | {POD, CRONJOB}
 NAMESPACE = "kubernetes:core/v1:Namespace"
 PSA_MODES = ("enforce", "audit", "warn")
@@ -29,6 +32,28 @@ def pod_spec(resource: Resource) -> dict[str, Any] | None:
     if resource.type == CRONJOB:
         return (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec")
     return None
+
+
+def workload_views(resource: Resource) -> list[tuple[str, Resource]]:
+    """The resource as the workloads policies judge, each with the prefix its messages get.
+
+    A LeaderWorkerSet is judged as the StatefulSets its controller creates from it: one from the leader
+    template (the leaders of every group) and one per group from the worker template, with the set's
+    volume claim templates and retention policy. Every other resource is itself.
+    """
+    if resource.type != LEADER_WORKER_SET:
+        return [("", resource)]
+    template = (resource.props.get("spec") or {}).get("leaderWorkerTemplate") or {}
+    claims = {key: template[key] for key in ("volumeClaimTemplates", "persistentVolumeClaimRetentionPolicy")
+              if key in template}
+    views = []
+    for role in ("leaderTemplate", "workerTemplate"):
+        if template.get(role) is None:
+            continue
+        props = {"metadata": resource.props.get("metadata") or {}, "spec": {"template": template[role], **claims}}
+        views.append((f"spec.leaderWorkerTemplate.{role} (a StatefulSet of the controller): ",
+                      Resource(STATEFULSET, resource.name, resource.urn, props, resource.protect, resource.provider)))
+    return views
 
 
 def containers(pod: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

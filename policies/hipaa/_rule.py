@@ -64,6 +64,19 @@ class Rule:
         """Defaults merged with the given config: the engine applies schema defaults, the SDK does not."""
         return {**self.defaults, **{k: v for k, v in (config or {}).items() if k != "enforcementLevel"}}
 
+    def evaluate(self, resource: Resource, config: dict[str, Any]) -> list[str]:
+        """A resource rule's messages, the workloads a LeaderWorkerSet stands for judged each in turn."""
+        from hipaa._k8s import workload_views
+
+        return [f"{prefix}{message}" for prefix, view in workload_views(resource)
+                for message in self.check(view, config)]
+
+    def evaluate_stack(self, resources: list[Resource], config: dict[str, Any]) -> list[tuple[str, str]]:
+        """A stack rule's (urn, message) pairs, with every LeaderWorkerSet in the list as its workloads."""
+        from hipaa._k8s import workload_views
+
+        return list(self.check([view for r in resources for _, view in workload_views(r)], config))
+
 
 def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
     common = dict(
@@ -80,7 +93,7 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
     if rule.stack:
         def validate_stack(args, report_violation):
             resources = [_from_policy_resource(r) for r in args.resources]
-            for urn, message in rule.check(resources, rule.settings(args.get_config())):
+            for urn, message in rule.evaluate_stack(resources, rule.settings(args.get_config())):
                 report_violation(message, urn)
 
         return StackValidationPolicy(validate=validate_stack, enforcement_level=rule.enforcement, **common)
@@ -88,7 +101,7 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
     def validate(args, report_violation):
         resource = Resource(args.resource_type, args.name, args.urn, args.props or {},
                             bool(args.opts.protect) if args.opts else False, _provider_urn(args.provider))
-        for message in rule.check(resource, rule.settings(args.get_config())):
+        for message in rule.evaluate(resource, rule.settings(args.get_config())):
             report_violation(message)
 
     return ResourceValidationPolicy(validate=validate, enforcement_level=rule.enforcement, **common)

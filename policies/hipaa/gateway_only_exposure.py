@@ -22,8 +22,37 @@ def _vllm_pods(resources: list[Resource]) -> list[tuple[Resource, dict[str, str]
     return found
 
 
+def _served_ports(resource: Resource) -> list[tuple[str | None, int]]:
+    """(name, number) of every port a model server's containers declare: the endpoint's ports."""
+    pod = pod_spec(resource) or {}
+    return [(p.get("name"), p.get("containerPort")) for _, c in containers(pod) for p in c.get("ports") or []]
+
+
+def _admits(rule: dict, ports: list[tuple[str | None, int]]) -> bool:
+    """Whether an ingress rule admits any of the endpoint's ports (a rule without ports admits all)."""
+    if not rule.get("ports"):
+        return True
+    for allowed in rule["ports"]:
+        port = allowed.get("port")
+        if port is None:
+            return True
+        for name, number in ports:
+            # Numbers arrive as floats over the engine's protocol (protobuf Struct).
+            if port == name or (isinstance(port, (int, float)) and isinstance(number, (int, float))
+                                and port <= number <= (allowed.get("endPort") or port)):
+                return True
+    return False
+
+
 def _selects(selector: dict, labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
+
+
+def _own_pods(peer: dict, labels: list[dict[str, str]]) -> bool:
+    """Whether a peer is the model's own pods: a pod selector in the policy's namespace that selects them."""
+    selector = peer.get("podSelector") or {}
+    return ("namespaceSelector" not in peer and "ipBlock" not in peer and bool(selector.get("matchLabels"))
+            and not selector.get("matchExpressions") and all(_selects(selector, lab) for lab in labels))
 
 
 def _admitted_namespaces(peer: dict) -> set[str] | None:
@@ -52,7 +81,18 @@ def check(resources: list[Resource], config: dict) -> list[tuple[str, str]]:
                    and _selects(spec.get("podSelector") or {}, labels)]
         if not targets:
             continue
+        served = [port for target in targets for port in _served_ports(target)]
         for rule in spec.get("ingress") or []:
+            if served and not _admits(rule, served):
+                # Ports beside the endpoint (a group's Ray and NCCL ports): only the model's own pods may reach them.
+                labels = [lab for w, lab in vllm if w in targets]
+                for peer in rule.get("from") or [{}]:
+                    if not _own_pods(peer, labels):
+                        violations.append((policy.urn, f"NetworkPolicy {name_of(policy)} admits "
+                                           f"{_admitted_namespaces(peer) or 'any source'} to model servers' ports beside "
+                                           "the endpoint (a group's Ray and NCCL ports run code for whoever reaches "
+                                           "them); only the model's own pods may"))
+                continue
             peers = rule.get("from") or [{}]
             for peer in peers:
                 names = _admitted_namespaces(peer)

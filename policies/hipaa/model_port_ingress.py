@@ -47,6 +47,24 @@ def peer_problem(peer: dict, allowed: list[tuple[str, dict[str, str], str]]) -> 
     return None
 
 
+def opens_port(rule: dict, port: int) -> bool:
+    """Whether an ingress rule's ports reach TCP ``port``: no ports (all), the number, a range around it, or a
+    named port (which may resolve to it)."""
+    entries = rule.get("ports")
+    if not entries:
+        return True
+    for entry in entries:
+        if entry.get("protocol", "TCP") != "TCP":
+            continue
+        number = entry.get("port")
+        if number is None or isinstance(number, str):
+            return True
+        end = entry.get("endPort")
+        if int(number) == port or (end is not None and int(number) <= port <= int(end)):
+            return True
+    return False
+
+
 def check(resources: list[Resource], config: dict) -> list[tuple[str, str]]:
     allowed = [(config["gatewayNamespace"], dict(config["gatewayProxyLabels"]), "the gateway's proxies"),
                (config["monitoringNamespace"], dict(config["prometheusLabels"]), "Prometheus")]
@@ -58,6 +76,9 @@ def check(resources: list[Resource], config: dict) -> list[tuple[str, str]]:
                    and _selects(spec.get("podSelector") or {}, labels) for w, labels in vllm):
             continue
         for rule in spec.get("ingress") or []:
+            # Other ports (the Ray and NCCL ports between the pods of a group) are not the model's API.
+            if not opens_port(rule, int(config["modelPort"])):
+                continue
             peers = rule.get("from")
             if not peers:
                 violations.append((policy.urn, f"NetworkPolicy {name_of(policy)} admits any source to the model servers"))
@@ -77,7 +98,8 @@ RULE = Rule(
     title="Model port only for the gateway's proxies and Prometheus",
     citation="164.312(a)(1)",
     severity=Severity.CRITICAL,
-    description="NetworkPolicies selecting model server pods admit only the gateway's proxy pods in the gateway "
+    description="NetworkPolicies selecting model server pods admit to the model port (a rule without ports, a range "
+    "around it or a named port count) only the gateway's proxy pods in the gateway "
     "namespace and the Prometheus pods in the monitoring namespace, by pod and namespace selector together. vLLM "
     "checks its key only under /v1, so any other pod that reaches the port runs inference with no identity and no "
     "access log.",
@@ -86,10 +108,12 @@ RULE = Rule(
     config={
         "gatewayNamespace": {"type": "string", "default": "api-gateway", "description": "Namespace of the gateway."},
         "gatewayProxyLabels": {"type": "object", "additionalProperties": {"type": "string"}, "default": {
-            "app.kubernetes.io/name": "envoy", "gateway.envoyproxy.io/owning-gateway-name": "llm-gateway",
+            "app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
+            "app.kubernetes.io/managed-by": "envoy-gateway", "gateway.envoyproxy.io/owning-gateway-name": "llm-gateway",
             "gateway.envoyproxy.io/owning-gateway-namespace": "api-gateway"},
             "description": "Labels of the gateway's proxy pods."},
         "monitoringNamespace": {"type": "string", "default": "monitoring", "description": "Namespace of Prometheus."},
+        "modelPort": {"type": "integer", "default": 8000, "description": "The model servers' API port."},
         "prometheusLabels": {"type": "object", "additionalProperties": {"type": "string"}, "default": {
             "app.kubernetes.io/name": "prometheus", "onprem-llm.io/role": "metrics-scraper"},
             "description": "Labels of the Prometheus pods."},

@@ -66,6 +66,9 @@ def restricted_problems(pod: dict) -> list[str]:
         if pod.get(flag):
             problems.append(f"spec.{flag} must be false")
     pod_ctx = pod.get("securityContext") or {}
+    # Restricted includes baseline: only the namespaced, safe sysctls (a group's pods pin their port range with one).
+    problems += [f"sysctl {s.get('name')!r} is not in the safe set" for s in pod_ctx.get("sysctls") or []
+                 if s.get("name") not in SAFE_SYSCTLS]
     for volume in pod.get("volumes") or []:
         kinds = set(volume) - {"name"}
         if not kinds <= ALLOWED_VOLUMES:

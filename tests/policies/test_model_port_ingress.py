@@ -61,3 +61,21 @@ def test_bad_06_the_standby_site_is_checked_too(stack_resources, settings):
     policy = _policy(resources, "dr-llama-2-7b-chat-api-ingress")
     policy.props["spec"]["ingress"][0]["from"][1]["podSelector"] = {}
     assert [urn for urn, _ in RULE.check(resources, settings(RULE))] == [policy.urn]
+
+
+def test_good_02_other_ports_between_the_model_pods(stack_resources, settings):
+    """Ray and NCCL ports between the pods of one model are not its API."""
+    resources = stack_resources()
+    policy = _policy(resources)
+    policy.props["spec"]["ingress"].append({"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "vllm"}}}],
+                                            "ports": [{"protocol": "TCP", "port": 6379, "endPort": 6385},
+                                                      {"protocol": "TCP", "port": 20000, "endPort": 20999}]})
+    assert RULE.check(resources, settings(RULE)) == []
+
+
+def test_bad_07_a_range_or_a_named_port_that_reaches_the_model_port(stack_resources, settings):
+    for ports in ([{"protocol": "TCP", "port": 6379, "endPort": 9000}], [{"port": "http"}], [{"protocol": "TCP"}]):
+        resources = stack_resources()
+        policy = _policy(resources)
+        policy.props["spec"]["ingress"].append({"from": [{"podSelector": {}}], "ports": ports})
+        assert [urn for urn, _ in RULE.check(resources, settings(RULE))] == [policy.urn], ports

@@ -69,6 +69,19 @@ VLLM_PANELS = (
     )),
 )
 
+GROUP_PANELS = (
+    Panel("Inter-token latency per group (p95)", "s", (
+        ("{{model_name}} group {{group}}",
+         f'histogram_quantile(0.95, sum by (le, model_name, group) '
+         f'(rate(vllm:inter_token_latency_seconds_bucket{{{MODEL},group!=""}}[$__rate_interval])))'),
+    )),
+    Panel("Tokens per second per group", "short", (
+        ("{{model_name}} group {{group}}",
+         f'sum by (model_name, group) (rate(vllm:generation_tokens_total{{{MODEL},group!=""}}[$__rate_interval]))'),
+    )),
+)
+"""For models whose replicas span nodes: one LeaderWorkerSet group per replica, its leader speaking for it."""
+
 GPU_PANELS = (
     Panel("GPU utilisation (busy, not load)", "percent", (("{{Hostname}} {{gpu}}", "DCGM_FI_DEV_GPU_UTIL"),)),
     Panel("GPU memory used", "percent", (
@@ -151,9 +164,11 @@ def dashboard(uid: str, title: str, panels: tuple[Panel, ...], model_variable: b
 
 
 def dashboards(settings: RuleSettings | None = None) -> dict[str, dict[str, Any]]:
-    """File name to dashboard, for the Grafana sidecar; ``settings`` gives the chargeback rate and quotas."""
+    """File name to dashboard, for the Grafana sidecar; ``settings`` gives the chargeback rate, the quotas and
+    the models whose replicas span nodes (their per-group panels)."""
+    panels = VLLM_PANELS + (GROUP_PANELS if settings is not None and settings.group_models else ())
     return {
-        "vllm-endpoints.json": dashboard("onprem-llm-vllm", "LLM endpoints (vLLM)", VLLM_PANELS, model_variable=True),
+        "vllm-endpoints.json": dashboard("onprem-llm-vllm", "LLM endpoints (vLLM)", panels, model_variable=True),
         "gpus.json": dashboard("onprem-llm-gpus", "GPUs (DCGM)", GPU_PANELS, model_variable=False),
         # Opens on the calendar month so far: the range a monthly chargeback bills.
         "llm-usage.json": dashboard("onprem-llm-usage", "LLM usage and cost per group", usage_panels(settings),

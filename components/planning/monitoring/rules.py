@@ -21,6 +21,12 @@ TTFT_P95 = "model_name:vllm_time_to_first_token_seconds:p95_5m"
 ITL_P95 = "model_name:vllm_inter_token_latency_seconds:p95_5m"
 KV_CACHE_MAX = "model_name:vllm_kv_cache_usage:max"
 QUEUE_DEPTH = "model_name:vllm_requests_waiting:sum"
+GROUP_GENERATION_TOKENS = "model_name_group:vllm_generation_tokens:rate1m"
+GROUP_ITL_P95 = "model_name_group:vllm_inter_token_latency_seconds:p95_5m"
+GROUPS_SERVING = "model_name:vllm_groups_serving:count"
+GROUP = "group"
+"""Label of a replica across nodes: the index of its LeaderWorkerSet group (the ServiceMonitor sets it on the
+leader's series; a single-node replica's series have none)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,10 @@ class RuleSettings:
     quota_alert_ratio: float = 0.8
     cost_per_million_tokens_usd: float | None = None
     """The chargeback rate the usage dashboard prices tokens at."""
+    group_models: tuple[str, ...] = ()
+    """Served names of the models whose replicas span nodes (LeaderWorkerSet groups)."""
+    itl_target_seconds: float = 0.05
+    """The inter-token latency the capacity plan sizes for (cost.itlTargetSeconds)."""
 
 
 def _quantile(q: float, histogram: str) -> str:
@@ -97,7 +107,9 @@ def vllm_alerts(settings: RuleSettings) -> dict[str, Any]:
         _alert(settings, "VllmPreemptions", "sum by (model_name) (rate(vllm:num_preemptions_total[5m])) > 0", "10m",
                "warning", "{{ $labels.model_name }} is preempting requests",
                "Requests are evicted from the KV cache and recomputed: latency rises. Lower max-num-seqs or add replicas."),
-        _alert(settings, "VllmTargetDown", f'up{{job="{VLLM_JOB}"}} == 0', "2m", "critical",
+        _alert(settings, "VllmTargetDown",
+               f'up{{job="{VLLM_JOB}",{GROUP}=""}} == 0' if settings.group_models else f'up{{job="{VLLM_JOB}"}} == 0',
+               "2m", "critical",
                "vLLM replica {{ $labels.pod }} cannot be scraped",
                "The replica is down or not answering on port http."),
         _alert(settings, "VllmHighErrorRate",
@@ -114,6 +126,34 @@ def vllm_alerts(settings: RuleSettings) -> dict[str, Any]:
         for served in settings.served_model_names
     ]
     return {"name": "vllm.alerts", "rules": rules}
+
+
+def group_recording_rules() -> dict[str, Any]:
+    """Per LeaderWorkerSet group: its leader's series carry the group's index."""
+    grouped = f'{GROUP}!=""'
+    rules = [
+        (GROUP_GENERATION_TOKENS, f"sum by (model_name, {GROUP}) (rate(vllm:generation_tokens_total{{{grouped}}}[1m]))"),
+        (GROUP_ITL_P95, f"histogram_quantile(0.95, sum by (le, model_name, {GROUP}) "
+                        f"(rate(vllm:inter_token_latency_seconds_bucket{{{grouped}}}[5m])))"),
+        (GROUPS_SERVING, f"count by (model_name) (vllm:num_requests_running{{{grouped}}})"),
+    ]
+    return {"name": "vllm.groups.recording", "interval": "30s", "rules": [{"record": r, "expr": e} for r, e in rules]}
+
+
+def group_alerts(settings: RuleSettings) -> dict[str, Any]:
+    """Alerts on replicas across nodes, one LeaderWorkerSet group each: a group is up or down as a whole."""
+    slow = 2 * settings.itl_target_seconds
+    return {"name": "vllm.groups.alerts", "rules": [
+        _alert(settings, "VllmGroupDown", f'up{{job="{VLLM_JOB}",{GROUP}!=""}} == 0', "2m", "critical",
+               "Group {{ $labels.group }} behind {{ $labels.service }} is down",
+               "The group's leader cannot be scraped. One lost pod (node, GPU, Ray worker) takes its whole group down; "
+               "the LeaderWorkerSet recreates the group, which then loads the model again on every node."),
+        _alert(settings, "VllmGroupSlowDecode", f"{GROUP_ITL_P95} > {slow:g}", "10m", "warning",
+               "Group {{ $labels.group }} of {{ $labels.model_name }} decodes slower than planned",
+               "Its p95 inter-token latency is {{ $value | humanizeDuration }}, more than twice the "
+               f"{settings.itl_target_seconds:g} s the capacity plan sizes for: a stage on a throttled or faulty GPU, "
+               "or a congested network between the group's nodes."),
+    ]}
 
 
 def gpu_alerts(settings: RuleSettings) -> dict[str, Any]:
@@ -249,6 +289,8 @@ def rule_groups(settings: RuleSettings) -> list[dict[str, Any]]:
     groups = [recording_rules(), vllm_alerts(settings), gpu_alerts(settings), gateway_recording_rules()]
     if settings.group_quotas:
         groups.append(quota_alerts(settings))
+    if settings.group_models:
+        groups += [group_recording_rules(), group_alerts(settings)]
     if settings.backup_rpo_seconds is not None:
         groups.append(backup_alerts(settings))
     if settings.audit:
