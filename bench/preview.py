@@ -32,6 +32,8 @@ def grown_prod(factor: int) -> dict:
         for key, model in raw["models"].items():
             name = f"{key}-{copy_index:02d}"
             models[name] = {**copy.deepcopy(model), "servedModelName": name}
+    access = raw["gateway"]["modelAccess"]
+    raw["gateway"]["modelAccess"] = {name: access[name.rsplit("-", 1)[0]] for name in models}
     raw["models"] = models
     gpus = sum(m["replicas"]["max"] * m.get("tensorParallelSize", 1) for m in models.values())
     per_node = raw["gpuPool"].get("gpusPerNode", 1)

@@ -139,3 +139,17 @@ def test_a_failed_read_registers_nothing_after_it():
         evaluate("dev", raw_config={"pattern": "fixed"}, program=PROGRAMS / "read_own_object.py",
                  project="enginetest", monitor=monitor, mode=Mode.PREVIEW)
     assert not [r for r in monitor.records if r.read]
+
+
+def test_the_stack_trace_capture_the_offline_run_skips_is_the_sdks_and_is_restored(dev):
+    """Skipping it must not outlive an evaluation, and must break loudly if the SDK renames it."""
+    import inspect
+
+    from pulumi.runtime import resource as sdk
+
+    from offline.run import _no_stack_trace
+
+    assert sdk._get_stack_trace is not _no_stack_trace
+    assert "traceback.extract_stack" in inspect.getsource(sdk._get_stack_trace)
+    assert "_get_stack_trace()" in inspect.getsource(sdk.register_resource)
+    assert isinstance(_no_stack_trace(), type(sdk._get_stack_trace()))

@@ -359,14 +359,24 @@ def test_gateway_config_is_checked(change, path, reason):
     assert any(i.path.startswith(path) and reason in i.reason for i in caught.value.issues), caught.value
 
 
-def test_more_models_than_a_route_holds_are_refused():
-    from components.config.rules import _rule_gateway
+def test_more_models_than_a_route_holds_get_a_second_route(raw_config, chart_tools):
+    """An AIGatewayRoute holds 15 rules; twenty models take two routes, each model routed once, all valid."""
+    from offline.checks import preview
+    from offline.run import evaluate
 
-    cfg = _parse(stack_config("prod"))
-    models = {f"m{i}": cfg.models["llama-2-7b-chat"] for i in range(16)}
-    access = {key: cfg.gateway.model_access["llama-2-7b-chat"] for key in models}
-    crowded = cfg.model_copy(update={"models": models, "gateway": cfg.gateway.model_copy(update={"model_access": access})})
-    assert any("at most 15 rules" in issue.reason for issue in _rule_gateway(crowded))
+    raw = raw_config("dev")
+    base, access = raw["models"], raw["gateway"]["modelAccess"]
+    raw["models"] = {f"{key}-{i:02d}": {**model, "servedModelName": f"{key}-{i:02d}"}
+                     for i in range(-(-20 // len(base))) for key, model in base.items()}
+    raw["gateway"]["modelAccess"] = {name: access[name.rsplit("-", 1)[0]] for name in raw["models"]}
+    raw["gpuPool"]["nodes"] = 40
+    grown = evaluate("dev", raw_config=raw)
+    routes = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in _of_kind(grown, "AIGatewayRoute")}
+    assert sorted(routes) == ["openai", "openai-1"] and len(routes["openai"]["rules"]) == ai.AI_ROUTE_RULES
+    routed = [rule["matches"][0]["headers"][0]["value"] for spec in routes.values() for rule in spec["rules"]]
+    assert sorted(routed) == sorted(raw["models"])
+    checks = preview.run(grown.graph, "1.32", raw["compliance"]["allowedRegistries"], *chart_tools)
+    assert checks.charts_rendered and checks.crd_report.errors == []
 
 
 def test_fixed_namespaces_match_what_the_gateway_creates():

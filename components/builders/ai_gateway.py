@@ -251,6 +251,18 @@ def backend_traffic_policy_spec(settings: GatewayConfig, gateway: dict[str, str]
 # -- 6. the route and its backends ---------------------------------------------------------------
 
 
+AI_ROUTE_RULES = 15
+"""An AIGatewayRoute holds at most 15 rules (its CRD's maxItems), one per model here."""
+
+
+def ai_routes(models: Sequence[GatewayModel], gateway: dict[str, str], timeout_seconds: int) -> dict[str, dict[str, Any]]:
+    """Route name to spec: one AIGatewayRoute per AI_ROUTE_RULES models, all on the one listener. The first keeps
+    ROUTE_NAME, so a stack that grows past the limit adds routes and replaces none."""
+    chunks = [models[i:i + AI_ROUTE_RULES] for i in range(0, len(models), AI_ROUTE_RULES)] or [models]
+    return {(ROUTE_NAME if index == 0 else f"{ROUTE_NAME}-{index}"): ai_route_spec(chunk, gateway, timeout_seconds)
+            for index, chunk in enumerate(chunks)}
+
+
 def ai_route_spec(models: Sequence[GatewayModel], gateway: dict[str, str], timeout_seconds: int) -> dict[str, Any]:
     return {
         "parentRefs": [{**gateway, "sectionName": "https"}],

@@ -824,10 +824,6 @@ def _rule_aria(c: PlatformConfig) -> list[ConfigIssue]:
     return issues
 
 
-AI_GATEWAY_ROUTE_RULES = 15
-"""An AIGatewayRoute holds at most 15 rules (its CRD), one per model here."""
-
-
 def _rule_gateway(c: PlatformConfig) -> list[ConfigIssue]:
     """Every model is routed with its groups; quotas name admitted groups; in-cluster callers are apps."""
     g = c.gateway
@@ -844,11 +840,6 @@ def _rule_gateway(c: PlatformConfig) -> list[ConfigIssue]:
             hint = f"did you mean {near[0]!r}? " if near else ""
             issues.append(ConfigIssue(f"gateway.modelAccess.{key}", key,
                                       f"is not a key of models ({sorted(c.models)}); {hint}remove it or fix the key"))
-    if len(c.models) > AI_GATEWAY_ROUTE_RULES:
-        issues.append(ConfigIssue(
-            "models", f"{len(c.models)} models",
-            f"the gateway's AIGatewayRoute holds at most {AI_GATEWAY_ROUTE_RULES} rules, one per model; serve at most "
-            f"{AI_GATEWAY_ROUTE_RULES} models from one stack"))
     admitted = {group for access in g.model_access.values() for group in access.groups}
     for group in g.monthly_token_quotas:
         if group not in admitted:

@@ -240,8 +240,9 @@ class ModelGateway(pulumi.ComponentResource):
         backends = []
         for model, routed in zip(models, args.models, strict=True):
             backends += self._backend(name, model, routed, ns, labels, custom, after_eg, after_ai_crds, in_ns)
-        custom("route", aig, "AIGatewayRoute", ai.ROUTE_NAME,
-               ai.ai_route_spec(models, gateway, settings.request_timeout_seconds), after(*backends, base=after_ai_crds))
+        for route_name, spec in ai.ai_routes(models, gateway, settings.request_timeout_seconds).items():
+            custom(route_name.replace(ai.ROUTE_NAME, "route", 1), aig, "AIGatewayRoute", route_name, spec,
+                   after(*backends, base=after_ai_crds))
         filters = [custom(f"models-filter-{filter_name.removeprefix('models-')}", eg, "HTTPRouteFilter", filter_name, spec,
                           after_eg) for filter_name, spec in ai.models_list_filters(models).items()]
         for index, spec in enumerate(ai.models_list_routes(models, gateway)):
