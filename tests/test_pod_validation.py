@@ -54,7 +54,7 @@ def test_the_rendered_pod_passes_and_each_broken_rule_is_named(prod):
         "is mounted twice": lambda p: p["containers"][0]["volumeMounts"].append(
             {**p["containers"][0]["volumeMounts"][0]}),
         "is not a port name": lambda p: p["containers"][0]["ports"][0].update(name="vllm-openai-http-port"),
-        "is not an environment variable name": lambda p: p["containers"][0]["env"].append({"name": "1X", "value": "y"}),
+        "is not an environment variable name": lambda p: p["containers"][0]["env"].append({"name": "A=B", "value": "y"}),
         "is above its limit": lambda p: p["containers"][0]["resources"]["requests"].update(cpu="64"),
         "must equal its limit": lambda p: p["containers"][0]["resources"]["requests"].update({"nvidia.com/gpu": "0"}),
         "required, as the request is set": lambda p: p["containers"][0]["resources"]["limits"].pop("nvidia.com/gpu"),

@@ -20,7 +20,8 @@ from offline.checks.images import is_test_hook, pod_specs
 
 _SERVICE_PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 """IANA_SVC_NAME: lowercase letters, digits and '-', at least one letter, no '-' at either end."""
-_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_ENV_NAME = re.compile(r"^[!-<>-~]+$")
+"""Printable ASCII without '=' or space: what every version accepts (1.32 relaxed the older C-identifier rule)."""
 _WORKLOADS_WITH_SELECTOR = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"}
 _UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
           "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
