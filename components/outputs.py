@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-CONTRACT_VERSION = "2.0.0"
+CONTRACT_VERSION = "3.0.0"
 
 
 def _secret(description: str, since: str = "1.0.0") -> Any:
@@ -151,8 +151,12 @@ class StackOutputs(_Contract):
     supervisor_namespace: str = _field("vSphere Namespace holding the cluster.")
     serving_namespace: str = _field("Namespace of the model endpoints.")
     gateway_namespaces: list[str] = _field("Namespaces admitted to the model endpoints' API port.")
-    kubeconfig: str = _secret("Admin kubeconfig of the workload cluster.")
-    gpu_count: int = _field("GPUs in the primary pool.")
+    site_role: str = _field("primary or standby: which site this stack deploys.", since="3.0.0")
+    site_active: bool = _field("Whether this site serves: always at the primary; at a standby, after failover "
+                               "(dr.active).", since="3.0.0")
+    kubeconfig: str | None = _secret("Admin kubeconfig of the workload cluster; null where the stack keeps no cluster "
+                                     "(a standby in backup-restore before failover).")
+    gpu_count: int = _field("GPUs this site's pool holds now (a standby's reduced count until failover).")
     node_pools: list[NodePool] = _field("Node pools of the workload cluster.")
     models: dict[str, ModelEndpoint] = _field("Per model key, the model as clients call it through the gateway.")
     prometheus_url: str | None = _field("In-cluster Prometheus URL; null without monitoring.")
@@ -164,11 +168,16 @@ class StackOutputs(_Contract):
     cost: CostFigures = _field("Cost summary.")
     chargeback: Chargeback = _field("Monthly cost per group from its tokens.", since="2.0.0")
     compliance: ComplianceSummary = _field("Policy pack, policies and exceptions.")
-    gateway_url: str = _field("https://<hostname> of the authenticating gateway.", since="1.2.0")
-    gateway_base_url: str = _field(
-        "The one OpenAI base URL of every model, https://<hostname>/v1 (send a bearer token from the IdP).",
-        since="2.0.0")
-    gateway_clients: GatewayClients = _field("What an in-cluster caller needs to reach the gateway.", since="2.0.0")
+    gateway_url: str | None = _field("https://<hostname> of the authenticating gateway; the same at both sites. Null "
+                                     "where no model is served here.", since="1.2.0")
+    gateway_base_url: str | None = _field(
+        "The one OpenAI base URL of every model, https://<hostname>/v1 (send a bearer token from the IdP); null where "
+        "no model is served here.", since="2.0.0")
+    gateway_address: str | None = _field(
+        "This site's gateway load-balancer address (the Gateway's status once Programmed): the value the DNS/GSLB "
+        "record of gateway.hostname points at when this site serves. Null where no gateway runs.", since="3.0.0")
+    gateway_clients: GatewayClients | None = _field("What an in-cluster caller needs to reach the gateway; null where "
+                                                    "no model is served here.", since="2.0.0")
     oidc: OidcSettings = _field("What clients need to obtain tokens the gateway accepts.", since="1.2.0")
     token_limits: TokenLimits = _field("The limits the gateway enforces.", since="2.0.0")
     audit_bucket: str | None = _field("Object Lock bucket holding the audit trail; null without audit.", since="1.2.0")
@@ -181,9 +190,15 @@ class StackOutputs(_Contract):
     dr_rto_target_minutes: int | None = _field("Configured RTO.")
     dr_achieved_rpo_minutes: int | None = _field("Worst-case RPO the configuration achieves.")
     dr_achieved_rto_minutes: int | None = _field("RTO the configuration achieves.")
-    dr_cluster_name: str | None = _field("Standby cluster; null without one.")
-    dr_standby_endpoints: dict[str, str] = _field("Per model key, the standby's in-cluster base URL.")
     backup_location: str | None = _field("Velero backup location name; null without DR.")
+    restore_name: str | None = _field("The Velero Restore an active standby ran (dr.restoreFromSchedule); else null.",
+                                      since="3.0.0")
+    site_mirror: dict[str, Any] | None = _field(
+        "Primary only: what a standby stack mirrors (models as configured, gateway access rules, the primary's site, "
+        "DR mode, backup location and audit store), with its digest; null at a standby.", since="3.0.0")
+    mirrored_primary: dict[str, Any] | None = _field(
+        "Standby only: the primary's siteMirror this run used, with where it came from; write it to a file for "
+        "site.primaryOutputsFile. Null at the primary.", since="3.0.0")
 
 
 SECRET_OUTPUTS = tuple(

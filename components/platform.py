@@ -15,7 +15,7 @@ from components.builders.gateway_pods import (
     PROXY_PORT,
 )
 from components.builders.vllm_pod import API_PORT
-from components.config import PlatformConfig, dr_figures
+from components.config import PlatformConfig, dr_figures, site_mirror
 from components.config.model import OPENAI_ENDPOINTS
 from components.outputs import CONTRACT_VERSION
 from components.planning import capacity
@@ -24,8 +24,9 @@ from components.planning.monitoring.rules import RuleSettings
 from components.resources.access import ClusterAccess, ClusterAccessArgs
 from components.resources.aria import AriaIntegration, AriaIntegrationArgs
 from components.resources.audit import NAMESPACE as AUDIT_NAMESPACE
+from components.resources.audit import PREFIX as AUDIT_PREFIX
 from components.resources.audit import AuditShipping, AuditShippingArgs
-from components.resources.dr_site import DrSecrets, DrSite, DrSiteArgs
+from components.resources.dr_site import DrSite, DrSiteArgs
 from components.resources.gateway import ModelGateway, ModelGatewayArgs, RoutedModel
 from components.resources.gateway_controller_network import GatewayControllerNetwork, GatewayControllerNetworkArgs
 from components.resources.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
@@ -38,25 +39,35 @@ from components.resources.vllm_service import VllmService, VllmServiceArgs
 
 @dataclass(frozen=True)
 class Platform:
+    """One site's components. A standby in backup-restore that has not taken over builds none of them."""
+
     config: PlatformConfig
-    host_pool: GpuHostPool
-    cluster: TanzuCluster
+    host_pool: GpuHostPool | None
+    cluster: TanzuCluster | None
     models: dict[str, VllmService]
     observability: ObservabilityStack | None
     dr_site: DrSite | None
     aria: AriaIntegration | None
-    gateway: ModelGateway
-    access: ClusterAccess
+    gateway: ModelGateway | None
+    """None where no model is served (a standby in pilot-light that has not taken over)."""
+    access: ClusterAccess | None
     audit: AuditShipping | None
 
 
+def site_name(cfg: PlatformConfig) -> str:
+    """Prefix of the site's pool and cluster resources."""
+    return "standby" if cfg.standby else "primary"
+
+
 def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -> Platform:
-    """Create every component of one environment. ``secrets`` maps secret config keys to Outputs."""
-    host_pool = GpuHostPool(
-        "primary", GpuHostPoolArgs(vsphere=cfg.vsphere, pool=cfg.gpu_pool, password=secrets["vspherePassword"])
-    )
+    """Create every component of this stack's site. ``secrets`` maps secret config keys to Outputs."""
+    if not cfg.deploys_site:
+        return Platform(cfg, None, None, {}, None, None, None, None, None, None)
+    site = site_name(cfg)
+    host_pool = GpuHostPool(site, GpuHostPoolArgs(
+        vsphere=cfg.vsphere, pool=cfg.gpu_pool, password=secrets["vspherePassword"], gpu_nodes=cfg.gpu_nodes_now))
     cluster = TanzuCluster(
-        "primary",
+        site,
         TanzuClusterArgs(
             tanzu=cfg.tanzu, addons=cfg.addons, pool=cfg.gpu_pool, host_pool=host_pool,
             privileged_namespaces=cfg.compliance.privileged_namespaces,
@@ -93,24 +104,27 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             ),
         )
         for key, model in cfg.models.items()
-    }
+    } if cfg.serves_models else {}
     aria = None
     if cfg.aria.enabled:
         aria = AriaIntegration("aria", AriaIntegrationArgs(
             aria=cfg.aria, vsphere=cfg.vsphere, host_pool=host_pool,
             vsphere_password=secrets["vspherePassword"], refresh_token=secrets["ariaRefreshToken"],
         ))
-    gateway = ModelGateway("gateway", ModelGatewayArgs(
-        settings=cfg.gateway, cluster=cluster.core,
-        models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key, svc.served_model_name)
-                     for key, svc in models.items()),
-        tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
-        api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,
-    ))
-    # The controller's namespace is the gateway's; its policies wait for it.
-    GatewayControllerNetwork("gateway-controller-network", GatewayControllerNetworkArgs(
-        cluster=cluster.core, gateway_namespace=cfg.gateway.namespace, api_server_cidrs=cfg.tanzu.api_server_cidrs,
-    ), opts=pulumi.ResourceOptions(depends_on=[gateway]))
+    gateway = None
+    if models:
+        # Both sites route the same served names with the same access rules: failover changes only the address.
+        gateway = ModelGateway("gateway", ModelGatewayArgs(
+            settings=cfg.gateway, cluster=cluster.core,
+            models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key, svc.served_model_name)
+                         for key, svc in models.items()),
+            tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
+            api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,
+        ))
+        # The controller's namespace is the gateway's; its policies wait for it.
+        GatewayControllerNetwork("gateway-controller-network", GatewayControllerNetworkArgs(
+            cluster=cluster.core, gateway_namespace=cfg.gateway.namespace, api_server_cidrs=cfg.tanzu.api_server_cidrs,
+        ), opts=pulumi.ResourceOptions(depends_on=[gateway]))
     access = ClusterAccess("access", ClusterAccessArgs(
         access=cfg.access, cluster=cluster.core, host_pool=host_pool,
         operator_namespaces=operator_namespaces(cfg),
@@ -121,39 +135,24 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             settings=cfg.audit, cluster=cluster.core, gateway_namespace=cfg.gateway.namespace,
             privileged_reason=cfg.compliance.privileged_namespaces["logging"],
             access_key_id=secrets["auditS3AccessKeyId"], secret_access_key=secrets["auditS3SecretAccessKey"],
-            api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring, **audit_secrets(secrets),
+            api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,
+            # A standby's chain is its own, under its cluster's name, wherever its store is.
+            **({"prefix": f"{AUDIT_PREFIX}/{cfg.tanzu.cluster_name}"} if cfg.standby else {}),
+            **audit_secrets(secrets),
         ))
     dr_site = None
     if cfg.dr.enabled:
-        dr_site = DrSite(
-            "dr",
-            DrSiteArgs(
-                dr=cfg.dr, figures=dr_figures(cfg), primary=cluster.core, pool=cfg.gpu_pool, tanzu=cfg.tanzu,
-                addons=cfg.addons, privileged_namespaces=cfg.compliance.privileged_namespaces,
-                baseline_namespaces=cfg.compliance.baseline_namespaces, models=cfg.models, primary_monitoring=monitoring,
-                observability=cfg.observability, rules=rule_settings(cfg), waits=cfg.waits,
-                secrets=DrSecrets(
-                    vsphere_password=secrets["drVspherePassword"],
-                    supervisor_kubeconfig=secrets["drSupervisorKubeconfig"],
-                    registry_password=secrets.get("drRegistryPassword", secrets["registryPassword"]),
-                    s3_access_key_id=secrets["backupS3AccessKeyId"],
-                    s3_secret_access_key=secrets["backupS3SecretAccessKey"],
-                    nls_client_token=secrets.get("nlsClientToken"),
-                    hf_token=secrets.get("hfToken"),
-                    smtp_password=secrets.get("alertSmtpPassword"),
-                    webhook_url=secrets.get("alertWebhookUrl"),
-                    s3_read_only_access_key_id=secrets.get("backupS3ReadOnlyAccessKeyId"),
-                    s3_read_only_secret_access_key=secrets.get("backupS3ReadOnlySecretAccessKey"),
-                    tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
-                    dead_mans_switch_url=secrets.get("drDeadMansSwitchUrl"),
-                    audit=audit_secrets(secrets) | {
-                        "access_key_id": secrets["auditS3AccessKeyId"],
-                        "secret_access_key": secrets["auditS3SecretAccessKey"]} if cfg.audit.enabled else {},
-                ),
-                gateway=cfg.gateway, access=cfg.access, audit=cfg.audit if cfg.audit.enabled else None,
-                lock_check_image=cfg.audit.tools_image.reference if cfg.audit.tools_image else None,
-            ),
-        )
+        velero_security = (
+            ("privileged", cfg.compliance.privileged_namespaces[VELERO_NAMESPACE]) if cfg.dr.file_system_backup
+            else ("baseline", cfg.compliance.baseline_namespaces[VELERO_NAMESPACE]))
+        dr_site = DrSite("dr", DrSiteArgs(
+            dr=cfg.dr, figures=dr_figures(cfg), cluster=cluster.core, standby=cfg.standby,
+            access_key_id=secrets["backupS3ReadOnlyAccessKeyId" if cfg.standby else "backupS3AccessKeyId"],
+            secret_access_key=secrets["backupS3ReadOnlySecretAccessKey" if cfg.standby else "backupS3SecretAccessKey"],
+            repository_password=secrets["backupRepositoryPassword"],
+            api_server_cidrs=cfg.tanzu.api_server_cidrs, pod_security=velero_security, monitoring=monitoring,
+            lock_check_image=cfg.audit.tools_image.reference if cfg.audit.tools_image else None,
+        ))
     return Platform(cfg, host_pool, cluster, models, observability, dr_site, aria, gateway, access, audit)
 
 
@@ -170,7 +169,7 @@ def audit_secrets(secrets: dict[str, pulumi.Input[str]]) -> dict[str, Any]:
 
 def operator_namespaces(cfg: PlatformConfig) -> tuple[str, ...]:
     """Where operators read container logs and restart pods: the serving path and its watchers."""
-    found = [cfg.tanzu.serving_namespace, cfg.tanzu.monitoring_namespace, cfg.gateway.namespace]
+    found = [cfg.tanzu.serving_namespace, cfg.tanzu.monitoring_namespace, *([cfg.gateway.namespace] if cfg.serves_models else [])]
     if cfg.audit.enabled:
         found.append(AUDIT_NAMESPACE)
     return tuple(found)
@@ -182,13 +181,13 @@ def spans_nodes(cfg: PlatformConfig) -> bool:
 
 
 def scrape_targets(cfg: PlatformConfig) -> dict[str, int | tuple[int, ...]]:
-    """Namespaces the primary Prometheus scrapes, with the metrics port(s) of each."""
-    targets: dict[str, int | tuple[int, ...]] = {
-        cfg.tanzu.serving_namespace: 8000, cfg.addons.gpu_operator.namespace: 9400,
+    """Namespaces this site's Prometheus scrapes, with the metrics port(s) of each."""
+    targets: dict[str, int | tuple[int, ...]] = {cfg.addons.gpu_operator.namespace: 9400}
+    if cfg.serves_models:
+        targets[cfg.tanzu.serving_namespace] = 8000
         # Envoy's own stats and the AI gateway's token usage, in the proxy pods.
-        cfg.gateway.namespace: (PROXY_METRICS_PORT, EXTPROC_METRICS_PORT),
-        CONTROLLER_NAMESPACE: CONTROLLER_METRICS_PORT,
-    }
+        targets[cfg.gateway.namespace] = (PROXY_METRICS_PORT, EXTPROC_METRICS_PORT)
+        targets[CONTROLLER_NAMESPACE] = CONTROLLER_METRICS_PORT
     if cfg.dr.enabled:
         targets[VELERO_NAMESPACE] = VELERO_METRICS_PORT
     if cfg.audit.enabled:
@@ -199,13 +198,14 @@ def scrape_targets(cfg: PlatformConfig) -> dict[str, int | tuple[int, ...]]:
 def rule_settings(cfg: PlatformConfig) -> RuleSettings:
     return RuleSettings(
         serving_namespace=cfg.tanzu.serving_namespace,
-        served_model_names=tuple(m.served_model_name for m in cfg.models.values()),
+        served_model_names=tuple(m.served_model_name for m in cfg.models.values()) if cfg.serves_models else (),
         latency_p95_threshold_seconds=cfg.observability.latency_p95_threshold_seconds,
         queue_per_replica_threshold=cfg.observability.queue_per_replica_alert,
         gpu_temperature_celsius=cfg.observability.gpu_temperature_alert_celsius,
         runbook_base_url=cfg.observability.runbook_base_url,
         vgpu=cfg.gpu_pool.mode == "vgpu",
-        backup_rpo_seconds=cfg.dr.rpo_minutes * 60 if cfg.dr.enabled else None,
+        # Only the primary backs up; a standby's Velero only reads.
+        backup_rpo_seconds=cfg.dr.rpo_minutes * 60 if cfg.dr.enabled and not cfg.standby else None,
         audit=cfg.audit.enabled,
         gateway_namespace=cfg.gateway.namespace,
         group_quotas=dict(cfg.gateway.monthly_token_quotas),
@@ -216,19 +216,23 @@ def rule_settings(cfg: PlatformConfig) -> RuleSettings:
     )
 
 
-def stack_outputs(platform: Platform) -> dict[str, Any]:
-    """The stack outputs, camelCase. Secrets stay secret Outputs."""
-    cfg, dr = platform.config, platform.dr_site
+def stack_outputs(platform: Platform, mirrored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stack outputs, camelCase. Secrets stay secret Outputs. ``mirrored``: the primary's siteMirror a standby
+    used, with its source."""
+    cfg, dr, gateway = platform.config, platform.dr_site, platform.gateway
     plan = capacity.plan(cfg)
+    figures = dr_figures(cfg) if cfg.dr.enabled else None
     return {
         "contractVersion": CONTRACT_VERSION,
+        "siteRole": cfg.site.role,
+        "siteActive": not cfg.standby or cfg.dr.active,
         "clusterName": cfg.tanzu.cluster_name,
         "supervisorNamespace": cfg.tanzu.supervisor_namespace,
         "servingNamespace": cfg.tanzu.serving_namespace,
         "gatewayNamespaces": list(cfg.tanzu.gateway_namespaces),
-        "kubeconfig": platform.cluster.kubeconfig,
-        "gpuCount": platform.host_pool.gpu_nodes * platform.host_pool.gpus_per_node,
-        "nodePools": platform.cluster.node_pools,
+        "kubeconfig": platform.cluster.kubeconfig if platform.cluster else None,
+        "gpuCount": platform.host_pool.gpu_nodes * platform.host_pool.gpus_per_node if platform.host_pool else 0,
+        "nodePools": platform.cluster.node_pools if platform.cluster else [],
         "models": {
             key: {
                 "servedModelName": svc.served_model_name,
@@ -251,14 +255,15 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
             "policyConfig": f"policies/config/{pulumi.get_stack()}.json",
             "exceptions": exceptions(cfg),
         },
-        "gatewayUrl": platform.gateway.url,
-        "gatewayBaseUrl": platform.gateway.base_url,
+        "gatewayUrl": gateway.url if gateway else None,
+        "gatewayBaseUrl": gateway.base_url if gateway else None,
+        "gatewayAddress": gateway.address if gateway else None,
         "gatewayClients": {
-            "namespaces": list(platform.gateway.client_namespaces),
-            "proxyNamespace": platform.gateway.namespace,
-            "proxyPodLabels": platform.gateway.proxy_selector,
+            "namespaces": list(gateway.client_namespaces),
+            "proxyNamespace": gateway.namespace,
+            "proxyPodLabels": gateway.proxy_selector,
             "proxyPort": PROXY_PORT,
-        },
+        } if gateway else None,
         "oidc": {"issuer": cfg.gateway.oidc.issuer, "audiences": list(cfg.gateway.oidc.audiences),
                  "jwksUri": cfg.gateway.oidc.jwks_uri, "userClaim": cfg.gateway.oidc.user_claim,
                  "groupClaim": cfg.gateway.oidc.group_claim},
@@ -273,12 +278,13 @@ def stack_outputs(platform: Platform) -> dict[str, Any]:
         "ariaProjectId": platform.aria.project_id if platform.aria else None,
         "ariaCloudAccountId": platform.aria.cloud_account_id if platform.aria else None,
         "ariaZoneId": platform.aria.zone_id if platform.aria else None,
-        "drMode": dr.mode if dr else None,
-        "drRpoTargetMinutes": cfg.dr.rpo_minutes if dr else None,
-        "drRtoTargetMinutes": cfg.dr.rto_minutes if dr else None,
-        "drAchievedRpoMinutes": dr.rpo_minutes if dr else None,
-        "drAchievedRtoMinutes": dr.rto_minutes if dr else None,
-        "drClusterName": dr.cluster_name if dr else None,
-        "drStandbyEndpoints": dr.standby_endpoints if dr else {},
+        "drMode": cfg.dr.mode if figures else None,
+        "drRpoTargetMinutes": cfg.dr.rpo_minutes if figures else None,
+        "drRtoTargetMinutes": cfg.dr.rto_minutes if figures else None,
+        "drAchievedRpoMinutes": figures.rpo_minutes if figures else None,
+        "drAchievedRtoMinutes": figures.rto_minutes if figures else None,
         "backupLocation": dr.backup_location if dr else None,
+        "restoreName": dr.restore_name if dr else None,
+        "siteMirror": None if cfg.standby else site_mirror.mirror_of(cfg),
+        "mirroredPrimary": mirrored if cfg.standby else None,
     }

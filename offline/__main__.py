@@ -61,8 +61,8 @@ from offline.plan.update import BaselineError, load_baseline, plan
 from offline.plan.update import render as render_plan
 from offline.plan.update import to_json as plan_json
 from offline.render import inventory, tree, write_outputs
-from offline.run import ROOT, engine_config, evaluate, stack_config
-from offline.world import LookupFailed, Mode
+from offline.run import ROOT, engine_config, evaluate, primary_mirror, stack_config
+from offline.world import FakeWorld, LookupFailed, Mode
 from tools.policy_config import CONFIG_DIR, policy_config
 
 USER_ERRORS = (ConfigError, pulumi.RunError, LookupFailed, FileNotFoundError, artifacts.ArtifactsMissing, HelmMissing,
@@ -114,14 +114,17 @@ def _evaluate(args: argparse.Namespace, shown: bool = False):
         raise _located(error, path) from None
     artifacts_dir, helm_bin = _chart_tools(args)
     preview = None
+    down = frozenset(getattr(args, "unreachable", None) or ())
     if shown:
         mode = Mode.EXISTING if args.existing_stack else Mode.PREVIEW
-        preview = InChild(_preview_tree, args.stack, raw, secrets, mode, expected=USER_ERRORS)
-    return cfg, preview, evaluate(args.stack, raw, secrets=secrets), artifacts_dir, helm_bin
+        preview = InChild(_preview_tree, args.stack, raw, secrets, mode, down, expected=USER_ERRORS)
+    world = FakeWorld(args.stack, unreachable=down)
+    return cfg, preview, evaluate(args.stack, raw, secrets=secrets, world=world), artifacts_dir, helm_bin
 
 
-def _preview_tree(stack: str, raw: dict, secrets: tuple[str, ...], mode: Mode) -> str:
-    return tree(evaluate(stack, raw, secrets=secrets, mode=mode))
+def _preview_tree(stack: str, raw: dict, secrets: tuple[str, ...], mode: Mode, unreachable: frozenset[str]) -> str:
+    evaluation = evaluate(stack, raw, secrets=secrets, mode=mode, world=FakeWorld(stack, unreachable=unreachable))
+    return "".join(f"warning: {line}\n" for line in evaluation.warnings) + tree(evaluation)
 
 
 def _check(cfg, evaluation, artifacts_dir, helm_bin) -> preview_checks.PreviewChecks:
@@ -132,7 +135,8 @@ def _check(cfg, evaluation, artifacts_dir, helm_bin) -> preview_checks.PreviewCh
 def validated_config(stack: str, raw: dict, secrets: tuple[str, ...]) -> PlatformConfig:
     """The config as the program will see it, validated by the program's own checks (ConfigError if not)."""
     try:
-        return load_engine_config(*engine_config(stack, raw, secrets))[0]
+        primary, source = primary_mirror(raw)
+        return load_engine_config(*engine_config(stack, raw, secrets), primary=primary, primary_source=source)[0]
     except ConfigError as error:
         missing = [i for i in error.issues if i.path in {s.key for s in SECRET_KEYS} and "is required" in i.reason]
         if not missing:
@@ -206,9 +210,16 @@ def _mirror(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
     baseline, label = load_baseline(args.baseline, args.stack, ROOT)
-    result = plan(baseline, inventory(evaluate(args.stack, raw)), label)
+    if args.destroy:
+        # `pulumi destroy` runs no program: it deletes what the state holds, in reverse dependency order.
+        current = {**baseline, "resources": []}
+        label = f"{label}, destroyed"
+    else:
+        raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
+        world = FakeWorld(args.stack, unreachable=frozenset(args.unreachable or ()))
+        current = inventory(evaluate(args.stack, raw, world=world))
+    result = plan(baseline, current, label)
     sys.stdout.write(render_plan(result, show_sames=args.show_sames))
     if args.out:
         out = Path(args.out)
@@ -248,12 +259,19 @@ def main(argv: list[str] | None = None) -> int:
     update.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
     update.add_argument("--out", help="directory to write plan.json to")
     update.add_argument("--show-sames", action="store_true", help="also list the resources that do not change")
+    update.add_argument("--destroy", action="store_true",
+                        help="plan `pulumi destroy` of the baseline instead: what is deleted, what a protect refuses, "
+                             "and what a retain cannot keep because its namespace goes too")
     update.set_defaults(run=_plan)
     mirror_cmd = commands.add_parser("mirror", help="list every chart and image the stack pulls, for an air-gapped site")
     mirror_cmd.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml is read")
     mirror_cmd.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
     mirror_cmd.add_argument("--json", action="store_true", help="print JSON instead of text")
     mirror_cmd.set_defaults(run=_mirror, require_artifacts=True)
+    for command in (preview, update):
+        command.add_argument("--unreachable", action="append", metavar="VCENTER",
+                             help="a site that is down, named by its vCenter host: every call to that vCenter, its "
+                                  "Supervisor or its clusters fails as the providers fail (repeatable)")
     for command in (preview, mirror_cmd):
         command.add_argument("--stand-in-secrets", action="store_true",
                              help="use stand-in values for secrets the stack file does not set (sample stacks, CI)")

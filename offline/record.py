@@ -120,23 +120,26 @@ class OfflineMocks(Mocks):
     def __init__(self, world: FakeWorld):
         self.world = world
 
-    def register(self, typ: str, name: str, urn: str, inputs: dict[str, Any], custom: bool) -> tuple[str, dict]:
+    def register(self, typ: str, name: str, urn: str, inputs: dict[str, Any], custom: bool,
+                 provider: str = "") -> tuple[str, dict]:
         """Id and output state of a registered resource; ``inputs`` as deserialized from the wire."""
         if not custom:
             return "", {}  # components have no id, and register_outputs is not sent back as state
         plain = reveal(normalise(rpc.unwrap_rpc_secret(inputs)))
         if typ.startswith("pulumi:providers:"):
-            self.world.register_provider(urn, plain)
+            self.world.register_provider(urn, typ, plain)
         if self.world.mode is Mode.PREVIEW:
             # Nothing is created: the id is unknown, and so is every output the provider computes.
             # Providers echo the inputs they were given (pulumi-kubernetes and the Terraform bridge do).
             return "", dict(inputs)
+        self.world.check_reachable(provider, f"creating {urn or name}")
         resource_id = self.world.resource_id(typ, name, plain)
         self.world.created(typ, resource_id, plain)
         return resource_id, self.world.computed_state(typ, name, plain)
 
-    def read(self, typ: str, name: str, resource_id: str, inputs: dict[str, Any]) -> dict:
+    def read(self, typ: str, name: str, resource_id: str, inputs: dict[str, Any], provider: str = "") -> dict:
         plain = reveal(normalise(rpc.unwrap_rpc_secret(inputs)))
+        self.world.check_reachable(provider, f"reading {typ} {resource_id!r}")
         return self.world.read(typ, name, resource_id, plain)
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
@@ -172,7 +175,8 @@ class RecordingMonitor(MockMonitor):
             return resource_pb2.RegisterResourceResponse(urn=urn)
         _ensure_event_loop()  # deserializing resource references needs one on this thread
         inputs = rpc.deserialize_properties(request.object)
-        resource_id, state = self.mocks.register(request.type, request.name, urn, inputs, bool(request.custom))
+        resource_id, state = self.mocks.register(request.type, request.name, urn, inputs, bool(request.custom),
+                                                 request.provider)
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
         timeouts = request.customTimeouts
         self.records.append(Record(
@@ -209,7 +213,8 @@ class RecordingMonitor(MockMonitor):
             # and the SDK resolves every output of the read as unknown.
             resource_id, state = "", {}
         else:
-            resource_id, state = request.id, self.mocks.read(request.type, request.name, request.id, inputs)
+            resource_id, state = request.id, self.mocks.read(request.type, request.name, request.id, inputs,
+                                                             request.provider)
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
         self.records.append(Record(
             type=request.type,

@@ -21,7 +21,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import PROJECT, SECRET_KEYS
+from components.config import PROJECT, SECRET_KEYS, PlatformConfig, parse_config
 from components.config.stack_file import SecureValue, read_stack_file
 from offline.graph import ResourceGraph
 from offline.record import Invoke, OfflineMocks, RecordingMonitor, Secret, normalise, reveal
@@ -46,6 +46,8 @@ class Evaluation:
     """Stack outputs as plain data; secret outputs are ``Secret`` markers, unknown ones ``Unknown``."""
     world: FakeWorld
     mode: Mode = Mode.UP
+    warnings: tuple[str, ...] = ()
+    """What the program sent to the engine's warning channel (`pulumi.log.warn`), as the CLI shows it."""
 
 
 def stack_config(stack: str, config_file: Path | None = None, project: str = PROJECT) -> dict[str, Any]:
@@ -138,6 +140,14 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
     world = world or FakeWorld(stack)
     world.mode = mode
     raw = stack_config(stack, project=project) if raw_config is None else raw_config
+    site = _section(raw, "vsphere").get("server")
+    if isinstance(site, str) and site:
+        world.site = site
+    for reference in referenced_stacks(raw):
+        if reference not in world.stack_outputs:
+            local = local_stack_reference(reference, project)
+            if local is not None:
+                world.stack_outputs[reference] = local
     if secrets is None:
         secrets = tuple(s.key for s in SECRET_KEYS) if project == PROJECT else ()
     config, secret_keys = _engine_config(raw, world, project, secrets)
@@ -149,6 +159,8 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
     loop.set_exception_handler(_quiet_unretrieved)
     asyncio.set_event_loop(loop)
     monitor = monitor or RecordingMonitor(OfflineMocks(world))
+    warnings = _Warnings()
+    PROGRAM_LOG.addHandler(warnings)
     captured_stack_trace = pulumi_resource._get_stack_trace
     pulumi_resource._get_stack_trace = _no_stack_trace
     try:
@@ -163,6 +175,7 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
         outputs = {name: _resolve(value) for name, value in sorted(root.outputs.items())}
     finally:
         pulumi_resource._get_stack_trace = captured_stack_trace
+        PROGRAM_LOG.removeHandler(warnings)
         set_all_config({}, [])
         pulumi_settings.reset_options()
         pending = asyncio.all_tasks(loop)
@@ -173,7 +186,17 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
-    return Evaluation(stack, ResourceGraph(monitor.records), monitor.invokes, outputs, world, mode)
+    return Evaluation(stack, ResourceGraph(monitor.records), monitor.invokes, outputs, world, mode,
+                      tuple(warnings.messages))
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 class _ThreadLoopsExecutor(ThreadPoolExecutor):
@@ -224,6 +247,66 @@ def _unwrap(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_unwrap(v) for v in value]
     return value
+
+
+def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    value = raw.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def referenced_stacks(raw: dict[str, Any]) -> list[str]:
+    """The stacks a stack's program reads through a StackReference: a standby's primary."""
+    site = _section(raw, "site")
+    if site.get("role") == "standby" and isinstance(site.get("primaryStack"), str) and not site.get("primaryOutputsFile"):
+        return [site["primaryStack"]]
+    return []
+
+
+_LOCAL_REFERENCES: dict[tuple[str, str, float], dict[str, Any]] = {}
+
+
+def local_stack_reference(name: str, project: str = PROJECT) -> dict[str, Any] | None:
+    """The outputs a StackReference to ``name`` reads, played by evaluating that stack's file here.
+
+    The real engine reads the referenced stack's last checkpoint from the state backend. Offline the
+    checkpoint is what a `pulumi up` of the local ``Pulumi.<stack>.yaml`` would leave. None when the name
+    is not this project's or there is no such file (the read then fails as the engine's would).
+    """
+    parts = name.split("/")
+    path = ROOT / f"Pulumi.{parts[-1]}.yaml"
+    if len(parts) != 3 or parts[1] != project or not path.exists():
+        return None
+    key = (name, str(path), path.stat().st_mtime)
+    if key not in _LOCAL_REFERENCES:
+        _LOCAL_REFERENCES[key] = as_stack_reference(evaluate(parts[-1], project=project))
+    return _LOCAL_REFERENCES[key]
+
+
+def primary_mirror(raw: dict[str, Any], project: str = PROJECT) -> tuple[dict[str, Any] | None, str]:
+    """A standby's view of its primary's siteMirror, read as the program reads it (file, else reference)."""
+    site = _section(raw, "site")
+    if site.get("role") != "standby":
+        return None, ""
+    if isinstance(site.get("primaryOutputsFile"), str):
+        # Relative to the directory the command runs in, as the program reads it (Pulumi runs it in the project's).
+        path = Path.cwd() / site["primaryOutputsFile"]
+        if not path.exists():
+            return None, ""
+        document = {k: v for k, v in json.loads(path.read_text()).items() if k != "source"}
+        return document, f"file {site['primaryOutputsFile']} ({document.get('digest')})"
+    for reference in referenced_stacks(raw):
+        local = local_stack_reference(reference, project)
+        document = (local or {}).get("outputs", {}).get("siteMirror")
+        if document:
+            return document, f"stack {reference} ({document.get('digest')})"
+    return None, ""
+
+
+def platform_config(stack: str, raw: dict[str, Any] | None = None) -> PlatformConfig:
+    """A stack's config as its program sees it (every secret taken as set; a standby's primary mirrored)."""
+    raw = stack_config(stack) if raw is None else raw
+    primary, source = primary_mirror(raw)
+    return parse_config(raw, [s.key for s in SECRET_KEYS], primary=primary, primary_source=source)
 
 
 def as_stack_reference(evaluation: Evaluation) -> dict[str, Any]:

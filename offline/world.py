@@ -57,7 +57,8 @@ INVENTORY: dict[str, dict[str, Any]] = {
     },
 }
 
-KUBECONFIG_KEYS = ("supervisorKubeconfig", "drSupervisorKubeconfig")
+KUBECONFIG_KEYS = ("supervisorKubeconfig",)
+GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 
 # Objects every Kubernetes API server (the Supervisor's and each workload cluster's) has before
 # any deployment. The world cannot tell clusters apart by provider, so these exist on all of them.
@@ -86,6 +87,10 @@ class LookupFailed(Exception):
     """A data source asked for an object the fake vCenter does not have."""
 
 
+class Unreachable(LookupFailed):
+    """A call to an endpoint of a site marked unreachable; the message is the provider's."""
+
+
 class ReadFailed(LookupFailed):
     """``Resource.get`` of an object that does not exist; the message is the engine's."""
 
@@ -94,14 +99,26 @@ class ReadFailed(LookupFailed):
         super().__init__(f"resource '{resource_id}' does not exist")
 
 
+def _api_server(kubeconfig: Any) -> str:
+    """The host of the current cluster's server in a kubeconfig ("" when unknown or not a kubeconfig)."""
+    if not isinstance(kubeconfig, str):
+        return ""
+    for line in kubeconfig.splitlines():
+        line = line.strip()
+        if line.startswith("server:"):
+            return line.split("//", 1)[-1].split(":", 1)[0].split("/", 1)[0]
+    return ""
+
+
 def _digest(*parts: str, length: int = 12) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
 
 
-def fake_kubeconfig(cluster: str, token: str) -> str:
+def fake_kubeconfig(cluster: str, token: str, site: str = "offline.invalid") -> str:
+    """A kubeconfig whose API server sits under ``site`` (the vCenter host of the site it belongs to)."""
     return (
         "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: {cluster}\n  cluster:\n    server: https://{cluster}.offline.invalid:6443\n"
+        f"clusters:\n- name: {cluster}\n  cluster:\n    server: https://{cluster}.{site}:6443\n"
         f"users:\n- name: {cluster}-admin\n  user:\n    token: {token}\n"
         f"contexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: {cluster}-admin\n"
         f"current-context: {cluster}\n"
@@ -122,7 +139,12 @@ class FakeWorld:
     """Resource pools Aria Automation has discovered as fabric computes before the deployment."""
     mode: Mode = Mode.UP
     """Set by the offline engine before each run."""
+    site: str = "offline.invalid"
+    """The vCenter host of the site the stack deploys; the Supervisor and clusters sit under it."""
+    unreachable: frozenset[str] = frozenset()
+    """Sites (vCenter hosts) that are down: every call to their vCenter, Supervisor or clusters fails."""
     _providers: dict[str, str] = field(default_factory=dict)
+    _api_servers: dict[str, str] = field(default_factory=dict)
     _created: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _created_pools: set[str] = field(default_factory=set)
 
@@ -136,7 +158,7 @@ class FakeWorld:
     def stand_in_secret(self, key: str) -> str:
         """The value the offline engine sets for secret config ``key``."""
         token = self._remember(f"offline-stand-in-{key}-{_digest(self.stack, key)}")
-        return fake_kubeconfig(key, token) if key in KUBECONFIG_KEYS else token
+        return fake_kubeconfig(key.removesuffix("Kubeconfig"), token, self.site) if key in KUBECONFIG_KEYS else token
 
     def _remember_strings(self, value: Any) -> None:
         """Strings inside secret stack outputs are secrets of the consuming program too."""
@@ -148,17 +170,40 @@ class FakeWorld:
 
     # -- invokes ---------------------------------------------------------------------------------
 
-    def register_provider(self, provider_urn: str, inputs: dict[str, Any]) -> None:
-        """Remember which vCenter a vsphere provider talks to, so invokes through it can answer.
+    def register_provider(self, provider_urn: str, typ: str, inputs: dict[str, Any]) -> None:
+        """Remember which vCenter or API server a provider talks to, so calls through it can answer or fail.
 
-        Keyed by URN: in the preview of a new stack the provider's id is still unknown.
+        Keyed by URN: in the preview of a new stack the provider's id is still unknown. The vSphere
+        provider logs in to vCenter when it is configured, in a preview too, so an unreachable vCenter
+        fails here; pulumi-kubernetes marks an unreachable cluster and fails only its reads and writes.
         """
-        self._providers[provider_urn] = inputs.get("vsphereServer", "")
+        if typ == "pulumi:providers:vsphere":
+            server = inputs.get("vsphereServer", "")
+            self._providers[provider_urn] = server
+            if self._down(server):
+                raise Unreachable(f"configuring provider {provider_urn}: error setting up new vSphere SOAP client: Post "
+                                  f"\"https://{server}/sdk\": dial tcp {server}:443: i/o timeout (site {server} is "
+                                  "marked unreachable)")
+        elif typ == "pulumi:providers:kubernetes":
+            self._api_servers[provider_urn] = _api_server(inputs.get("kubeconfig"))
+
+    def _down(self, host: str) -> bool:
+        return any(host == site or host.endswith(f".{site}") for site in self.unreachable)
+
+    def check_reachable(self, provider_ref: str, action: str) -> None:
+        """Fail as pulumi-kubernetes does when the cluster behind ``provider_ref`` cannot be reached."""
+        host = self._api_servers.get(provider_ref.rsplit("::", 1)[0], "") if provider_ref else ""
+        if host and self._down(host):
+            raise Unreachable(f"{action}: configured Kubernetes cluster is unreachable: Get \"https://{host}:6443/version\""
+                              f": dial tcp {host}:6443: i/o timeout (its site is marked unreachable)")
 
     def _server(self, provider_ref: str) -> str:
         server = self._providers.get(provider_ref.rsplit("::", 1)[0]) if provider_ref else None
         if not server:
             raise LookupFailed("vSphere data source called without an explicit vsphere provider")
+        if self._down(server):
+            raise Unreachable(f"Post \"https://{server}/sdk\": dial tcp {server}:443: i/o timeout (site {server} is marked "
+                              "unreachable)")
         if server not in self.inventory:
             raise LookupFailed(f"cannot connect to vCenter {server!r}: no such host")
         return server
@@ -265,6 +310,11 @@ class FakeWorld:
 
     def computed_state(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Outputs a real provider would compute on create, merged over the echoed inputs."""
+        if typ == GATEWAY_TYPE:
+            # Envoy Gateway programs the proxies and the load balancer gives the Service an address.
+            address = f"192.0.2.{int(_digest(self.stack, name, length=4), 16) % 250 + 1}"
+            return {**inputs, "status": {"addresses": [{"type": "IPAddress", "value": address}],
+                                         "conditions": [{"type": "Programmed", "status": "True"}]}}
         if typ == "random:index/randomPassword:RandomPassword":
             length = int(inputs.get("length", 32))
             value = (_digest(self.stack, name, "password", length=64) * 4)[:length]
@@ -281,7 +331,9 @@ class FakeWorld:
         if typ == "pulumi:pulumi:StackReference":
             reference = self.stack_outputs.get(resource_id)
             if reference is None:
-                raise LookupFailed(f"stack {resource_id!r} is unknown to the offline world")
+                raise LookupFailed(f"stack {resource_id!r} is unknown to the offline world: it plays a StackReference to "
+                                   "organization/<project>/<stack> by running that stack's file, Pulumi.<stack>.yaml, "
+                                   "in this directory; for another backend's stack use site.primaryOutputsFile")
             for output in reference["secretOutputNames"]:
                 self._remember_strings(reference["outputs"][output])
             return {"name": resource_id, **reference}
@@ -297,7 +349,7 @@ class FakeWorld:
 
     def _kubeconfig_secret(self, namespace: str, secret_name: str, cluster: str, resource_id: str) -> dict[str, Any]:
         token = self._remember(f"offline-workload-token-{_digest(self.stack, resource_id)}")
-        value = base64.b64encode(fake_kubeconfig(cluster, token).encode()).decode()
+        value = base64.b64encode(fake_kubeconfig(cluster, token, self.site).encode()).decode()
         return {
             "apiVersion": "v1", "kind": "Secret", "type": "cluster.x-k8s.io/secret",
             "metadata": {"name": secret_name, "namespace": namespace},

@@ -8,22 +8,38 @@ from pathlib import Path
 
 import pytest
 
+from offline.graph import ResourceGraph
 from offline.render import write_outputs
-from offline.run import Evaluation, evaluate, stack_config
-from offline.world import Mode
+from offline.run import Evaluation, as_stack_reference, evaluate, stack_config
+from offline.world import FakeWorld, Mode
 
-STACKS = ("dev", "prod")
+STACKS = ("dev", "prod", "prod-standby")
+PRIMARY = "organization/onprem-llm/prod"
+"""The stack prod-standby mirrors (its site.primaryStack)."""
+
+
+def _world(stack: str, found: dict[str, Evaluation]) -> FakeWorld | None:
+    """The standby reads the primary's outputs from the primary evaluated once here, as from the backend."""
+    return FakeWorld(stack, stack_outputs={PRIMARY: as_stack_reference(found["prod"])}) if stack == "prod-standby" else None
 
 
 @pytest.fixture(scope="session")
 def evaluations() -> dict[str, Evaluation]:
-    return {stack: evaluate(stack) for stack in STACKS}
+    found: dict[str, Evaluation] = {}
+    for stack in STACKS:
+        found[stack] = evaluate(stack, world=_world(stack, found))
+    return found
 
 
 @pytest.fixture(scope="session")
-def previews() -> dict[str, Evaluation]:
+def previews(evaluations) -> dict[str, Evaluation]:
     """Each stack as `pulumi preview` of a new stack sees it (ids and computed outputs unknown)."""
-    return {stack: evaluate(stack, mode=Mode.PREVIEW) for stack in STACKS}
+    return {stack: evaluate(stack, mode=Mode.PREVIEW, world=_world(stack, evaluations)) for stack in STACKS}
+
+
+@pytest.fixture(scope="session")
+def standby(evaluations) -> Evaluation:
+    return evaluations["prod-standby"]
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +113,7 @@ def seventy_b_config() -> dict:
     """Pulumi.prod.yaml serving Llama-2-70B in bf16 on the design document's nodes (one A100-80GB each).
 
     The 70B takes the place of the 7B, with its layout left to `auto`; the pool grows to eight nodes
-    and the DR secondary to four, so a replica across nodes and its standby both fit. A 70B in bf16
+    so a replica across nodes fits (the standby stack keeps four, see below). A 70B in bf16
     reads 138 GB of weights per token whatever its layout (pipeline stages run one after another), so
     the inter-token latency target is relaxed to what A100 PCIe memory allows (about 120 ms).
     """
@@ -112,8 +128,27 @@ def seventy_b_config() -> dict:
     raw["gateway"]["modelAccess"] = {SEVENTY_B: access.pop("llama-2-7b-chat"), **access}
     raw["gpuPool"]["nodes"] = 8
     raw["cost"]["itlTargetSeconds"] = 0.15
-    raw["dr"]["secondary"]["gpuNodes"] = 4
     return raw
+
+
+def seventy_b_standby_config() -> dict:
+    """Pulumi.prod-standby.yaml sized for the 70B primary: a standby replica across nodes needs four nodes."""
+    raw = copy.deepcopy(stack_config("prod-standby"))
+    raw["gpuPool"]["nodes"] = 8
+    raw["dr"]["standbyGpuNodes"] = 4
+    raw["cost"] = {**raw.get("cost", {}), "itlTargetSeconds": 0.15}
+    return raw
+
+
+def with_changed(graph: ResourceGraph, name: str, change, type_: str | None = None) -> ResourceGraph:
+    """The graph with the record named ``name`` (of ``type_``, if given) changed by ``change(record)`` on a deep copy."""
+    records = []
+    for record in graph:
+        if record.name == name and type_ in (None, record.type):
+            record = copy.deepcopy(record)
+            change(record)
+        records.append(record)
+    return ResourceGraph(records)
 
 
 def write_stack_file(raw: dict, path: Path, project: str = "onprem-llm") -> Path:
@@ -127,6 +162,12 @@ def write_stack_file(raw: dict, path: Path, project: str = "onprem-llm") -> Path
 @pytest.fixture(scope="session")
 def seventy_b() -> Evaluation:
     return evaluate("prod", seventy_b_config())
+
+
+@pytest.fixture(scope="session")
+def seventy_b_standby(seventy_b) -> Evaluation:
+    world = FakeWorld("prod-standby", stack_outputs={PRIMARY: as_stack_reference(seventy_b)})
+    return evaluate("prod-standby", seventy_b_standby_config(), world=world)
 
 
 @pytest.fixture(scope="session")

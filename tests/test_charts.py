@@ -20,7 +20,7 @@ from offline.charts.render import chart_of, render_releases
 from offline.checks import preview
 from offline.graph import HELM_RELEASE, ResourceGraph
 from offline.run import ROOT, evaluate, stack_config
-from tests.conftest import STACKS, needs_artifacts
+from tests.conftest import STACKS, needs_artifacts, with_changed
 
 GATEWAY_RELEASES = {"gateway-envoy-gateway", "gateway-ai-gateway-crds", "gateway-ai-gateway"}
 RELEASES = {
@@ -36,16 +36,6 @@ RELEASES = {
 def _allowed(stack):
     return stack_config(stack)["compliance"]["allowedRegistries"]
 
-
-def _with_release(graph: ResourceGraph, name: str, change) -> ResourceGraph:
-    """The graph with one Release's record changed by ``change(record)`` (a deep copy)."""
-    records = []
-    for record in graph:
-        if record.name == name and record.type == HELM_RELEASE:
-            record = copy.deepcopy(record)
-            change(record)
-        records.append(record)
-    return ResourceGraph(records)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -89,7 +79,7 @@ def test_a_misspelt_value_key_fails_naming_the_release_and_the_key(prod, chart_t
     def misspell(record):
         record.inputs["values"]["operator"] = {**record.inputs["values"].get("operator", {}), "defaultRuntme": "containerd"}
 
-    graph = _with_release(prod.graph, "primary-gpu-operator", misspell)
+    graph = with_changed(prod.graph, "primary-gpu-operator", misspell, HELM_RELEASE)
     checks = preview.run(graph, "1.32", _allowed("prod"), artifacts_dir, helm_bin)
     assert checks.ignored_values == [
         "primary-gpu-operator (gpu-operator v26.7.0): value operator.defaultRuntme is neither defaulted nor read by "
@@ -102,7 +92,7 @@ def test_dropping_the_registry_override_fails_naming_the_image(dev, chart_tools)
     def upstream_registry(record):
         del record.inputs["values"]["global"]
 
-    graph = _with_release(dev.graph, "primary-keda", upstream_registry)
+    graph = with_changed(dev.graph, "primary-keda", upstream_registry, HELM_RELEASE)
     checks = preview.run(graph, "1.32", _allowed("dev"), artifacts_dir, helm_bin)
     assert any("ghcr.io/kedacore/keda:" in problem and "registry 'ghcr.io' is not in allowedRegistries" in problem
                for problem in checks.images), checks.images
@@ -120,7 +110,7 @@ def test_a_chart_renders_with_the_apis_of_the_releases_it_waits_for(prod, chart_
     def forget_monitoring(record):
         record.options["dependencies"] = [d for d in record.options["dependencies"] if d != monitoring]
 
-    graph = _with_release(prod.graph, "dr-velero-primary-release", forget_monitoring)
+    graph = with_changed(prod.graph, "dr-velero-primary-release", forget_monitoring, HELM_RELEASE)
     releases = render_releases(graph, "1.32", *chart_tools)
     assert service_monitors(releases, "dr-velero-primary-release") == []
 
@@ -246,15 +236,6 @@ def test_a_chart_whose_crds_helm_never_upgrades_is_named(chart_checks):
     assert left["velero"] == () and left["kube-prometheus-stack"] == () and left["gpu-operator"] == ()
 
 
-def _with_record(graph: ResourceGraph, name: str, change) -> ResourceGraph:
-    records = []
-    for record in graph:
-        if record.name == name:
-            record = copy.deepcopy(record)
-            change(record)
-        records.append(record)
-    return ResourceGraph(records)
-
 
 def test_ai_gateway_resources_validate_against_the_crds_its_crd_chart_installs(prod, chart_checks, chart_tools):
     checks = chart_checks["prod"]
@@ -266,7 +247,7 @@ def test_ai_gateway_resources_validate_against_the_crds_its_crd_chart_installs(p
     def misspell(record):
         record.inputs["spec"]["rules"][0]["backendRefs"][0]["modelNameOverides"] = "x"
 
-    graph = _with_record(prod.graph, "gateway-route", misspell)
+    graph = with_changed(prod.graph, "gateway-route", misspell)
     errors = preview.run(graph, "1.32", _allowed("prod"), *chart_tools).crd_report.errors
     assert [str(e) for e in errors] == ["aigateway.envoyproxy.io/v1beta1/AIGatewayRoute api-gateway/openai: "
                                         "spec.rules[0].backendRefs[0].modelNameOverides: unknown field"]
@@ -277,7 +258,7 @@ def test_a_misspelt_value_is_found_in_a_chart_that_generates_certificates(dev, c
     def misspell(record):
         record.inputs["values"]["controller"]["logLvl"] = "debug"
 
-    graph = _with_release(dev.graph, "gateway-ai-gateway", misspell)
+    graph = with_changed(dev.graph, "gateway-ai-gateway", misspell, HELM_RELEASE)
     checks = preview.run(graph, "1.32", _allowed("dev"), *chart_tools)
     assert checks.ignored_values == ["gateway-ai-gateway (ai-gateway-helm v1.1.0): value controller.logLvl is neither "
                                      "defaulted nor read by the chart; helm ignores it"]

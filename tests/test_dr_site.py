@@ -69,21 +69,34 @@ def test_every_schedule_interval_is_within_the_rpo_in_every_mode(dr_modes):
         assert _interval_minutes(frequent[0].inputs["spec"]["schedule"]) <= rpo, mode
 
 
-def test_backup_location_is_retained_and_only_the_primary_writes(prod):
-    locations = {r.name: r for r in prod.graph.of_type(LOCATION)}
-    primary, secondary = locations["dr-velero-primary-location"], locations["dr-velero-secondary-location"]
-    assert primary.options["retainOnDelete"] and secondary.options["retainOnDelete"]
+def test_only_the_primary_writes_and_the_location_is_protected_not_retained(prod, standby):
+    primary = prod.graph.named("dr-velero-primary-location")
+    secondary = standby.graph.named("dr-velero-standby-location")
+    # Retaining it would keep nothing: the destroy deletes its namespace. Protect makes the destroy refuse.
+    assert primary.options["protect"] and secondary.options["protect"]
+    assert not primary.options["retainOnDelete"] and not secondary.options["retainOnDelete"]
     assert primary.inputs["spec"]["accessMode"] == "ReadWrite"
     assert secondary.inputs["spec"]["accessMode"] == "ReadOnly"
+    assert primary.inputs["spec"]["objectStorage"] == secondary.inputs["spec"]["objectStorage"], "one bucket and prefix"
     spec = primary.inputs["spec"]
     assert spec["config"]["s3Url"].startswith("https://") and "insecureSkipTLSVerify" not in spec["config"]
     assert spec["credential"] == {"name": "velero-s3", "key": "cloud"}
     assert isinstance(prod.graph.named("dr-velero-primary-credentials").inputs["stringData"], Secret)
+    assert not list(standby.graph.of_type(SCHEDULE)), "the standby only reads the primary's backups"
 
 
-def test_velero_runs_on_both_sites_pinned_with_a_data_mover_that_needs_no_host_path(prod):
-    releases = [r for r in prod.graph.of_type(RELEASE) if r.inputs["chart"].rsplit("/", 1)[-1] == "velero"]
-    assert {r.name for r in releases} == {"dr-velero-primary-release", "dr-velero-secondary-release"}
+def test_both_sites_encrypt_the_repositories_with_the_key_from_config(prod, standby):
+    for evaluation, name in ((prod, "dr-velero-primary-repository"), (standby, "dr-velero-standby-repository")):
+        secret = evaluation.graph.named(name)
+        assert isinstance(secret.inputs["stringData"], Secret)
+        assert secret.inputs["stringData"].value["repository-password"] == \
+            evaluation.world.stand_in_secret("backupRepositoryPassword")
+
+
+def test_velero_runs_on_both_sites_pinned_with_a_data_mover_that_needs_no_host_path(prod, standby):
+    releases = [r for evaluation in (prod, standby) for r in evaluation.graph.of_type(RELEASE)
+                if r.inputs["chart"].rsplit("/", 1)[-1] == "velero"]
+    assert {r.name for r in releases} == {"dr-velero-primary-release", "dr-velero-standby-release"}
     for release in releases:
         values = release.inputs["values"]
         assert release.inputs["version"] == versions.VELERO.version
@@ -94,10 +107,10 @@ def test_velero_runs_on_both_sites_pinned_with_a_data_mover_that_needs_no_host_p
         assert values["upgradeCRDs"] is True, "Helm never upgrades the CRDs of the chart's crds/ folder"
     registries = {r.name: r.inputs["values"]["image"]["repository"].split("/")[0] for r in releases}
     assert registries == {"dr-velero-primary-release": "harbor-a.hospital.example",
-                          "dr-velero-secondary-release": "harbor-b.hospital.example"}, "each site pulls from its own"
-    namespaces = [r for r in prod.graph.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == "velero"]
-    assert len(namespaces) == 2
-    for namespace in namespaces:
+                          "dr-velero-standby-release": "harbor-b.hospital.example"}, "each site pulls from its own"
+    for evaluation in (prod, standby):
+        namespace = next(r for r in evaluation.graph.of_type("kubernetes:core/v1:Namespace")
+                         if r.inputs["metadata"]["name"] == "velero")
         metadata = namespace.inputs["metadata"]
         # The data mover pods run as root: baseline admits them, restricted would not.
         assert metadata["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
@@ -109,13 +122,13 @@ def test_model_weights_are_excluded_from_backups(prod):
     assert pvc.inputs["metadata"]["labels"]["velero.io/exclude-from-backup"] == "true"
 
 
-def test_warm_standby_serves_every_model_at_reduced_replicas_on_the_secondary(prod):
-    workload = prod.graph.named("dr-llama-2-7b-chat-server")
-    assert workload.type == "kubernetes:apps/v1:StatefulSet"
-    assert workload.provider_urn == prod.graph.named("dr-cluster-workload").urn
-    scaler = prod.graph.named("dr-llama-2-7b-chat-scaler").inputs["spec"]
+def test_warm_standby_serves_every_model_at_reduced_replicas_behind_its_own_gateway(standby):
+    workload = standby.graph.named("llama-2-7b-chat-server")
+    assert workload.type == "kubernetes:apps/v1:Deployment", "shared weights (site.weightsStorageClass): one Job stages"
+    assert workload.provider_urn == standby.graph.named("standby-workload").urn
+    scaler = standby.graph.named("llama-2-7b-chat-scaler").inputs["spec"]
     assert (scaler["minReplicaCount"], scaler["maxReplicaCount"]) == (1, 1)
-    assert prod.outputs["drStandbyEndpoints"]["mistral-7b-instruct"].startswith("http://dr-mistral-7b-instruct-api.")
+    assert standby.outputs["gatewayBaseUrl"] == "https://llm.hospital.example/v1"
 
 
 def test_stack_reports_achieved_figures_next_to_targets(prod):
@@ -136,16 +149,12 @@ def dr_modes(prod):
     return modes
 
 
-def test_each_mode_builds_what_it_promises(dr_modes):
-    def count(evaluation, type_, prefix="dr-"):
-        return len([r for r in evaluation.graph.of_type(type_) if r.name.startswith(prefix)])
-
-    restore, pilot, warm = dr_modes["backup-restore"], dr_modes["pilot-light"], dr_modes["warm-standby"]
-    assert count(restore, "onprem:platform:TanzuCluster") == 0 and count(restore, "onprem:platform:Velero") == 1
-    assert count(pilot, "onprem:platform:TanzuCluster") == 1 and count(pilot, "onprem:platform:Velero") == 2
-    assert count(pilot, "onprem:platform:VllmService") == 0
-    assert count(warm, "onprem:platform:VllmService") == 2 and count(warm, "onprem:platform:ObservabilityStack") == 1
-    assert restore.outputs["drClusterName"] is None and restore.outputs["drAchievedRtoMinutes"] > 60
+def test_the_primary_backs_up_the_same_way_in_every_mode(dr_modes):
+    for mode, evaluation in dr_modes.items():
+        assert [r.name for r in evaluation.graph.of_type("onprem:platform:Velero")] == ["dr-velero-primary"], mode
+        assert not [r for r in evaluation.graph if r.name.startswith(("dr-pool", "dr-cluster"))], mode
+        assert evaluation.outputs["drMode"] == mode
+    assert dr_modes["backup-restore"].outputs["drAchievedRtoMinutes"] > 60
 
 
 def test_file_system_backup_runs_the_node_agent_in_an_excepted_namespace(raw_config):

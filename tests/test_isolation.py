@@ -51,31 +51,35 @@ def _route_models(evaluation, route):
     return {rule["matches"][0]["headers"][0]["value"] for rule in spec["rules"]}
 
 
-def test_the_standby_serves_only_behind_its_own_gateway(prod):
-    backend = prod.graph.named("dr-gateway-llama-2-7b-chat-backend").inputs["spec"]
-    assert backend["endpoints"][0]["fqdn"]["hostname"] == "dr-llama-2-7b-chat-api.llm-serving.svc.cluster.local"
-    assert prod.graph.named("dr-gateway-authentication").inputs["spec"]["jwt"]["providers"][0]["issuer"] == \
+def test_the_standby_serves_only_behind_its_own_gateway(standby):
+    backend = standby.graph.named("gateway-llama-2-7b-chat-backend").inputs["spec"]
+    assert backend["endpoints"][0]["fqdn"]["hostname"] == "llama-2-7b-chat-api.llm-serving.svc.cluster.local"
+    assert standby.graph.named("gateway-authentication").inputs["spec"]["jwt"]["providers"][0]["issuer"] == \
         "https://sso.hospital.example/realms/clinical"
-    ingress = _policies(prod, "llm-serving", "::dr-cluster-workload")["dr-llama-2-7b-chat-api-ingress"]["ingress"][0]
+    ingress = _policies(standby, "llm-serving", "::standby-workload")["llama-2-7b-chat-api-ingress"]["ingress"][0]
     assert ingress["from"][0]["podSelector"]["matchLabels"]["gateway.envoyproxy.io/owning-gateway-name"] == "llm-gateway"
-    assert "default-deny" in _policies(prod, "envoy-gateway-system", "::dr-cluster-workload")
+    assert "default-deny" in _policies(standby, "envoy-gateway-system", "::standby-workload")
     # Token usage at the standby is scraped by its own Prometheus.
-    assert prod.graph.named("dr-gateway-monitor").provider_urn.endswith("::dr-cluster-workload")
+    assert standby.graph.named("gateway-monitor").provider_urn.endswith("::standby-workload")
 
 
 def test_clients_name_the_same_models_at_the_standby(raw_config):
-    from offline.run import evaluate
+    from offline.run import as_stack_reference, evaluate
+    from offline.world import FakeWorld
+    from tests.conftest import PRIMARY
 
     raw = raw_config("prod")
     raw["models"]["llama-2-7b-chat"]["servedModelName"] = "meta-llama/Llama-2-7b-chat-hf"
     renamed = evaluate("prod", raw_config=raw)
     assert "meta-llama/Llama-2-7b-chat-hf" in _route_models(renamed, "gateway-route")
-    assert _route_models(renamed, "dr-gateway-route") == _route_models(renamed, "gateway-route")
+    standby = evaluate("prod-standby", world=FakeWorld("prod-standby", stack_outputs={
+        PRIMARY: as_stack_reference(renamed)}))
+    assert _route_models(standby, "gateway-route") == _route_models(renamed, "gateway-route")
 
 
-def test_the_rate_limit_service_reaches_redis_and_its_configuration_and_nothing_else(prod):
-    for suffix in ("::primary-workload", "::dr-cluster-workload"):
-        controller = _policies(prod, "envoy-gateway-system", suffix)
+def test_the_rate_limit_service_reaches_redis_and_its_configuration_and_nothing_else(prod, standby):
+    for evaluation, suffix in ((prod, "::primary-workload"), (standby, "::standby-workload")):
+        controller = _policies(evaluation, "envoy-gateway-system", suffix)
         rate_limit = controller["allow-rate-limit"]
         assert rate_limit["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "envoy-ratelimit"
         (calls,) = rate_limit["ingress"]
@@ -93,59 +97,71 @@ def test_the_rate_limit_service_reaches_redis_and_its_configuration_and_nothing_
         assert extension["to"][0]["namespaceSelector"]["matchLabels"] == {
             "kubernetes.io/metadata.name": "envoy-ai-gateway-system"}
         assert [p["port"] for p in extension["ports"]] == [1063]
-        store = _policies(prod, "gateway-redis", suffix)
+        store = _policies(evaluation, "gateway-redis", suffix)
         assert "default-deny" in store
         (admitted,) = store["allow-rate-limit-service"]["ingress"]
         assert admitted["from"][0]["podSelector"]["matchLabels"] == rate_limit["podSelector"]["matchLabels"]
 
 
-def test_the_standby_download_reaches_only_the_named_networks(prod):
-    egress = _policies(prod, "llm-serving", "::dr-cluster-workload")["dr-llama-2-7b-chat-download-egress"]["egress"]
+def test_the_standby_download_reaches_only_the_named_networks(standby):
+    policies = _policies(standby, "llm-serving", "::standby-workload")
+    egress = policies["llama-2-7b-chat-download-egress"]["egress"]
     assert [p["ipBlock"]["cidr"] for rule in egress for p in rule["to"]] == ["10.70.0.0/24"]
+    # As at the primary, only the download Job gets that opening, never the serving pods.
+    selector = policies["llama-2-7b-chat-download-egress"]["podSelector"]["matchLabels"]
+    assert selector["app.kubernetes.io/component"] == "model-download"
+    assert standby.graph.named("llama-2-7b-chat-server").type == "kubernetes:apps/v1:Deployment"
 
 
-def test_the_read_only_velero_holds_read_only_keys(prod):
+def test_the_read_only_velero_holds_read_only_keys(prod, standby):
     primary = prod.graph.named("dr-velero-primary-credentials").inputs["stringData"]
-    secondary = prod.graph.named("dr-velero-secondary-credentials").inputs["stringData"]
+    secondary = standby.graph.named("dr-velero-standby-credentials").inputs["stringData"]
     assert isinstance(primary, Secret) and isinstance(secondary, Secret)
     assert "backupS3ReadOnlyAccessKeyId" in str(secondary.value) and "backupS3AccessKeyId" not in str(secondary.value)
     assert "backupS3AccessKeyId" in str(primary.value)
-    location = prod.graph.named("dr-velero-secondary-location").inputs["spec"]
+    location = standby.graph.named("dr-velero-standby-location").inputs["spec"]
     assert location["accessMode"] == "ReadOnly"
 
 
-def test_backups_are_encrypted_and_hold_no_secret(prod):
-    for name in ("dr-velero-primary-location", "dr-velero-secondary-location"):
-        assert prod.graph.named(name).inputs["spec"]["config"]["serverSideEncryption"] == "AES256"
+def test_backups_are_encrypted_and_hold_no_secret(prod, standby):
+    assert prod.graph.named("dr-velero-primary-location").inputs["spec"]["config"]["serverSideEncryption"] == "AES256"
+    assert standby.graph.named("dr-velero-standby-location").inputs["spec"]["config"]["serverSideEncryption"] == "AES256"
     for schedule in prod.graph.of_type("kubernetes:velero.io/v1:Schedule"):
         assert schedule.inputs["spec"]["template"]["excludedResources"] == ["secrets"]
     primary = prod.graph.named("dr-velero-primary-repository")
-    secondary = prod.graph.named("dr-velero-secondary-repository")
     assert primary.inputs["metadata"]["name"] == "velero-repo-credentials"
-    assert primary.inputs["stringData"].value == secondary.inputs["stringData"].value, "one repository key, both sites"
-    assert primary.options["protect"] and primary.options["retainOnDelete"]
     velero = prod.graph.named("dr-velero-primary-release")
     assert primary.urn in velero.options["dependencies"], "the key exists before Velero creates a repository"
 
 
-def test_a_shared_class_at_the_secondary_keeps_download_egress_off_the_serving_pods(raw_config):
-    from offline.run import evaluate
-
-    raw = raw_config("prod")
-    raw["dr"]["secondary"]["weightsStorageClass"] = "vsan-file-services-b"
-    raw["compliance"]["encryptedStorageClasses"] = [*raw["compliance"]["encryptedStorageClasses"], "vsan-file-services-b"]
-    standby = evaluate("prod", raw_config=raw)
-    egress = standby.graph.named("dr-llama-2-7b-chat-download-egress").inputs["spec"]
-    assert egress["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "model-download"
-    assert standby.graph.named("dr-llama-2-7b-chat-server").type == "kubernetes:apps/v1:Deployment"
-
-
-def test_an_unencrypted_shared_class_at_the_secondary_is_refused(raw_config):
+def test_an_unencrypted_shared_class_at_the_standby_is_refused(raw_config, prod):
     import pytest
 
     from components.config import SECRET_KEYS, ConfigError, parse_config
 
-    raw = raw_config("prod")
-    raw["dr"]["secondary"]["weightsStorageClass"] = "plain-nfs"
-    with pytest.raises(ConfigError, match="dr.secondary.weightsStorageClass: 'plain-nfs': not known to be encrypted"):
-        parse_config(raw, [s.key for s in SECRET_KEYS])
+    raw = raw_config("prod-standby")
+    raw["site"]["weightsStorageClass"] = "plain-nfs"
+    with pytest.raises(ConfigError, match="site.weightsStorageClass: 'plain-nfs': not known to be encrypted"):
+        parse_config(raw, [s.key for s in SECRET_KEYS], primary=prod.outputs["siteMirror"])
+
+
+def test_a_production_standby_without_a_shared_class_is_refused_serving_pod_egress(raw_config, prod):
+    import pytest
+
+    from components.config import SECRET_KEYS, ConfigError, parse_config
+
+    raw = raw_config("prod-standby")
+    del raw["site"]["weightsStorageClass"]
+    with pytest.raises(ConfigError, match="site.weightsStorageClass: <missing>: the primary stages llama-2-7b-chat's"):
+        parse_config(raw, [s.key for s in SECRET_KEYS], primary=prod.outputs["siteMirror"])
+
+
+def test_a_production_standby_shipping_to_the_primarys_audit_store_is_refused(raw_config, prod):
+    import pytest
+
+    from components.config import SECRET_KEYS, ConfigError, parse_config
+
+    raw = raw_config("prod-standby")
+    raw["audit"] = {**raw["audit"], "s3Url": "https://s3-audit.hospital.example", "bucket": "llm-platform-audit"}
+    with pytest.raises(ConfigError, match="audit.bucket: 'llm-platform-audit': is the primary's audit store"):
+        parse_config(raw, [s.key for s in SECRET_KEYS], primary=prod.outputs["siteMirror"])

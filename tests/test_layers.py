@@ -26,6 +26,7 @@ RANKS: dict[str, int] = {
     "components.config.messages": 0,  # pydantic's errors as what to write, secrets never shown
     "components.config.stack_file": 0,  # the stack file read as the Pulumi CLI reads it
     "components.config.vllm_args": 0,   # the vLLM flags the platform manages, in every spelling
+    "components.config.site_mirror": 0,  # what a standby takes from its primary's outputs
     "components.jobs.*": 0,           # runs alone in a Job; may be read by any layer (see ISOLATED)
     "components.planning.*": 1,       # pure planning: sizing, capacity, DR, exceptions, monitoring
     "components.outputs": 1,          # the outputs contract
@@ -35,6 +36,7 @@ RANKS: dict[str, int] = {
     "components.builders.*": 3,       # Kubernetes objects and chart values
     "components.resources.*": 4,      # one ComponentResource per file
     "components.platform": 5,         # wiring
+    "components.primary_site": 5,     # a standby's read of its primary's outputs (StackReference or file)
 }
 
 PROVISIONAL_RANKS: dict[str, int] = {}

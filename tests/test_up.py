@@ -18,15 +18,6 @@ def _cfg(stack):
     return parse_config(stack_config(stack), [s.key for s in SECRET_KEYS])
 
 
-def _changed(graph: ResourceGraph, name: str, change) -> ResourceGraph:
-    records = []
-    for record in graph:
-        if record.name == name:
-            record = copy.deepcopy(record)
-            change(record)
-        records.append(record)
-    return ResourceGraph(records)
-
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_first_up_of_each_stack_completes(stack, evaluations, chart_checks):
@@ -41,7 +32,7 @@ def test_a_custom_resource_without_its_release_fails_with_no_matches_for_kind(de
     def forget_keda(record):
         record.options["dependencies"] = [d for d in record.options["dependencies"] if d != keda]
 
-    graph = _changed(dev.graph, "llama-2-7b-chat-scaler", forget_keda)
+    graph = with_changed(dev.graph, "llama-2-7b-chat-scaler", forget_keda)
     result = up.simulate(graph, chart_checks["dev"].releases, _cfg("dev"))
     assert len(result.failures) == 1
     assert 'no matches for kind "ScaledObject" in version "keda.sh/v1alpha1"' in result.failures[0]
@@ -65,7 +56,7 @@ def test_a_wait_longer_than_its_timeout_fails(dev, chart_checks):
     def default_timeouts(record):
         record.options["customTimeouts"] = {"create": "", "update": "", "delete": ""}
 
-    graph = _changed(dev.graph, "llama-2-7b-chat-api", default_timeouts)
+    graph = with_changed(dev.graph, "llama-2-7b-chat-api", default_timeouts)
     result = up.simulate(graph, chart_checks["dev"].releases, _cfg("dev"))
     assert len(result.failures) == 1
     assert "llama-2-7b-chat-api" in result.failures[0] and "time out after 10 min" in result.failures[0]
@@ -75,7 +66,7 @@ def test_the_clusters_wait_covers_building_three_control_planes(prod, chart_chec
     def ten_minutes(record):
         record.options["customTimeouts"] = {**record.options["customTimeouts"], "create": "10m"}
 
-    graph = _changed(prod.graph, "primary-cluster", ten_minutes)
+    graph = with_changed(prod.graph, "primary-cluster", ten_minutes)
     result = up.simulate(graph, chart_checks["prod"].releases, _cfg("prod"))
     assert any("primary-cluster" in f and "3 control-plane node(s)" in f for f in result.failures)
 
@@ -85,7 +76,7 @@ def test_supervisor_kinds_are_served_only_by_the_supervisor(dev, chart_checks):
     def as_a_cluster(record):
         record.inputs = {**record.inputs, "apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Cluster"}
 
-    graph = _changed(dev.graph, "primary-ns-serving", as_a_cluster)
+    graph = with_changed(dev.graph, "primary-ns-serving", as_a_cluster)
     result = up.simulate(graph, chart_checks["dev"].releases, _cfg("dev"))
     assert len(result.failures) == 1 and 'no matches for kind "Cluster"' in result.failures[0]
     assert up.simulate(dev.graph, chart_checks["dev"].releases, _cfg("dev")).failures == [], \

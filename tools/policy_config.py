@@ -17,7 +17,7 @@ from typing import Any
 from components.builders.gateway_pods import gateway_proxy_selector
 from components.builders.monitoring import PROMETHEUS_POD_LABELS
 from components.builders.vllm_pod import API_PORT
-from components.config import SECRET_KEYS, PlatformConfig, parse_config
+from components.config import PlatformConfig
 from components.config.rules import SIX_YEARS_DAYS
 from components.planning.compliance import CHART_SECRET_READERS, network_exemptions
 
@@ -29,8 +29,7 @@ NON_PRODUCTION_ADVISORY = ("stateful-protected", "vsphere-tls")
 
 def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
     dr = cfg.dr
-    sites = [cfg.vsphere] + ([dr.secondary.vsphere] if dr.enabled and dr.secondary else [])
-    encrypted = sorted({site.storage_policy for site in sites} | set(cfg.compliance.encrypted_storage_classes))
+    encrypted = sorted({cfg.vsphere.storage_policy} | set(cfg.compliance.encrypted_storage_classes))
     exemptions = network_exemptions(cfg)
     pod_security = {"privilegedNamespaces": dict(cfg.compliance.privileged_namespaces),
                     "baselineNamespaces": dict(cfg.compliance.baseline_namespaces)}
@@ -44,17 +43,20 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
         },
         "default-deny-network-policy": {"networkPolicyExemptNamespaces": exemptions},
         "encrypted-storage": {"encryptedStorageClasses": encrypted},
-        "vsphere-tls": {"allowUnverifiedSsl": any(site.allow_unverified_ssl for site in sites)},
+        "vsphere-tls": {"allowUnverifiedSsl": cfg.vsphere.allow_unverified_ssl},
         "backup-coverage": {
-            "drEnabled": dr.enabled, "rpoMinutes": dr.rpo_minutes,
+            # Only the primary backs up; a standby's Velero only reads.
+            "drEnabled": dr.enabled and not cfg.standby, "rpoMinutes": dr.rpo_minutes,
             "servingNamespace": cfg.tanzu.serving_namespace, "monitoringNamespace": cfg.tanzu.monitoring_namespace,
         },
         "backup-retention": {"minimumTtlHours": cfg.compliance.minimum_backup_ttl_hours},
-        "alerting-present": {"drEnabled": dr.enabled},
+        # A site watches what it runs: model alerts where models serve, backup alerts where backups are made.
+        "alerting-present": {"drEnabled": dr.enabled and not cfg.standby and cfg.deploys_site,
+                             **({} if cfg.serves_models else {"requiredAlerts": []})},
         "gateway-only-exposure": {
             "gatewayNamespaces": list(cfg.tanzu.gateway_namespaces), "monitoringNamespace": cfg.tanzu.monitoring_namespace,
         },
-        "audit-shipping": {"auditRequired": cfg.compliance.tier == "production" or cfg.audit.enabled,
+        "audit-shipping": {"auditRequired": cfg.deploys_site and (cfg.compliance.tier == "production" or cfg.audit.enabled),
                            "minimumRetentionDays": SIX_YEARS_DAYS},
         "cluster-admin-break-glass-only": {"breakGlassGroup": cfg.access.break_glass_group},
         "rbac-least-privilege": {"breakGlassGroup": cfg.access.break_glass_group},
@@ -65,10 +67,13 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
         },
         "no-open-network": {"production": cfg.compliance.tier == "production", "gatewayNamespace": cfg.gateway.namespace},
         "chart-secret-access": {"exceptions": dict(CHART_SECRET_READERS)},
-        "audit-evidence-separation": {"auditRequired": cfg.compliance.tier == "production" or cfg.audit.enabled},
+        "audit-evidence-separation": {"auditRequired": cfg.deploys_site and (cfg.compliance.tier == "production"
+                                                                             or cfg.audit.enabled)},
     }
     if cfg.compliance.tier == "non-production":
-        for name in NON_PRODUCTION_ADVISORY:
+        # Non-production may run without monitoring (production may not: config refuses it); the pack still says so.
+        advisory = NON_PRODUCTION_ADVISORY + (() if cfg.observability.enabled else ("alerting-present",))
+        for name in advisory:
             config[name] = {**config.get(name, {}), "enforcementLevel": "advisory"}
     return config
 
@@ -78,9 +83,9 @@ def render(cfg: PlatformConfig) -> str:
 
 
 def for_stack(stack: str) -> PlatformConfig:
-    from offline.run import stack_config
+    from offline.run import platform_config
 
-    return parse_config(stack_config(stack), [s.key for s in SECRET_KEYS])
+    return platform_config(stack)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from components.config.issues import MISSING, REDACTED, ConfigError, ConfigIssue
 from components.config.messages import suggest, translate
 from components.config.model import (  # noqa: F401  (re-exported: the config API of the program)
     PROJECT,
+    RETIRED_KEYS,
     SECRET_KEYS,
     SECRET_NAMES,
     SECTION_VALIDATORS,
@@ -38,11 +39,13 @@ from components.config.model import (  # noqa: F401  (re-exported: the config AP
     ObservabilityConfig,
     PlatformConfig,
     SecretKey,
+    SiteConfig,
     TanzuConfig,
     VsphereConfig,
     WeightsVolumeConfig,
 )
 from components.config.rules import RULES, dr_figures  # noqa: F401
+from components.config.site_mirror import apply_mirror
 from components.config.stack_file import SecureValue
 from components.planning import capacity
 
@@ -100,6 +103,10 @@ def _key_issues(raw: Mapping[str, Any], project: str) -> tuple[list[ConfigIssue]
                     f"one and the setting would silently vanish; write `{project}:{target}`", secret=secret))
             continue
         is_secret_value = isinstance(value, (SecretValue, SecureValue))
+        if key in RETIRED_KEYS:
+            issues.append(ConfigIssue(key, value, f"no longer read; {RETIRED_KEYS[key]}, then remove it here (see "
+                                      "docs/disaster-recovery.md, \"One stack per site\")", secret=True))
+            continue
         if key in SECRET_NAMES:
             secret = next(s for s in SECRET_KEYS if s.key == key)
             if is_secret_value:
@@ -146,8 +153,22 @@ def _contains_secure(value: Any) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
+_SECONDARY_MOVED = (
+    "the standby site is its own stack now, one program run per site: move dr.secondary.vsphere to that stack's "
+    "vsphere, supervisorId/supervisorNamespace/clusterName to its tanzu, registry to its tanzu.registry, gpuNodes to "
+    "its dr.standbyGpuNodes and weightsStorageClass to its site.weightsStorageClass, with site.role: standby and "
+    "site.primaryStack naming this stack; then remove dr.secondary here (docs/disaster-recovery.md, \"One stack per "
+    "site\")")
+
+
+def _site_role(raw: Mapping[str, Any]) -> Any:
+    site = raw.get("site")
+    return site.get("role", "primary") if isinstance(site, Mapping) else "primary"
+
+
 def parse_config(raw: Mapping[str, Any], present_secrets: Iterable[str] = (), project: str = PROJECT,
-                 secrets: Iterable[str] = ()) -> PlatformConfig:
+                 secrets: Iterable[str] = (), primary: Mapping[str, Any] | None = None,
+                 primary_source: str = "") -> PlatformConfig:
     """Validate a stack's config keys and the set of secret keys that are set.
 
     ``raw`` maps the project's keys (without the ``project:`` prefix) to their values; keys of other
@@ -155,10 +176,21 @@ def parse_config(raw: Mapping[str, Any], present_secrets: Iterable[str] = (), pr
     misspelling of the project's. A secret key is set when listed in ``present_secrets`` or held as a
     ``SecretValue``/``SecureValue``. ``secrets`` are values to scrub from the message.
 
+    A standby's models and gateway access rules come from ``primary``, the primary stack's
+    ``siteMirror`` output (``primary_source`` says where it was read), and are validated as the standby
+    will run them.
+
     Raises ConfigError with every issue found. Sections are parsed one by one so a problem in
     one does not hide problems in another; cross-field rules run once every section parses.
     """
     issues, present = _key_issues(raw, project)
+    dr = raw.get("dr")
+    if isinstance(dr, Mapping) and "secondary" in dr:
+        issues.append(ConfigIssue("dr.secondary", "<mapping>", _SECONDARY_MOVED))
+        raw = {**raw, "dr": {k: v for k, v in dr.items() if k != "secondary"}}
+    if _site_role(raw) == "standby":
+        raw, mirrored = apply_mirror(raw, primary, primary_source)
+        issues += mirrored
     present |= set(present_secrets)
     sections = {k: v for k, v in raw.items() if k in SECTIONS and not isinstance(v, (SecretValue, SecureValue))}
     for section, validator in SECTION_VALIDATORS.items():
@@ -219,8 +251,9 @@ def _decode(text: Any) -> Any:
         return text
 
 
-def load_engine_config(config: Mapping[str, Any], secret_keys: Collection[str],
-                       project: str = PROJECT) -> tuple[PlatformConfig, dict[str, str]]:
+def load_engine_config(config: Mapping[str, Any], secret_keys: Collection[str], project: str = PROJECT,
+                       primary: Mapping[str, Any] | None = None,
+                       primary_source: str = "") -> tuple[PlatformConfig, dict[str, str]]:
     """Validate the config as the engine passes it to the program; return it and the secrets it needs.
 
     ``config`` maps every key (``namespace:name``) to its text as the CLI passes it (objects as
@@ -246,10 +279,20 @@ def load_engine_config(config: Mapping[str, Any], secret_keys: Collection[str],
             raw[name] = text if name in SECRET_NAMES else _decode(text)
     secrets = [v for v in values.values() if isinstance(v, str)]
     try:
-        cfg = parse_config(raw, project=project, secrets=secrets)
+        cfg = parse_config(raw, project=project, secrets=secrets, primary=primary, primary_source=primary_source)
     except ConfigError as error:
         raise ConfigError([*error.issues, *issues], secrets) from None
     if issues:
         raise ConfigError(issues, secrets)
     needed = {s.key for s in SECRET_KEYS if s.required_when(cfg)}
     return cfg, {k: v for k, v in values.items() if k in needed}
+
+
+def site_of(config: Mapping[str, Any], project: str = PROJECT) -> SiteConfig:
+    """The ``site`` section from the engine's config, validated alone: a standby must know where its
+    primary's outputs are before the rest of its config can be judged."""
+    text = config.get(f"{project}:site")
+    try:
+        return SiteConfig.model_validate(_decode(text) if text is not None else {})
+    except ValidationError as error:
+        raise ConfigError(translate(error, "site", SiteConfig)) from None

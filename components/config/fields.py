@@ -422,6 +422,24 @@ def supervisor_id(value: str) -> str:
                      "(`dcli com vmware vcenter namespacemanagement supervisors summaries list`)")
 
 
+def stack_name(value: str) -> str:
+    """A StackReference name: `organization/project/stack` (the form every backend accepts)."""
+    parts = value.split("/")
+    if len(parts) == 3 and all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", p) for p in parts):
+        return value
+    raise ValueError("is the primary's fully qualified stack name, organization/project/stack, e.g. "
+                     "'organization/onprem-llm/prod' (`pulumi stack ls --all` on the primary's backend; a self-managed "
+                     "backend uses the organization `organization`)")
+
+
+def relative_path(value: str) -> str:
+    """A file of the site repository, named relative to the program's directory."""
+    if value.startswith(("/", "~")) or ".." in value.split("/") or "\\" in value:
+        raise ValueError("is a file in the site repository, relative to Pulumi.yaml and without '..', "
+                         "e.g. 'primary-outputs.json'")
+    return value
+
+
 def tkr(value: str) -> str:
     if re.fullmatch(r"v1\.\d+\.\d+(\+|---)vmware\.\d+[0-9A-Za-z.+-]*", value):
         return value

@@ -545,27 +545,29 @@ class ObservabilityConfig(_Model):
     )
 
 
-class DrSecondaryConfig(_Model):
-    """The secondary site: its own vCenter, Supervisor namespace and standby cluster."""
+class SiteConfig(_Model):
+    """Which site this stack deploys: the primary, or the standby that mirrors it from the primary's outputs."""
 
-    vsphere: VsphereConfig = Field(description="The secondary site's vCenter and inventory (password: `drVspherePassword`).")
-    supervisor_id: Annotated[str, checked(f.supervisor_id)] = Field(description="Id of the secondary site's vSphere Supervisor.")
-    supervisor_namespace: Namespace = Field(description="vSphere Namespace at the secondary site.")
-    cluster_name: Label = Field(description="Standby workload cluster name.")
-    gpu_nodes: Annotated[int, at_most(64, "GPU nodes")] = Field(
-        1, ge=0, description="GPU workers at the secondary site (0 allowed in pilot-light). Default: 1."
-    )
-    registry: RegistryConfig | None = Field(
+    role: Literal["primary", "standby"] = Field(
+        "primary",
+        description="`primary`: the site serving traffic, whose models and access rules are this stack's own. "
+        "`standby`: the recovery site; its models and gateway access rules come from the primary stack's outputs "
+        "(`siteMirror`), never from this file, and it never calls the primary's vCenter or Supervisor. "
+        "Default: primary.")
+    primary_stack: Annotated[str | None, checked(f.stack_name)] = Field(
         None,
-        description="The secondary site's own private registry (its robot account's password is the secret "
-        "`drRegistryPassword`), so the standby pulls nothing across sites. Default: the primary's `tanzu.registry`.",
-    )
+        description="Standby only: fully qualified name of the primary's stack (`organization/project/stack`), read "
+        "through a StackReference from the state backend. Required for a standby unless primaryOutputsFile is set.")
+    primary_outputs_file: Annotated[str | None, checked(f.relative_path)] = Field(
+        None,
+        description="Standby only: a JSON file holding the primary's last known `siteMirror` output (written by "
+        "`pulumi stack output mirroredPrimary --json` on this stack), used instead of the StackReference when the "
+        "primary's state cannot be read. The preview says so. Default: none.")
     weights_storage_class: MaybeK8sName = Field(
         None,
-        description="A ReadWriteMany (vSAN File Services) class at the secondary site: standby weights then live on one "
-        "shared volume per model filled by a download Job, so the serving pods get no egress at all. Default: none "
-        "(a ReadWriteOnce volume per replica, staged by the replica itself).",
-    )
+        description="Standby only: a ReadWriteMany (vSAN File Services) class of this site for the models' weights, "
+        "one shared volume per model filled by a download Job, so serving pods get no egress (as on a primary with "
+        "ReadWriteMany weights). Default: a ReadWriteOnce volume per replica, staged by the replica itself.")
 
 
 class BackupStorageConfig(_Model):
@@ -603,7 +605,8 @@ class BackupStorageConfig(_Model):
 class DrConfig(_Model):
     """Disaster recovery: pattern, targets and backups."""
 
-    enabled: Bool = Field(False, description="Deploy the secondary site and backups. Default: false.")
+    enabled: Bool = Field(
+        False, description="Back the site up to dr.backupStorage (primary) or restore from it (standby). Default: false.")
     mode: Literal["backup-restore", "pilot-light", "warm-standby"] = Field(
         "warm-standby", description="Recovery pattern. Default: warm-standby."
     )
@@ -632,9 +635,22 @@ class DrConfig(_Model):
         5.5, gt=0, description="Weights copy speed into the secondary site when not pre-staged. Default: 5.5 (~100 MB/s)."
     )
     standby_replicas: Annotated[int, at_most(64, "replicas")] = Field(
-        1, ge=1, description="Replicas per model kept Ready in warm-standby. Default: 1.")
+        1, ge=1, description="Standby stack, warm-standby: replicas per model kept Ready while not active. Default: 1.")
+    standby_gpu_nodes: Annotated[int | None, at_most(64, "GPU nodes")] = Field(
+        None, ge=0,
+        description="Standby stack: GPU workers while not active (0 allowed in pilot-light); `gpuPool.nodes` is the "
+        "size it scales to on failover. Default: gpuPool.nodes in warm-standby, 0 in pilot-light.")
+    active: Bool = Field(
+        False,
+        description="Standby stack: serve. `true` is failover: the standby scales to gpuPool.nodes and the primary's "
+        "replica bounds, and in pilot-light and backup-restore deploys what it kept in reserve. `false` again is the "
+        "last step of failback. Default: false.")
+    restore_from_schedule: Annotated[str | None, checked(f.dns_label)] = Field(
+        None,
+        description="Standby stack, when active: restore the newest completed backup of this Velero schedule of the "
+        "primary (e.g. `platform-frequent`) into this site, as a Velero Restore the stack owns. Default: none (warm "
+        "standby needs no restore: its models are staged).")
     backup_storage: BackupStorageConfig | None = Field(None, description="Backup target; required when enabled.")
-    secondary: DrSecondaryConfig | None = Field(None, description="Secondary site; required when enabled.")
 
 
 class ComplianceConfig(_Model):
@@ -946,6 +962,7 @@ class PlatformConfig(_Model):
     addons: AddonsConfig
     models: dict[str, ModelConfig] = Field(min_length=1)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    site: SiteConfig = Field(default_factory=SiteConfig)
     dr: DrConfig = Field(default_factory=DrConfig)
     compliance: ComplianceConfig
     cost: CostConfig = Field(default_factory=CostConfig)
@@ -955,6 +972,29 @@ class PlatformConfig(_Model):
     access: AccessConfig
     audit: AuditConfig = Field(default_factory=AuditConfig)
     waits: WaitsConfig = Field(default_factory=WaitsConfig)
+
+    @property
+    def standby(self) -> bool:
+        return self.site.role == "standby"
+
+    @property
+    def deploys_site(self) -> bool:
+        """Whether this stack builds a cluster: a standby in backup-restore keeps nothing but its config until failover."""
+        return not self.standby or self.dr.active or self.dr.mode != "backup-restore"
+
+    @property
+    def serves_models(self) -> bool:
+        """Whether model servers run here: the primary, an active standby, and a warm standby."""
+        return not self.standby or self.dr.active or self.dr.mode == "warm-standby"
+
+    @property
+    def gpu_nodes_now(self) -> int:
+        """GPU workers this stack keeps: gpuPool.nodes, or a standby's reduced count while it is not active."""
+        if not self.standby or self.dr.active:
+            return self.gpu_pool.nodes
+        if self.dr.standby_gpu_nodes is not None:
+            return self.dr.standby_gpu_nodes
+        return self.gpu_pool.nodes if self.dr.mode == "warm-standby" else 0
 
     @field_validator("models")
     @classmethod
@@ -974,6 +1014,7 @@ SECTION_VALIDATORS: dict[str, TypeAdapter] = {
     "addons": TypeAdapter(AddonsConfig),
     "models": TypeAdapter(dict[str, ModelConfig]),
     "observability": TypeAdapter(ObservabilityConfig),
+    "site": TypeAdapter(SiteConfig),
     "dr": TypeAdapter(DrConfig),
     "compliance": TypeAdapter(ComplianceConfig),
     "cost": TypeAdapter(CostConfig),
@@ -1009,67 +1050,75 @@ class SecretKey:
         return f"{base} < {self.from_file}" if self.from_file else base
 
 
+def _deploys(c: PlatformConfig) -> bool:
+    return c.deploys_site
+
+
 SECRET_KEYS: tuple[SecretKey, ...] = (
-    SecretKey("vspherePassword", "password of vsphere.user", lambda c: True),
-    SecretKey("supervisorKubeconfig", "kubeconfig of the Supervisor (vSphere Namespace scope)", lambda c: True,
+    SecretKey("vspherePassword", "password of vsphere.user", _deploys),
+    SecretKey("supervisorKubeconfig", "kubeconfig of the Supervisor (vSphere Namespace scope)", _deploys,
               "supervisor-kubeconfig.yaml"),
-    SecretKey("registryPassword", "password of tanzu.registry.username", lambda c: True),
+    SecretKey("registryPassword", "password of tanzu.registry.username", _deploys),
     SecretKey(
         "nlsClientToken",
         "NVIDIA License System client configuration token for vGPU guest drivers",
-        lambda c: c.gpu_pool.mode == "vgpu", "client_configuration_token.tok",
+        lambda c: c.deploys_site and c.gpu_pool.mode == "vgpu", "client_configuration_token.tok",
     ),
     SecretKey(
         "hfToken",
         "Hugging Face token for gated repositories",
-        lambda c: any(m.source == "huggingface" for m in c.models.values()),
+        lambda c: c.serves_models and any(m.source == "huggingface" for m in c.models.values()),
     ),
     SecretKey(
         "alertSmtpPassword", "password of observability.alertEmail.username",
-        lambda c: c.observability.enabled and c.observability.alert_email is not None
+        lambda c: c.deploys_site and c.observability.enabled and c.observability.alert_email is not None
         and c.observability.alert_email.username is not None,
     ),
     SecretKey(
         "alertWebhookUrl", "Alertmanager webhook URL (it often embeds a token)",
-        lambda c: c.observability.enabled and c.observability.alert_webhook,
+        lambda c: c.deploys_site and c.observability.enabled and c.observability.alert_webhook,
     ),
     SecretKey(
-        "deadMansSwitchUrl", "heartbeat URL of the external dead-man's switch that Alertmanager pings with Watchdog",
-        lambda c: c.observability.enabled and c.compliance.tier == "production",
+        "deadMansSwitchUrl", "heartbeat URL of the external dead-man's switch that Alertmanager pings with Watchdog "
+        "(each site's stack its own check)",
+        lambda c: c.deploys_site and c.observability.enabled and c.compliance.tier == "production",
     ),
-    SecretKey(
-        "drDeadMansSwitchUrl", "heartbeat URL of the secondary site's dead-man's switch (its own check)",
-        lambda c: c.observability.enabled and c.compliance.tier == "production" and c.dr.enabled
-        and c.dr.mode == "warm-standby",
-    ),
-    SecretKey("backupS3AccessKeyId", "access key of the backup bucket (the primary's Velero writes)", lambda c: c.dr.enabled),
-    SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled),
-    SecretKey("backupS3ReadOnlyAccessKeyId", "read-only access key of the backup bucket (the secondary's Velero)",
-              lambda c: c.dr.enabled and c.dr.mode != "backup-restore"),
+    SecretKey("backupS3AccessKeyId", "access key of the backup bucket (the primary's Velero writes)",
+              lambda c: c.dr.enabled and not c.standby),
+    SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled and not c.standby),
+    SecretKey("backupS3ReadOnlyAccessKeyId", "read-only access key of the backup bucket (the standby's Velero)",
+              lambda c: c.dr.enabled and c.standby and c.deploys_site),
     SecretKey("backupS3ReadOnlySecretAccessKey", "read-only secret key of the backup bucket",
-              lambda c: c.dr.enabled and c.dr.mode != "backup-restore"),
-    SecretKey("ariaRefreshToken", "Aria Automation API refresh token", lambda c: c.aria.enabled),
-    SecretKey("gatewayTlsCert", "PEM certificate chain of gateway.hostname", lambda c: True, "llm.crt"),
-    SecretKey("gatewayTlsKey", "PEM private key of the gateway certificate", lambda c: True, "llm.key"),
+              lambda c: c.dr.enabled and c.standby and c.deploys_site),
+    SecretKey("backupRepositoryPassword",
+              "encryption key of Velero's backup repositories: the same value on the primary's and the standby's "
+              "stack, kept in the site's vault, since backups cannot be read without it (at least 32 characters)",
+              lambda c: c.dr.enabled and c.deploys_site),
+    SecretKey("ariaRefreshToken", "Aria Automation API refresh token", lambda c: c.deploys_site and c.aria.enabled),
+    SecretKey("gatewayTlsCert", "PEM certificate chain of gateway.hostname", _deploys, "llm.crt"),
+    SecretKey("gatewayTlsKey", "PEM private key of the gateway certificate", _deploys, "llm.key"),
     SecretKey("auditS3AccessKeyId", "shipping access key of the audit bucket (s3:PutObject on logs/ only)",
-              lambda c: c.audit.enabled),
-    SecretKey("auditS3SecretAccessKey", "shipping secret key of the audit bucket", lambda c: c.audit.enabled),
+              lambda c: c.deploys_site and c.audit.enabled),
+    SecretKey("auditS3SecretAccessKey", "shipping secret key of the audit bucket",
+              lambda c: c.deploys_site and c.audit.enabled),
     SecretKey("auditSealS3AccessKeyId",
               "sealing access key of the audit bucket (list, read versions, lock configuration; put manifests/ only)",
-              lambda c: c.audit.enabled),
-    SecretKey("auditSealS3SecretAccessKey", "sealing secret key of the audit bucket", lambda c: c.audit.enabled),
+              lambda c: c.deploys_site and c.audit.enabled),
+    SecretKey("auditSealS3SecretAccessKey", "sealing secret key of the audit bucket",
+              lambda c: c.deploys_site and c.audit.enabled),
     SecretKey("auditSigningKey", "Ed25519 private key (PEM, PKCS#8) that signs the daily audit manifests",
-              lambda c: c.audit.enabled, "audit-signing-key.pem"),
+              lambda c: c.deploys_site and c.audit.enabled, "audit-signing-key.pem"),
     SecretKey("auditAnchorAccessKeyId", "access key of the anchor store (s3:PutObject on its prefix only)",
-              lambda c: c.audit.enabled and c.audit.anchor is not None),
+              lambda c: c.deploys_site and c.audit.enabled and c.audit.anchor is not None),
     SecretKey("auditAnchorSecretAccessKey", "secret key of the anchor store",
-              lambda c: c.audit.enabled and c.audit.anchor is not None),
-    SecretKey("drVspherePassword", "password of dr.secondary.vsphere.user", lambda c: c.dr.enabled),
-    SecretKey("drSupervisorKubeconfig", "kubeconfig of the secondary Supervisor", lambda c: c.dr.enabled,
-              "dr-supervisor-kubeconfig.yaml"),
-    SecretKey(
-        "drRegistryPassword", "password of dr.secondary.registry.username",
-        lambda c: c.dr.enabled and c.dr.secondary is not None and c.dr.secondary.registry is not None,
-    ),
+              lambda c: c.deploys_site and c.audit.enabled and c.audit.anchor is not None),
 )
 SECRET_NAMES = frozenset(s.key for s in SECRET_KEYS)
+
+# Keys of the two-site stack layout, where one stack held both sites: each names where its setting lives now.
+RETIRED_KEYS: dict[str, str] = {
+    "drVspherePassword": "the standby site is its own stack: set `vspherePassword` on the standby's stack",
+    "drSupervisorKubeconfig": "the standby site is its own stack: set `supervisorKubeconfig` on the standby's stack",
+    "drRegistryPassword": "the standby site is its own stack: set `registryPassword` on the standby's stack",
+    "drDeadMansSwitchUrl": "the standby site is its own stack: set `deadMansSwitchUrl` on the standby's stack",
+}

@@ -300,12 +300,11 @@ def _rule_production_tier(c: PlatformConfig) -> list[ConfigIssue]:
     if c.compliance.tier != "production":
         return []
     issues = []
-    for path, site in (("vsphere", c.vsphere), ("dr.secondary.vsphere", c.dr.secondary.vsphere if c.dr.secondary else None)):
-        if site is not None and site.allow_unverified_ssl:
-            issues.append(ConfigIssue(
-                f"{path}.allowUnverifiedSsl", True,
-                "production stacks verify vCenter TLS (164.312(e)(1)); add the vCenter CA to the trust store instead",
-            ))
+    if c.vsphere.allow_unverified_ssl:
+        issues.append(ConfigIssue(
+            "vsphere.allowUnverifiedSsl", True,
+            "production stacks verify vCenter TLS (164.312(e)(1)); add the vCenter CA to the trust store instead",
+        ))
     if c.tanzu.control_plane.replicas != 3:
         issues.append(ConfigIssue(
             "tanzu.controlPlane.replicas", c.tanzu.control_plane.replicas,
@@ -321,7 +320,8 @@ def _rule_production_tier(c: PlatformConfig) -> list[ConfigIssue]:
         issues.append(ConfigIssue(
             "dr.enabled", False,
             "production keeps backups and a recovery site (data backup and disaster recovery plans, 45 CFR "
-            "164.308(a)(7)(ii)(A)-(B)); set it to true with dr.backupStorage and dr.secondary",
+            "164.308(a)(7)(ii)(A)-(B)); set it to true with dr.backupStorage, and deploy a standby stack "
+            "(docs/disaster-recovery.md)",
         ))
     obs = c.observability
     if not obs.enabled:
@@ -489,11 +489,8 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
     if not dr.enabled:
         return []
     issues = []
-    if dr.secondary is None:
-        issues.append(ConfigIssue("dr.secondary", MISSING, "dr.enabled needs the secondary site's vCenter and cluster; "
-                                  "add dr.secondary (vsphere, supervisorId, supervisorNamespace, clusterName)"))
     if dr.backup_storage is None:
-        issues.append(ConfigIssue("dr.backupStorage", MISSING, "dr.enabled needs the S3 target at the secondary site; "
+        issues.append(ConfigIssue("dr.backupStorage", MISSING, "dr.enabled needs the S3 target at the standby site; "
                                   "add dr.backupStorage with s3Url and bucket"))
     try:
         cron_for_interval(dr.backup_interval_minutes)
@@ -515,24 +512,8 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
             f"{dr.mode} recovers in about {figures.rto_minutes} min ({figures.explain_rto()}); raise dr.rtoMinutes to "
             f"at least {figures.rto_minutes}{faster}. Under that needs an active-active site",
         ))
-    if dr.secondary is not None and dr.mode == "warm-standby":
-        layouts = {k: _layout(c, m) for k, m in c.models.items()}
-        standby = sum(dr.standby_replicas * lay.gpus for lay in layouts.values())
-        gpus = dr.secondary.gpu_nodes * c.gpu_pool.gpus_per_node
-        per_node = c.gpu_pool.gpus_per_node
-        widest = max(layouts.values(), key=lambda lay: lay.nodes_needed(per_node))
-        if standby > gpus:
-            issues.append(ConfigIssue(
-                "dr.secondary.gpuNodes", dr.secondary.gpu_nodes,
-                f"warm standby keeps {dr.standby_replicas} replica(s) of every model ready: {standby} GPUs, but the "
-                f"secondary has {gpus}; add GPU nodes or lower dr.standbyReplicas",
-            ))
-        elif widest.nodes_needed(per_node) > dr.secondary.gpu_nodes:
-            issues.append(ConfigIssue(
-                "dr.secondary.gpuNodes", dr.secondary.gpu_nodes,
-                f"a standby replica of a model across nodes needs {widest.nodes_needed(per_node)} GPU nodes "
-                f"({widest.describe()}); give the secondary at least {widest.nodes_needed(per_node)}",
-            ))
+    if c.standby:
+        issues += _standby_capacity(c)
     storage = dr.backup_storage
     if storage is not None and storage.kms_key_id and storage.server_side_encryption != "aws:kms":
         issues.append(ConfigIssue(
@@ -563,25 +544,66 @@ def _rule_dr_consistent(c: PlatformConfig) -> list[ConfigIssue]:
             "CSI snapshot data movement runs Velero's data mover pods as root, which only the Pod Security baseline "
             "level admits; add `velero` with its reason, e.g. {velero: \"data mover pods run as root\"}",
         ))
-    shared = dr.secondary.weights_storage_class if dr.secondary is not None else None
-    if shared and shared not in {dr.secondary.vsphere.storage_policy, *c.compliance.encrypted_storage_classes}:
+    shared = c.site.weights_storage_class
+    if shared and shared not in {c.vsphere.storage_policy, *c.compliance.encrypted_storage_classes}:
         issues.append(ConfigIssue(
-            "dr.secondary.weightsStorageClass", shared,
+            "site.weightsStorageClass", shared,
             "not known to be encrypted; list it in compliance.encryptedStorageClasses once its storage policy encrypts",
         ))
-    if dr.secondary is not None and dr.secondary.vsphere.server == c.vsphere.server \
-            and dr.secondary.supervisor_id == c.tanzu.supervisor_id:
-        issues.append(ConfigIssue(
-            "dr.secondary.supervisorId", dr.secondary.supervisor_id,
-            "is the primary's Supervisor (tanzu.supervisorId) on the same vCenter; the secondary site needs its own",
-        ))
-    if dr.secondary is not None and dr.secondary.vsphere.server == c.vsphere.server \
-            and dr.secondary.vsphere.compute_cluster == c.vsphere.compute_cluster:
-        issues.append(ConfigIssue(
-            "dr.secondary.vsphere.computeCluster", dr.secondary.vsphere.compute_cluster,
-            "the secondary site must not share the primary's vCenter cluster",
-        ))
     return issues
+
+
+def _standby_capacity(c: PlatformConfig) -> list[ConfigIssue]:
+    """A warm standby that is not active keeps its standby replicas on its reduced GPU count."""
+    dr = c.dr
+    if dr.active or dr.mode != "warm-standby":
+        return []
+    layouts = {k: _layout(c, m) for k, m in c.models.items()}
+    standby = sum(dr.standby_replicas * lay.gpus for lay in layouts.values())
+    per_node = c.gpu_pool.gpus_per_node
+    nodes = c.gpu_nodes_now
+    key = "dr.standbyGpuNodes" if dr.standby_gpu_nodes is not None else "gpuPool.nodes"
+    widest = max(layouts.values(), key=lambda lay: lay.nodes_needed(per_node))
+    if standby > nodes * per_node:
+        return [ConfigIssue(
+            key, nodes,
+            f"warm standby keeps {dr.standby_replicas} replica(s) of every model ready: {standby} GPUs, but this site "
+            f"keeps {nodes * per_node}; set {key} to at least {-(-standby // per_node)}, or lower dr.standbyReplicas "
+            "(at least 1), or use dr.mode pilot-light on both stacks")]
+    if widest.nodes_needed(per_node) > nodes:
+        return [ConfigIssue(
+            key, nodes,
+            f"a standby replica of a model across nodes needs {widest.nodes_needed(per_node)} GPU nodes "
+            f"({widest.describe()}); set {key} to at least {widest.nodes_needed(per_node)}")]
+    return []
+
+
+def _rule_site_role(c: PlatformConfig) -> list[ConfigIssue]:
+    issues = []
+    site, dr = c.site, c.dr
+    if c.standby and not dr.enabled:
+        issues.append(ConfigIssue("dr.enabled", dr.enabled, "a standby stack restores the primary's backups; set "
+                                  "dr.enabled: true with the primary's dr.backupStorage"))
+    if not c.standby:
+        for key, value in (("site.primaryStack", site.primary_stack), ("site.primaryOutputsFile", site.primary_outputs_file),
+                           ("site.weightsStorageClass", site.weights_storage_class)):
+            if value is not None:
+                issues.append(ConfigIssue(key, value, "is read only by a standby stack (site.role: standby); remove it"))
+        for key, value, default in (("dr.active", dr.active, False), ("dr.standbyGpuNodes", dr.standby_gpu_nodes, None),
+                                    ("dr.restoreFromSchedule", dr.restore_from_schedule, None)):
+            if value != default:
+                issues.append(ConfigIssue(key, value, "is a standby stack's setting; on the primary remove it"))
+    elif dr.restore_from_schedule is not None and not dr.active:
+        issues.append(ConfigIssue("dr.restoreFromSchedule", dr.restore_from_schedule,
+                                  "restores only when the standby takes over; set it with dr.active: true"))
+    elif dr.restore_from_schedule is not None and dr.restore_from_schedule not in _schedule_names(c):
+        issues.append(ConfigIssue("dr.restoreFromSchedule", dr.restore_from_schedule,
+                                  f"the primary's schedules are {_schedule_names(c)}; name one of them"))
+    return issues
+
+
+def _schedule_names(c: PlatformConfig) -> list[str]:
+    return ["platform-frequent", *(["platform-daily"] if c.dr.long_term_ttl_hours else [])]
 
 
 def _rule_catalogue(c: PlatformConfig) -> list[ConfigIssue]:
@@ -982,4 +1004,5 @@ RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_namespaces_distinct,
     _rule_tkr_matches_version,
     _rule_dr_consistent,
+    _rule_site_role,
 )

@@ -309,8 +309,10 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
             {"name": "aws-credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True},
         ],
         # Alerts watch each stream per node, so every series carries the node it was read on.
-        "serviceMonitor": {"enabled": monitored, "selector": MONITOR_LABELS, "relabelings": [
-            {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"}]},
+        # Settings of a ServiceMonitor go only where one is rendered: the chart reads them behind `enabled`.
+        "serviceMonitor": {"enabled": True, "selector": MONITOR_LABELS, "relabelings": [
+            {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"}]}
+        if monitored else {"enabled": False},
         "config": {
             "service": (
                 "[SERVICE]\n    Daemon Off\n    Flush {{ .Values.flush }}\n    Log_Level {{ .Values.logLevel }}\n"

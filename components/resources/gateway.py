@@ -24,6 +24,7 @@ components/builders/ai_gateway.py; the objects here are, in order of `pulumi up`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -92,7 +93,32 @@ def gateway_models(settings: GatewayConfig, models: tuple[RoutedModel, ...], ser
     return found
 
 
+class ObservedCustomResource(pulumi.CustomResource):
+    """A custom resource whose live ``status`` is an output.
+
+    pulumi-kubernetes returns the object as it read it after its await (status included), but the SDK's
+    ``CustomResource`` declares no ``status`` property, so the Python SDK would drop it.
+    """
+
+    status: pulumi.Output[Any]
+
+    def __init__(self, resource_name: str, api_version: str, kind: str, metadata: k8s.meta.v1.ObjectMetaArgs,
+                 spec: dict[str, Any], opts: pulumi.ResourceOptions):
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=k8s._utilities.get_version()))
+        super().__init__(f"kubernetes:{api_version}:{kind}", resource_name,
+                         {"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": spec, "status": None},
+                         opts)
+
+
+def gateway_address(status: Any) -> str | None:
+    """The first address a programmed Gateway reports (its load balancer's), or None before it has one."""
+    addresses = (status or {}).get("addresses") or []
+    return next((a.get("value") for a in addresses if a.get("value")), None)
+
+
 class ModelGateway(pulumi.ComponentResource):
+    address: pulumi.Output[str | None]
+    """This site's load-balancer address of the gateway, once Envoy Gateway has programmed it."""
     url: str
     """https://<hostname>"""
     base_url: str
@@ -219,17 +245,24 @@ class ModelGateway(pulumi.ComponentResource):
             opts=in_ns,
         )
         extproc = custom("extproc-config", aig, "GatewayConfig", ai.GATEWAY_CONFIG, ai.gateway_config_spec(), after_ai_crds)
-        custom("gateway", "gateway.networking.k8s.io/v1", "Gateway", GATEWAY_NAME, {
-            "gatewayClassName": "onprem-llm",
-            "listeners": [{
-                "name": "https", "protocol": "HTTPS", "port": 443, "hostname": settings.hostname,
-                "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": TLS_SECRET}]},
-                "allowedRoutes": {"namespaces": {"from": "Same"}},
-            }],
-        # The AI gateway's webhook adds the external processor to each proxy pod as it is created, and refuses
-        # the pod while the controller is not up (failurePolicy Fail): the proxies start only after it.
-        }, after(controller, ai_controller, tls, proxy_pull, extproc, base=in_ns),
-            annotations={ai.GATEWAY_CONFIG_ANNOTATION: ai.GATEWAY_CONFIG})
+        front_door = ObservedCustomResource(
+            f"{name}-gateway", "gateway.networking.k8s.io/v1", "Gateway",
+            _k8s.metadata(GATEWAY_NAME, ns, labels, annotations={
+                ai.GATEWAY_CONFIG_ANNOTATION: ai.GATEWAY_CONFIG,
+                # `up` finishes only once Envoy Gateway has programmed the proxies and the load balancer has an
+                # address: the address the DNS/GSLB record of this site needs.
+                "pulumi.com/waitFor": "condition=Programmed"}),
+            {
+                "gatewayClassName": "onprem-llm",
+                "listeners": [{
+                    "name": "https", "protocol": "HTTPS", "port": 443, "hostname": settings.hostname,
+                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": TLS_SECRET}]},
+                    "allowedRoutes": {"namespaces": {"from": "Same"}},
+                }],
+            },
+            # The AI gateway's webhook adds the external processor to each proxy pod as it is created, and refuses
+            # the pod while the controller is not up (failurePolicy Fail): the proxies start only after it.
+            after(controller, ai_controller, tls, proxy_pull, extproc, base=in_ns))
         custom("strip-identity-headers", eg, "ClientTrafficPolicy", "strip-identity-headers",
                ai.client_traffic_policy_spec(gateway), after_eg)
         custom("authentication", eg, "SecurityPolicy", "require-jwt",
@@ -257,12 +290,13 @@ class ModelGateway(pulumi.ComponentResource):
                 ],
             # kube-prometheus-stack installs the PodMonitor CRD; the label selects it for the platform's Prometheus.
             }, after(args.monitoring, base=in_ns), extra_labels=MONITOR_LABELS)
+        self.address = front_door.status.apply(gateway_address)
         self.url = f"https://{settings.hostname}"
         self.base_url = f"{self.url}/v1"
         self.namespace = ns
         self.proxy_selector = dict(GATEWAY_PROXY_SELECTOR)
         self.client_namespaces = tuple(settings.client_namespaces)
-        self.register_outputs({"url": self.url, "baseUrl": self.base_url})
+        self.register_outputs({"url": self.url, "baseUrl": self.base_url, "address": self.address})
 
     def _backend(self, name: str, model: ai.GatewayModel, routed: RoutedModel, ns: str, labels: dict[str, str],
                  custom, after_eg: pulumi.ResourceOptions, after_ai_crds: pulumi.ResourceOptions,

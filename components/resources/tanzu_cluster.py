@@ -227,6 +227,8 @@ class TanzuCluster(pulumi.ComponentResource):
                 custom_timeouts=pulumi.CustomTimeouts(
                     create=waits.duration(waits.cluster_create_seconds(control_plane, workers, waits_config)),
                     update=waits.duration(waits.cluster_update_seconds(control_plane, workers, waits_config)),
+                    # Cluster API drains and deletes every node VM first; the provider's 10-minute default is short.
+                    delete=waits.duration(waits.cluster_create_seconds(control_plane, workers, waits_config)),
                 ),
             )),
         )

@@ -46,7 +46,7 @@ class VeleroArgs:
     cluster: ClusterCore
     storage: BackupStorageConfig
     access_mode: str
-    """ReadWrite at the primary; ReadOnly at the secondary, which restores but never writes."""
+    """ReadWrite at the primary; ReadOnly at the standby, which restores but never writes."""
     access_key_id: pulumi.Input[str]
     secret_access_key: pulumi.Input[str]
     api_server_cidrs: tuple[str, ...]
@@ -58,7 +58,7 @@ class VeleroArgs:
     monitoring: pulumi.Resource | None = None
     """The Release that installs the ServiceMonitor CRD; Velero's metrics are scraped only with it."""
     repository_password: pulumi.Input[str] | None = None
-    """Password of the Kopia repositories (the same at both sites, or the secondary cannot restore)."""
+    """Password of the Kopia repositories (the same at both sites, or the standby cannot restore)."""
     lock_check_image: str | None = None
     """Image of the audit tools (Python 3, boto3): with storage.objectLockDays, a Job verifies the bucket's lock."""
 
@@ -102,9 +102,9 @@ class Velero(pulumi.ComponentResource):
             needs.append(k8s.core.v1.Secret(
                 f"{name}-repository", metadata=_k8s.metadata(REPOSITORY_SECRET, NAMESPACE, labels),
                 string_data={"repository-password": pulumi.Output.secret(args.repository_password)},
-                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(
-                    # Replacing it would orphan every backup encrypted with it.
-                    protect=True, retain_on_delete=True)),
+                # The key itself is the secret backupRepositoryPassword, kept in the site's vault and set on both
+                # stacks: this object only hands it to Velero, and is recreated from config after any loss.
+                opts=in_ns,
             ))
         if storage.object_lock_days and args.lock_check_image:
             needs.append(self._lock_check(name, args, labels, in_ns))
@@ -132,7 +132,7 @@ class Velero(pulumi.ComponentResource):
             "objectStorage": {"bucket": storage.bucket, "prefix": storage.prefix},
             "credential": {"name": CREDENTIALS, "key": "cloud"},
             "config": bsl_config(storage),
-            # The secondary sees replicated backups within a minute.
+            # The standby sees replicated backups within a minute.
             "backupSyncPeriod": "1m0s",
             "validationFrequency": "1m0s",
         }
@@ -144,8 +144,9 @@ class Velero(pulumi.ComponentResource):
             kind="BackupStorageLocation",
             metadata=_k8s.metadata(LOCATION, NAMESPACE, labels),
             spec=location_spec,
-            # Neither an update nor a destroy may remove the way to the backups.
-            opts=pulumi.ResourceOptions.merge(after_release, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
+            # No update may remove the way to the backups; a destroy refuses until it is unprotected. The backups
+            # themselves live in the bucket, which no stack owns: a new location finds them (Velero syncs them in).
+            opts=pulumi.ResourceOptions.merge(after_release, pulumi.ResourceOptions(protect=True)),
         )
         for schedule in args.schedules:
             k8s.apiextensions.CustomResource(
@@ -287,7 +288,8 @@ def velero_values(args: VeleroArgs) -> dict:
         # The node agent runs both CSI snapshot data movement and file-system backup.
         "deployNodeAgent": True,
         "nodeAgent": node_agent,
-        "metrics": {"enabled": True, "serviceMonitor": {"enabled": args.monitoring is not None,
-                                                        "additionalLabels": MONITOR_LABELS}},
+        # Settings of a ServiceMonitor go only where one is rendered: the chart reads them behind `enabled`.
+        "metrics": {"enabled": True, "serviceMonitor": {"enabled": True, "additionalLabels": MONITOR_LABELS}
+                    if args.monitoring is not None else {"enabled": False}},
         "schedules": {},
     }

@@ -188,8 +188,9 @@ class VllmService(pulumi.ComponentResource):
                 storage_class_name=model.weights.storage_class,
                 resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": f"{model.weights.size_gib}Gi"}),
             ),
-            # Tens of GB staged over hours: never deleted or replaced by an update, kept on stack removal.
-            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
+            # Tens of GB staged over hours: an update never deletes or replaces it, and a destroy refuses until the
+            # operator unprotects it. Retaining it would not help: the destroy deletes its namespace too.
+            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(protect=True)),
         )
         download_labels = {**self._labels, "app.kubernetes.io/component": "model-download"}
         staging = waits.download_job_seconds(model.weights.size_gib, cluster.waits)

@@ -42,9 +42,14 @@ class PreviewChecks:
     image_uses: list[images.ImageUse] = field(default_factory=list)
 
     @property
+    def problems(self) -> list[str]:
+        """Every failure, one line each."""
+        return [*self.render_errors, *self.ignored_values, *(str(e) for e in self.builtin_errors),
+                *(str(e) for e in self.crd_report.errors), *self.pod_security, *self.pod_validation, *self.images]
+
+    @property
     def failures(self) -> int:
-        return (len(self.render_errors) + len(self.ignored_values) + len(self.builtin_errors)
-                + len(self.crd_report.errors) + len(self.pod_security) + len(self.pod_validation) + len(self.images))
+        return len(self.problems)
 
 
 def objects_by_cluster(graph: ResourceGraph, releases: list[RenderedRelease],

@@ -191,15 +191,49 @@ def plan(baseline: dict[str, Any], current: dict[str, Any], baseline_label: str 
         if step.op == "replace" and new["type"].startswith("pulumi:providers:"):
             replaced_providers.add(record.urn)
         steps.append(step)
-    for record in reversed(ResourceGraph.from_inventory(baseline).topological_order()):
-        if record.urn in new_by_urn:
-            continue
+    deleted = [r for r in ResourceGraph.from_inventory(baseline).topological_order() if r.urn not in new_by_urn]
+    gone = _deleted_containers(deleted)
+    for record in reversed(deleted):
         options = record.options or {}
-        errors = (_protected_delete(record.urn),) if options.get("protect") and not record.read else ()
-        notes = ("retained: removed from the stack, the object itself is left in place",) \
-            if options.get("retainOnDelete") else ()
+        errors: tuple[str, ...] = (_protected_delete(record.urn),) if options.get("protect") and not record.read else ()
+        notes: tuple[str, ...] = ()
+        if options.get("retainOnDelete"):
+            container = _container(record, gone)
+            if container:
+                errors += (f"retainOnDelete cannot keep it: {container} is deleted by the same run, and everything in it "
+                           "with it; keep what must survive outside the stack, or protect it so the delete refuses",)
+            else:
+                notes = ("retained: removed from the stack, the object itself is left in place",)
         steps.append(Step(record.urn, record.type, record.name, "delete", errors=errors, notes=notes))
     return Plan(current["stack"], baseline_label, tuple(steps))
+
+
+NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
+CLUSTER_TYPES = ("kubernetes:cluster.x-k8s.io/v1beta1:Cluster", "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster")
+
+
+def _deleted_containers(deleted: list) -> dict[tuple[str, str], str]:
+    """Namespaces (by provider and name) and clusters deleted by the plan, each with how to name it."""
+    found: dict[tuple[str, str], str] = {}
+    for record in deleted:
+        if record.type == NAMESPACE_TYPE:
+            name = ((record.inputs or {}).get("metadata") or {}).get("name")
+            found[(record.provider_urn, str(name))] = f"its Namespace {name!r}"
+        elif record.type in CLUSTER_TYPES:
+            found[("cluster", "")] = f"its cluster {record.name!r}"
+    return found
+
+
+def _container(record, gone: dict[tuple[str, str], str]) -> str | None:
+    """What deleting ``record``'s namespace or cluster would take it with, if the same plan deletes that."""
+    inputs = record.inputs or {}
+    namespace = inputs.get("namespace") if record.type.startswith("kubernetes:helm.sh/") \
+        else (inputs.get("metadata") or {}).get("namespace")
+    if namespace and (record.provider_urn, str(namespace)) in gone:
+        return gone[(record.provider_urn, str(namespace))]
+    if record.type.startswith("kubernetes:") and ("cluster", "") in gone:
+        return gone[("cluster", "")]
+    return None
 
 
 # -- baselines -----------------------------------------------------------------------------------
