@@ -412,8 +412,9 @@ class ModelConfig(_Model):
     served_model_name: Annotated[str, checked(f.served_model_name)] = Field(
         description="Name clients send as `model`; also the metrics label.")
     architecture: str = Field(
-        description="Sizing catalogue key: llama-2-7b, llama-2-13b, llama-2-70b, mistral-7b, llama-3.1-8b, "
-        "llama-3.1-70b, or a key of catalog.models."
+        description="Sizing catalogue key: llama-2-7b, llama-2-13b, llama-2-70b, mistral-7b (v0.1, sliding window), "
+        "mistral-7b-v0.1, mistral-7b-v0.2, mistral-7b-v0.3, llama-3.1-8b, llama-3.1-70b, llama-3.3-70b, qwen2.5-7b, "
+        "qwen2.5-72b, qwen3-8b, or a key of catalog.models."
     )
     traffic_share: float | None = Field(
         None, gt=0, le=1,

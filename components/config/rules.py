@@ -729,7 +729,7 @@ def _rule_models_fit_memory(c: PlatformConfig) -> list[ConfigIssue]:
             asked = "" if value != "auto" else "auto found no layout of the pool that holds them: "
             issues.append(ConfigIssue(
                 path, value,
-                f"{asked}{m.architecture} weights are {fit.weights_gib:.1f} GiB: {where} plus {fit.overhead_gib:.0f} GiB "
+                f"{asked}{m.architecture} weights are {fit.weights_gib:.1f} GiB: {where} plus {fit.overhead_gib:.1f} GiB "
                 f"overhead exceed the {fit.budget_gib:.1f} GiB budget of a {c.gpu_pool.gpu_model} at "
                 f"gpuMemoryUtilization {m.gpu_memory_utilization}; {_fit_advice(arch, gpu, m, c)}",
             ))
