@@ -72,7 +72,7 @@ BROKEN = [
     ("dev", [("gpuPool.gpuModel", "L4"), ("gpuPool.vgpuProfile", "grid_l4-24c"), (f"{LLAMA}.gpuMemoryUtilization", 0.7)],
      f"{LLAMA}.maxModelLen",
      "lower maxModelLen to at most"),
-    ("dev", [("cost.requestsPerMonth", 500_000_000)], f"{LLAMA}.replicas.max", "52 replicas (52 GPUs) are needed"),
+    ("dev", [("cost.requestsPerMonth", 500_000_000)], f"{LLAMA}.replicas.max", "36 replicas (36 GPUs) are needed"),
     ("dev", [("tanzu.controlPlane.replicas", 2)], "tanzu.controlPlane.replicas", "must be one of 1, 3"),
     ("prod", [("tanzu.controlPlane.replicas", 1)], "tanzu.controlPlane.replicas", "3 control-plane nodes"),
     ("prod", [("vsphere.allowUnverifiedSsl", True)], "vsphere.allowUnverifiedSsl", "verify vCenter TLS"),
