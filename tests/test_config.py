@@ -416,7 +416,7 @@ def test_sizing_uses_the_vgpu_profiles_share_of_the_card_not_the_whole_card():
 
 @pytest.mark.parametrize("args", [
     ["--enable-prefix-caching"], ["--tokenizer", "/models/tokenizer"], ["--max-num-batched-tokens=8192"],
-    ["--quantization-param-path", "/models/scales.json"], ["--chat-template", "{% for m in messages %}{{ m }}{% endfor %}"],
+    ["--max-logprobs", "5"], ["--chat-template", "{% for m in messages %}{{ m }}{% endfor %}"],
     ["--compilation-config.level", "3"], ["-O3"],
 ])
 def test_extra_args_that_leave_the_managed_flags_alone_are_accepted(args):

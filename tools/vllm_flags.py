@@ -24,7 +24,9 @@ from pathlib import Path
 
 OUTPUT = Path(__file__).resolve().parent.parent / "components" / "config" / "vllm_flags.json"
 PARSER_MODULES = ("vllm/engine/arg_utils.py", "vllm/entrypoints/openai/cli_args.py",
-                  "vllm/entrypoints/common/cli_args.py")
+                  "vllm/entrypoints/common/cli_args.py", "vllm/utils/argparse_utils.py")
+"""The serve parser's modules; argparse_utils.py holds FlexibleArgumentParser, which rewrites ``-O3`` and the
+like before argparse sees them."""
 FRONTEND_CLASSES = {"FrontendArgs", "BaseFrontendArgs"}
 ENGINE_CLASSES = {"EngineArgs", "AsyncEngineArgs"}
 _FLAG = re.compile(r"--[a-z0-9][a-z0-9-]*")
@@ -83,6 +85,11 @@ def parse(sources: dict[str, str]) -> tuple[set[str], set[str], list[str]]:
                             long_flags.add("--no-" + name[2:])
                     elif name.startswith("-"):
                         short.add(name)
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "startswith"
+                  and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+                  and re.fullmatch(r"-[A-Za-z]+", node.args[0].value)):
+                # FlexibleArgumentParser's own short forms (``arg.startswith("-O")``).
+                short.add(node.args[0].value)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 texts.append(node.value)
     # get_kwargs gives boolean engine fields BooleanOptionalAction, so their --no- form parses too.

@@ -447,6 +447,11 @@ class ModelConfig(_Model):
         0.9, gt=0.1, le=0.98, description="GPU memory fraction vLLM may use (`--gpu-memory-utilization`). Default: 0.9."
     )
     max_num_seqs: int = Field(256, ge=1, le=4096, description="Concurrent sequences (`--max-num-seqs`). Default: 256.")
+    measured_throughput_factor: float | None = Field(
+        None, gt=0, le=10,
+        description="Measured over predicted tok/s of this model on the site's GPUs, as `python -m offline capacity "
+        "--measured` reports it from `vllm bench serve` runs; the capacity plan then scales its decode speed by it "
+        "and labels its figures measured. Default: none (predicted figures).")
     dtype: Literal["auto", "bfloat16", "float16"] = Field("auto", description="Weight dtype (`--dtype`). Default: auto.")
     quantization: Literal["awq", "gptq", "fp8", "compressed-tensors"] | None = Field(
         None, description="Checkpoint quantization (`--quantization`). Default: none."

@@ -63,6 +63,21 @@ def throughput_batch(cfg: PlatformConfig, fit: sizing.MemoryFit, arch: sizing.Mo
     return fit.throughput_batch(cfg.cost.avg_prompt_tokens + cfg.cost.avg_output_tokens, arch.sliding_window)
 
 
+def carried_by(cfg: PlatformConfig, model: ModelConfig, arch: sizing.ModelArch, gpu: sizing.Gpu, lay: sizing.Layout,
+               fit: sizing.MemoryFit) -> sizing.ReplicaCapacity | None:
+    """One replica's capacity at the latency target; a measured throughput factor makes every step that much
+    faster (or slower) than predicted."""
+    factor = model.measured_throughput_factor or 1.0
+    carried = sizing.layout_capacity(arch, gpu, lay, cfg.cost.avg_prompt_tokens, cfg.cost.avg_output_tokens,
+                                     cfg.cost.itl_target_seconds * factor, max(1, throughput_batch(cfg, fit, arch)),
+                                     fabric(cfg), **decode_kwargs(model))
+    if carried is None or factor == 1.0:
+        return carried
+    return sizing.ReplicaCapacity(carried.batch, carried.step_seconds / factor, carried.request_seconds / factor,
+                                  carried.requests_per_second * factor, carried.output_tokens_per_second * factor,
+                                  carried.fabric_seconds / factor)
+
+
 def traffic_shares(cfg: PlatformConfig) -> dict[str, float]:
     fixed = {k: m.traffic_share for k, m in cfg.models.items() if m.traffic_share is not None}
     rest = [k for k in cfg.models if k not in fixed]
@@ -120,7 +135,7 @@ def choose_layout(cfg: PlatformConfig, key: str) -> LayoutChoice:
     when no candidate keeps ``cost.itlTargetSeconds``, the one with the fewest GPUs that fits.
     """
     model = cfg.models[key]
-    arch, gpu, net = models_catalogue(cfg)[model.architecture], pool_gpu(cfg), fabric(cfg)
+    arch, gpu = models_catalogue(cfg)[model.architecture], pool_gpu(cfg)
     peak = peak_requests_per_second(cfg, traffic_shares(cfg)[key])
     candidates = layout_candidates(cfg, model, arch)
     if not candidates:
@@ -136,9 +151,7 @@ def choose_layout(cfg: PlatformConfig, key: str) -> LayoutChoice:
         if not fit.fits:
             unfit.append(lay)
             continue
-        carried = sizing.layout_capacity(arch, gpu, lay, cfg.cost.avg_prompt_tokens, cfg.cost.avg_output_tokens,
-                                         cfg.cost.itl_target_seconds, max(1, throughput_batch(cfg, fit, arch)), net,
-                                         **decode_kwargs(model))
+        carried = carried_by(cfg, model, arch, gpu, lay, fit)
         needed = sizing.replicas_needed(peak, carried)
         options.append((lay, needed))
         if needed is not None and needed <= model.replicas.max:
@@ -219,6 +232,8 @@ class ModelPlan:
     """Why ``auto`` chose the layout; None when the config fixes it."""
     ttft_seconds: float | None = None
     """Time to first token of one configured prompt on an idle replica."""
+    measured_factor: float | None = None
+    """models.<key>.measuredThroughputFactor, when the plan uses the site's measured speed."""
 
     @property
     def gpus_per_replica(self) -> int:
@@ -237,7 +252,7 @@ class ModelPlan:
             "maxConcurrentSequences": self.fit.max_concurrent_sequences,
             "batch": self.capacity.batch if self.capacity else None,
             "timeToFirstTokenSeconds": round(self.ttft_seconds, 4) if self.ttft_seconds is not None else None,
-            "figures": "predicted",
+            "figures": "predicted" if self.measured_factor is None else "measured",
             "decodeTokensPerSecond": round(self.decode_tokens_per_second),
             "peakRequestsPerSecond": round(self.peak_requests_per_second, 3),
             "replicasNeeded": self.replicas_needed,
@@ -261,10 +276,7 @@ def model_plan(cfg: PlatformConfig, key: str, share: float) -> ModelPlan:
     gpu = pool_gpu(cfg)
     lay = layout_of(cfg, model)
     fit = sizing.layout_fit(arch, gpu, lay, model.max_model_len, **fit_kwargs(model))
-    capacity = sizing.layout_capacity(
-        arch, gpu, lay, cfg.cost.avg_prompt_tokens, cfg.cost.avg_output_tokens, cfg.cost.itl_target_seconds,
-        max(1, throughput_batch(cfg, fit, arch)), fabric(cfg), **decode_kwargs(model),
-    ) if fit.fits else None
+    capacity = carried_by(cfg, model, arch, gpu, lay, fit) if fit.fits else None
     peak = peak_requests_per_second(cfg, share)
     return ModelPlan(
         key=key, fit=fit,
@@ -272,6 +284,7 @@ def model_plan(cfg: PlatformConfig, key: str, share: float) -> ModelPlan:
         capacity=capacity, peak_requests_per_second=peak,
         replicas_needed=sizing.replicas_needed(peak, capacity), replicas_max=model.replicas.max,
         tensor_parallel=lay.tensor_parallel, layout=lay, layout_note=model.layout_note,
+        measured_factor=model.measured_throughput_factor,
         ttft_seconds=sizing.layout_prefill_seconds(arch, gpu, lay, cfg.cost.avg_prompt_tokens, fabric(cfg),
                                                    model.quantization) if fit.fits else None,
     )
@@ -379,7 +392,8 @@ def chargeback(cfg: PlatformConfig, capacity: CapacityPlan | None = None) -> Cha
 
 def table(capacity: CapacityPlan) -> str:
     """The capacity table and cost summary as the preview prints them."""
-    header = (f"{'model':<24}{'layout':>7}{'weights GiB':>12}{'KV GiB':>8}{'max seqs':>9}{'tok/s':>8}{'fabric':>7}"
+    header = (f"{'model':<24}{'layout':>7}{'weights GiB':>12}{'KV GiB':>8}{'max seqs':>9}{'batch':>6}{'tok/s':>8}"
+              f"{'fabric':>7}"
               f"{'peak rps':>9}{'replicas':>9}{'GPUs':>6}")
     lines = ["Capacity, predicted (per model; layout is nodes per replica x GPUs per node; tok/s is one replica at the "
              f"inter-token latency target; the model is within {KNOWN_ERROR:.0%} of published measurements):", header]
@@ -389,7 +403,8 @@ def table(capacity: CapacityPlan) -> str:
         needed = "-" if d["replicasNeeded"] is None else f"{d['replicasNeeded']}/{d['replicasMax']}"
         fabric_share = _fraction(p.fabric_share) if p.layout.multi_node and p.capacity else "-"
         lines.append(f"{key:<24}{p.layout.short:>7}{d['weightsGiB']:>12}{d['kvCacheGiB']:>8}"
-                     f"{d['maxConcurrentSequences']:>9}{d['decodeTokensPerSecond']:>8}{fabric_share:>7}"
+                     f"{d['maxConcurrentSequences']:>9}{d['batch'] or '-':>6}{d['decodeTokensPerSecond']:>8}"
+                     f"{fabric_share:>7}"
                      f"{d['peakRequestsPerSecond']:>9}{needed:>9}{d['gpus']:>6}")
         if p.layout.multi_node:
             itl = f", {p.capacity.step_seconds * 1000:.0f} ms per token" if p.capacity else ""
@@ -405,6 +420,9 @@ def table(capacity: CapacityPlan) -> str:
                              f"per token), {s.kv_tokens} tokens")
         if p.layout_note:
             notes.append(f"  {key}: {p.layout_note}")
+        if p.measured_factor is not None:
+            notes.append(f"  {key}: measured, the plan scaled by models.{key}.measuredThroughputFactor "
+                         f"{p.measured_factor:g} from the site's benchmark")
     lines += notes
     lines.append(f"GPUs: {capacity.gpus_needed} needed at replicas.max, {capacity.gpus_in_pool} in the pool")
     if capacity.assumptions:
