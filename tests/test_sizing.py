@@ -338,3 +338,13 @@ def test_70b_on_one_gpu_nodes_is_told_to_spread_or_quantize_not_that_nothing_fit
     assert issue.reason.startswith("auto found no layout of the pool that holds them")
     assert "no layout of the pool (1 node x 1 GPU) holds it; add GPU nodes" in issue.reason
     assert "AWQ int4 (quantization awq) on one A100-80GB: weights 34.1 GiB" in issue.reason
+
+
+def test_a_mistral_entry_for_another_release_is_refused():
+    raw = stack_config("prod")
+    raw["models"]["mistral-7b-instruct"]["architecture"] = "mistral-7b"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, [s.key for s in SECRET_KEYS])
+    assert ("models.mistral-7b-instruct.architecture: 'mistral-7b': describes another Mistral-7B than "
+            "mistralai/Mistral-7B-Instruct-v0.2 (v0.2)") in str(caught.value)
+    assert "set architecture: mistral-7b-v0.2" in str(caught.value)
