@@ -57,6 +57,12 @@ class ModelCapacity(_Contract):
                                  json_schema_extra={"x-since": "1.0.0"})
     kv_tokens: int = _field("Tokens the KV cache holds.")
     max_concurrent_sequences: int = _field("Sequences at maxModelLen one replica holds.")
+    batch: int | None = _field("Requests of the configured shape one replica runs at once at the inter-token latency "
+                               "target (up to maxNumSeqs); null when the target cannot be met.", since="3.0.0")
+    time_to_first_token_seconds: float | None = _field(
+        "Time to first token of one configured prompt on an idle replica; null when the model does not fit.",
+        since="3.0.0")
+    figures: str = _field("`predicted` (the capacity model) or `measured` (a benchmark of the site).", since="3.0.0")
     decode_tokens_per_second: int = _field("Output tokens/s of one replica at the inter-token latency target.")
     peak_requests_per_second: float = _field("Busiest-hour requests/s planned for.")
     replicas_needed: int | None = _field("Replicas the peak needs; null when the target cannot be met.")

@@ -116,3 +116,9 @@ AI_GATEWAY_CONTROLLER = images()["ai-gateway-controller"]
 AI_GATEWAY_EXTPROC = images()["ai-gateway-extproc"]
 ENVOY_RATELIMIT = images()["envoy-ratelimit"]
 REDIS = images()["redis"]
+
+
+def vllm() -> dict[str, Any]:
+    """The pinned vLLM release: version, image tag (its digest is the site's mirror's) and the wheel its
+    `vllm serve` flags were derived from."""
+    return dict(lock()["vllm"])

@@ -46,7 +46,7 @@ import pulumi
 
 from components.config import MISSING, PROJECT, SECRET_KEYS, ConfigError, ConfigIssue, PlatformConfig, load_engine_config
 from components.config.stack_file import read_stack_file
-from components.planning import capacity
+from components.planning import capacity, measured
 from offline.charts import artifacts, helm, mirror
 from offline.charts.helm import Helm, HelmMissing
 from offline.charts.render import write_manifests
@@ -229,6 +229,20 @@ def _plan(args: argparse.Namespace) -> int:
     return 1 if result.errors else 0
 
 
+def _capacity(args: argparse.Namespace) -> int:
+    raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
+    cfg = validated_config(args.stack, raw, tuple(s.key for s in SECRET_KEYS))
+    sys.stdout.write(capacity.table(capacity.plan(cfg)))
+    if args.measured:
+        comparisons = measured.compare(cfg, measured.read_runs(Path(args.measured)))
+        sys.stdout.write("\n" + measured.table(comparisons))
+        if args.json:
+            document = [{"model": c.key, "source": c.run.source, "concurrency": c.run.concurrency,
+                         "ratios": {k: round(v, 3) for k, v in c.ratios.items()}} for c in comparisons]
+            Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
+    return 0
+
+
 def _policy(args: argparse.Namespace) -> int:
     document = load_json(Path(args.inventory))
     config_path = Path(args.policy_config) if args.policy_config else CONFIG_DIR / f"{document['stack']}.json"
@@ -279,6 +293,13 @@ def main(argv: list[str] | None = None) -> int:
                              "else shared/artifacts beside the checkout)")
     preview.add_argument("--require-artifacts", action="store_true",
                          help="fail instead of skipping the chart checks when no artifacts directory or helm is found")
+    capacity_cmd = commands.add_parser("capacity", help="print the capacity plan; with --measured, compare it with "
+                                       "`vllm bench serve --save-result` files from the site")
+    capacity_cmd.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml is read")
+    capacity_cmd.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
+    capacity_cmd.add_argument("--measured", help="a result file or a directory of them (*.json)")
+    capacity_cmd.add_argument("--json", help="also write the ratios to this file")
+    capacity_cmd.set_defaults(run=_capacity)
     policy = commands.add_parser("policy", help="run the policy pack on an inventory.json")
     policy.add_argument("--inventory", required=True)
     policy.add_argument("--policy-config", help="policy pack config (default: policies/config/<stack>.json)")

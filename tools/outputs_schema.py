@@ -32,7 +32,9 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _type(schema: dict) -> str:
+def _type(schema: dict | bool) -> str:
+    if isinstance(schema, bool):
+        return "any"
     if "anyOf" in schema:
         return " or ".join(_type(s) for s in schema["anyOf"])
     if "$ref" in schema:

@@ -412,8 +412,9 @@ class ModelConfig(_Model):
     served_model_name: Annotated[str, checked(f.served_model_name)] = Field(
         description="Name clients send as `model`; also the metrics label.")
     architecture: str = Field(
-        description="Sizing catalogue key: llama-2-7b, llama-2-13b, llama-2-70b, mistral-7b, llama-3.1-8b, "
-        "llama-3.1-70b, or a key of catalog.models."
+        description="Sizing catalogue key: llama-2-7b, llama-2-13b, llama-2-70b, mistral-7b (v0.1, sliding window), "
+        "mistral-7b-v0.1, mistral-7b-v0.2, mistral-7b-v0.3, llama-3.1-8b, llama-3.1-70b, llama-3.3-70b, qwen2.5-7b, "
+        "qwen2.5-72b, qwen3-8b, or a key of catalog.models."
     )
     traffic_share: float | None = Field(
         None, gt=0, le=1,
@@ -446,6 +447,11 @@ class ModelConfig(_Model):
         0.9, gt=0.1, le=0.98, description="GPU memory fraction vLLM may use (`--gpu-memory-utilization`). Default: 0.9."
     )
     max_num_seqs: int = Field(256, ge=1, le=4096, description="Concurrent sequences (`--max-num-seqs`). Default: 256.")
+    measured_throughput_factor: float | None = Field(
+        None, gt=0, le=10,
+        description="Measured over predicted tok/s of this model on the site's GPUs, as `python -m offline capacity "
+        "--measured` reports it from `vllm bench serve` runs; the capacity plan then scales its decode speed by it "
+        "and labels its figures measured. Default: none (predicted figures).")
     dtype: Literal["auto", "bfloat16", "float16"] = Field("auto", description="Weight dtype (`--dtype`). Default: auto.")
     quantization: Literal["awq", "gptq", "fp8", "compressed-tensors"] | None = Field(
         None, description="Checkpoint quantization (`--quantization`). Default: none."

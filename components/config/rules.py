@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import math
+import re
 from collections.abc import Callable
 
 from components.config.issues import MISSING, ConfigIssue
@@ -605,6 +606,9 @@ def _rule_site_role(c: PlatformConfig) -> list[ConfigIssue]:
 def _schedule_names(c: PlatformConfig) -> list[str]:
     return ["platform-frequent", *(["platform-daily"] if c.dr.long_term_ttl_hours else [])]
 
+_MISTRAL_VERSION = re.compile(r"mistral-7b(?:-instruct)?-(v0\.[123])\b", re.IGNORECASE)
+"""The release a Mistral-7B repository id names (mistralai/Mistral-7B-Instruct-v0.2)."""
+
 
 def _rule_catalogue(c: PlatformConfig) -> list[ConfigIssue]:
     issues = []
@@ -622,6 +626,14 @@ def _rule_catalogue(c: PlatformConfig) -> list[ConfigIssue]:
             hint = f"did you mean {near[0]!r}? " if near else ""
             issues.append(ConfigIssue(f"models.{key}.architecture", m.architecture,
                                       f"not in the sizing catalogue {sorted(models)}; {hint}describe it under catalog.models"))
+        version = _MISTRAL_VERSION.search(m.huggingface_repo)
+        declared = "mistral-7b-v0.1" if m.architecture == "mistral-7b" else m.architecture
+        if version and declared.startswith("mistral-7b-v0.") and declared != f"mistral-7b-{version.group(1)}":
+            issues.append(ConfigIssue(
+                f"models.{key}.architecture", m.architecture,
+                f"describes another Mistral-7B than {m.huggingface_repo} ({version.group(1)}): v0.1 has a 4096-token "
+                "sliding window, v0.2 and v0.3 have none, and v0.3 a 32768-token vocabulary, so the KV cache and "
+                f"concurrency would be wrong; set architecture: mistral-7b-{version.group(1)}"))
     for key, arch in c.catalog.models.items():
         if arch.kv_heads > arch.attention_heads or arch.attention_heads % arch.kv_heads:
             issues.append(ConfigIssue(f"catalog.models.{key}.kvHeads", arch.kv_heads,
@@ -751,7 +763,7 @@ def _rule_models_fit_memory(c: PlatformConfig) -> list[ConfigIssue]:
             asked = "" if value != "auto" else "auto found no layout of the pool that holds them: "
             issues.append(ConfigIssue(
                 path, value,
-                f"{asked}{m.architecture} weights are {fit.weights_gib:.1f} GiB: {where} plus {fit.overhead_gib:.0f} GiB "
+                f"{asked}{m.architecture} weights are {fit.weights_gib:.1f} GiB: {where} plus {fit.overhead_gib:.1f} GiB "
                 f"overhead exceed the {fit.budget_gib:.1f} GiB budget of a {c.gpu_pool.gpu_model} at "
                 f"gpuMemoryUtilization {m.gpu_memory_utilization}; {_fit_advice(arch, gpu, m, c)}",
             ))

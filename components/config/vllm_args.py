@@ -5,13 +5,21 @@ are the same, underscores in a flag's name read as dashes (``--max_model_len``),
 flag selects it (``--max-model``), and a few flags have short aliases (``-tp``, ``-pp``, ``-dp``, ``-q``).
 A flag given twice takes its last value, so an extra flag after the platform's overrides it: that is
 refused for every flag the platform manages, in every one of these forms.
-"""
 
+Every other flag must be one the pinned vLLM defines: components/config/vllm_flags.json lists them, derived
+by tools/vllm_flags.py from that version's own argument definitions, with the flags earlier pins had that it
+removed and what replaced them.
+"""
 from __future__ import annotations
 
+import json
 import re
+from functools import cache
+from pathlib import Path
 
 from components.config.fields import DASHES, SecretValueError
+
+FLAGS_FILE = Path(__file__).resolve().parent / "vllm_flags.json"
 
 MANAGED: dict[str, str] = {
     "--model": "the platform serves the staged weights directory of huggingfaceRepo@revision",
@@ -93,6 +101,35 @@ def _managed(arg: str) -> str | None:
     return None
 
 
+@cache
+def pinned_flags() -> dict:
+    """The pinned vLLM's flags: version, long flags, short flags and removed flags with their replacements."""
+    return json.loads(FLAGS_FILE.read_text())
+
+
+def _unknown_flag(arg: str) -> str | None:
+    """Why ``arg`` is not a flag of the pinned vLLM, or None when it is one (or a unique prefix of one)."""
+    data = pinned_flags()
+    version = data["version"]
+    if arg.startswith("--"):
+        name = _long_name(arg).split(".", 1)[0]
+        flags = data["flags"]
+        if name in flags:
+            return None
+        removed = data["removed"].get(name)
+        if removed is not None:
+            instead = (f"use {removed['replacement']} instead" if removed["replacement"]
+                       else "drop it (vLLM names no replacement)")
+            return f"was removed from vLLM after {removed['lastIn']}; the pinned vLLM is {version}: {instead}"
+        if len(name) > 3 and len([f for f in flags if f.startswith(name)]) == 1:
+            return None
+        return f"is not a flag of vLLM {version}, the pinned version (see `vllm serve --help=all`)"
+    name = arg.split("=", 1)[0]
+    if any(name == short or name.startswith(short) for short in data["short"]):
+        return None
+    return f"is not a flag of vLLM {version}, the pinned version"
+
+
 def check_extra_args(args: tuple[str, ...]) -> None:
     """Raise ValueError naming the first problem in ``args`` and what to set instead."""
     for index, arg in enumerate(args):
@@ -125,3 +162,6 @@ def check_extra_args(args: tuple[str, ...]) -> None:
             spelled = "" if name == managed else f" (as {name!r})"
             raise ValueError(f"{label} {arg!r} sets {managed}{spelled}, which the platform manages: "
                              f"{MANAGED[managed]}. Drop it from extraArgs")
+        unknown = _unknown_flag(arg)
+        if unknown is not None:
+            raise ValueError(f"{label} {name!r} {unknown}")

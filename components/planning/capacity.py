@@ -8,13 +8,15 @@ weights and one ``maxModelLen`` sequence and carries the model's share of the bu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from components.config.model import ModelConfig, PlatformConfig
 from components.planning import sizing, vgpu
 
 SECONDS_PER_MONTH = 30 * 24 * 3600
+KNOWN_ERROR = 0.20
+"""Largest error of the model on the published measurements tests/test_sizing.py keeps."""
 AUTO = "auto"
 
 
@@ -35,7 +37,10 @@ def pool_gpu(cfg: PlatformConfig) -> sizing.Gpu:
     fraction = vgpu.share(profile, cfg.gpu_pool.gpu_model, card.memory_gib)
     if fraction == 1.0:
         return card
-    return sizing.Gpu(card.memory_gib * fraction, card.bandwidth_tbps * fraction, card.bf16_tflops * fraction)
+    return replace(card, memory_gib=card.memory_gib * fraction, bandwidth_tbps=card.bandwidth_tbps * fraction,
+                   bf16_tflops=card.bf16_tflops * fraction,
+                   fp8_tflops=card.fp8_tflops * fraction if card.fp8_tflops else None,
+                   int8_tops=card.int8_tops * fraction if card.int8_tops else None)
 
 
 def fabric(cfg: PlatformConfig) -> sizing.Fabric:
@@ -50,6 +55,27 @@ def fit_kwargs(model: ModelConfig) -> dict[str, Any]:
 
 def decode_kwargs(model: ModelConfig) -> dict[str, Any]:
     return {"dtype": model.dtype, "quantization": model.quantization, "kv_cache_dtype": model.kv_cache_dtype}
+
+
+def throughput_batch(cfg: PlatformConfig, fit: sizing.MemoryFit, arch: sizing.ModelArch) -> int:
+    """Requests of the configured shape (cost.avgPromptTokens + avgOutputTokens) the KV pool holds at once,
+    capped by maxNumSeqs: what vLLM admits, since it allocates KV blocks as sequences grow."""
+    return fit.throughput_batch(cfg.cost.avg_prompt_tokens + cfg.cost.avg_output_tokens, arch.sliding_window)
+
+
+def carried_by(cfg: PlatformConfig, model: ModelConfig, arch: sizing.ModelArch, gpu: sizing.Gpu, lay: sizing.Layout,
+               fit: sizing.MemoryFit) -> sizing.ReplicaCapacity | None:
+    """One replica's capacity at the latency target; a measured throughput factor makes every step that much
+    faster (or slower) than predicted."""
+    factor = model.measured_throughput_factor or 1.0
+    carried = sizing.layout_capacity(arch, gpu, lay, cfg.cost.avg_prompt_tokens, cfg.cost.avg_output_tokens,
+                                     cfg.cost.itl_target_seconds * factor, max(1, throughput_batch(cfg, fit, arch)),
+                                     fabric(cfg), **decode_kwargs(model))
+    if carried is None or factor == 1.0:
+        return carried
+    return sizing.ReplicaCapacity(carried.batch, carried.step_seconds / factor, carried.request_seconds / factor,
+                                  carried.requests_per_second * factor, carried.output_tokens_per_second * factor,
+                                  carried.fabric_seconds / factor)
 
 
 def traffic_shares(cfg: PlatformConfig) -> dict[str, float]:
@@ -109,7 +135,7 @@ def choose_layout(cfg: PlatformConfig, key: str) -> LayoutChoice:
     when no candidate keeps ``cost.itlTargetSeconds``, the one with the fewest GPUs that fits.
     """
     model = cfg.models[key]
-    arch, gpu, net = models_catalogue(cfg)[model.architecture], pool_gpu(cfg), fabric(cfg)
+    arch, gpu = models_catalogue(cfg)[model.architecture], pool_gpu(cfg)
     peak = peak_requests_per_second(cfg, traffic_shares(cfg)[key])
     candidates = layout_candidates(cfg, model, arch)
     if not candidates:
@@ -125,9 +151,7 @@ def choose_layout(cfg: PlatformConfig, key: str) -> LayoutChoice:
         if not fit.fits:
             unfit.append(lay)
             continue
-        carried = sizing.layout_capacity(arch, gpu, lay, cfg.cost.avg_prompt_tokens, cfg.cost.avg_output_tokens,
-                                         cfg.cost.itl_target_seconds, max(1, fit.max_concurrent_sequences), net,
-                                         **decode_kwargs(model))
+        carried = carried_by(cfg, model, arch, gpu, lay, fit)
         needed = sizing.replicas_needed(peak, carried)
         options.append((lay, needed))
         if needed is not None and needed <= model.replicas.max:
@@ -206,6 +230,10 @@ class ModelPlan:
     layout: sizing.Layout
     layout_note: str | None = None
     """Why ``auto`` chose the layout; None when the config fixes it."""
+    ttft_seconds: float | None = None
+    """Time to first token of one configured prompt on an idle replica."""
+    measured_factor: float | None = None
+    """models.<key>.measuredThroughputFactor, when the plan uses the site's measured speed."""
 
     @property
     def gpus_per_replica(self) -> int:
@@ -222,6 +250,9 @@ class ModelPlan:
             "kvCacheGiB": round(max(0.0, self.fit.kv_gib_total()), 1),
             "kvTokens": self.fit.kv_tokens,
             "maxConcurrentSequences": self.fit.max_concurrent_sequences,
+            "batch": self.capacity.batch if self.capacity else None,
+            "timeToFirstTokenSeconds": round(self.ttft_seconds, 4) if self.ttft_seconds is not None else None,
+            "figures": "predicted" if self.measured_factor is None else "measured",
             "decodeTokensPerSecond": round(self.decode_tokens_per_second),
             "peakRequestsPerSecond": round(self.peak_requests_per_second, 3),
             "replicasNeeded": self.replicas_needed,
@@ -245,10 +276,7 @@ def model_plan(cfg: PlatformConfig, key: str, share: float) -> ModelPlan:
     gpu = pool_gpu(cfg)
     lay = layout_of(cfg, model)
     fit = sizing.layout_fit(arch, gpu, lay, model.max_model_len, **fit_kwargs(model))
-    capacity = sizing.layout_capacity(
-        arch, gpu, lay, cfg.cost.avg_prompt_tokens, cfg.cost.avg_output_tokens, cfg.cost.itl_target_seconds,
-        max(1, fit.max_concurrent_sequences), fabric(cfg), **decode_kwargs(model),
-    ) if fit.fits else None
+    capacity = carried_by(cfg, model, arch, gpu, lay, fit) if fit.fits else None
     peak = peak_requests_per_second(cfg, share)
     return ModelPlan(
         key=key, fit=fit,
@@ -256,6 +284,9 @@ def model_plan(cfg: PlatformConfig, key: str, share: float) -> ModelPlan:
         capacity=capacity, peak_requests_per_second=peak,
         replicas_needed=sizing.replicas_needed(peak, capacity), replicas_max=model.replicas.max,
         tensor_parallel=lay.tensor_parallel, layout=lay, layout_note=model.layout_note,
+        measured_factor=model.measured_throughput_factor,
+        ttft_seconds=sizing.layout_prefill_seconds(arch, gpu, lay, cfg.cost.avg_prompt_tokens, fabric(cfg),
+                                                   model.quantization) if fit.fits else None,
     )
 
 
@@ -280,11 +311,13 @@ class CapacityPlan:
 
 def assumptions(cfg: PlatformConfig) -> str:
     c, net = cfg.cost, fabric(cfg)
-    text = (f"tok/s is one replica's output at the largest batch whose inter-token latency stays within "
-            f"cost.itlTargetSeconds {c.itl_target_seconds:g} s, with {c.avg_prompt_tokens}-token prompts and "
-            f"{c.avg_output_tokens}-token completions; decode reads weights and KV cache at "
-            f"{sizing.DECODE_BANDWIDTH_EFFICIENCY:.0%} of the GPU's memory bandwidth, prefill runs at "
-            f"{sizing.PREFILL_MFU:.0%} MFU")
+    text = (f"predicted figures: tok/s is one replica's output at the largest batch (up to maxNumSeqs, and what the "
+            f"KV cache holds of {c.avg_prompt_tokens}+{c.avg_output_tokens}-token requests) whose inter-token latency, "
+            f"other requests' prefill included, stays within cost.itlTargetSeconds {c.itl_target_seconds:g} s; a "
+            f"decode step is {sizing.STEP_FIXED_SECONDS * 1e3:g} ms + {sizing.LAYER_FIXED_SECONDS * 1e6:g} us per layer "
+            f"plus its reads at {sizing.DECODE_BANDWIDTH_EFFICIENCY:.0%} of memory bandwidth and the tensor-parallel "
+            f"all-reduces; prefill runs at {sizing.PREFILL_MFU:.0%} of the checkpoint's dense tensor rate. Against "
+            f"published measurements the model is within {KNOWN_ERROR:.0%} (docs/capacity-and-cost.md)")
     if any(m.nodes_per_replica != 1 for m in cfg.models.values()):
         text += (f". Across nodes: pipeline stages run one after another with one micro-batch in flight per stage, "
                  f"each boundary sends 2 x batch x hidden activations; the fabric is gpuPool.interNodeGbps "
@@ -359,17 +392,19 @@ def chargeback(cfg: PlatformConfig, capacity: CapacityPlan | None = None) -> Cha
 
 def table(capacity: CapacityPlan) -> str:
     """The capacity table and cost summary as the preview prints them."""
-    header = (f"{'model':<24}{'layout':>7}{'weights GiB':>12}{'KV GiB':>8}{'max seqs':>9}{'tok/s':>8}{'fabric':>7}"
+    header = (f"{'model':<24}{'layout':>7}{'weights GiB':>12}{'KV GiB':>8}{'max seqs':>9}{'batch':>6}{'tok/s':>8}"
+              f"{'fabric':>7}"
               f"{'peak rps':>9}{'replicas':>9}{'GPUs':>6}")
-    lines = ["Capacity (per model; layout is nodes per replica x GPUs per node; tok/s is one replica at the "
-             "inter-token latency target):", header]
+    lines = ["Capacity, predicted (per model; layout is nodes per replica x GPUs per node; tok/s is one replica at the "
+             f"inter-token latency target; the model is within {KNOWN_ERROR:.0%} of published measurements):", header]
     notes = []
     for key, p in capacity.models.items():
         d = p.to_dict()
         needed = "-" if d["replicasNeeded"] is None else f"{d['replicasNeeded']}/{d['replicasMax']}"
         fabric_share = _fraction(p.fabric_share) if p.layout.multi_node and p.capacity else "-"
         lines.append(f"{key:<24}{p.layout.short:>7}{d['weightsGiB']:>12}{d['kvCacheGiB']:>8}"
-                     f"{d['maxConcurrentSequences']:>9}{d['decodeTokensPerSecond']:>8}{fabric_share:>7}"
+                     f"{d['maxConcurrentSequences']:>9}{d['batch'] or '-':>6}{d['decodeTokensPerSecond']:>8}"
+                     f"{fabric_share:>7}"
                      f"{d['peakRequestsPerSecond']:>9}{needed:>9}{d['gpus']:>6}")
         if p.layout.multi_node:
             itl = f", {p.capacity.step_seconds * 1000:.0f} ms per token" if p.capacity else ""
@@ -385,6 +420,9 @@ def table(capacity: CapacityPlan) -> str:
                              f"per token), {s.kv_tokens} tokens")
         if p.layout_note:
             notes.append(f"  {key}: {p.layout_note}")
+        if p.measured_factor is not None:
+            notes.append(f"  {key}: measured, the plan scaled by models.{key}.measuredThroughputFactor "
+                         f"{p.measured_factor:g} from the site's benchmark")
     lines += notes
     lines.append(f"GPUs: {capacity.gpus_needed} needed at replicas.max, {capacity.gpus_in_pool} in the pool")
     if capacity.assumptions:
