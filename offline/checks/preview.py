@@ -2,7 +2,8 @@
 
 Kubernetes objects are grouped by cluster (the provider that deploys them). Built-in kinds go
 through the API server's strict schemas at the stack's Kubernetes version; custom resources through
-the CRDs of the pinned charts (and of the Supervisor, from the artifacts directory); pods through the
+the CRDs of the pinned charts (and of the Supervisor, from the artifacts directory), their schemas
+and their CEL validation rules; PromQL expressions through the parser; pods through the
 Pod Security level of their namespace and the API server's own pod validation; every image, operands included, through the allowed
 registries; every Release's values through the ignored-key probe. What cannot run (no artifacts
 directory, no helm) is listed as skipped with the reason, never passed silently.
@@ -44,7 +45,7 @@ class PreviewChecks:
     @property
     def failures(self) -> int:
         return (len(self.render_errors) + len(self.ignored_values) + len(self.builtin_errors)
-                + len(self.crd_report.errors) + len(self.pod_security) + len(self.pod_validation) + len(self.images))
+                + len(self.crd_report.errors) + len(self.crd_report.rule_errors) + len(self.pod_security) + len(self.pod_validation) + len(self.images))
 
 
 def objects_by_cluster(graph: ResourceGraph, releases: list[RenderedRelease],
@@ -135,6 +136,9 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
         f"  built-in objects against Kubernetes {kubernetes_minor} schemas (strict): {len(result.builtin_errors)} error(s)",
         f"  custom resources against their CRDs: {crd.validated} validated, {len(crd.errors)} error(s); "
         f"no schema: {crd.unvalidated or 'none'}",
+        f"  CRD validation rules (CEL): {crd.rules_evaluated} evaluated, {len(crd.rule_errors)} refused; of "
+        f"{crd.rule_sites} rule sites, {crd.transition_sites} transition rules (updates only), "
+        f"{len(crd.skipped_sites)} skipped",
         f"  pods against their namespace's Pod Security level: {len(result.pod_security)} rejected",
         f"  pod templates against the API server's validation (mounts, names, ports, resources, selectors): "
         f"{len(result.pod_validation)} rejected",
@@ -144,6 +148,7 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
     ]
     for title, items in (("render failure", result.render_errors), ("ignored value", result.ignored_values),
                          ("schema error", result.builtin_errors), ("CRD schema error", crd.errors),
+                         ("CRD validation rule", crd.rule_errors), ("skipped CEL rule", crd.skipped_sites),
                          ("Pod Security", result.pod_security), ("pod validation", result.pod_validation),
                          ("image", result.images)):
         lines += [f"  {title}: {item}" for item in items]
