@@ -238,7 +238,7 @@ class _Walk:
                 continue
             if isinstance(result, CELEvalError):
                 self.outcome.refusals.append((where, f"{result.args[0]} evaluating rule: {_named(rule)}"))
-            elif not (isinstance(result, celtypes.BoolType) and result):
+            elif not (isinstance(result, (bool, celtypes.BoolType)) and result):
                 self.outcome.refusals.append((where, _message(rule, activation)))
 
 
@@ -251,7 +251,7 @@ def _message(rule: dict[str, Any], activation: dict[str, Any]) -> str:
     if rule.get("messageExpression"):
         try:
             text = compile_rule(rule["messageExpression"]).program.evaluate(activation)
-            if isinstance(text, celtypes.StringType) and text.strip():
+            if isinstance(text, str) and text.strip():
                 return str(text) + reason
         except CELEvalError:
             pass  # the API server falls back to the message, as here

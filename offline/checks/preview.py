@@ -45,7 +45,8 @@ class PreviewChecks:
     @property
     def failures(self) -> int:
         return (len(self.render_errors) + len(self.ignored_values) + len(self.builtin_errors)
-                + len(self.crd_report.errors) + len(self.crd_report.rule_errors) + len(self.pod_security) + len(self.pod_validation) + len(self.images))
+                + len(self.crd_report.errors) + len(self.crd_report.rule_errors) + len(self.pod_security)
+                + len(self.pod_validation) + len(self.images))
 
 
 def objects_by_cluster(graph: ResourceGraph, releases: list[RenderedRelease],
