@@ -20,7 +20,7 @@ from offline.charts.artifacts import HOW_TO_GET, ArtifactsDir, ArtifactsMissing
 from offline.charts.cache import cached
 from offline.charts.helm import Helm, HelmMissing
 from offline.charts.render import RenderedRelease, render_releases
-from offline.checks import crds, images, pod_security, pod_validation, schemas
+from offline.checks import crds, images, pod_security, pod_validation, promql, schemas
 from offline.checks.crds import CrdReport
 from offline.graph import ResourceGraph
 from offline.render import cluster_of, manifest
@@ -41,12 +41,15 @@ class PreviewChecks:
     """What the API server's own validation refuses in a pod template (tests of charts excluded)."""
     images: list[str] = field(default_factory=list)
     image_uses: list[images.ImageUse] = field(default_factory=list)
+    promql_expressions: list[promql.Expression] = field(default_factory=list)
+    """The PromQL of the program's own rules, dashboards and KEDA triggers."""
+    promql_errors: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> int:
         return (len(self.render_errors) + len(self.ignored_values) + len(self.builtin_errors)
                 + len(self.crd_report.errors) + len(self.crd_report.rule_errors) + len(self.pod_security)
-                + len(self.pod_validation) + len(self.images))
+                + len(self.pod_validation) + len(self.images) + len(self.promql_errors))
 
 
 def objects_by_cluster(graph: ResourceGraph, releases: list[RenderedRelease],
@@ -122,6 +125,8 @@ def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[st
     else:
         result.skipped.append("custom resources against CRD schemas: no CRDs without the artifacts directory")
     result.images = images.problems(result.image_uses, allowed_registries)
+    result.promql_expressions = promql.expressions([manifest(record) for record in graph.kubernetes_objects()])
+    result.promql_errors = promql.syntax_errors(result.promql_expressions)
     return result
 
 
@@ -145,13 +150,15 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
         f"{len(result.pod_validation)} rejected",
         f"  images: {len({u.image for u in result.image_uses})} pulled by {pods} objects, "
         f"{len(result.images)} outside compliance.allowedRegistries or without a release tag",
+        f"  PromQL of the program's rules, dashboards and KEDA triggers: {len(result.promql_expressions)} expressions "
+        f"parsed, {len(result.promql_errors)} refused",
         f"  chart values: {len(result.ignored_values)} key(s) the charts ignore; {len(result.render_errors)} render failure(s)",
     ]
     for title, items in (("render failure", result.render_errors), ("ignored value", result.ignored_values),
                          ("schema error", result.builtin_errors), ("CRD schema error", crd.errors),
                          ("CRD validation rule", crd.rule_errors), ("skipped CEL rule", crd.skipped_sites),
                          ("Pod Security", result.pod_security), ("pod validation", result.pod_validation),
-                         ("image", result.images)):
+                         ("image", result.images), ("PromQL", result.promql_errors)):
         lines += [f"  {title}: {item}" for item in items]
     for release in result.releases:
         if release.crds_left_behind:
