@@ -208,7 +208,15 @@ def _mirror(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> int:
     raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
     baseline, label = load_baseline(args.baseline, args.stack, ROOT)
-    result = plan(baseline, inventory(evaluate(args.stack, raw)), label)
+    evaluation = evaluate(args.stack, raw)
+    artifacts_dir, helm_bin = _chart_tools(args)
+    schemas, not_evaluated = None, ()
+    if artifacts_dir is None or not isinstance(helm_bin, Helm):
+        not_evaluated = (f"CRD transition rules (oldSelf) of custom resources: {helm_bin or 'no artifacts directory'}; "
+                         f"{artifacts.HOW_TO_GET}",)
+    else:
+        schemas = preview_checks.crd_schemas(evaluation.graph, raw["tanzu"]["kubernetesVersion"], artifacts_dir, helm_bin)
+    result = plan(baseline, inventory(evaluation), label, schemas, not_evaluated)
     sys.stdout.write(render_plan(result, show_sames=args.show_sames))
     if args.out:
         out = Path(args.out)
@@ -248,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     update.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
     update.add_argument("--out", help="directory to write plan.json to")
     update.add_argument("--show-sames", action="store_true", help="also list the resources that do not change")
-    update.set_defaults(run=_plan)
+    update.set_defaults(run=_plan, require_artifacts=False)
     mirror_cmd = commands.add_parser("mirror", help="list every chart and image the stack pulls, for an air-gapped site")
     mirror_cmd.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml is read")
     mirror_cmd.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
@@ -257,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     for command in (preview, mirror_cmd):
         command.add_argument("--stand-in-secrets", action="store_true",
                              help="use stand-in values for secrets the stack file does not set (sample stacks, CI)")
+    for command in (preview, mirror_cmd, update):
         command.add_argument("--artifacts", help=f"artifacts directory (default: ${artifacts.ENVIRONMENT}, "
                              "else shared/artifacts beside the checkout)")
     preview.add_argument("--require-artifacts", action="store_true",

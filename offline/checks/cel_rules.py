@@ -172,8 +172,8 @@ def _list_key(item: Any, keys: list[str]) -> tuple | None:
 
 
 class _Walk:
-    def __init__(self, transitions: bool):
-        self.transitions = transitions
+    def __init__(self, transitions: bool, transitions_only: bool = False):
+        self.transitions, self.transitions_only = transitions, transitions_only
         self.outcome = Outcome()
 
     def value(self, value: Any, schema: dict[str, Any], path: str, old: Any, run: bool) -> Any:
@@ -224,6 +224,8 @@ class _Walk:
             if skip_reason(rule):
                 continue
             compiled = compile_rule(rule["rule"])
+            if self.transitions_only and not compiled.transition:
+                continue
             activation = {"self": cel, **cel_library.VARIABLES}
             if compiled.transition:
                 if not self.transitions or old is _ABSENT or old is None:
@@ -258,9 +260,13 @@ def _message(rule: dict[str, Any], activation: dict[str, Any]) -> str:
     return (rule.get("message") or f"failed rule: {rule['rule']}") + reason
 
 
-def evaluate(document: dict[str, Any], schema: dict[str, Any], old: dict[str, Any] | None = None) -> Outcome:
-    """Every rule of the schema on one custom resource; transition rules too when ``old`` is given."""
-    walk = _Walk(transitions=old is not None)
+def evaluate(document: dict[str, Any], schema: dict[str, Any], old: dict[str, Any] | None = None,
+             transitions_only: bool = False) -> Outcome:
+    """Every rule of the schema on one custom resource; transition rules too when ``old`` is given.
+
+    With ``transitions_only``, only the transition rules: what an update adds to the rules a create runs.
+    """
+    walk = _Walk(transitions=old is not None, transitions_only=transitions_only)
     walk.value(_root(document), root_schema(schema), "", _root(old) if old is not None else _ABSENT, run=True)
     return walk.outcome
 

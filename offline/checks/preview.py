@@ -83,6 +83,14 @@ def supervisor_crds(artifacts: ArtifactsDir) -> list[dict[str, Any]]:
     return found
 
 
+def crd_schemas(graph: ResourceGraph, kubernetes_minor: str, artifacts: ArtifactsDir, helm: Helm) -> crds.Schemas:
+    """The schemas of the Supervisor's CRDs and of those every chart of the graph installs (renders are cached)."""
+    documents = supervisor_crds(artifacts)
+    for release in render_releases(graph, kubernetes_minor, artifacts, helm, check_values=False):
+        documents += [o for o in release.objects if (o.get("apiVersion"), o.get("kind")) == crds.CRD]
+    return crds.schemas_from(documents)
+
+
 def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[str],
         artifacts: ArtifactsDir | None, helm: Helm | HelmMissing | None) -> PreviewChecks:
     result = PreviewChecks()
