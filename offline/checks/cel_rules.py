@@ -22,6 +22,7 @@ the library lacks, or asks for ``optionalOldSelf``) is a skipped site, listed wi
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -35,6 +36,7 @@ from offline.checks import cel_library
 _RESERVED = frozenset({"true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function",
                        "if", "import", "let", "loop", "package", "namespace", "return"})
 _ABSENT = object()
+_INDEX = re.compile(r"\[[^\]]*\]")
 
 
 def escape(name: str) -> str:
@@ -147,6 +149,8 @@ class Outcome:
     """Rule evaluations (a rule on list items counts once per item)."""
     refusals: list[tuple[str, str]] = field(default_factory=list)
     """(path, reason) of each refused rule."""
+    sites: set[tuple[str, str]] = field(default_factory=set)
+    """(schema path, rule) of each rule site evaluated, paths as ``RuleSite.path`` writes them."""
 
 
 def _scalar(value: Any, schema: dict[str, Any]) -> Any:
@@ -232,6 +236,7 @@ class _Walk:
                     continue
                 activation["oldSelf"] = self.value(old, schema, path, _ABSENT, run=False)
             self.outcome.evaluated += 1
+            self.outcome.sites.add((_INDEX.sub("[*]", path), rule["rule"]))
             where = f"{path}.{rule['fieldPath'].lstrip('.')}".lstrip(".") if rule.get("fieldPath") else path
             try:
                 result = compiled.program.evaluate(activation)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,8 @@ class CrdReport:
     """apiVersion/kind of custom resources with no published schema."""
     rules_evaluated: int = 0
     """CEL rule evaluations (a rule on list items counts once per item)."""
+    sites_reached: int = 0
+    """Distinct rule sites those evaluations ran; the others guard fields no custom resource sets."""
     rule_errors: list[SchemaError] = field(default_factory=list)
     """Custom resources a CEL validation rule of their CRD refuses."""
     rule_sites: int = 0
@@ -174,23 +177,29 @@ def describe(document: dict[str, Any]) -> str:
     return f"{document.get('apiVersion')}/{document.get('kind')} {metadata.get('namespace', '')}/{metadata.get('name', '?')}"
 
 
+_RULES_FORMAT = 2
+"""Bumped when the rules' evaluation or its cached result changes."""
+
+
 def _rules(documents: list[dict[str, Any]], schemas: Schemas) -> dict[str, Any]:
     # Imported here: a warm preview answers from the cache and never loads the CEL library.
     from offline.checks import cel_rules
 
     sites = cel_rules.sites(schemas)
-    evaluated, refusals = 0, []
+    evaluated, refusals, reached = 0, [], set()
     for document in documents:
         outcome = cel_rules.evaluate(document, schemas[(document["apiVersion"], document["kind"])])
         evaluated += outcome.evaluated
         refusals += [[describe(document), path, reason] for path, reason in outcome.refusals]
-    return {"evaluated": evaluated, "refusals": refusals, "sites": len(sites),
+        reached |= {(document["apiVersion"], document["kind"], *site) for site in outcome.sites}
+    return {"evaluated": evaluated, "refusals": refusals, "sites": len(sites), "reached": len(reached),
             "transition": sum(site.transition for site in sites), "skipped": [str(s) for s in sites if s.skip]}
 
 
 def rule_results(documents: list[dict[str, Any]], schemas: Schemas) -> dict[str, Any]:
     """The CEL rules of the schemas on the documents (each of a kind the schemas know), cached by content."""
-    key = digest([documents, sorted(schemas.items())])
+    # The key also names the evaluator: its library's version and this module's result format.
+    key = digest([_RULES_FORMAT, metadata.version("cel-python"), documents, sorted(schemas.items())])
     return cached(key, "crd-rules", lambda: _rules(documents, schemas))
 
 
@@ -207,6 +216,6 @@ def check(documents: list[dict[str, Any]], schemas: Schemas) -> CrdReport:
         errors += found
         known.append(document)
     rules = rule_results(known, schemas)
-    return CrdReport(validated, errors, sorted(unvalidated), rules["evaluated"],
+    return CrdReport(validated, errors, sorted(unvalidated), rules["evaluated"], rules["reached"],
                      [SchemaError(*row) for row in rules["refusals"]], rules["sites"], rules["transition"],
                      rules["skipped"])

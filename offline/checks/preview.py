@@ -150,9 +150,10 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
         f"  built-in objects against Kubernetes {kubernetes_minor} schemas (strict): {len(result.builtin_errors)} error(s)",
         f"  custom resources against their CRDs: {crd.validated} validated, {len(crd.errors)} error(s); "
         f"no schema: {crd.unvalidated or 'none'}",
-        f"  CRD validation rules (CEL): {crd.rules_evaluated} evaluated, {len(crd.rule_errors)} refused; of "
-        f"{crd.rule_sites} rule sites, {crd.transition_sites} transition rules (updates only), "
-        f"{len(crd.skipped_sites)} skipped",
+        f"  CRD validation rules (CEL): {crd.rules_evaluated} evaluations of {crd.sites_reached} rule sites, "
+        f"{len(crd.rule_errors)} refused; of all {crd.rule_sites} sites of the CRDs, {crd.transition_sites} "
+        f"transition rules (updates only), {len(crd.skipped_sites)} skipped; "
+        "the rest are on kinds, versions or fields no object uses",
         f"  pods against their namespace's Pod Security level: {len(result.pod_security)} rejected",
         f"  pod templates against the API server's validation (mounts, names, ports, resources, selectors): "
         f"{len(result.pod_validation)} rejected",
