@@ -154,3 +154,22 @@ def test_transition_rules_run_on_update_only_against_the_correlated_old_item():
     changed = cel_rules.evaluate(_doc({"min": 1, "ports": [{"name": "a", "number": 9}, {"name": "c", "number": 2}]}),
                                  SCHEMA, old)
     assert changed.refusals == [("spec.ports[0].number", "number is immutable")]
+
+
+def test_a_rule_the_evaluator_fails_on_is_named_not_passed(monkeypatch):
+    """An exception inside cel-python is the checker's gap: the site is reported, the object neither passes nor fails."""
+    from offline.checks import cel_library
+
+    def broken(value):
+        raise RuntimeError("internal")
+
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {"name": {
+        "type": "string", "x-kubernetes-validations": [{"rule": "self.lowerAscii() == self", "message": "lower case"}]}}}}}
+    cel_rules.compile_rule.cache_clear()
+    monkeypatch.setitem(cel_library.FUNCTIONS, "lowerAscii", broken)
+    try:
+        outcome = cel_rules.evaluate(_doc({"name": "Abc"}), schema)
+    finally:
+        cel_rules.compile_rule.cache_clear()
+    assert outcome.refusals == [] and outcome.evaluated == 0
+    assert outcome.unevaluated == [("spec.name", "lower case", "cel-python failed: RuntimeError: internal")]

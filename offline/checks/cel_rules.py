@@ -151,6 +151,8 @@ class Outcome:
     """(path, reason) of each refused rule."""
     sites: set[tuple[str, str]] = field(default_factory=set)
     """(schema path, rule) of each rule site evaluated, paths as ``RuleSite.path`` writes them."""
+    unevaluated: list[tuple[str, str, str]] = field(default_factory=list)
+    """(schema path, message or rule, reason) of rules cel-python failed on: neither passed nor refused."""
 
 
 def _scalar(value: Any, schema: dict[str, Any]) -> Any:
@@ -235,14 +237,17 @@ class _Walk:
                 if not self.transitions or old is _ABSENT or old is None:
                     continue
                 activation["oldSelf"] = self.value(old, schema, path, _ABSENT, run=False)
-            self.outcome.evaluated += 1
-            self.outcome.sites.add((_INDEX.sub("[*]", path), rule["rule"]))
             where = f"{path}.{rule['fieldPath'].lstrip('.')}".lstrip(".") if rule.get("fieldPath") else path
             try:
                 result = compiled.program.evaluate(activation)
             except CELEvalError as error:
-                self.outcome.refusals.append((where, f"{error.args[0]} evaluating rule: {_named(rule)}"))
+                result = error
+            except Exception as error:  # a gap of the evaluator, not of the object: named, not passed
+                self.outcome.unevaluated.append((_INDEX.sub("[*]", path), _named(rule),
+                                                 f"cel-python failed: {type(error).__name__}: {error}"))
                 continue
+            self.outcome.evaluated += 1
+            self.outcome.sites.add((_INDEX.sub("[*]", path), rule["rule"]))
             if isinstance(result, CELEvalError):
                 self.outcome.refusals.append((where, f"{result.args[0]} evaluating rule: {_named(rule)}"))
             elif not (isinstance(result, (bool, celtypes.BoolType)) and result):
@@ -260,8 +265,8 @@ def _message(rule: dict[str, Any], activation: dict[str, Any]) -> str:
             text = compile_rule(rule["messageExpression"]).program.evaluate(activation)
             if isinstance(text, str) and text.strip():
                 return str(text) + reason
-        except CELEvalError:
-            pass  # the API server falls back to the message, as here
+        except Exception:  # noqa: BLE001 - the API server falls back to the message on any failure, as here
+            pass
     return (rule.get("message") or f"failed rule: {rule['rule']}") + reason
 
 

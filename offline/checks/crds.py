@@ -177,7 +177,7 @@ def describe(document: dict[str, Any]) -> str:
     return f"{document.get('apiVersion')}/{document.get('kind')} {metadata.get('namespace', '')}/{metadata.get('name', '?')}"
 
 
-_RULES_FORMAT = 2
+_RULES_FORMAT = 3
 """Bumped when the rules' evaluation or its cached result changes."""
 
 
@@ -186,14 +186,17 @@ def _rules(documents: list[dict[str, Any]], schemas: Schemas) -> dict[str, Any]:
     from offline.checks import cel_rules
 
     sites = cel_rules.sites(schemas)
-    evaluated, refusals, reached = 0, [], set()
+    evaluated, refusals, reached, failed = 0, [], set(), set()
     for document in documents:
         outcome = cel_rules.evaluate(document, schemas[(document["apiVersion"], document["kind"])])
         evaluated += outcome.evaluated
         refusals += [[describe(document), path, reason] for path, reason in outcome.refusals]
         reached |= {(document["apiVersion"], document["kind"], *site) for site in outcome.sites}
+        failed |= {f"{document['apiVersion']}/{document['kind']} {path or '<root>'}: {name!r}: {reason}"
+                   for path, name, reason in outcome.unevaluated}
+    skipped = [str(s) for s in sites if s.skip] + sorted(failed)
     return {"evaluated": evaluated, "refusals": refusals, "sites": len(sites), "reached": len(reached),
-            "transition": sum(site.transition for site in sites), "skipped": [str(s) for s in sites if s.skip]}
+            "transition": sum(site.transition for site in sites), "skipped": skipped}
 
 
 def rule_results(documents: list[dict[str, Any]], schemas: Schemas) -> dict[str, Any]:
