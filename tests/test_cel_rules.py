@@ -173,3 +173,13 @@ def test_a_rule_the_evaluator_fails_on_is_named_not_passed(monkeypatch):
         cel_rules.compile_rule.cache_clear()
     assert outcome.refusals == [] and outcome.evaluated == 0
     assert outcome.unevaluated == [("spec.name", "lower case", "cel-python failed: RuntimeError: internal")]
+
+
+def test_a_transition_rule_compares_with_the_old_objects_default():
+    """The stored object holds the default the API server applied: changing away from it is a change."""
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {"driverType": {
+        "type": "string", "default": "gpu", "x-kubernetes-validations": [
+            {"rule": "self == oldSelf", "message": "driverType is immutable"}]}}}}}
+    assert cel_rules.evaluate(_doc({"driverType": "vgpu"}), schema, _doc({})).refusals == [
+        ("spec.driverType", "driverType is immutable")]
+    assert cel_rules.evaluate(_doc({"driverType": "gpu"}), schema, _doc({})).refusals == []

@@ -203,7 +203,8 @@ class _Walk:
         entries = {}
         if properties or not isinstance(additional, dict):
             properties = properties or {}
-            value = _with_defaults(value, properties)
+            # The stored object was defaulted too: a transition rule sees the old default.
+            value, old = _with_defaults(value, properties), _with_defaults(old, properties)
             for key, item in value.items():
                 if item is None or key not in properties:
                     continue

@@ -177,7 +177,7 @@ def describe(document: dict[str, Any]) -> str:
     return f"{document.get('apiVersion')}/{document.get('kind')} {metadata.get('namespace', '')}/{metadata.get('name', '?')}"
 
 
-_RULES_FORMAT = 3
+_RULES_FORMAT = 4
 """Bumped when the rules' evaluation or its cached result changes."""
 
 
