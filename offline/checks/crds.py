@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import metadata
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -202,7 +202,7 @@ def _rules(documents: list[dict[str, Any]], schemas: Schemas) -> dict[str, Any]:
 def rule_results(documents: list[dict[str, Any]], schemas: Schemas) -> dict[str, Any]:
     """The CEL rules of the schemas on the documents (each of a kind the schemas know), cached by content."""
     # The key also names the evaluator: its library's version and this module's result format.
-    key = digest([_RULES_FORMAT, metadata.version("cel-python"), documents, sorted(schemas.items())])
+    key = digest([_RULES_FORMAT, package_version("cel-python"), documents, sorted(schemas.items())])
     return cached(key, "crd-rules", lambda: _rules(documents, schemas))
 
 
