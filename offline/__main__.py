@@ -213,13 +213,20 @@ def _plan(args: argparse.Namespace) -> int:
     baseline, label = load_baseline(args.baseline, args.stack, ROOT)
     if args.destroy:
         # `pulumi destroy` runs no program: it deletes what the state holds, in reverse dependency order.
-        current = {**baseline, "resources": []}
-        label = f"{label}, destroyed"
+        result = plan(baseline, {**baseline, "resources": []}, f"{label}, destroyed")
     else:
         raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
         world = FakeWorld(args.stack, unreachable=frozenset(args.unreachable or ()))
-        current = inventory(evaluate(args.stack, raw, world=world))
-    result = plan(baseline, current, label)
+        evaluation = evaluate(args.stack, raw, world=world)
+        artifacts_dir, helm_bin = _chart_tools(args)
+        schemas, not_evaluated = None, ()
+        if artifacts_dir is None or not isinstance(helm_bin, Helm):
+            not_evaluated = (f"CRD transition rules (oldSelf) of custom resources: {helm_bin or 'no artifacts directory'}; "
+                             f"{artifacts.HOW_TO_GET}",)
+        else:
+            schemas = preview_checks.crd_schemas(evaluation.graph, raw["tanzu"]["kubernetesVersion"], artifacts_dir,
+                                                 helm_bin)
+        result = plan(baseline, inventory(evaluation), label, schemas, not_evaluated)
     sys.stdout.write(render_plan(result, show_sames=args.show_sames))
     if args.out:
         out = Path(args.out)
@@ -276,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     update.add_argument("--destroy", action="store_true",
                         help="plan `pulumi destroy` of the baseline instead: what is deleted, what a protect refuses, "
                              "and what a retain cannot keep because its namespace goes too")
-    update.set_defaults(run=_plan)
+    update.set_defaults(run=_plan, require_artifacts=False)
     mirror_cmd = commands.add_parser("mirror", help="list every chart and image the stack pulls, for an air-gapped site")
     mirror_cmd.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml is read")
     mirror_cmd.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
@@ -289,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     for command in (preview, mirror_cmd):
         command.add_argument("--stand-in-secrets", action="store_true",
                              help="use stand-in values for secrets the stack file does not set (sample stacks, CI)")
+    for command in (preview, mirror_cmd, update):
         command.add_argument("--artifacts", help=f"artifacts directory (default: ${artifacts.ENVIRONMENT}, "
                              "else shared/artifacts beside the checkout)")
     preview.add_argument("--require-artifacts", action="store_true",

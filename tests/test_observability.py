@@ -11,8 +11,10 @@ import yaml
 from components import versions
 from components.planning.monitoring import catalog
 from components.planning.monitoring.dashboards import dashboards, expressions
-from components.planning.monitoring.promql import metric_names
+from offline.checks import promql
+from offline.checks.promql import metric_names
 from offline.record import Secret
+from offline.render import manifest
 from tests import promtool
 
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -136,21 +138,30 @@ def _boards(evaluation):
 
 
 def _all_expressions(evaluation):
-    found = [rule["expr"] for rule in _rules(evaluation)]
-    found += [expr for board in _boards(evaluation) for expr in expressions(board)]
-    for scaler in evaluation.graph.of_type("kubernetes:keda.sh/v1alpha1:ScaledObject"):
-        found += [t["metadata"]["query"] for t in scaler.inputs["spec"]["triggers"]]
-    return found
+    """Every PromQL expression the stack's objects carry, as the preview finds them."""
+    return promql.expressions([manifest(record) for record in evaluation.graph.kubernetes_objects()])
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_expression_reads_only_catalogued_metrics(stack, evaluations):
     evaluation = evaluations[stack]
     known = catalog.EXPORTED | _recorded(evaluation)
-    for expr in _all_expressions(evaluation):
-        names = metric_names(expr)
-        assert names, f"no metric found in {expr!r}"
-        assert names <= known, f"{expr!r} reads {names - known}"
+    found = _all_expressions(evaluation)
+    kinds = {e.object.split()[0] for e in found}
+    assert kinds == {"monitoring.coreos.com/v1/PrometheusRule", "v1/ConfigMap", "keda.sh/v1alpha1/ScaledObject"}
+    assert {expr for board in _boards(evaluation) for expr in expressions(board)} <= {e.text for e in found}
+    for expression in found:
+        names = metric_names(expression.query)
+        assert names, f"no metric found in {expression}"
+        assert names <= known, f"{expression} reads {names - known}"
+
+
+def test_metric_names_come_from_the_parse_tree():
+    assert metric_names('sum by (le) (rate(a:b_bucket{x="rate(c)"}[5m])) / on (x) group_left d '
+                        '+ {__name__="e", y="z"} + max_over_time(f[1h:5m]) + absent(g) + scalar(vector(1))') == {
+        "a:b_bucket", "d", "e", "f", "g"}
+    with pytest.raises(promql.PromqlError, match="unclosed left parenthesis"):
+        metric_names("sum(rate(a[5m])")
 
 
 def test_the_name_check_catches_removed_and_misspelt_metrics():
@@ -188,6 +199,58 @@ def test_monitoring_namespace_opens_only_what_the_stack_needs(prod):
                        ("api-gateway", 1064), ("logging", 2020), ("envoy-gateway-system", 19001)}
     queries = prod.graph.named("observability-allow-prometheus-queries").inputs["spec"]["ingress"][0]
     assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in queries["from"]] == ["keda"]
+
+
+def test_a_broken_query_in_a_dashboard_or_a_keda_trigger_fails_the_preview_naming_it(prod, chart_tools):
+    from offline.checks import preview
+    from tests.test_charts import _allowed, _with_record
+
+    def break_panel(record):
+        (key, text), = record.inputs["data"].items()
+        board = json.loads(text)
+        board["panels"][0]["targets"][0]["expr"] = "sum(rate(vllm:request_success_total[5m])"
+        record.inputs["data"][key] = json.dumps(board)
+
+    def break_trigger(record):
+        record.inputs["spec"]["triggers"][0]["metadata"]["query"] = "rate(vllm:num_requests_waiting)"
+
+    graph = _with_record(prod.graph, "observability-dashboard-vllm-endpoints", break_panel)
+    graph = _with_record(graph, "llama-2-7b-chat-scaler", break_trigger)
+    checks = preview.run(graph, "1.32", _allowed("prod"), *chart_tools)
+    title = dashboards()["vllm-endpoints.json"]["panels"][0]["title"]
+    assert checks.promql_errors == [
+        f"v1/ConfigMap monitoring/dashboard-vllm-endpoints: vllm-endpoints.json: panel {title!r} target A: "
+        "unclosed left parenthesis: 'sum(rate(vllm:request_success_total[5m])'",
+        "keda.sh/v1alpha1/ScaledObject llm-serving/llama-2-7b-chat: trigger queue-depth: expected type matrix in "
+        "call to function 'rate', got vector: 'rate(vllm:num_requests_waiting)'",
+    ]
+    assert checks.failures == 2
+    summary = preview.summary(checks, "1.32", None)
+    assert "2 refused" in summary and "  PromQL: keda.sh/v1alpha1/ScaledObject llm-serving/llama-2-7b-chat" in summary
+
+
+def test_rule_and_annotation_queries_and_template_variables_are_parsed():
+    rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+            "metadata": {"name": "r", "namespace": "monitoring"},
+            "spec": {"groups": [{"name": "g", "rules": [
+                {"alert": "A", "expr": "up == 0", "annotations": {
+                    "description": 'Down: {{ with query "count(up == 0" }}{{ . | first | value }}{{ end }}'}},
+                {"record": "x:y", "expr": "sum by (a) (up) +"}]}]}}
+    board = {"templating": {"list": [{"name": "pod", "query": "label_values(up{job=}, pod)"},
+                                     {"name": "model", "query": "label_values(model_name)"}]},
+             "panels": [{"title": "Rate", "targets": [{"refId": "A", "expr": "rate(up[$__rate_interval])"}]}]}
+    dashboard = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d", "namespace": "monitoring",
+                                                                       "labels": {"grafana_dashboard": "1"}},
+                 "data": {"b.json": json.dumps(board)}}
+    found = promql.expressions([rule, dashboard])
+    assert [(e.where, e.query) for e in found] == [
+        ("group g rule A", "up == 0"), ("group g rule A annotation description", "count(up == 0"),
+        ("group g rule x:y", "sum by (a) (up) +"), ("b.json: variable pod", "up{job=}"),
+        ("b.json: panel 'Rate' target A", "rate(up[5m])")]
+    errors = promql.syntax_errors(found)
+    assert [e.split(": ")[1] for e in errors] == ["group g rule A annotation description", "group g rule x:y",
+                                                   "b.json"]
+    assert errors[0].startswith("monitoring.coreos.com/v1/PrometheusRule monitoring/r: ")
 
 
 # -- promtool --------------------------------------------------------------------------------------

@@ -228,3 +228,23 @@ def test_cli_plan_writes_plan_json_and_fails_on_errors(tmp_path, rendered):
     assert "~  kubernetes:core/v1:PersistentVolumeClaim: (update)" in refused.stdout
     assert 'spec.resources.requests.storage: "80Gi" => "40Gi"' in refused.stdout
     assert "error: spec.resources.requests.storage: Forbidden" in refused.stdout
+
+
+def test_an_update_a_crd_transition_rule_refuses_is_an_error_of_its_step(deployed, prod, chart_tools):
+    """GatewayClass.spec.controllerName carries `self == oldSelf`: the API server refuses to change it."""
+    from offline.checks import preview
+
+    schemas = preview.crd_schemas(prod.graph, "1.32", *chart_tools)
+    baseline = copy.deepcopy(deployed["prod"])
+    (old,) = [r for r in baseline["resources"] if r["name"] == "gateway-class"]
+    old["inputs"]["spec"]["controllerName"] = "example.com/another-controller"
+    result = plan(baseline, deployed["prod"], "test", schemas)
+    step = result.step("gateway-class")
+    assert step.op == "update" and step.diffs == ["spec.controllerName"]
+    assert step.errors == ("spec.controllerName: Invalid value: Value is immutable",)
+    # Rules that are not transition rules stay the preview's: an unchanged object passes.
+    assert [s for s, _ in result.errors] == [step]
+    assert not plan(deployed["prod"], deployed["prod"], "test", schemas).errors
+    # Without the CRDs the plan says what it did not check.
+    unchecked = plan(baseline, deployed["prod"], "test", not_evaluated=("CRD transition rules: no artifacts",))
+    assert not unchecked.errors and "not evaluated: CRD transition rules: no artifacts" in render(unchecked)

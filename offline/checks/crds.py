@@ -6,16 +6,19 @@ kinds the vSphere Supervisor serves, from the CRD files in the artifacts directo
 Strict field validation: a field the schema does not declare is an error unless the schema keeps
 unknown fields (`x-kubernetes-preserve-unknown-fields`) or allows additional properties. Also
 checked: types (with `x-kubernetes-int-or-string`), required fields, enums, nullability, patterns,
-lengths, item counts and numeric bounds. CEL rules (`x-kubernetes-validations`) are not evaluated.
+lengths, item counts and numeric bounds. The CEL rules (`x-kubernetes-validations`) run through
+``offline.checks.cel_rules``; their results are cached by the objects' and the schemas' content.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
+from offline.charts.cache import cached, digest
 from offline.kube_yaml import load_all
 
 _METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "generateName", "finalizers", "ownerReferences"}
@@ -127,7 +130,7 @@ def validate(document: dict[str, Any], schemas: Schemas) -> list[SchemaError] | 
     if schema is None:
         return None
     metadata = document.get("metadata") or {}
-    name = f"{api_version}/{kind} {metadata.get('namespace', '')}/{metadata.get('name', '?')}"
+    name = describe(document)
     body = {k: v for k, v in document.items() if k != "metadata"}
     errors = [(f"metadata.{key}", "unknown field") for key in metadata if key not in _METADATA_FIELDS]
     root = {**schema, "properties": {k: v for k, v in (schema.get("properties") or {}).items() if k != "metadata"}}
@@ -149,6 +152,18 @@ class CrdReport:
     errors: list[SchemaError]
     unvalidated: list[str]
     """apiVersion/kind of custom resources with no published schema."""
+    rules_evaluated: int = 0
+    """CEL rule evaluations (a rule on list items counts once per item)."""
+    sites_reached: int = 0
+    """Distinct rule sites those evaluations ran; the others guard fields no custom resource sets."""
+    rule_errors: list[SchemaError] = field(default_factory=list)
+    """Custom resources a CEL validation rule of their CRD refuses."""
+    rule_sites: int = 0
+    """Rule sites in the schemas of every CRD the stack installs."""
+    transition_sites: int = 0
+    """Of those, the transition rules (``oldSelf``): evaluated on updates only."""
+    skipped_sites: list[str] = field(default_factory=list)
+    """Rule sites the checker cannot evaluate, each with the reason."""
 
 
 def is_custom(document: dict[str, Any]) -> bool:
@@ -157,8 +172,42 @@ def is_custom(document: dict[str, Any]) -> bool:
     return group not in BUILTIN_GROUPS
 
 
+def describe(document: dict[str, Any]) -> str:
+    metadata = document.get("metadata") or {}
+    return f"{document.get('apiVersion')}/{document.get('kind')} {metadata.get('namespace', '')}/{metadata.get('name', '?')}"
+
+
+_RULES_FORMAT = 4
+"""Bumped when the rules' evaluation or its cached result changes."""
+
+
+def _rules(documents: list[dict[str, Any]], schemas: Schemas) -> dict[str, Any]:
+    # Imported here: a warm preview answers from the cache and never loads the CEL library.
+    from offline.checks import cel_rules
+
+    sites = cel_rules.sites(schemas)
+    evaluated, refusals, reached, failed = 0, [], set(), set()
+    for document in documents:
+        outcome = cel_rules.evaluate(document, schemas[(document["apiVersion"], document["kind"])])
+        evaluated += outcome.evaluated
+        refusals += [[describe(document), path, reason] for path, reason in outcome.refusals]
+        reached |= {(document["apiVersion"], document["kind"], *site) for site in outcome.sites}
+        failed |= {f"{document['apiVersion']}/{document['kind']} {path or '<root>'}: {name!r}: {reason}"
+                   for path, name, reason in outcome.unevaluated}
+    skipped = [str(s) for s in sites if s.skip] + sorted(failed)
+    return {"evaluated": evaluated, "refusals": refusals, "sites": len(sites), "reached": len(reached),
+            "transition": sum(site.transition for site in sites), "skipped": skipped}
+
+
+def rule_results(documents: list[dict[str, Any]], schemas: Schemas) -> dict[str, Any]:
+    """The CEL rules of the schemas on the documents (each of a kind the schemas know), cached by content."""
+    # The key also names the evaluator: its library's version and this module's result format.
+    key = digest([_RULES_FORMAT, package_version("cel-python"), documents, sorted(schemas.items())])
+    return cached(key, "crd-rules", lambda: _rules(documents, schemas))
+
+
 def check(documents: list[dict[str, Any]], schemas: Schemas) -> CrdReport:
-    validated, errors, unvalidated = 0, [], set()
+    validated, errors, unvalidated, known = 0, [], set(), []
     for document in documents:
         if not is_custom(document):
             continue
@@ -168,4 +217,8 @@ def check(documents: list[dict[str, Any]], schemas: Schemas) -> CrdReport:
             continue
         validated += 1
         errors += found
-    return CrdReport(validated, errors, sorted(unvalidated))
+        known.append(document)
+    rules = rule_results(known, schemas)
+    return CrdReport(validated, errors, sorted(unvalidated), rules["evaluated"], rules["reached"],
+                     [SchemaError(*row) for row in rules["refusals"]], rules["sites"], rules["transition"],
+                     rules["skipped"])

@@ -2,7 +2,8 @@
 
 Kubernetes objects are grouped by cluster (the provider that deploys them). Built-in kinds go
 through the API server's strict schemas at the stack's Kubernetes version; custom resources through
-the CRDs of the pinned charts (and of the Supervisor, from the artifacts directory); pods through the
+the CRDs of the pinned charts (and of the Supervisor, from the artifacts directory), their schemas
+and their CEL validation rules; PromQL expressions through the parser; pods through the
 Pod Security level of their namespace and the API server's own pod validation; every image, operands included, through the allowed
 registries; every Release's values through the ignored-key probe. What cannot run (no artifacts
 directory, no helm) is listed as skipped with the reason, never passed silently.
@@ -19,7 +20,7 @@ from offline.charts.artifacts import HOW_TO_GET, ArtifactsDir, ArtifactsMissing
 from offline.charts.cache import cached
 from offline.charts.helm import Helm, HelmMissing
 from offline.charts.render import RenderedRelease, render_releases
-from offline.checks import crds, images, pod_security, pod_validation, schemas
+from offline.checks import crds, images, pod_security, pod_validation, promql, schemas
 from offline.checks.crds import CrdReport
 from offline.graph import ResourceGraph
 from offline.render import cluster_of, manifest
@@ -40,12 +41,16 @@ class PreviewChecks:
     """What the API server's own validation refuses in a pod template (tests of charts excluded)."""
     images: list[str] = field(default_factory=list)
     image_uses: list[images.ImageUse] = field(default_factory=list)
+    promql_expressions: list[promql.Expression] = field(default_factory=list)
+    """The PromQL of the program's own rules, dashboards and KEDA triggers."""
+    promql_errors: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
         """Every failure, one line each."""
         return [*self.render_errors, *self.ignored_values, *(str(e) for e in self.builtin_errors),
-                *(str(e) for e in self.crd_report.errors), *self.pod_security, *self.pod_validation, *self.images]
+                *(str(e) for e in self.crd_report.errors), *(str(e) for e in self.crd_report.rule_errors),
+                *self.pod_security, *self.pod_validation, *self.images, *self.promql_errors]
 
     @property
     def failures(self) -> int:
@@ -81,6 +86,14 @@ def supervisor_crds(artifacts: ArtifactsDir) -> list[dict[str, Any]]:
         path = artifacts.crd_file(crd)
         found += cached(crd.git_blob, "crd-documents", lambda path=path: crds.crd_documents(path))
     return found
+
+
+def crd_schemas(graph: ResourceGraph, kubernetes_minor: str, artifacts: ArtifactsDir, helm: Helm) -> crds.Schemas:
+    """The schemas of the Supervisor's CRDs and of those every chart of the graph installs (renders are cached)."""
+    documents = supervisor_crds(artifacts)
+    for release in render_releases(graph, kubernetes_minor, artifacts, helm, check_values=False):
+        documents += [o for o in release.objects if (o.get("apiVersion"), o.get("kind")) == crds.CRD]
+    return crds.schemas_from(documents)
 
 
 def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[str],
@@ -125,6 +138,8 @@ def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[st
     else:
         result.skipped.append("custom resources against CRD schemas: no CRDs without the artifacts directory")
     result.images = images.problems(result.image_uses, allowed_registries)
+    result.promql_expressions = promql.expressions([manifest(record) for record in graph.kubernetes_objects()])
+    result.promql_errors = promql.syntax_errors(result.promql_expressions)
     return result
 
 
@@ -140,17 +155,24 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
         f"  built-in objects against Kubernetes {kubernetes_minor} schemas (strict): {len(result.builtin_errors)} error(s)",
         f"  custom resources against their CRDs: {crd.validated} validated, {len(crd.errors)} error(s); "
         f"no schema: {crd.unvalidated or 'none'}",
+        f"  CRD validation rules (CEL): {crd.rules_evaluated} evaluations of {crd.sites_reached} rule sites, "
+        f"{len(crd.rule_errors)} refused; of all {crd.rule_sites} sites of the CRDs, {crd.transition_sites} "
+        f"transition rules (updates only), {len(crd.skipped_sites)} skipped; "
+        "the rest are on kinds, versions or fields no object uses",
         f"  pods against their namespace's Pod Security level: {len(result.pod_security)} rejected",
         f"  pod templates against the API server's validation (mounts, names, ports, resources, selectors): "
         f"{len(result.pod_validation)} rejected",
         f"  images: {len({u.image for u in result.image_uses})} pulled by {pods} objects, "
         f"{len(result.images)} outside compliance.allowedRegistries or without a release tag",
+        f"  PromQL of the program's rules, dashboards and KEDA triggers: {len(result.promql_expressions)} expressions "
+        f"parsed, {len(result.promql_errors)} refused",
         f"  chart values: {len(result.ignored_values)} key(s) the charts ignore; {len(result.render_errors)} render failure(s)",
     ]
     for title, items in (("render failure", result.render_errors), ("ignored value", result.ignored_values),
                          ("schema error", result.builtin_errors), ("CRD schema error", crd.errors),
+                         ("CRD validation rule", crd.rule_errors), ("skipped CEL rule", crd.skipped_sites),
                          ("Pod Security", result.pod_security), ("pod validation", result.pod_validation),
-                         ("image", result.images)):
+                         ("image", result.images), ("PromQL", result.promql_errors)):
         lines += [f"  {title}: {item}" for item in items]
     for release in result.releases:
         if release.crds_left_behind:

@@ -16,7 +16,10 @@ dependency order, then deletes in reverse dependency order of the baseline.
 Not modelled: secret values (inventories hold them only as ``[secret]``, so a changed secret or a
 new password is invisible), outputs that change because a resource they come from is replaced
 (the fake world's ids are stable), dependents replaced along with a delete-before-replace, aliases,
-and the API server's defaulting and validation beyond the rules in ``offline.plan.diffs``.
+and the API server's defaulting and validation beyond the rules in ``offline.plan.diffs``, except for
+custom resources: given their CRDs' schemas, an update also runs the CRDs' transition rules
+(``x-kubernetes-validations`` reading ``oldSelf``, such as ``self == oldSelf`` on an immutable field)
+with the baseline's object as the old one, and a refusal is an error of the step.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from offline.checks.crds import Schemas, is_custom
 from offline.graph import ResourceGraph
 from offline.plan.diffs import ABSENT, Change, changes, delete_before_replace, format_path, verdict, without_ignored
 from offline.record import REDACTED
@@ -86,6 +90,8 @@ class Plan:
     stack: str
     baseline: str
     steps: tuple[Step, ...]
+    not_evaluated: tuple[str, ...] = ()
+    """Checks the plan could not run, each with the reason."""
 
     @property
     def changed(self) -> list[Step]:
@@ -106,7 +112,8 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"stack": self.stack, "baseline": self.baseline, "summary": self.counts(),
-                "steps": [s.to_dict() for s in self.changed], "errors": [e for _, e in self.errors]}
+                "steps": [s.to_dict() for s in self.changed], "errors": [e for _, e in self.errors],
+                "notEvaluated": list(self.not_evaluated)}
 
 
 def _plain(value: Any) -> Any:
@@ -127,8 +134,20 @@ def _protected_delete(urn: str) -> str:
             f"command:\n`pulumi state unprotect {urn}`")
 
 
+def _transition_refusals(old: dict[str, Any], new: dict[str, Any], schemas: Schemas | None) -> tuple[str, ...]:
+    """What the CRD's transition rules refuse in this update of a custom resource (none for other types)."""
+    inputs = new["inputs"]
+    schema = (schemas or {}).get((inputs.get("apiVersion"), inputs.get("kind")))
+    if schema is None or not is_custom(inputs):
+        return ()
+    from offline.checks import cel_rules
+
+    outcome = cel_rules.evaluate(inputs, schema, old["inputs"], transitions_only=True)
+    return tuple(f"{path or '<root>'}: Invalid value: {reason}" for path, reason in outcome.refusals)
+
+
 def _compare(old: dict[str, Any], new: dict[str, Any], providers: dict[str, dict[str, Any]],
-             replaced_providers: set[str]) -> Step:
+             replaced_providers: set[str], schemas: Schemas | None = None) -> Step:
     urn, type_, name = new["urn"], new["type"], new["name"]
     options = new.get("options") or {}
     if new["read"]:
@@ -146,7 +165,8 @@ def _compare(old: dict[str, Any], new: dict[str, Any], providers: dict[str, dict
     if not found and not reasons:
         return Step(urn, type_, name, "same")
     if not reasons:
-        return Step(urn, type_, name, "update", changes=tuple(found), errors=judged.refusals, notes=judged.notes)
+        return Step(urn, type_, name, "update", changes=tuple(found),
+                    errors=judged.refusals + _transition_refusals(old, new, schemas), notes=judged.notes)
     errors = list(judged.refusals)
     if (old.get("options") or {}).get("protect") and options.get("protect"):
         errors.append(_protected_replace(urn))
@@ -170,8 +190,13 @@ def _identifier_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return bool(before and after and before != after)
 
 
-def plan(baseline: dict[str, Any], current: dict[str, Any], baseline_label: str = "") -> Plan:
-    """The steps that take the stack from ``baseline`` to ``current`` (both inventory documents)."""
+def plan(baseline: dict[str, Any], current: dict[str, Any], baseline_label: str = "",
+         crd_schemas: Schemas | None = None, not_evaluated: tuple[str, ...] = ()) -> Plan:
+    """The steps that take the stack from ``baseline`` to ``current`` (both inventory documents).
+
+    With ``crd_schemas`` (apiVersion, kind -> openAPIV3Schema), updates of custom resources also run
+    their CRD's transition rules against the baseline object.
+    """
     baseline = canonical_inventory(baseline)
     if baseline["stack"] != current["stack"]:
         raise BaselineError(f"the baseline is stack {baseline['stack']!r}, not {current['stack']!r}")
@@ -187,7 +212,7 @@ def plan(baseline: dict[str, Any], current: dict[str, Any], baseline_label: str 
         if old is None:
             steps.append(Step(record.urn, new["type"], new["name"], "create"))
             continue
-        step = _compare(old, new, providers, replaced_providers)
+        step = _compare(old, new, providers, replaced_providers, crd_schemas)
         if step.op == "replace" and new["type"].startswith("pulumi:providers:"):
             replaced_providers.add(record.urn)
         steps.append(step)
@@ -205,7 +230,7 @@ def plan(baseline: dict[str, Any], current: dict[str, Any], baseline_label: str 
             else:
                 notes = ("retained: removed from the stack, the object itself is left in place",)
         steps.append(Step(record.urn, record.type, record.name, "delete", errors=errors, notes=notes))
-    return Plan(current["stack"], baseline_label, tuple(steps))
+    return Plan(current["stack"], baseline_label, tuple(steps), not_evaluated)
 
 
 NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
@@ -320,6 +345,7 @@ def render(result: Plan, show_sames: bool = False) -> str:
         for step, error in result.errors:
             lines.append(f"  {step.type} ({step.name}):")
             lines += [f"    error: {line}" if i == 0 else f"    {line}" for i, line in enumerate(error.splitlines())]
+    lines += [f"\nnot evaluated: {reason}" for reason in result.not_evaluated]
     return "\n".join(lines) + "\n"
 
 
