@@ -171,6 +171,16 @@ def seventy_b_standby(seventy_b) -> Evaluation:
 
 
 @pytest.fixture(scope="session")
+def seventy_b_staged_in_pods(seventy_b) -> Evaluation:
+    """The 70B's standby without a shared class (non-production): each group pod stages its own weights."""
+    raw = seventy_b_standby_config()
+    del raw["site"]["weightsStorageClass"]
+    raw["compliance"]["tier"] = "non-production"
+    world = FakeWorld("prod-standby", stack_outputs={PRIMARY: as_stack_reference(seventy_b)})
+    return evaluate("prod-standby", raw, world=world)
+
+
+@pytest.fixture(scope="session")
 def seventy_b_checks(seventy_b, chart_tools):
     """The 70B stack's preview checks, its charts (the LeaderWorkerSet controller's among them) rendered with helm."""
     from offline.checks import preview

@@ -10,6 +10,7 @@ import pytest
 from offline.checks.analyzer import run_pack_process
 from offline.checks.policy import hipaa, run_pack
 from offline.render import inventory
+from tests.conftest import STACKS
 from tests.test_policy_offline import MUTATIONS, _mutate
 from tools.policy_config import CONFIG_DIR
 
@@ -35,7 +36,7 @@ def test_pack_announces_every_policy_with_its_metadata(prod_inventory):
             assert set(policy.configSchema.properties) == set(rule.config)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_process_and_in_process_runs_agree_on_the_stacks(stack, evaluations):
     document = inventory(evaluations[stack])
     process, _ = run_pack_process(document, _config(stack))

@@ -18,7 +18,7 @@ from components import versions
 from offline.charts import mirror
 from offline.charts.render import chart_of, render_releases
 from offline.checks import preview
-from offline.graph import HELM_RELEASE, ResourceGraph
+from offline.graph import HELM_RELEASE
 from offline.run import ROOT, evaluate, stack_config
 from tests.conftest import STACKS, needs_artifacts, with_changed
 
@@ -26,10 +26,10 @@ GATEWAY_RELEASES = {"gateway-envoy-gateway", "gateway-ai-gateway-crds", "gateway
 RELEASES = {
     "dev": {"primary-gpu-operator", "primary-keda", "observability-kube-prometheus-stack", *GATEWAY_RELEASES},
     "prod": {"primary-gpu-operator", "primary-keda", "observability-kube-prometheus-stack", *GATEWAY_RELEASES,
-             "audit-fluent-bit", "dr-velero-primary-release", "dr-velero-secondary-release", "dr-cluster-gpu-operator",
-             "dr-cluster-keda", "dr-observability-kube-prometheus-stack",
-             # The standby cluster has the primary's front door and audit trail.
-             *{f"dr-{release}" for release in GATEWAY_RELEASES}, "dr-audit-fluent-bit"},
+             "audit-fluent-bit", "dr-velero-primary-release"},
+    # The standby site has the primary's front door and its own audit trail, and its Velero only reads.
+    "prod-standby": {"standby-gpu-operator", "standby-keda", "observability-kube-prometheus-stack", *GATEWAY_RELEASES,
+                     "audit-fluent-bit", "dr-velero-standby-release"},
 }
 
 
@@ -283,9 +283,9 @@ def test_a_custom_resource_that_breaks_a_cel_rule_of_its_crd_fails_naming_the_ru
     def double_slash(record):
         record.inputs["spec"]["rules"][0]["matches"][0]["path"]["value"] = "/v1//models"
 
-    graph = _with_record(prod.graph, "gateway-route", longer_backend_timeout)
-    graph = _with_record(graph, "gateway-llama-2-7b-chat-upstream-key", two_credentials)
-    graph = _with_record(graph, "gateway-models-route-0", double_slash)
+    graph = with_changed(prod.graph, "gateway-route", longer_backend_timeout)
+    graph = with_changed(graph, "gateway-llama-2-7b-chat-upstream-key", two_credentials)
+    graph = with_changed(graph, "gateway-models-route-0", double_slash)
     checks = preview.run(graph, "1.32", _allowed("prod"), *chart_tools)
     assert checks.crd_report.errors == [], "each change passes the schema: only a rule refuses it"
     assert sorted(map(str, checks.crd_report.rule_errors)) == [

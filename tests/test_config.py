@@ -9,13 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.config import SECRET_KEYS, ConfigError, parse_config
+from components.config.site_mirror import mirror_of
 from offline.run import stack_config
 
 ALL_SECRETS = [s.key for s in SECRET_KEYS]
 
 
 def _parse(raw, secrets=ALL_SECRETS):
-    return parse_config(raw, secrets)
+    """A stack's config as its program judges it; a standby's with the shipped primary's siteMirror."""
+    site = raw.get("site") or {}
+    standby = site.get("role") == "standby" and ("primaryStack" in site or "primaryOutputsFile" in site)
+    return parse_config(raw, secrets, primary=mirror_of(parse_config(stack_config("prod"), ALL_SECRETS)) if standby else None)
 
 
 def _set(raw: dict, path: str, value) -> None:
@@ -86,11 +90,27 @@ BROKEN = [
     ("prod", [("dr.mode", "backup-restore"), ("dr.rtoMinutes", 5)], "dr.rtoMinutes",
      "backup-restore recovers in about"),
     ("prod", [("dr.rtoMinutes", 5)], "dr.rtoMinutes", "warm-standby recovers in about 8 min"),
-    ("prod", [("dr.secondary.gpuNodes", 1)], "dr.secondary.gpuNodes", "2 GPUs, but the secondary has 1"),
+    ("prod-standby", [("dr.standbyGpuNodes", 1)], "dr.standbyGpuNodes",
+     "2 GPUs, but this site keeps 1; set dr.standbyGpuNodes to at least 2"),
     ("prod", [("dr.fileSystemBackup", True)], "dr.fileSystemBackup", "add `velero` with its reason"),
     ("prod", [("dr.backupStorage", _DELETE)], "dr.backupStorage", "S3 target"),
     ("prod", [("dr.backupStorage.s3Url", "http://s3-b.hospital.example")], "dr.backupStorage.s3Url", "must use https://"),
-    ("prod", [("dr.secondary", _DELETE)], "dr.secondary", "needs the secondary site"),
+    ("prod", [("dr.secondary", {"clusterName": "llm-dr"})], "dr.secondary", "the standby site is its own stack now"),
+    ("prod-standby", [("models", {})], "models", "a standby serves the primary's models"),
+    ("prod-standby", [("gateway.modelAccess", {})], "gateway.modelAccess", "comes from the primary stack"),
+    ("prod-standby", [("dr.mode", "pilot-light"), ("dr.rtoMinutes", 120)], "dr.mode", "differs from the primary's"),
+    ("prod-standby", [("dr.backupStorage.prefix", "other")], "dr.backupStorage.prefix", "use the primary's 'prod'"),
+    ("prod-standby", [("dr.restoreFromSchedule", "platform-frequent")], "dr.restoreFromSchedule",
+     "restores only when the standby takes over"),
+    ("prod-standby", [("dr.active", True), ("dr.restoreFromSchedule", "nightly")], "dr.restoreFromSchedule",
+     "the primary's schedules are ['platform-frequent', 'platform-daily']"),
+    ("prod-standby", [("dr.enabled", False)], "dr.enabled", "a standby stack restores the primary's backups"),
+    ("prod-standby", [("site.primaryStack", "prod")], "site.primaryStack", "organization/project/stack"),
+    ("prod-standby", [("site.primaryStack", _DELETE)], "site.primaryStack", "a standby needs the primary's outputs"),
+    ("prod-standby", [("site.primaryOutputsFile", "/etc/primary.json")], "site.primaryOutputsFile", "without '..'"),
+    ("prod", [("dr.active", True)], "dr.active", "is a standby stack's setting"),
+    ("prod", [("site", {"primaryStack": "organization/onprem-llm/prod"})], "site.primaryStack",
+     "is read only by a standby stack"),
     ("prod", [("compliance.privilegedNamespaces.llm-serving", "vLLM wants root")],
      "compliance.privilegedNamespaces.llm-serving", "stay at Pod Security restricted"),
     ("dev", [("cost.amortisationYears", 0)], "cost.amortisationYears", "must be at least 1 (years)"),
@@ -141,8 +161,7 @@ FREE_TEXT = [
     ("prod", [("gpuPool.alarmEmail", "vsphere-oncall")], "gpuPool.alarmEmail", "is not an e-mail address"),
     ("dev", [("vsphere.user", "VSPHERE.LOCAL\\Administrator")], "vsphere.user", "identifies no person"),
     ("dev", [("vsphere.user", "Administrator@corp.local")], "vsphere.user", "identifies no person"),
-    ("prod", [("dr.secondary.vsphere.user", "vsphere.local\\administrator")], "dr.secondary.vsphere.user",
-     "identifies no person"),
+    ("prod-standby", [("vsphere.user", "vsphere.local\\administrator")], "vsphere.user", "identifies no person"),
     ("dev", [("tanzu.kubernetesVersion", 1.29)], "tanzu.kubernetesVersion",
      'YAML read it as the number 1.29 (which can drop digits: 1.10 reads as 1.1); quote it as you mean it, e.g. "1.29"'),
     ("dev", [("tanzu.tkr", "1.29.4")], "tanzu.tkr", "e.g. 'v1.29.4---vmware.3-fips.1-tkg.1'"),
@@ -242,8 +261,10 @@ CROSS_SECTION = [
     ("prod", [("observability.enabled", False)], "observability.enabled", "alerting-present"),
     ("prod", [("observability.alertEmail", _DELETE), ("observability.alertWebhook", False)], "observability.alertEmail",
      "production alerts must reach someone"),
-    ("prod", [("dr.secondary.vsphere.server", "vcenter-a.hospital.example"), ("dr.secondary.supervisorId", "domain-c2010")],
-     "dr.secondary.supervisorId", "the secondary site needs its own"),
+    ("prod-standby", [("vsphere.server", "vcenter-a.hospital.example"), ("tanzu.supervisorId", "domain-c2010")],
+     "vsphere.computeCluster", "a standby needs its own cluster and Supervisor"),
+    ("prod-standby", [("audit.s3Url", "https://s3-audit.hospital.example"), ("audit.bucket", "llm-platform-audit")],
+     "audit.bucket", "is the primary's audit store"),
     # Production names every network it talks to; only clients may reach the gateway from anywhere.
     ("prod", [("tanzu.apiServerCidrs", _DELETE)], "tanzu.apiServerCidrs",
      "0.0.0.0/0 is any address; production reaches only named networks"),
@@ -320,7 +341,7 @@ def test_broken_config_is_rejected_with_its_key_value_and_reason(stack, changes,
 
 
 def test_sample_stacks_are_valid():
-    for stack in ("dev", "prod"):
+    for stack in ("dev", "prod", "prod-standby"):
         cfg = _parse(stack_config(stack))
         assert cfg.models
 

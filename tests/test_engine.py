@@ -8,6 +8,7 @@ import pytest
 from offline.record import OfflineMocks, RecordingMonitor, Secret, is_unknown
 from offline.run import ROOT, evaluate
 from offline.world import FakeWorld, LookupFailed, Mode, ReadFailed
+from tests.conftest import STACKS
 
 PROGRAMS = ROOT / "tests" / "programs"
 CLUSTER = "kubernetes:cluster.x-k8s.io/v1beta1:Cluster"
@@ -17,12 +18,12 @@ def _run(program: str, mode: Mode, **config):
     return evaluate("dev", raw_config=config, program=PROGRAMS / program, project="enginetest", mode=mode)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_the_new_stack_preview_of_each_stack_registers_what_up_creates(stack, previews, evaluations):
     assert [(r.type, r.name) for r in previews[stack].graph] == [(r.type, r.name) for r in evaluations[stack].graph]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_resources_being_created_have_unknown_ids_in_preview_but_echo_their_inputs(stack, previews):
     preview = previews[stack]
     created = [r for r in preview.graph if r.custom and not r.read]

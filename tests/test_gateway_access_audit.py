@@ -26,8 +26,7 @@ def test_gateway_namespace_is_the_one_the_endpoints_admit(prod):
 
 def test_rbac_binds_groups_least_privilege(prod):
     bindings = {r.name: r.inputs for r in prod.graph
-                if r.type.startswith("kubernetes:rbac.authorization.k8s.io") and r.type.endswith("Binding")
-                and not r.name.startswith("dr-")}
+                if r.type.startswith("kubernetes:rbac.authorization.k8s.io") and r.type.endswith("Binding")}
     assert bindings["access-break-glass"]["roleRef"]["name"] == "cluster-admin"
     assert bindings["access-break-glass"]["subjects"] == [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io",
                                                           "name": "sso:llm-platform-breakglass@hospital.example"}]
@@ -59,12 +58,13 @@ def test_operator_and_auditor_roles_read_no_secret_and_enter_no_container(prod):
     assert any("rbac.authorization.k8s.io" in rule["apiGroups"] for rule in reader), "auditors read RBAC"
 
 
-def test_the_standby_site_has_the_same_access_control(prod):
-    primary = {r.name.removeprefix("access-"): r.inputs for r in prod.graph if r.name.startswith("access-")
-               and r.type.startswith("kubernetes:rbac")}
-    standby = {r.name.removeprefix("dr-access-"): r.inputs for r in prod.graph if r.name.startswith("dr-access-")
-               and r.type.startswith("kubernetes:rbac")}
-    assert set(primary) - {"operators-api-gateway", "operators-logging"} <= set(standby)
+def test_the_standby_site_has_the_same_access_control(prod, standby):
+    def rbac(evaluation):
+        return {r.name.removeprefix("access-"): r.inputs for r in evaluation.graph if r.name.startswith("access-")
+                and r.type.startswith("kubernetes:rbac")}
+
+    primary, standby = rbac(prod), rbac(standby)
+    assert set(primary) == set(standby)
     assert standby["break-glass"]["subjects"] == primary["break-glass"]["subjects"]
     assert standby["reader-clusterrole"]["rules"] == primary["reader-clusterrole"]["rules"]
 
@@ -138,10 +138,11 @@ def test_the_bucket_is_verified_before_anything_ships(prod):
     assert public.startswith("-----BEGIN PUBLIC KEY-----")
 
 
-def test_the_standby_site_seals_its_own_chain(prod):
-    values = prod.graph.named("dr-audit-fluent-bit").inputs["values"]
+def test_the_standby_site_seals_its_own_chain_in_its_own_store(standby):
+    values = standby.graph.named("audit-fluent-bit").inputs["values"]
     assert "/onprem-llm/llm-dr/logs/" in values["config"]["outputs"]
-    job = prod.graph.named("dr-audit-manifest").inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert "llm-platform-audit-b" in values["config"]["outputs"], "its own site's store, not the primary's"
+    job = standby.graph.named("audit-manifest").inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     env = {e["name"]: e.get("value") for e in job["containers"][0]["env"]}
     assert env["PREFIX"] == "onprem-llm/llm-dr" and env["ANCHOR_PREFIX"] == "onprem-llm-audit-anchors/onprem-llm/llm-dr"
 

@@ -17,12 +17,13 @@ from hipaa import RULES
 from components import versions
 from components.builders import lws
 from components.config import SECRET_KEYS, parse_config
+from components.config.site_mirror import mirror_of
 from components.planning import capacity
 from offline.checks import crds, pod_security
 from offline.render import manifest
 from offline.run import ROOT
 from tests import promtool
-from tests.conftest import SEVENTY_B, seventy_b_config, write_stack_file
+from tests.conftest import SEVENTY_B, seventy_b_config, seventy_b_standby_config, write_stack_file
 
 LWS = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -86,16 +87,19 @@ def test_auto_weighs_every_layout_by_the_gpus_the_load_needs():
 def test_tensor_parallel_auto_stays_within_one_node():
     raw = seventy_b_config()
     raw["gpuPool"].update(gpusPerNode=4, nodes=4, vgpuProfile="grid_a100-80c")
-    raw["dr"]["secondary"]["gpuNodes"] = 4
     chosen = parse_config(raw, [s.key for s in SECRET_KEYS]).models[SEVENTY_B]
     assert chosen.nodes_per_replica == 1 and chosen.tensor_parallel_size in (2, 4)
 
 
 def _issues(raw) -> list:
+    return _standby_issues(raw, None)
+
+
+def _standby_issues(raw, mirror) -> list:
     from components.config import ConfigError
 
     try:
-        parse_config(raw, [s.key for s in SECRET_KEYS])
+        parse_config(raw, [s.key for s in SECRET_KEYS], primary=mirror)
     except ConfigError as error:
         return list(error.issues)
     return []
@@ -120,15 +124,21 @@ def test_tensor_parallelism_across_nodes_is_refused_unless_the_fabric_carries_it
 def test_a_replica_needs_as_many_nodes_as_its_pods_fill():
     raw = seventy_b_config()
     raw["models"] = {SEVENTY_B: raw["models"][SEVENTY_B]}
+    raw["gateway"]["modelAccess"] = {SEVENTY_B: raw["gateway"]["modelAccess"][SEVENTY_B]}
     raw["models"][SEVENTY_B].update(tensorParallelSize=2, nodesPerReplica=3, replicas={"min": 1, "max": 1})
     raw["gpuPool"].update(gpusPerNode=3, nodes=2)
     # Six GPUs in the pool, but a pod of two GPUs per node: three nodes.
     issue = next(i for i in _issues(raw) if i.path == f"models.{SEVENTY_B}.nodesPerReplica")
     assert "3 pods of 2 GPU(s), which need 3 GPU nodes, but the pool has 2" in issue.reason
     raw["gpuPool"]["nodes"] = 3
-    raw["dr"]["secondary"]["gpuNodes"] = 2
-    issue = next(i for i in _issues(raw) if i.path == "dr.secondary.gpuNodes")
+    # The standby keeps a group of that model on the nodes it keeps until failover.
+    mirror = mirror_of(parse_config(raw, [s.key for s in SECRET_KEYS]))
+    standby = seventy_b_standby_config()
+    standby["gpuPool"].update(gpusPerNode=3, nodes=3)
+    standby["dr"]["standbyGpuNodes"] = 2
+    issue = next(i for i in _standby_issues(standby, mirror) if i.path == "dr.standbyGpuNodes")
     assert "a standby replica of a model across nodes needs 3 GPU nodes" in issue.reason
+    assert "set dr.standbyGpuNodes to at least 3" in issue.reason
 
 
 # -- the workload ---------------------------------------------------------------------------------
@@ -267,18 +277,18 @@ def test_sample_stacks_install_no_controller(evaluations):
         assert not [r for r in evaluation.graph.of_type(RELEASE) if r.name.endswith("-lws")]
 
 
-def test_the_dr_standby_runs_the_group_with_its_own_weights_and_controller(seventy_b, layout):
-    standby = seventy_b.graph.named(f"dr-{SEVENTY_B}-server", LWS)
+def test_the_dr_standby_runs_the_group_with_its_own_weights_and_controller(seventy_b_standby):
+    standby = seventy_b_standby.graph.named(f"{SEVENTY_B}-server", LWS)
     template = standby.inputs["spec"]["leaderWorkerTemplate"]
-    assert template["size"] == layout.nodes
-    assert template["volumeClaimTemplates"][0]["spec"]["accessModes"] == ["ReadWriteOnce"]
-    assert template["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
-    for role in ("leaderTemplate", "workerTemplate"):
-        assert template[role]["spec"]["initContainers"][0]["name"] == "stage-weights"
-    release = seventy_b.graph.named("dr-cluster-lws", RELEASE)
+    assert template["size"] >= 2, "the standby's own node shape still needs a group across nodes"
+    # Its weights: one shared claim of the standby's own ReadWriteMany class, filled by a download Job.
+    claim = seventy_b_standby.graph.named(f"{SEVENTY_B}-weights").inputs["spec"]
+    assert claim["storageClassName"] == "vsan-file-services-b" and claim["accessModes"] == ["ReadWriteMany"]
+    assert "volumeClaimTemplates" not in template
+    release = seventy_b_standby.graph.named("standby-lws", RELEASE)
     assert release.inputs["chart"] == "oci://harbor-b.hospital.example/charts/lws"
     assert release.urn in standby.options["dependencies"]
-    scaler = seventy_b.graph.named(f"dr-{SEVENTY_B}-scaler").inputs["spec"]
+    scaler = seventy_b_standby.graph.named(f"{SEVENTY_B}-scaler").inputs["spec"]
     assert scaler["minReplicaCount"] == scaler["maxReplicaCount"] == 1
 
 
@@ -483,7 +493,7 @@ def test_a_new_revision_restages_once_and_rolls_the_groups(deployed_70b):
         raw["models"][SEVENTY_B]["revision"] = "89abcdef0123456789abcdef0123456789abcdef"
     result = _plan(deployed_70b, edit)
     assert {(s.name, s.op) for s in result.changed} == {
-        (f"{SEVENTY_B}-download", "replace"), (f"{SEVENTY_B}-server", "update"), (f"dr-{SEVENTY_B}-server", "update")}
+        (f"{SEVENTY_B}-download", "replace"), (f"{SEVENTY_B}-server", "update")}
     diffs = result.step(f"{SEVENTY_B}-server").diffs
     # Workers load what the leader's engine names from the shared volume; the controller still replaces whole groups.
     assert diffs == ["spec.leaderWorkerTemplate.leaderTemplate.spec.containers[0].args[0]"]
@@ -494,7 +504,6 @@ def test_a_new_layout_updates_the_group_size_in_place(deployed_70b, layout):
     def edit(raw):
         raw["models"][SEVENTY_B].update(tensorParallelSize=1, nodesPerReplica=layout.nodes + 1)
         raw["gpuPool"]["nodes"] = 10
-        raw["dr"]["secondary"]["gpuNodes"] = 5
     result = _plan(deployed_70b, edit)
     step = result.step(f"{SEVENTY_B}-server")
     assert step.op == "update" and "spec.leaderWorkerTemplate.size" in step.diffs

@@ -16,6 +16,7 @@ from offline.checks.promql import metric_names
 from offline.record import Secret
 from offline.render import manifest
 from tests import promtool
+from tests.conftest import STACKS
 
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 
@@ -142,7 +143,7 @@ def _all_expressions(evaluation):
     return promql.expressions([manifest(record) for record in evaluation.graph.kubernetes_objects()])
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_expression_reads_only_catalogued_metrics(stack, evaluations):
     evaluation = evaluations[stack]
     known = catalog.EXPORTED | _recorded(evaluation)
@@ -203,7 +204,7 @@ def test_monitoring_namespace_opens_only_what_the_stack_needs(prod):
 
 def test_a_broken_query_in_a_dashboard_or_a_keda_trigger_fails_the_preview_naming_it(prod, chart_tools):
     from offline.checks import preview
-    from tests.test_charts import _allowed, _with_record
+    from tests.test_charts import _allowed, with_changed
 
     def break_panel(record):
         (key, text), = record.inputs["data"].items()
@@ -214,8 +215,8 @@ def test_a_broken_query_in_a_dashboard_or_a_keda_trigger_fails_the_preview_namin
     def break_trigger(record):
         record.inputs["spec"]["triggers"][0]["metadata"]["query"] = "rate(vllm:num_requests_waiting)"
 
-    graph = _with_record(prod.graph, "observability-dashboard-vllm-endpoints", break_panel)
-    graph = _with_record(graph, "llama-2-7b-chat-scaler", break_trigger)
+    graph = with_changed(prod.graph, "observability-dashboard-vllm-endpoints", break_panel)
+    graph = with_changed(graph, "llama-2-7b-chat-scaler", break_trigger)
     checks = preview.run(graph, "1.32", _allowed("prod"), *chart_tools)
     title = dashboards()["vllm-endpoints.json"]["panels"][0]["title"]
     assert checks.promql_errors == [

@@ -9,6 +9,7 @@ import pytest
 
 from components.outputs import SECRET_OUTPUTS, StackOutputs
 from offline.record import Secret, redact, reveal
+from tests.conftest import STACKS
 from tools import outputs_schema
 
 
@@ -27,7 +28,7 @@ def test_a_schema_change_without_a_new_version_is_refused(monkeypatch):
     assert any("CONTRACT_VERSION" in problem for problem in outputs_schema.problems())
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_exported_outputs_validate_against_the_schema(stack, evaluations, schema):
     outputs = reveal(evaluations[stack].outputs)
     jsonschema.validate(outputs, schema)
@@ -41,7 +42,7 @@ def test_redacted_outputs_json_keeps_its_shape(prod, schema, rendered):
     jsonschema.validate(written, schema)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_no_secret_output_is_plain(stack, evaluations):
     outputs = evaluations[stack].outputs
     assert set(SECRET_OUTPUTS) == {"kubeconfig", "grafanaAdminPassword"}

@@ -21,13 +21,9 @@ def test_both_templates_of_a_set_across_nodes_are_valid(seventy_b_checks):
     assert seventy_b_checks.pod_validation == []
 
 
-def _set_document(seventy_b):
-    return manifest(seventy_b.graph.named(f"dr-{SEVENTY_B}-server"))
-
-
-def test_a_mount_of_a_volume_the_pod_lacks_is_refused(seventy_b):
-    """The standby's group pods stage their own weights, so their init container mounts the token's Secret."""
-    document = _set_document(seventy_b)
+def test_a_mount_of_a_volume_the_pod_lacks_is_refused(seventy_b_staged_in_pods):
+    """Group pods that stage their own weights mount the token's Secret in their init container."""
+    document = manifest(seventy_b_staged_in_pods.graph.named(f"{SEVENTY_B}-server"))
     worker = document["spec"]["leaderWorkerTemplate"]["workerTemplate"]["spec"]
     claimed = pod_validation.claim_templates(document)
     assert claimed == ["weights"]

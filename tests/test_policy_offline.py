@@ -13,6 +13,7 @@ from offline.checks.compliance import compliance
 from offline.checks.policy import run_pack
 from offline.render import inventory
 from offline.run import ROOT
+from tests.conftest import STACKS
 from tools.policy_config import CONFIG_DIR, for_stack, render
 
 
@@ -25,13 +26,13 @@ def _config(stack):
     return json.loads((CONFIG_DIR / f"{stack}.json").read_text())
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_committed_policy_config_matches_the_stack(stack):
     assert (CONFIG_DIR / f"{stack}.json").read_text() == render(for_stack(stack)), \
         f"run `python -m tools.policy_config --stack {stack} --write`"
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_sample_stacks_pass_every_policy(stack, evaluations):
     report = run_pack(inventory(evaluations[stack]), _config(stack))
     assert report.violations == []

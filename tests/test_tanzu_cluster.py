@@ -111,7 +111,7 @@ def test_only_the_gpu_operator_and_log_shipper_namespaces_are_privileged_and_say
             r for r in evaluation.graph.of_type(NAMESPACE)
             if "privileged" in {_labels(r).get(f"pod-security.kubernetes.io/{m}") for m in ("enforce", "audit", "warn")}
         ]
-        expected = {"gpu-operator", "logging"} if evaluation.stack == "prod" else {"gpu-operator"}
+        expected = {"gpu-operator", "logging"} if evaluation.stack.startswith("prod") else {"gpu-operator"}
         assert {r.inputs["metadata"]["name"] for r in privileged} == expected
         for record in privileged:
             reason = record.inputs["metadata"]["annotations"]["onprem-llm.io/pod-security-exception"]
@@ -174,15 +174,18 @@ def test_tkc_switch_renders_a_tanzu_kubernetes_cluster(raw_config):
     assert cluster.inputs["metadata"]["annotations"]["run.tanzu.vmware.com/resolve-os-image"] == "os-name=ubuntu"
 
 
-def test_supervisor_and_workload_providers_have_stable_cluster_identifiers(prod):
+def test_supervisor_and_workload_providers_have_stable_cluster_identifiers(prod, standby):
     """Without one, a changed kubeconfig (re-login, IP for FQDN, new CA) replaces everything on the provider."""
-    identifiers = {r.name: r.inputs.get("clusterIdentifier") for r in prod.graph.of_type("pulumi:providers:kubernetes")}
-    assert identifiers == {
+    def identifiers(evaluation):
+        return {r.name: r.inputs.get("clusterIdentifier") for r in evaluation.graph.of_type("pulumi:providers:kubernetes")}
+
+    assert identifiers(prod) == {
         "primary-supervisor": "supervisor/domain-c2010/llm-platform-prod",
         "primary-workload": "llm-platform-prod/llm-prod",
-        "dr-cluster-supervisor": f"supervisor/{prod.graph.named('dr-cluster-vsphere-namespace').inputs['supervisor']}"
-                                 "/llm-platform-dr",
-        "dr-cluster-workload": "llm-platform-dr/llm-dr",
+    }
+    assert identifiers(standby) == {
+        "standby-supervisor": "supervisor/domain-c3012/llm-platform-dr",
+        "standby-workload": "llm-platform-dr/llm-dr",
     }
 
 

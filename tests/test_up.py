@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
-from components.config import SECRET_KEYS, parse_config
 from offline.charts.render import RenderedRelease
-from offline.graph import HELM_RELEASE, ResourceGraph
+from offline.graph import HELM_RELEASE
 from offline.plan import up
-from offline.run import stack_config
-from tests.conftest import STACKS
+from offline.run import platform_config
+from tests.conftest import STACKS, with_changed
 
 
 def _cfg(stack):
-    return parse_config(stack_config(stack), [s.key for s in SECRET_KEYS])
+    return platform_config(stack)
 
 
 

@@ -15,15 +15,15 @@ PREFIX = "urn:pulumi:prod::onprem-llm::"
 
 
 def test_a_nested_components_children_carry_the_whole_type_chain(prod, rendered):
-    """DrSite -> VllmService -> StatefulSet: the mocks' URN kept only VllmService."""
-    expected = (PREFIX + "onprem:platform:DrSite$onprem:platform:VllmService$kubernetes:apps/v1:StatefulSet"
-                "::dr-llama-2-7b-chat-server")
-    assert prod.graph.named("dr-llama-2-7b-chat-server").urn == expected
+    """DrSite -> Velero -> BackupStorageLocation: the mocks' URN kept only Velero."""
+    expected = (PREFIX + "onprem:platform:DrSite$onprem:platform:Velero$kubernetes:velero.io/v1:BackupStorageLocation"
+                "::dr-velero-primary-location")
+    assert prod.graph.named("dr-velero-primary-location").urn == expected
     document = json.loads((rendered["prod"] / "inventory.json").read_text())
     assert expected in {r["urn"] for r in document["resources"]}
-    service = prod.graph.named("dr-llama-2-7b-chat", "onprem:platform:VllmService")
-    assert service.urn == PREFIX + "onprem:platform:DrSite$onprem:platform:VllmService::dr-llama-2-7b-chat"
-    assert prod.graph.named("dr-llama-2-7b-chat-server").parent == service.urn
+    velero = prod.graph.named("dr-velero-primary", "onprem:platform:Velero")
+    assert velero.urn == PREFIX + "onprem:platform:DrSite$onprem:platform:Velero::dr-velero-primary"
+    assert prod.graph.named("dr-velero-primary-location").parent == velero.urn
 
 
 def test_the_stack_is_not_part_of_the_chain(prod):
@@ -76,7 +76,7 @@ def _legacy(document):
 def test_older_inventories_convert_to_engine_urns(prod):
     current = inventory(prod)
     legacy = _legacy(current)
-    nested = next(r for r in legacy["resources"] if r["name"] == "dr-llama-2-7b-chat-server")
+    nested = next(r for r in legacy["resources"] if r["name"] == "dr-velero-primary-location")
     assert "DrSite" not in nested["urn"]
     converted = canonical_inventory(legacy)
     assert [r["urn"] for r in converted["resources"]] == [r["urn"] for r in current["resources"]]

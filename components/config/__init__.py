@@ -191,6 +191,9 @@ def parse_config(raw: Mapping[str, Any], present_secrets: Iterable[str] = (), pr
     if _site_role(raw) == "standby":
         raw, mirrored = apply_mirror(raw, primary, primary_source)
         issues += mirrored
+        if primary is None:
+            # Without the primary's models nothing else of a standby can be judged; name the one fix.
+            raise ConfigError(issues, secrets)
     present |= set(present_secrets)
     sections = {k: v for k, v in raw.items() if k in SECTIONS and not isinstance(v, (SecretValue, SecureValue))}
     for section, validator in SECTION_VALIDATORS.items():

@@ -40,6 +40,9 @@ def mirror_of(cfg: Any) -> dict[str, Any]:
         "site": {"vcenter": cfg.vsphere.server, "computeCluster": cfg.vsphere.compute_cluster,
                  "supervisorId": cfg.tanzu.supervisor_id, "clusterName": cfg.tanzu.cluster_name},
         "models": models,
+        # Maps lose their order on the way through the engine; the routes' rule order (and so the rate-limit
+        # counters' keys) follows the models' order, so it travels explicitly.
+        "modelOrder": list(models),
         "gateway": {k: gateway[k] for k in MIRRORED_GATEWAY_KEYS if k in gateway},
         "dr": {"mode": cfg.dr.mode,
                "backupStorage": {k: v for k, v in (cfg.dr.backup_storage.model_dump(mode="json", by_alias=True)
@@ -97,7 +100,8 @@ def apply_mirror(raw: Mapping[str, Any], mirror: Mapping[str, Any] | None,
                                   "stack to this version of the program first (`pulumi up` there), then preview again"))
         return merged, issues
 
-    merged["models"] = {key: standby_model(model, raw) for key, model in mirror["models"].items()}
+    order = [k for k in mirror.get("modelOrder") or sorted(mirror["models"]) if k in mirror["models"]]
+    merged["models"] = {key: standby_model(mirror["models"][key], raw) for key in order}
     merged["gateway"] = {**gateway, **mirror.get("gateway", {})}
     issues += _disagreements(raw, mirror, source)
     return merged, issues

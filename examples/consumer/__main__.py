@@ -11,7 +11,7 @@ the app authenticates with its own IdP token, so every call is attributed and lo
 import pulumi
 import pulumi_kubernetes as k8s
 
-SUPPORTED_CONTRACT_MAJOR = "2"
+SUPPORTED_CONTRACT_MAJOR = "3"
 
 config = pulumi.Config()
 model_key = config.require("model")

@@ -19,7 +19,7 @@ def inventories(evaluations):
 
 @pytest.fixture(scope="session")
 def pack_configs():
-    return {stack: json.loads((CONFIG_DIR / f"{stack}.json").read_text()) for stack in ("dev", "prod")}
+    return {stack: json.loads((CONFIG_DIR / f"{stack}.json").read_text()) for stack in ("dev", "prod", "prod-standby")}
 
 
 @pytest.fixture

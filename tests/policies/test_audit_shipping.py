@@ -13,10 +13,12 @@ def test_bad_01_no_shipper(stack_resources, settings):
     assert "primary-workload" in next(r.provider for r in resources if r.urn == violations[0][0])
 
 
-def test_bad_01b_the_standby_cluster_ships_its_own(stack_resources, settings):
-    resources = [r for r in stack_resources() if r.name not in ("dr-audit-fluent-bit", "dr-audit-retention")]
+def test_bad_01b_each_cluster_of_a_stack_ships_its_own(stack_resources, settings):
+    """A stack of two clusters (both sites' objects together): the standby's shipper does not cover the primary."""
+    standby = [r for r in stack_resources("prod-standby") if r.name not in ("audit-fluent-bit", "audit-retention")]
+    resources = stack_resources() + standby
     violations = RULE.check(resources, settings(RULE))
-    assert len(violations) == 2 and all("dr-cluster-workload" in next(
+    assert len(violations) == 2 and all("standby-workload" in next(
         r.provider for r in resources if r.urn == urn) for urn, _ in violations)
 
 

@@ -2,15 +2,15 @@ from hipaa.backup_encryption import RULE
 
 
 def test_good_01_rendered_stacks(stack_resources, settings):
-    for stack in ("dev", "prod"):
+    for stack in ("dev", "prod", "prod-standby"):
         assert RULE.check(stack_resources(stack), settings(RULE, stack)) == []
 
 
 def test_bad_01_no_server_side_encryption(stack_resources, settings):
-    resources = stack_resources()
-    location = next(r for r in resources if r.name == "dr-velero-secondary-location")
+    resources = stack_resources("prod-standby")
+    location = next(r for r in resources if r.name == "dr-velero-standby-location")
     del location.props["spec"]["config"]["serverSideEncryption"]
-    assert [urn for urn, _ in RULE.check(resources, settings(RULE))] == [location.urn]
+    assert [urn for urn, _ in RULE.check(resources, settings(RULE, "prod-standby"))] == [location.urn]
 
 
 def test_bad_02_default_repository_password(stack_resources, settings):

@@ -21,7 +21,7 @@ def test_bad_02_grafana_sidecar_reading_secrets(resource, settings):
 
 
 def test_bad_03_kube_state_metrics_collects_secrets(resource, settings):
-    release = resource("dr-observability-kube-prometheus-stack")
+    release = resource("observability-kube-prometheus-stack", "prod-standby")
     del release.props["values"]["kube-state-metrics"]["collectors"]
     assert "collectors include secrets" in RULE.check(release, settings(RULE))[0]
 

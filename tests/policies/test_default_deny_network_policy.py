@@ -13,9 +13,11 @@ def test_bad_01_policy_removed(stack_resources, settings):
 
 
 def test_bad_02_same_namespace_on_the_other_cluster_does_not_count(stack_resources, settings):
-    resources = [r for r in stack_resources() if r.name != "dr-cluster-serving-default-deny"]
+    """Both sites' objects in one list, as a stack of two clusters would hold them."""
+    standby = [r for r in stack_resources("prod-standby") if r.name != "standby-serving-default-deny"]
+    resources = stack_resources() + standby
     assert [urn for urn, _ in RULE.check(resources, settings(RULE))] == [
-        next(r.urn for r in resources if r.name == "dr-cluster-ns-serving")]
+        next(r.urn for r in standby if r.name == "standby-ns-serving")]
 
 
 def test_bad_03_policy_with_rules_is_not_default_deny(stack_resources, settings):

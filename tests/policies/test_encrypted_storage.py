@@ -3,7 +3,8 @@ from hipaa.encrypted_storage import RULE
 
 def test_good_01_weights_claims_templates_and_cluster(resource, settings):
     for name, stack in (("llama-2-7b-chat-weights", "prod"), ("llama-2-7b-chat-server", "dev"),
-                        ("primary-cluster", "prod"), ("dr-cluster-cluster", "prod")):
+                        ("primary-cluster", "prod"), ("standby-cluster", "prod-standby"),
+                        ("llama-2-7b-chat-weights", "prod-standby")):
         assert RULE.check(resource(name, stack), settings(RULE, stack)) == [], name
 
 

@@ -90,8 +90,9 @@ def test_bad_04_a_leader_without_its_health_probe_is_refused_but_workers_need_no
                         "containers[0](vllm).readinessProbe must GET /health"]
 
 
-def test_bad_05_per_pod_weights_must_outlive_the_set(entries):
-    standby = _resource(next(e for e in entries if e["type"] == LWS and e["name"] == f"dr-{SEVENTY_B}-server"))
+def test_bad_05_per_pod_weights_must_outlive_the_set(seventy_b_staged_in_pods):
+    staged = inventory(seventy_b_staged_in_pods)["resources"]
+    standby = _resource(next(e for e in staged if e["type"] == LWS and e["name"] == f"{SEVENTY_B}-server"))
     assert stateful_protected.RULE.evaluate(standby, {}) == []
     standby.props["spec"]["leaderWorkerTemplate"]["persistentVolumeClaimRetentionPolicy"]["whenScaled"] = "Delete"
     assert len(stateful_protected.RULE.evaluate(standby, {})) == 2, "both templates' StatefulSets drop the volumes"

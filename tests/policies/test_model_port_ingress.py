@@ -57,10 +57,11 @@ def test_bad_05_a_second_policy_on_the_serving_namespace(stack_resources, settin
 
 
 def test_bad_06_the_standby_site_is_checked_too(stack_resources, settings):
-    resources = stack_resources()
-    policy = _policy(resources, "dr-llama-2-7b-chat-api-ingress")
+    resources = stack_resources("prod-standby")
+    assert RULE.check(resources, settings(RULE, "prod-standby")) == []
+    policy = _policy(resources, "llama-2-7b-chat-api-ingress")
     policy.props["spec"]["ingress"][0]["from"][1]["podSelector"] = {}
-    assert [urn for urn, _ in RULE.check(resources, settings(RULE))] == [policy.urn]
+    assert [urn for urn, _ in RULE.check(resources, settings(RULE, "prod-standby"))] == [policy.urn]
 
 
 def test_good_02_other_ports_between_the_model_pods(stack_resources, settings):

@@ -28,10 +28,10 @@ def test_bad_02_webhook_ingress_from_anywhere(stack_resources, settings):
 
 
 def test_bad_03_one_of_several_download_blocks(stack_resources, settings):
-    resources = stack_resources()
-    policy = next(r for r in resources if r.name == "dr-llama-2-7b-chat-download-egress")
+    resources = stack_resources("prod-standby")
+    policy = next(r for r in resources if r.name == "llama-2-7b-chat-download-egress")
     policy.props["spec"]["egress"][0]["to"].append({"ipBlock": {"cidr": "0.0.0.0/0"}})
-    assert [urn for urn, _ in RULE.check(resources, settings(RULE))] == [policy.urn]
+    assert [urn for urn, _ in RULE.check(resources, settings(RULE, "prod-standby"))] == [policy.urn]
 
 
 def test_non_production_stacks_are_not_held_to_it(stack_resources, settings):

@@ -3,7 +3,7 @@ from hipaa.no_prompt_logging import RULE
 
 
 def test_good_01_rendered_model_servers(resource, settings):
-    for name, stack in (("llama-2-7b-chat-server", "prod"), ("dr-mistral-7b-instruct-server", "prod"),
+    for name, stack in (("llama-2-7b-chat-server", "prod"), ("mistral-7b-instruct-server", "prod-standby"),
                         ("llama-2-7b-chat-server", "dev")):
         assert RULE.check(resource(name, stack), settings(RULE, stack)) == [], name
 
@@ -21,7 +21,7 @@ def test_bad_01_logging_flags_in_any_spelling(resource, settings, flag):
 
 
 def test_bad_02_uvicorn_trace_and_response_debug(resource, settings):
-    workload = resource("dr-mistral-7b-instruct-server")
+    workload = resource("mistral-7b-instruct-server", "prod-standby")
     _args(workload).extend(["--uvicorn-log-level", "trace"])
     workload.props["spec"]["template"]["spec"]["containers"][0]["env"].append(
         {"name": "VLLM_DEBUG_LOG_API_SERVER_RESPONSE", "value": "true"})

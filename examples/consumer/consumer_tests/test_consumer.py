@@ -68,5 +68,5 @@ def test_unknown_contract_major_is_refused(platform_prod, consumer_config, run_c
 
     reference = copy.deepcopy(as_stack_reference(platform_prod))
     reference["outputs"]["contractVersion"] = "1.2.0"
-    with pytest.raises(Exception, match="is not major 2"):
+    with pytest.raises(Exception, match="is not major 3"):
         run_consumer(consumer_config, reference)
