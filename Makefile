@@ -44,6 +44,7 @@ docs: $(STAMP)  ## regenerate the config and outputs references, the outputs sch
 	$(PY) -m tools.outputs_schema --write
 	$(PY) -m tools.policy_config --stack dev --write
 	$(PY) -m tools.policy_config --stack prod --write
+	$(PY) -m tools.policy_config --stack prod-standby --write
 
 artifacts: $(HELM)  ## on a connected machine: fetch the locked charts and CRDs into DIR and check them
 	$(PY) -m tools.artifacts fetch --dir $(or $(DIR),$(error set DIR=<artifacts directory>))

@@ -38,8 +38,6 @@ def grown_prod(factor: int) -> dict:
     gpus = sum(m["replicas"]["max"] * m.get("tensorParallelSize", 1) for m in models.values())
     per_node = raw["gpuPool"].get("gpusPerNode", 1)
     raw["gpuPool"]["nodes"] = -(-gpus // per_node)
-    standby = sum(raw["dr"].get("standbyReplicas", 1) * m.get("tensorParallelSize", 1) for m in models.values())
-    raw["dr"]["secondary"]["gpuNodes"] = -(-standby // per_node)
     return raw
 
 

@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 from offline.record import OfflineMocks, RecordingMonitor, Secret, is_unknown
-from offline.run import ROOT, evaluate
+from offline.run import ROOT, evaluate, stack_config
 from offline.world import FakeWorld, LookupFailed, Mode, ReadFailed
 from tests.conftest import STACKS
 
@@ -28,9 +28,9 @@ def test_resources_being_created_have_unknown_ids_in_preview_but_echo_their_inpu
     preview = previews[stack]
     created = [r for r in preview.graph if r.custom and not r.read]
     assert created and all(r.id == "" for r in created)
-    cluster = preview.graph.named("primary-cluster", CLUSTER)
+    cluster = next(r for r in preview.graph.of_type(CLUSTER))
     # pulumi-kubernetes previews return the inputs: the name is known, the id is not.
-    assert cluster.inputs["metadata"]["name"] == f"llm-{stack}"
+    assert cluster.inputs["metadata"]["name"] == stack_config(stack)["tanzu"]["clusterName"]
     # A random password is computed by its provider: unknown in preview.
     api_key_secret = preview.graph.named("llama-2-7b-chat-api-key", "kubernetes:core/v1:Secret")
     assert isinstance(api_key_secret.inputs["stringData"], Secret)

@@ -195,7 +195,37 @@ def _without_aria(raw: dict) -> dict:
     return {**copy.deepcopy(raw), "aria": {"enabled": False}}
 
 
+DEV_PRIMARY = "organization/onprem-llm/dev"
+
+
+def _minimal_pair() -> tuple[dict, dict]:
+    """The smallest stacks that do DR: dev with backups, and a standby written with no optional key."""
+    primary = copy.deepcopy(stack_config("dev"))
+    primary["dr"] = {"enabled": True, "backupStorage": {"s3Url": "https://s3-b.hospital.example",
+                                                        "bucket": "llm-lab-backups"}}
+    primary["compliance"]["baselineNamespaces"] = {"velero": "data mover pods run as root"}
+    dev = copy.deepcopy(stack_config("dev"))
+    standby = {
+        "site": {"role": "standby", "primaryStack": DEV_PRIMARY},
+        "vsphere": {"server": "vcenter-b.hospital.example", "user": "svc-llm-platform-dr@vsphere.local",
+                    "datacenter": "dc-b", "computeCluster": "gpu-cluster-b", "datastore": "vsan-b",
+                    "workloadNetwork": "llm-workload-b", "storagePolicy": "llm-encrypted-b"},
+        "tanzu": {"supervisorId": "domain-c3012", "supervisorNamespace": "llm-lab-dr", "clusterName": "llm-lab-dr",
+                  "tkr": dev["tanzu"]["tkr"], "kubernetesVersion": dev["tanzu"]["kubernetesVersion"],
+                  "controlPlane": {"replicas": 1},
+                  "registry": {"server": "harbor-b.hospital.example", "username": "robot$llm-lab-dr"}},
+        "gpuPool": {"gpuModel": "A100-80GB", "vgpuProfile": "grid_a100-80c", "nodes": 1},
+        "addons": {"gpuOperator": {"driverRepository": "harbor-b.hospital.example/nvaie", "driverVersion": "570.158.01"}},
+        "dr": {"enabled": True, "backupStorage": dict(primary["dr"]["backupStorage"])},
+        "access": dev["access"],
+        "compliance": {"tier": "non-production", "allowedRegistries": ["harbor-b.hospital.example"],
+                       "baselineNamespaces": {"velero": "data mover pods run as root"}},
+    }
+    return primary, standby
+
+
 VARIANTS = {
+    "minimal config": _minimal_pair,
     "backup-restore": lambda: _pair("backup-restore"),
     "backup-restore, failed over": lambda: _pair("backup-restore", active=True),
     "pilot-light": lambda: _pair("pilot-light"),
@@ -211,7 +241,7 @@ VARIANTS = {
 def _passes(stack: str, raw: dict, world: FakeWorld, chart_tools) -> tuple[object, list[str]]:
     """Everything `python -m offline preview` judges: config, program, charts, pack, the first `up`."""
     evaluation = evaluate(stack, raw, world=world)
-    mirror = world.stack_outputs[PRIMARY]["outputs"]["siteMirror"] if PRIMARY in world.stack_outputs else None
+    mirror = next((r["outputs"]["siteMirror"] for r in world.stack_outputs.values()), None)
     cfg = parse_config(raw, [s.key for s in SECRET_KEYS], primary=mirror, primary_source="test")
     checks = preview_checks.run(evaluation.graph, cfg.tanzu.kubernetes_version, list(cfg.compliance.allowed_registries),
                                 *chart_tools)
@@ -224,11 +254,13 @@ def _passes(stack: str, raw: dict, world: FakeWorld, chart_tools) -> tuple[objec
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_every_recovery_pattern_and_install_switch_previews_on_both_sites(variant, chart_tools):
     primary_raw, standby_raw = VARIANTS[variant]()
-    primary, problems = _passes("prod", primary_raw, FakeWorld("prod"), chart_tools)
+    name = "dev" if standby_raw["site"]["primaryStack"] == DEV_PRIMARY else "prod"
+    primary, problems = _passes(name, primary_raw, FakeWorld(name), chart_tools)
     assert problems == [], f"primary: {problems}"
-    standby, problems = _passes("prod-standby", standby_raw, _world(primary), chart_tools)
+    world = FakeWorld("prod-standby", stack_outputs={standby_raw["site"]["primaryStack"]: as_stack_reference(primary)})
+    standby, problems = _passes("prod-standby", standby_raw, world, chart_tools)
     assert problems == [], f"standby: {problems}"
-    mode, active = standby_raw["dr"]["mode"], standby_raw["dr"].get("active", False)
+    mode, active = standby_raw["dr"].get("mode", "warm-standby"), standby_raw["dr"].get("active", False)
     clusters = [r for r in standby.graph if r.type == "onprem:platform:TanzuCluster"]
     servers = [r for r in standby.graph if r.type == "onprem:platform:VllmService"]
     assert len(clusters) == (0 if mode == "backup-restore" and not active else 1)

@@ -22,7 +22,7 @@ class GpuHostPoolArgs:
     password: pulumi.Input[str]
     """Password of ``vsphere.user``; a Pulumi secret."""
     gpu_nodes: int | None = None
-    """Override of ``pool.nodes`` (a smaller secondary site). Default: ``pool.nodes``."""
+    """Override of ``pool.nodes`` (a standby keeping fewer until failover). Default: ``pool.nodes``."""
 
 
 class GpuHostPool(pulumi.ComponentResource):

@@ -1,4 +1,4 @@
-"""Velero: Kubernetes backups of one cluster to the S3 store at the secondary site."""
+"""Velero: Kubernetes backups of one cluster to the S3 store at the standby site."""
 
 from __future__ import annotations
 
