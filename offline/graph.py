@@ -63,7 +63,7 @@ class ResourceGraph:
         return cls(Record(
             type=r["type"], name=r["name"], urn=r["urn"], parent=r["parent"],
             provider=f"{r['provider']}::" if r["provider"] else "", custom=r["custom"], read=r["read"],
-            id=r["id"], inputs=r["inputs"], options=r["options"],
+            id=r["id"], inputs=r["inputs"], options=r["options"], state=r.get("state"),
         ) for r in document["resources"])
 
     def get(self, urn: str) -> Record | None:

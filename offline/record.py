@@ -20,6 +20,10 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 from offline.urns import STACK_TYPE, make_urn
 from offline.world import FakeWorld, Mode
 
+READ_BACK = ("vsphere:index/entityPermissions:EntityPermissions",)
+"""Types whose provider keeps in the state what it reads back, not what it was given: vsphere.EntityPermissions
+reads every direct permission of its entity after create and on refresh (vmware/terraform-provider-vsphere#1517)."""
+
 
 class Secret:
     """A value that was a Pulumi secret in the program. Written out only as REDACTED."""
@@ -100,6 +104,8 @@ class Record:
     id: str
     inputs: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] | None = None
+    """For providers that read back more than they were given (READ_BACK), the state the engine keeps."""
 
     @property
     def provider_urn(self) -> str:
@@ -177,6 +183,7 @@ class RecordingMonitor(MockMonitor):
         inputs = rpc.deserialize_properties(request.object)
         resource_id, state = self.mocks.register(request.type, request.name, urn, inputs, bool(request.custom),
                                                  request.provider)
+        kept = normalise(state) if request.type in READ_BACK and resource_id else None
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
         timeouts = request.customTimeouts
         self.records.append(Record(
@@ -200,6 +207,7 @@ class RecordingMonitor(MockMonitor):
                 "customTimeouts": {"create": timeouts.create, "update": timeouts.update, "delete": timeouts.delete},
                 "deletedWith": request.deletedWith,
             },
+            state=kept,
         ))
         state_proto = _sync_await(rpc.serialize_properties(state, {}))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=state_proto)

@@ -88,6 +88,7 @@ def inventory(evaluation: Evaluation) -> dict[str, Any]:
                 "id": r.id,
                 "inputs": redact(r.inputs),
                 "options": r.options,
+                **({"state": redact(r.state)} if r.state is not None else {}),
             }
             for r in evaluation.graph
         ],

@@ -59,6 +59,13 @@ INVENTORY: dict[str, dict[str, Any]] = {
 
 KUBECONFIG_KEYS = ("supervisorKubeconfig",)
 GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+ENTITY_PERMISSIONS = "vsphere:index/entityPermissions:EntityPermissions"
+# Direct permissions every vCenter entity the stack did not create carries before the deployment: the
+# administrators' own grants, which a stack must never take over.
+PREEXISTING_GRANTS = (
+    {"userOrGroup": "VSPHERE.LOCAL\\Administrators", "isGroup": True, "propagate": True, "roleId": "-1"},
+    {"userOrGroup": "SITE\\vsphere-admins", "isGroup": True, "propagate": True, "roleId": "-1"},
+)
 
 # Objects every Kubernetes API server (the Supervisor's and each workload cluster's) has before
 # any deployment. The world cannot tell clusters apart by provider, so these exist on all of them.
@@ -315,11 +322,26 @@ class FakeWorld:
             address = f"192.0.2.{int(_digest(self.stack, name, length=4), 16) % 250 + 1}"
             return {**inputs, "status": {"addresses": [{"type": "IPAddress", "value": address}],
                                          "conditions": [{"type": "Programmed", "status": "True"}]}}
+        if typ == ENTITY_PERMISSIONS:
+            return {**inputs, "permissions": self.entity_permissions(inputs)}
         if typ == "random:index/randomPassword:RandomPassword":
             length = int(inputs.get("length", 32))
             value = (_digest(self.stack, name, "password", length=64) * 4)[:length]
             return {**inputs, "result": self._remember(value), "bcryptHash": _digest(value)}
         return dict(inputs)
+
+    def entity_permissions(self, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every direct permission of the entity after the grant, as the provider reads it back.
+
+        An entity this deployment created has only what the stack granted; any other (a cluster, a
+        datacenter, a pool the site made) also carries the grants its administrators made before.
+        """
+        granted = list(inputs.get("permissions") or [])
+        entity = inputs.get("entityId")
+        if any(resource_id == entity for (_, resource_id) in self._created):
+            return granted
+        mine = {p.get("userOrGroup") for p in granted}
+        return granted + [dict(p) for p in PREEXISTING_GRANTS if p["userOrGroup"] not in mine]
 
     def _exists(self, typ: str, resource_id: str) -> bool:
         if (typ, resource_id) in self.preexisting:

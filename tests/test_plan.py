@@ -248,3 +248,34 @@ def test_an_update_a_crd_transition_rule_refuses_is_an_error_of_its_step(deploye
     # Without the CRDs the plan says what it did not check.
     unchecked = plan(baseline, deployed["prod"], "test", not_evaluated=("CRD transition rules: no artifacts",))
     assert not unchecked.errors and "not evaluated: CRD transition rules: no artifacts" in render(unchecked)
+
+
+def test_a_second_up_of_an_unchanged_stack_takes_no_vcenter_permission(deployed, prod):
+    """The operator grant is on the stack's own resource pool: what the provider reads back is only that grant."""
+    grant = next(r for r in deployed["prod"]["resources"] if r["name"] == "access-operator-permissions")
+    assert grant["inputs"]["entityType"] == "ResourcePool"
+    assert [p["userOrGroup"] for p in grant["state"]["permissions"]] == ["HOSPITAL.EXAMPLE\\llm-operators"]
+    assert plan(deployed["prod"], inventory(prod)).changed == []
+
+
+def test_a_grant_on_the_shared_cluster_would_take_every_other_principals_permission(deployed, prod):
+    """The earlier program granted on the site's compute cluster: its state holds the administrators' grants too."""
+    cluster_id = next(i.args for i in prod.invokes if i.token.endswith("getComputeCluster"))
+    shared_id = prod.world.call("vsphere:index/getComputeCluster:getComputeCluster", cluster_id,
+                                prod.graph.named("primary-vsphere").urn + "::id")["id"]
+
+    def on_the_cluster(document):
+        document = copy.deepcopy(document)
+        grant = next(r for r in document["resources"] if r["name"] == "access-operator-permissions")
+        grant["inputs"].update(entityType="ClusterComputeResource", entityId=shared_id)
+        # What the provider keeps after create: every direct permission of that entity.
+        grant["state"] = {**grant["inputs"], "permissions": prod.world.entity_permissions(grant["inputs"])}
+        return document
+
+    baseline, current = on_the_cluster(deployed["prod"]), on_the_cluster(inventory(prod))
+    step = plan(baseline, current).step("access-operator-permissions")
+    assert step.op == "update", "the provider diffs its read-back state, so an unchanged program updates"
+    (error,) = step.errors
+    assert "removes the permissions of SITE\\vsphere-admins, VSPHERE.LOCAL\\Administrators" in error
+    destroy = plan(baseline, {**baseline, "resources": []}).step("access-operator-permissions")
+    assert "VSPHERE.LOCAL\\Administrators" in destroy.notes[0], "a destroy removes every permission it holds"

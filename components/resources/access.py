@@ -164,10 +164,13 @@ class ClusterAccess(pulumi.ComponentResource):
                                   role_privileges=list(AUTOMATION_PRIVILEGES), opts=in_vcenter)
         operator = vsphere.Role(f"{name}-operator-role", name="onprem-llm-operator",
                                 role_privileges=list(OPERATOR_PRIVILEGES), opts=in_vcenter)
+        # On the resource pool this stack creates, never on the site's shared cluster: the provider reads back every
+        # direct permission of its entity and removes, on the next update and on destroy, what it was not given
+        # (vmware/terraform-provider-vsphere#1517), which on a shared entity is everyone else's access.
         vsphere.EntityPermissions(
             f"{name}-operator-permissions",
-            entity_id=pool.compute_cluster_id,
-            entity_type="ClusterComputeResource",
+            entity_id=pool.resource_pool_id,
+            entity_type="ResourcePool",
             permissions=[vsphere.EntityPermissionsPermissionArgs(
                 user_or_group=access.vsphere_operator_group, is_group=True, propagate=True, role_id=operator.id,
             )],

@@ -162,6 +162,10 @@ def _compare(old: dict[str, Any], new: dict[str, Any], providers: dict[str, dict
         reasons.append("provider replaced")
     if type_ == KUBERNETES_PROVIDER and _identifier_changed(old, new):
         reasons.append("clusterIdentifier")
+    taken = _permissions_taken(old, new)
+    if taken and not reasons:
+        # The provider diffs its read-back state, not the last inputs: an unchanged program still updates.
+        return Step(urn, type_, name, "update", changes=tuple(found), errors=(taken,))
     if not found and not reasons:
         return Step(urn, type_, name, "same")
     if not reasons:
@@ -173,6 +177,32 @@ def _compare(old: dict[str, Any], new: dict[str, Any], providers: dict[str, dict
     dbr = delete_before_replace(type_, new["inputs"], bool(options.get("deleteBeforeReplace")))
     return Step(urn, type_, name, "replace", delete_before_replace=dbr, changes=tuple(found),
                 replace_reasons=tuple(reasons), errors=tuple(errors), notes=judged.notes)
+
+
+ENTITY_PERMISSIONS = "vsphere:index/entityPermissions:EntityPermissions"
+
+
+def _principals(permissions: Any) -> list[str]:
+    return sorted(str(p.get("userOrGroup")) for p in permissions or [] if isinstance(p, dict))
+
+
+def _permissions_taken(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """Grants of other principals an EntityPermissions update would remove from its entity.
+
+    vsphere.EntityPermissions keeps in its state every direct permission it read back from the entity
+    after create; an update removes whatever the state holds and the inputs do not
+    (vmware/terraform-provider-vsphere#1517). On an entity the stack does not own, that is everyone
+    else's access.
+    """
+    if new["type"] != ENTITY_PERMISSIONS or "state" not in old:
+        return None
+    wanted = set(_principals(new["inputs"].get("permissions")))
+    lost = [p for p in _principals((old["state"] or {}).get("permissions")) if p not in wanted]
+    if not lost:
+        return None
+    return (f"removes the permissions of {', '.join(lost)} on {new['inputs'].get('entityType')} "
+            f"{new['inputs'].get('entityId')}: the provider read them back after create and takes them over; grant "
+            "on an entity the stack creates (its resource pool or folder) instead")
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
@@ -222,6 +252,8 @@ def plan(baseline: dict[str, Any], current: dict[str, Any], baseline_label: str 
         options = record.options or {}
         errors: tuple[str, ...] = (_protected_delete(record.urn),) if options.get("protect") and not record.read else ()
         notes: tuple[str, ...] = ()
+        if record.type == ENTITY_PERMISSIONS and record.state:
+            notes = (f"removes every permission it holds: {', '.join(_principals(record.state.get('permissions')))}",)
         if options.get("retainOnDelete"):
             container = _container(record, gone)
             if container:
