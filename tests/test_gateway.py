@@ -386,3 +386,33 @@ def test_fixed_namespaces_match_what_the_gateway_creates():
     from components.config.rules import FIXED_NAMESPACES
 
     assert {ai.AI_GATEWAY_NAMESPACE, ai.REDIS_NAMESPACE, "envoy-gateway-system"} <= set(FIXED_NAMESPACES)
+
+
+# -- through a drain ---------------------------------------------------------------------------------
+
+
+def test_the_front_door_stays_up_through_a_node_drain(prod, chart_checks):
+    """Two of every gateway part, spread over nodes, each with a disruption budget (a drain evicts one at a time)."""
+    proxy = _spec(prod, "gateway-proxy-config")["provider"]["kubernetes"]
+    assert proxy["envoyDeployment"]["replicas"] == 2 and proxy["envoyPDB"] == {"minAvailable": 1}
+    assert proxy["envoyDeployment"]["pod"]["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+    for release in ("gateway-envoy-gateway", "gateway-ai-gateway"):
+        objects = next(r for r in chart_checks["prod"].releases if r.record.name == release).objects
+        (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+        assert deployment["spec"]["replicas"] == 2, release
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        (budget,) = [o for o in objects if o["kind"] == "PodDisruptionBudget"]
+        assert budget["spec"]["minAvailable"] == 1, release
+        assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items(), release
+        (spread,) = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        assert spread["labelSelector"]["matchLabels"].items() <= pod_labels.items(), "the spread must select its pods"
+    limits = next(r for r in prod.graph.of_type("kubernetes:helm.sh/v3:Release") if r.name == "gateway-envoy-gateway")
+    rate_limit = limits.inputs["values"]["config"]["envoyGateway"]["provider"]["kubernetes"]["rateLimitDeployment"]
+    assert rate_limit["replicas"] == 2
+
+
+def test_production_refuses_a_single_gateway_replica():
+    raw = stack_config("prod")
+    raw["gateway"]["replicas"] = 1
+    with pytest.raises(ConfigError, match="gateway.replicas: 1: production keeps the only way to the models up"):
+        _parse(raw)

@@ -390,7 +390,13 @@ and response bodies (prompts, completions) are never logged."""
 # -- chart values --------------------------------------------------------------------------------
 
 
-def envoy_gateway_config() -> dict[str, Any]:
+def spread(selector: dict[str, str]) -> list[dict[str, Any]]:
+    """Replicas on different nodes where the cluster has them (a small cluster still schedules them)."""
+    return [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+             "labelSelector": {"matchLabels": dict(selector)}}]
+
+
+def envoy_gateway_config(replicas: int = 1) -> dict[str, Any]:
     """What Envoy Gateway needs for the AI gateway (its v1.1 values files): the Backend API, the extension
     server hooks, and the global rate-limit service with Redis. EnvoyPatchPolicy stays off: it would let anyone
     who may create one in a namespace rewrite the proxies' configuration."""
@@ -405,11 +411,20 @@ def envoy_gateway_config() -> dict[str, Any]:
                                  "port": EXTENSION_PORT}},
         },
         "rateLimit": {"backend": {"type": "Redis", "redis": {"url": REDIS_URL}}},
+        "provider": {"type": "Kubernetes", "kubernetes": {
+            # Proxies run in each Gateway's own namespace, the one the model endpoints admit.
+            "deploy": {"type": "GatewayNamespace"},
+            # The rate-limit service answers every request (it fails open when down): as many as the proxies.
+            "rateLimitDeployment": {"replicas": replicas},
+        }},
     }
 
 
 def ai_gateway_values(controller_image: str, extproc_image: str, tag_controller: str, tag_extproc: str,
-                      pull_secret: str) -> dict[str, Any]:
+                      pull_secret: str, replicas: int = 1) -> dict[str, Any]:
+    # Its webhook admits every new proxy pod (failurePolicy Fail): with one controller down, no proxy could start.
+    available = {"replicaCount": replicas, "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+                 "topologySpreadConstraints": spread({"app.kubernetes.io/instance": "ai-gateway"})} if replicas > 1 else {}
     return {
         "global": {"imagePullSecrets": [{"name": pull_secret}]},
         "controller": {
@@ -419,6 +434,7 @@ def ai_gateway_values(controller_image: str, extproc_image: str, tag_controller:
             "logRequestHeaderAttributes": "",
             "spanRequestHeaderAttributes": "",
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+            **available,
         },
         "extProc": {"image": {"repository": extproc_image, "tag": tag_extproc}},
         "envoyGateway": {"namespace": CONTROLLER_NAMESPACE},

@@ -805,6 +805,11 @@ class GatewayConfig(_Model):
     idp_egress_cidrs: Cidrs = Field(
         ("0.0.0.0/0",), description="Addresses of the identity provider (JWKS fetch on 443). Default: any address."
     )
+    replicas: Annotated[int, at_most(10, "replicas")] = Field(
+        2, ge=1,
+        description="Replicas of the Envoy proxy, the rate-limit service and both gateway controllers, spread over nodes "
+        "with a disruption budget each, so a node drain or a Kubernetes upgrade never takes the front door down. "
+        "Production needs at least 2. Default: 2.")
 
 
 class AccessConfig(_Model):

@@ -306,6 +306,12 @@ def _rule_production_tier(c: PlatformConfig) -> list[ConfigIssue]:
             "vsphere.allowUnverifiedSsl", True,
             "production stacks verify vCenter TLS (164.312(e)(1)); add the vCenter CA to the trust store instead",
         ))
+    if c.gateway.replicas < 2:
+        issues.append(ConfigIssue(
+            "gateway.replicas", c.gateway.replicas,
+            "production keeps the only way to the models up through a node drain or a Kubernetes upgrade: set it to "
+            "at least 2",
+        ))
     if c.tanzu.control_plane.replicas != 3:
         issues.append(ConfigIssue(
             "tanzu.controlPlane.replicas", c.tanzu.control_plane.replicas,

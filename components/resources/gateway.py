@@ -171,11 +171,10 @@ class ModelGateway(pulumi.ComponentResource):
             values={
                 "global": {"imageRegistry": cluster.registry_server, "imagePullSecrets": [{"name": _k8s.PULL_SECRET}],
                            "images": {"envoyProxy": {"image": proxy_image}, "ratelimit": {"image": ratelimit_image}}},
-                "config": {"envoyGateway": {
-                    # Proxies run in each Gateway's own namespace, the one the model endpoints admit.
-                    "provider": {"type": "Kubernetes", "kubernetes": {"deploy": {"type": "GatewayNamespace"}}},
-                    **ai.envoy_gateway_config(),
-                }},
+                "config": {"envoyGateway": ai.envoy_gateway_config(settings.replicas)},
+                **({"deployment": {"replicas": settings.replicas, "pod": {
+                    "topologySpreadConstraints": ai.spread({"control-plane": "envoy-gateway"})}},
+                    "podDisruptionBudget": {"minAvailable": 1}} if settings.replicas > 1 else {}),
             },
             timeout=waits.release_seconds(cluster.waits),
             # The rate-limit service it starts connects to Redis at once.
@@ -197,7 +196,7 @@ class ModelGateway(pulumi.ComponentResource):
             **release_args(versions.AI_GATEWAY, cluster.registry),
             namespace=ai.AI_GATEWAY_NAMESPACE,
             values=ai.ai_gateway_values(controller_image, extproc_image, versions.AI_GATEWAY_CONTROLLER.tag,
-                                        versions.AI_GATEWAY_EXTPROC.tag, _k8s.PULL_SECRET),
+                                        versions.AI_GATEWAY_EXTPROC.tag, _k8s.PULL_SECRET, settings.replicas),
             timeout=waits.release_seconds(cluster.waits),
             # It watches its own CRDs and Envoy Gateway's (Backend, HTTPRouteFilter) from the start.
             opts=after(ai_ns, pull_secret("-ai-controller", ai.AI_GATEWAY_NAMESPACE, ai_ns), ai_crds, controller),
@@ -220,9 +219,14 @@ class ModelGateway(pulumi.ComponentResource):
             "provider": {"type": "Kubernetes", "kubernetes": {
                 # This object replaces the controller's proxy defaults, so it names the mirrored image itself.
                 "envoyDeployment": {
+                    "replicas": settings.replicas,
                     "container": {"image": proxy_image},
-                    "pod": {"imagePullSecrets": [{"name": _k8s.PULL_SECRET}]},
+                    "pod": {"imagePullSecrets": [{"name": _k8s.PULL_SECRET}],
+                            **({"topologySpreadConstraints": ai.spread(GATEWAY_PROXY_SELECTOR)}
+                               if settings.replicas > 1 else {})},
                 },
+                # A drain or an upgrade evicts one proxy at a time; the others keep serving.
+                **({"envoyPDB": {"minAvailable": 1}} if settings.replicas > 1 else {}),
                 # The load balancer answers only the configured client networks.
                 "envoyService": {"loadBalancerSourceRanges": list(settings.client_cidrs)},
             }},
