@@ -19,7 +19,7 @@ from offline.charts.artifacts import HOW_TO_GET, ArtifactsDir, ArtifactsMissing
 from offline.charts.cache import cached
 from offline.charts.helm import Helm, HelmMissing
 from offline.charts.render import RenderedRelease, render_releases
-from offline.checks import crds, images, pod_security, pod_validation, schemas
+from offline.checks import capability, crds, images, pod_security, pod_validation, schemas
 from offline.checks.crds import CrdReport
 from offline.graph import ResourceGraph
 from offline.render import cluster_of, manifest
@@ -40,12 +40,15 @@ class PreviewChecks:
     """What the API server's own validation refuses in a pod template (tests of charts excluded)."""
     images: list[str] = field(default_factory=list)
     image_uses: list[images.ImageUse] = field(default_factory=list)
+    capability: capability.CapabilityReport | None = None
+    """What each subject can reach, charts' RBAC included (None without the pack's effective-capability settings)."""
 
     @property
     def problems(self) -> list[str]:
         """Every failure, one line each."""
         return [*self.render_errors, *self.ignored_values, *(str(e) for e in self.builtin_errors),
-                *(str(e) for e in self.crd_report.errors), *self.pod_security, *self.pod_validation, *self.images]
+                *(str(e) for e in self.crd_report.errors), *self.pod_security, *self.pod_validation, *self.images,
+                *(self.capability.problems if self.capability else [])]
 
     @property
     def failures(self) -> int:
@@ -84,7 +87,9 @@ def supervisor_crds(artifacts: ArtifactsDir) -> list[dict[str, Any]]:
 
 
 def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[str],
-        artifacts: ArtifactsDir | None, helm: Helm | HelmMissing | None) -> PreviewChecks:
+        artifacts: ArtifactsDir | None, helm: Helm | HelmMissing | None,
+        capability_config: dict[str, Any] | None = None) -> PreviewChecks:
+    """``capability_config``: the pack's effective-capability settings; without them the analysis is skipped."""
     result = PreviewChecks()
     crd_documents: list[dict[str, Any]] = []
     if artifacts is None:
@@ -125,6 +130,10 @@ def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[st
     else:
         result.skipped.append("custom resources against CRD schemas: no CRDs without the artifacts directory")
     result.images = images.problems(result.image_uses, allowed_registries)
+    if capability_config is None:
+        result.skipped.append("capability analysis of the rendered RBAC: no effective-capability settings given")
+    else:
+        result.capability = capability.check(clusters, capability_config)
     return result
 
 
@@ -147,10 +156,18 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
         f"{len(result.images)} outside compliance.allowedRegistries or without a release tag",
         f"  chart values: {len(result.ignored_values)} key(s) the charts ignore; {len(result.render_errors)} render failure(s)",
     ]
+    if result.capability is not None:
+        lines.append(f"  capabilities of every subject, charts' RBAC included: {len(result.capability.problems)} beyond "
+                     f"least privilege, {len(result.capability.excepted)} recorded exception(s)")
+        lines += [f"  exception: {item}" for item in result.capability.excepted]
+        for cluster, readers in result.capability.secret_readers.items():
+            lines += [f"  Secrets of {namespace} ({cluster}) reachable by: {', '.join(subjects) or 'nobody'}"
+                      for namespace, subjects in readers.items()]
     for title, items in (("render failure", result.render_errors), ("ignored value", result.ignored_values),
                          ("schema error", result.builtin_errors), ("CRD schema error", crd.errors),
                          ("Pod Security", result.pod_security), ("pod validation", result.pod_validation),
-                         ("image", result.images)):
+                         ("image", result.images),
+                         ("capability", result.capability.problems if result.capability else [])):
         lines += [f"  {title}: {item}" for item in items]
     for release in result.releases:
         if release.crds_left_behind:

@@ -20,6 +20,7 @@ from hipaa import (
     container_resources,
     credentials_from_secrets,
     default_deny_network_policy,
+    effective_capability,
     encrypted_storage,
     gateway_authentication,
     gateway_identity_headers,
@@ -50,7 +51,7 @@ RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     no_default_namespace, backup_coverage, backup_retention, alerting_present, gateway_only_exposure,
     gateway_authentication, audit_shipping, cluster_admin_break_glass, rbac_least_privilege, model_port_ingress,
     no_open_network, no_prompt_logging, chart_secret_access, backup_encryption, audit_evidence_separation,
-    gateway_identity_headers, ai_gateway_authenticated, ai_gateway_token_limited,
+    gateway_identity_headers, ai_gateway_authenticated, ai_gateway_token_limited, effective_capability,
 ))
 
 
