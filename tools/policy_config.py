@@ -65,6 +65,7 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
                            "minimumRetentionDays": SIX_YEARS_DAYS},
         "cluster-admin-break-glass-only": {"breakGlassGroup": cfg.access.break_glass_group},
         "rbac-least-privilege": {"breakGlassGroup": cfg.access.break_glass_group},
+        "ai-gateway-authenticated": {"userClaim": cfg.gateway.oidc.user_claim},
         "effective-capability": {"breakGlassGroup": cfg.access.break_glass_group,
                                  "protectedNamespaces": protected_namespaces(cfg),
                                  "exceptions": capability_exceptions(cfg)},

@@ -17,6 +17,7 @@ from hipaa import (
     backup_retention,
     chart_secret_access,
     cluster_admin_break_glass,
+    configmap_no_credentials,
     container_resources,
     credentials_from_secrets,
     default_deny_network_policy,
@@ -52,6 +53,7 @@ RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     gateway_authentication, audit_shipping, cluster_admin_break_glass, rbac_least_privilege, model_port_ingress,
     no_open_network, no_prompt_logging, chart_secret_access, backup_encryption, audit_evidence_separation,
     gateway_identity_headers, ai_gateway_authenticated, ai_gateway_token_limited, effective_capability,
+    configmap_no_credentials,
 ))
 
 
