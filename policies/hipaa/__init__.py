@@ -23,6 +23,7 @@ from hipaa import (
     default_deny_network_policy,
     effective_capability,
     encrypted_storage,
+    gateway_access_log,
     gateway_authentication,
     gateway_identity_headers,
     gateway_only_exposure,
@@ -53,7 +54,7 @@ RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     gateway_authentication, audit_shipping, cluster_admin_break_glass, rbac_least_privilege, model_port_ingress,
     no_open_network, no_prompt_logging, chart_secret_access, backup_encryption, audit_evidence_separation,
     gateway_identity_headers, ai_gateway_authenticated, ai_gateway_token_limited, effective_capability,
-    configmap_no_credentials,
+    configmap_no_credentials, gateway_access_log,
 ))
 
 
