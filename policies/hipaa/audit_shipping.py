@@ -82,8 +82,8 @@ RULE = Rule(
     citation="164.312(b)",
     severity=Severity.HIGH,
     description="A log shipper sends the API-server audit log and the gateway access log, over TLS that verifies the "
-    "store's certificate, to object storage locked in COMPLIANCE mode for at least six years. Audit controls need records that outlive the nodes and cannot be "
-    "altered.",
+    "store's certificate, to object storage locked in COMPLIANCE mode for at least six years. Audit controls need "
+    "records that outlive the nodes and cannot be altered.",
     check=check,
     stack=True,
     config={
