@@ -87,3 +87,24 @@ def test_the_fences_are_valid_kubernetes_objects(prod_objects, chart_checks):
               and o["metadata"]["name"].startswith("onprem-llm-fence-")]
     assert len(fences) == 5
     assert not [e for e in chart_checks["prod"].builtin_errors if "ValidatingAdmissionPolicy" in str(e)]
+
+
+def _documented_readers() -> set[str]:
+    """Subjects of docs/security.md's table of who reaches the protected namespaces' Secrets."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "security.md").read_text()
+    table = text.split("by who can reach the Secrets of the protected namespaces:", 1)[1].lstrip("\n").split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    return {row.split("`")[1] for row in rows}
+
+
+def test_the_security_doc_names_exactly_who_reaches_the_protected_secrets(prod_objects, settings):
+    analysis = cap.Analysis(prod_objects)
+    protected = settings["protectedNamespaces"]
+    rendered = set()
+    for subject in analysis.subjects():
+        if analysis.reach(subject).secret_namespaces(protected):
+            rendered.add("access.breakGlassGroup" if subject == cap.Subject("Group", settings["breakGlassGroup"])
+                         else f"{subject.namespace}/{subject.name}" if subject.kind == "ServiceAccount" else str(subject))
+    assert _documented_readers() == rendered
