@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from components.builders.gateway_pods import gateway_proxy_selector
+from components.builders.ai_gateway import REDIS_NAMESPACE
+from components.builders.gateway_pods import CONTROLLER_NAMESPACE, RATE_LIMIT_SELECTOR, gateway_proxy_selector
 from components.builders.monitoring import PROMETHEUS_POD_LABELS
 from components.builders.vllm_pod import API_PORT
 from components.config import PlatformConfig
@@ -66,6 +67,8 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
         "cluster-admin-break-glass-only": {"breakGlassGroup": cfg.access.break_glass_group},
         "rbac-least-privilege": {"breakGlassGroup": cfg.access.break_glass_group},
         "ai-gateway-authenticated": {"userClaim": cfg.gateway.oidc.user_claim},
+        "rate-limit-store-isolated": {"storeNamespace": REDIS_NAMESPACE, "rateLimitNamespace": CONTROLLER_NAMESPACE,
+                                      "rateLimitLabels": dict(RATE_LIMIT_SELECTOR)},
         "effective-capability": {"breakGlassGroup": cfg.access.break_glass_group,
                                  "protectedNamespaces": protected_namespaces(cfg),
                                  "exceptions": capability_exceptions(cfg)},

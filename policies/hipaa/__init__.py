@@ -36,6 +36,7 @@ from hipaa import (
     no_open_network,
     no_prompt_logging,
     pod_security_restricted,
+    rate_limit_store_isolated,
     rbac_least_privilege,
     service_account_tokens,
     stateful_protected,
@@ -55,6 +56,7 @@ RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     no_open_network, no_prompt_logging, chart_secret_access, backup_encryption, audit_evidence_separation,
     gateway_identity_headers, ai_gateway_authenticated, ai_gateway_token_limited, effective_capability,
     configmap_no_credentials, gateway_access_log,
+    rate_limit_store_isolated,
 ))
 
 
