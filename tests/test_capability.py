@@ -108,3 +108,16 @@ def test_the_security_doc_names_exactly_who_reaches_the_protected_secrets(prod_o
             rendered.add("access.breakGlassGroup" if subject == cap.Subject("Group", settings["breakGlassGroup"])
                          else f"{subject.namespace}/{subject.name}" if subject.kind == "ServiceAccount" else str(subject))
     assert _documented_readers() == rendered
+
+
+def test_the_compliance_report_lists_every_capability_exception_with_its_reason(settings):
+    from offline.checks.compliance import compliance, markdown
+    from offline.checks.policy import PolicyReport
+
+    pack_config = json.loads((CONFIG_DIR / "prod.json").read_text())
+    document = compliance(PolicyReport(), pack_config)
+    listed = [e for e in document["exceptions"] if e["policy"] == "effective-capability"]
+    assert len(listed) == len(settings["exceptions"]) > 0
+    for entry in settings["exceptions"]:
+        assert any(e["reason"].startswith(entry["subject"]) and e["reason"].endswith(entry["reason"]) for e in listed)
+    assert "ServiceAccount velero/velero-server may *" in markdown(document)
