@@ -89,7 +89,8 @@ def supervisor_crds(artifacts: ArtifactsDir) -> list[dict[str, Any]]:
 def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[str],
         artifacts: ArtifactsDir | None, helm: Helm | HelmMissing | None,
         capability_config: dict[str, Any] | None = None) -> PreviewChecks:
-    """``capability_config``: the pack's effective-capability settings; without them the analysis is skipped."""
+    """``capability_config``: the pack's effective-capability settings; the preview always passes them, callers that
+    want only the schema and image checks leave them out."""
     result = PreviewChecks()
     crd_documents: list[dict[str, Any]] = []
     if artifacts is None:
@@ -130,9 +131,7 @@ def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[st
     else:
         result.skipped.append("custom resources against CRD schemas: no CRDs without the artifacts directory")
     result.images = images.problems(result.image_uses, allowed_registries)
-    if capability_config is None:
-        result.skipped.append("capability analysis of the rendered RBAC: no effective-capability settings given")
-    else:
+    if capability_config is not None:
         result.capability = capability.check(clusters, capability_config)
     return result
 
