@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from components.builders.admission import fences as admission_fences
 from components.builders.gateway_pods import (
     CONTROLLER_METRICS_PORT,
     CONTROLLER_NAMESPACE,
@@ -127,7 +128,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         ), opts=pulumi.ResourceOptions(depends_on=[gateway]))
     access = ClusterAccess("access", ClusterAccessArgs(
         access=cfg.access, cluster=cluster.core, host_pool=host_pool,
-        operator_namespaces=operator_namespaces(cfg),
+        operator_namespaces=operator_namespaces(cfg), fences=admission_fences(cfg),
     ))
     audit = None
     if cfg.audit.enabled:

@@ -129,7 +129,7 @@ def _preview_tree(stack: str, raw: dict, secrets: tuple[str, ...], mode: Mode, u
 
 def _check(cfg, evaluation, artifacts_dir, helm_bin) -> preview_checks.PreviewChecks:
     return preview_checks.run(evaluation.graph, cfg.tanzu.kubernetes_version, list(cfg.compliance.allowed_registries),
-                              artifacts_dir, helm_bin)
+                              artifacts_dir, helm_bin, policy_config(cfg)["effective-capability"])
 
 
 def validated_config(stack: str, raw: dict, secrets: tuple[str, ...]) -> PlatformConfig:

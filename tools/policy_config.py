@@ -14,12 +14,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from components.builders.gateway_pods import gateway_proxy_selector
+from components.builders.ai_gateway import REDIS_NAMESPACE
+from components.builders.gateway_pods import CONTROLLER_NAMESPACE, RATE_LIMIT_SELECTOR, gateway_proxy_selector
 from components.builders.monitoring import PROMETHEUS_POD_LABELS
 from components.builders.vllm_pod import API_PORT
 from components.config import PlatformConfig
 from components.config.rules import SIX_YEARS_DAYS
-from components.planning.compliance import CHART_SECRET_READERS, network_exemptions
+from components.planning.compliance import (
+    CHART_SECRET_READERS,
+    capability_exceptions,
+    network_exemptions,
+    protected_namespaces,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
 
@@ -60,6 +66,12 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
                            "minimumRetentionDays": SIX_YEARS_DAYS},
         "cluster-admin-break-glass-only": {"breakGlassGroup": cfg.access.break_glass_group},
         "rbac-least-privilege": {"breakGlassGroup": cfg.access.break_glass_group},
+        "ai-gateway-authenticated": {"userClaim": cfg.gateway.oidc.user_claim},
+        "rate-limit-store-isolated": {"storeNamespace": REDIS_NAMESPACE, "rateLimitNamespace": CONTROLLER_NAMESPACE,
+                                      "rateLimitLabels": dict(RATE_LIMIT_SELECTOR)},
+        "effective-capability": {"breakGlassGroup": cfg.access.break_glass_group,
+                                 "protectedNamespaces": protected_namespaces(cfg),
+                                 "exceptions": capability_exceptions(cfg)},
         "model-port-ingress": {
             "gatewayNamespace": cfg.gateway.namespace, "gatewayProxyLabels": gateway_proxy_selector(cfg.gateway.namespace),
             "monitoringNamespace": cfg.tanzu.monitoring_namespace, "prometheusLabels": dict(PROMETHEUS_POD_LABELS),

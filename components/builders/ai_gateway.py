@@ -153,8 +153,9 @@ def jwt_provider(oidc: OidcConfig) -> dict[str, Any]:
     }
 
 
-GUARD = f"request.query == '' && '{EXPIRY_HEADER}' in request.headers"
-"""Every allow rule also needs: no query string (no token or prompt in a URL) and a token with `exp`."""
+GUARD = f"request.query == '' && '{EXPIRY_HEADER}' in request.headers && '{USER_HEADER}' in request.headers"
+"""Every allow rule also needs: no query string (no token or prompt in a URL), a token with `exp`, and one with the
+user claim (per-user limits and attribution key on it: a token without it would share one anonymous bucket)."""
 
 
 def _endpoint_of(path: str) -> str:
@@ -366,6 +367,9 @@ def gateway_config_spec() -> dict[str, Any]:
 
 ACCESS_LOG_FORMAT = {
     "start_time": "%START_TIME%",
+    # The peer's address and the client software: who called from where (never the Authorization header).
+    "client_address": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+    "user_agent": "%REQ(USER-AGENT)%",
     "user": f"%REQ({USER_HEADER})%",
     "group": f"%REQ({GROUP_HEADER})%",
     "model": f"%REQ({MODEL_HEADER})%",

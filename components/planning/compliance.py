@@ -36,3 +36,64 @@ def exceptions(cfg: PlatformConfig) -> list[dict[str, str]]:
     found += [{"policy": "chart-secret-access", "namespace": CHART_NAMESPACES[chart], "reason": f"chart {chart}: {reason}"}
               for chart, reason in sorted(CHART_SECRET_READERS.items())]
     return found
+
+
+SEALING_NAMESPACE = "audit-sealing"
+"""Where the audit signing key lives (components.resources.audit)."""
+
+
+def protected_namespaces(cfg: PlatformConfig) -> list[str]:
+    """Namespaces whose Secrets (model API keys and tokens, gateway keys, the audit signing key) only break-glass and
+    the recorded exceptions may reach; there even a namespace's own service accounts must be listed."""
+    return sorted({cfg.tanzu.serving_namespace, cfg.gateway.namespace, *cfg.tanzu.gateway_namespaces, SEALING_NAMESPACE})
+
+
+def capability_exceptions(cfg: PlatformConfig) -> list[dict[str, object]]:
+    """What a subject other than break-glass may reach although least privilege forbids it, each with its reason.
+
+    Capabilities are those of the pack's capability analysis (policies/hipaa/_capability.py). The charts' roles that
+    their values cannot narrow are fenced by admission policies (components.builders.admission) for what they write;
+    what they read no admission policy can refuse, so it is listed here.
+    """
+    gateways = sorted({cfg.gateway.namespace, *cfg.tanzu.gateway_namespaces})
+    keda, monitoring = cfg.addons.keda_namespace, cfg.tanzu.monitoring_namespace
+    entries = [
+        ("ServiceAccount velero/velero-server", ["*"], ["*"],
+         "Velero backs up and restores every kind of object, so its server runs as cluster-admin; Secrets are excluded "
+         "from the backups, and its namespace admits no operator"),
+        ("ServiceAccount gpu-operator/gpu-operator", ["*"], ["*"],
+         "the GPU Operator's chart role patches pods and nodes, manages ClusterRoles and ValidatingAdmissionPolicies "
+         "cluster-wide and no value narrows it; nothing else runs in its namespace, which admits no operator"),
+        ("ServiceAccount gpu-operator/node-feature-discovery", ["change-nodes"], ["*"],
+         "node feature discovery labels nodes with their GPUs and drivers; no value narrows it to labels"),
+        ("ServiceAccount gpu-operator/gpu-operator-node-feature-discovery-prune", ["change-nodes"], ["*"],
+         "the chart's uninstall hook removes the feature labels it set"),
+        ("ServiceAccount envoy-ai-gateway-system/ai-gateway-controller", ["read-secrets"], ["*"],
+         "the AI gateway controller's ClusterRole has `*` on Secrets and no value narrows it; it reads the backends' API "
+         "keys and writes the proxies' filter configuration; admission cannot refuse reads"),
+        ("ServiceAccount envoy-ai-gateway-system/ai-gateway-controller", ["run-workloads"],
+         ["envoy-gateway-system", *gateways],
+         "it rolls the Envoy proxies; a fence refuses its workload writes anywhere else"),
+        ("ServiceAccount envoy-ai-gateway-system/ai-gateway-controller", ["change-admission"], ["*"],
+         "it patches the CA bundle of its own pod-mutating webhook (the role names that webhook only)"),
+        ("ServiceAccount envoy-gateway-system/envoy-gateway", ["read-secrets"], ["*"],
+         "Envoy Gateway reads the gateways' TLS and backend Secrets through a ClusterRole no value narrows"),
+        ("ServiceAccount envoy-gateway-system/envoy-gateway", ["run-workloads"], gateways,
+         "it creates the Envoy proxies in each Gateway's namespace; a fence refuses its workload writes anywhere else"),
+        ("ServiceAccount envoy-gateway-system/envoy-gateway", ["change-admission"], ["*"],
+         "through its own namespace's certificate job, which patches the CA bundle of the topology-injector webhook"),
+        ("ServiceAccount envoy-gateway-system/envoy-gateway-gateway-helm-certgen", ["change-admission"], ["*"],
+         "the certificate job patches the CA bundle of the topology-injector webhook (the role names it only)"),
+        (f"ServiceAccount {keda}/keda-operator", ["scale"], [cfg.tanzu.serving_namespace],
+         "KEDA scales the model servers; a fence refuses any other scale change and every Job it would create"),
+        (f"ServiceAccount {keda}/keda-operator", ["change-admission"], ["*"],
+         "KEDA patches the CA bundle of its own validating webhook; the chart's role does not name it"),
+        (f"ServiceAccount {monitoring}/kube-prometheus-stack-operator", ["read-secrets"], ["*"],
+         "the Prometheus operator reads the Secrets monitors reference and writes Prometheus' configuration Secret; "
+         "its chart role has `*` on Secrets with no value to narrow it"),
+        (f"ServiceAccount {monitoring}/kube-prometheus-stack-operator", ["change-admission"], ["*"],
+         "through its own namespace's admission job account, which patches the CA bundles of the chart's webhooks"),
+        (f"ServiceAccount {monitoring}/kube-prometheus-stack-admission", ["change-admission"], ["*"],
+         "the admission job patches the CA bundles of the chart's webhooks"),
+    ]
+    return [{"subject": s, "capabilities": c, "namespaces": n, "reason": r} for s, c, n, r in entries]

@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 import pulumi_vsphere as vsphere
 
 from components.builders import k8s as _k8s
+from components.builders.admission import Fence
 from components.config.model import AccessConfig
 from components.resources.gpu_host_pool import GpuHostPool
 from components.resources.tanzu_cluster import ClusterCore
@@ -92,6 +93,8 @@ class ClusterAccessArgs:
     host_pool: GpuHostPool
     operator_namespaces: tuple[str, ...] = ()
     """Namespaces where operators read logs and restart pods. Default: the serving and monitoring namespaces."""
+    fences: tuple[Fence, ...] = ()
+    """Admission policies that refuse what a role allows but the platform never needs (components.builders.admission)."""
 
 
 class ClusterAccess(pulumi.ComponentResource):
@@ -159,6 +162,9 @@ class ClusterAccess(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[operator])),
             )
 
+        for fence in args.fences:
+            admission_fence(name, fence, labels, on_cluster)
+
         in_vcenter = pulumi.ResourceOptions(parent=self, provider=pool.provider)
         automation = vsphere.Role(f"{name}-automation-role", name="onprem-llm-automation",
                                   role_privileges=list(AUTOMATION_PRIVILEGES), opts=in_vcenter)
@@ -178,3 +184,31 @@ class ClusterAccess(pulumi.ComponentResource):
         )
         self.automation_role, self.operator_role = "onprem-llm-automation", "onprem-llm-operator"
         self.register_outputs({"automationRole": automation.name, "operatorRole": operator.name})
+
+
+def admission_fence(name: str, fence: Fence, labels: dict[str, str], opts: pulumi.ResourceOptions) -> None:
+    """A ValidatingAdmissionPolicy and its Deny binding (admissionregistration.k8s.io/v1, GA since 1.30)."""
+    admission = k8s.admissionregistration.v1
+    policy = admission.ValidatingAdmissionPolicy(
+        f"{name}-fence-{fence.name}",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=fence.policy_name, labels=labels,
+                                            annotations={"onprem-llm.io/purpose": fence.purpose}),
+        spec=admission.ValidatingAdmissionPolicySpecArgs(
+            failure_policy="Fail",
+            match_constraints=admission.MatchResourcesArgs(resource_rules=[
+                admission.NamedRuleWithOperationsArgs(api_groups=[rule.group], api_versions=["*"],
+                                                      operations=list(rule.operations), resources=list(rule.resources))
+                for rule in fence.rules
+            ]),
+            match_conditions=[admission.MatchConditionArgs(name="fenced-identity", expression=fence.match)],
+            validations=[admission.ValidationArgs(expression=fence.validation, message=fence.message, reason="Forbidden")],
+        ),
+        opts=opts,
+    )
+    admission.ValidatingAdmissionPolicyBinding(
+        f"{name}-fence-{fence.name}-binding",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=fence.policy_name, labels=labels),
+        spec=admission.ValidatingAdmissionPolicyBindingSpecArgs(policy_name=fence.policy_name,
+                                                                validation_actions=["Deny"]),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[policy])),
+    )

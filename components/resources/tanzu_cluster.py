@@ -296,6 +296,9 @@ class TanzuCluster(pulumi.ComponentResource):
                 # KEDA reads Secrets only for TriggerAuthentications, which the platform does not use: its own
                 # namespace only, instead of every Secret of the cluster.
                 "permissions": {"operator": {"restrict": {"secret": True}}, "metricServer": {"restrict": {"secret": True}}},
+                # The chart's default renders `get` on every resource of every group and `patch` on every `*/scale`
+                # for custom scale targets; the platform scales Deployments only (the chart's own rules).
+                "rbac": {"enabledCustomScaledRefKinds": False},
                 # The chart's defaults already run non-root; pin the restricted fields explicitly.
                 "podSecurityContext": {
                     "operator": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},

@@ -43,6 +43,9 @@ def compliance(report: PolicyReport, pack_config: dict[str, Any]) -> dict[str, A
         entry = pack_config.get(rule_name) or {}
         for namespace, reason in sorted((entry.get(key) or {}).items()):
             exceptions.append({"policy": rule_name, "namespace": namespace, "reason": reason})
+    for entry in (pack_config.get("effective-capability") or {}).get("exceptions") or []:
+        exceptions.append({"policy": "effective-capability", "namespace": ", ".join(entry.get("namespaces") or ["*"]),
+                           "reason": f"{entry['subject']} may {', '.join(entry['capabilities'])}: {entry['reason']}"})
     return {
         "sections": {citation: sections[citation] for citation in sorted(sections)},
         "exceptions": exceptions,

@@ -20,7 +20,7 @@ from offline.charts.artifacts import HOW_TO_GET, ArtifactsDir, ArtifactsMissing
 from offline.charts.cache import cached
 from offline.charts.helm import Helm, HelmMissing
 from offline.charts.render import RenderedRelease, render_releases
-from offline.checks import crds, images, pod_security, pod_validation, promql, schemas
+from offline.checks import capability, crds, images, pod_security, pod_validation, promql, schemas
 from offline.checks.crds import CrdReport
 from offline.graph import ResourceGraph
 from offline.render import cluster_of, manifest
@@ -44,13 +44,17 @@ class PreviewChecks:
     promql_expressions: list[promql.Expression] = field(default_factory=list)
     """The PromQL of the program's own rules, dashboards and KEDA triggers."""
     promql_errors: list[str] = field(default_factory=list)
+    capability: capability.CapabilityReport | None = None
+    """What each subject can reach, charts' RBAC included (None without the pack's effective-capability settings)."""
 
     @property
     def problems(self) -> list[str]:
         """Every failure, one line each."""
         return [*self.render_errors, *self.ignored_values, *(str(e) for e in self.builtin_errors),
+        return [*self.render_errors, *self.ignored_values, *(str(e) for e in self.builtin_errors),
                 *(str(e) for e in self.crd_report.errors), *(str(e) for e in self.crd_report.rule_errors),
-                *self.pod_security, *self.pod_validation, *self.images, *self.promql_errors]
+                *self.pod_security, *self.pod_validation, *self.images, *self.promql_errors,
+                *(self.capability.problems if self.capability else [])]
 
     @property
     def failures(self) -> int:
@@ -97,7 +101,10 @@ def crd_schemas(graph: ResourceGraph, kubernetes_minor: str, artifacts: Artifact
 
 
 def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[str],
-        artifacts: ArtifactsDir | None, helm: Helm | HelmMissing | None) -> PreviewChecks:
+        artifacts: ArtifactsDir | None, helm: Helm | HelmMissing | None,
+        capability_config: dict[str, Any] | None = None) -> PreviewChecks:
+    """``capability_config``: the pack's effective-capability settings; the preview always passes them, callers that
+    want only the schema and image checks leave them out."""
     result = PreviewChecks()
     crd_documents: list[dict[str, Any]] = []
     if artifacts is None:
@@ -140,6 +147,8 @@ def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[st
     result.images = images.problems(result.image_uses, allowed_registries)
     result.promql_expressions = promql.expressions([manifest(record) for record in graph.kubernetes_objects()])
     result.promql_errors = promql.syntax_errors(result.promql_expressions)
+    if capability_config is not None:
+        result.capability = capability.check(clusters, capability_config)
     return result
 
 
@@ -168,11 +177,21 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
         f"parsed, {len(result.promql_errors)} refused",
         f"  chart values: {len(result.ignored_values)} key(s) the charts ignore; {len(result.render_errors)} render failure(s)",
     ]
+    if result.capability is not None:
+        lines.append(f"  capabilities of every subject, charts' RBAC included: {len(result.capability.problems)} beyond "
+                     f"least privilege, {len(result.capability.excepted)} recorded exception(s)")
+        lines += [f"  exception: {item}" for item in result.capability.excepted]
+        for cluster, readers in result.capability.secret_readers.items():
+            lines += [f"  Secrets of {namespace} ({cluster}) reachable by: {', '.join(subjects) or 'nobody'}"
+                      for namespace, subjects in readers.items()]
     for title, items in (("render failure", result.render_errors), ("ignored value", result.ignored_values),
                          ("schema error", result.builtin_errors), ("CRD schema error", crd.errors),
                          ("CRD validation rule", crd.rule_errors), ("skipped CEL rule", crd.skipped_sites),
                          ("Pod Security", result.pod_security), ("pod validation", result.pod_validation),
-                         ("image", result.images), ("PromQL", result.promql_errors)):
+        return [*self.render_errors, *self.ignored_values, *(str(e) for e in self.builtin_errors),
+                *(str(e) for e in self.crd_report.errors), *(str(e) for e in self.crd_report.rule_errors),
+                *self.pod_security, *self.pod_validation, *self.images, *self.promql_errors,
+                *(self.capability.problems if self.capability else [])]
         lines += [f"  {title}: {item}" for item in items]
     for release in result.releases:
         if release.crds_left_behind:

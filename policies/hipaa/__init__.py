@@ -17,10 +17,13 @@ from hipaa import (
     backup_retention,
     chart_secret_access,
     cluster_admin_break_glass,
+    configmap_no_credentials,
     container_resources,
     credentials_from_secrets,
     default_deny_network_policy,
+    effective_capability,
     encrypted_storage,
+    gateway_access_log,
     gateway_authentication,
     gateway_identity_headers,
     gateway_only_exposure,
@@ -33,6 +36,7 @@ from hipaa import (
     no_open_network,
     no_prompt_logging,
     pod_security_restricted,
+    rate_limit_store_isolated,
     rbac_least_privilege,
     service_account_tokens,
     stateful_protected,
@@ -52,6 +56,7 @@ RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     gateway_authentication, audit_shipping, cluster_admin_break_glass, rbac_least_privilege, model_port_ingress,
     no_open_network, no_prompt_logging, chart_secret_access, backup_encryption, audit_evidence_separation,
     gateway_identity_headers, ai_gateway_authenticated, ai_gateway_token_limited, vsphere_permissions_owned,
+    effective_capability, configmap_no_credentials, gateway_access_log, rate_limit_store_isolated,
 ))
 
 

@@ -11,6 +11,37 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
 
+def output_sections(text: str) -> list[dict[str, str]]:
+    """Fluent Bit's classic-format [OUTPUT] sections as {lowercased key: value}."""
+    sections: list[dict[str, str]] = []
+    current: dict[str, str] | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            current = {} if stripped.upper() == "[OUTPUT]" else None
+            if current is not None:
+                sections.append(current)
+        elif current is not None and stripped and not stripped.startswith("#"):
+            key, _, value = stripped.partition(" ")
+            current[key.lower()] = value.strip()
+    return sections
+
+
+def tls_problems(values: dict) -> list[str]:
+    """Every output of the shipper speaks TLS and verifies the store's certificate."""
+    problems = []
+    for section in output_sections(str(((values.get("config") or {}).get("outputs")) or "")):
+        name = section.get("alias") or section.get("name") or "?"
+        if section.get("tls", "off").lower() not in ("on", "true", "yes"):
+            problems.append(f"output {name} does not set tls On: audit records would cross the network in clear")
+        if section.get("tls.verify", "on").lower() in ("off", "false", "no"):
+            problems.append(f"output {name} sets tls.verify Off: anyone on the path can pose as the audit store")
+        endpoint = section.get("endpoint")
+        if endpoint and not endpoint.lower().startswith("https://"):
+            problems.append(f"output {name} endpoint {endpoint} is not https://")
+    return problems
+
+
 def check(resources: list[Resource], config: dict) -> list[tuple[str, str]]:
     if not config.get("auditRequired"):
         return []
@@ -22,6 +53,9 @@ def check(resources: list[Resource], config: dict) -> list[tuple[str, str]]:
     shipped = {r.provider for r in resources
                if r.type == RELEASE and str(r.props.get("chart", "")).rsplit("/", 1)[-1] == "fluent-bit"}
     declared = {r.provider for r in resources if r.type == CONFIG_MAP and name_of(r) == "audit-retention"}
+    for release in (r for r in resources if r.type == RELEASE
+                    and str(r.props.get("chart", "")).rsplit("/", 1)[-1] == "fluent-bit"):
+        violations += [(release.urn, f"Release {release.name}: {p}") for p in tls_problems(release.props.get("values") or {})]
     for provider, namespace in sorted(clusters.items()):
         if provider not in shipped:
             violations.append((namespace.urn, "no log shipper (fluent-bit release) ships this cluster's API-server "
@@ -47,9 +81,9 @@ RULE = Rule(
     title="Audit logs shipped and locked six years",
     citation="164.312(b)",
     severity=Severity.HIGH,
-    description="A log shipper sends the API-server audit log and the gateway access log to object storage locked "
-    "in COMPLIANCE mode for at least six years. Audit controls need records that outlive the nodes and cannot be "
-    "altered.",
+    description="A log shipper sends the API-server audit log and the gateway access log, over TLS that verifies the "
+    "store's certificate, to object storage locked in COMPLIANCE mode for at least six years. Audit controls need "
+    "records that outlive the nodes and cannot be altered.",
     check=check,
     stack=True,
     config={

@@ -26,6 +26,25 @@ def _role(container: dict) -> str | None:
     return None
 
 
+TRUST_REMOTE_CODE = "--trust-remote-code"
+SHORTEST_PREFIX = len("--trust-rem")
+"""argparse takes a unique prefix for the flag; `--trust-re` is shared with `--trust-request-chat-template`."""
+
+
+def trusts_remote_code(container: dict) -> str | None:
+    """The argument that makes vLLM run the model repository's own Python code, if any (shell command lines too)."""
+    for part in [*(container.get("command") or []), *(container.get("args") or [])]:
+        for token in str(part).split():
+            name, has_value, value = token.partition("=")
+            if not name.startswith("--"):
+                continue
+            name = "--" + name[2:].replace("_", "-")
+            if (name == TRUST_REMOTE_CODE or (len(name) >= SHORTEST_PREFIX and TRUST_REMOTE_CODE.startswith(name))) \
+                    and not (has_value and value.lower() in ("false", "0", "no")):
+                return token
+    return None
+
+
 def check(resource: Resource, config: dict) -> list[str]:
     pod = pod_spec(resource)
     if pod is None:
@@ -43,6 +62,10 @@ def check(resource: Resource, config: dict) -> list[str]:
                 (env.get("RAY_USAGE_STATS_ENABLED") or {}).get("value") != "0":
             problems.append(f"{path}.env RAY_USAGE_STATS_ENABLED must be \"0\": Ray sends usage statistics off-site by "
                             "default")
+        flag = trusts_remote_code(container)
+        if flag:
+            problems.append(f"{path} passes {flag}: vLLM would run Python code from the model repository inside the "
+                            "server that holds every prompt; serve architectures vLLM implements itself")
         if "VLLM_SERVER_DEV_MODE" in env:
             problems.append(f"{path}.env VLLM_SERVER_DEV_MODE enables unauthenticated admin endpoints; remove it")
         if (env.get("HF_HUB_OFFLINE") or {}).get("value") != "1":
@@ -66,7 +89,8 @@ RULE = Rule(
     citation="164.312(e)(1)",
     severity=Severity.HIGH,
     description="vLLM containers (and the Ray of a group across nodes) opt out of usage statistics, never enable dev "
-    "mode, read their API key from a Secret, serve only pre-staged weights and probe /health. Telemetry and hub "
-    "downloads are network paths out of the site, and dev-mode endpoints can stop or reconfigure the server.",
+    "mode or --trust-remote-code, read their API key from a Secret, serve only pre-staged weights and probe /health. "
+    "Telemetry and hub downloads are network paths out of the site, dev-mode endpoints can stop or reconfigure the "
+    "server, and remote code runs the model repository's Python next to every prompt.",
     check=check,
 )

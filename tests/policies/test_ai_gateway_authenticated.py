@@ -55,3 +55,39 @@ def test_bad_06_tokens_without_exp_or_with_a_query_admitted(stack_resources, set
     messages = [m for _, m in RULE.check(resources, settings(RULE))]
     assert any(f"{rules[0]['name']} must require a token with exp" in m for m in messages)
     assert any(f"{rules[2]['name']} must require no query string" in m for m in messages)
+
+
+def test_bad_07_tokens_of_any_audience_or_keys_over_plain_http(stack_resources, settings):
+    resources = stack_resources()
+    provider = _policy(resources)["jwt"]["providers"][0]
+    provider["audiences"] = []
+    provider["remoteJWKS"]["uri"] = "http://sso.hospital.example/certs"
+    messages = [m for _, m in RULE.check(resources, settings(RULE))]
+    assert any("audiences is empty" in m for m in messages)
+    assert any("remoteJWKS.uri 'http://sso.hospital.example/certs' is not https://" in m for m in messages)
+
+
+def test_good_02_inline_keys_need_no_fetch(stack_resources, settings):
+    resources = stack_resources()
+    provider = _policy(resources)["jwt"]["providers"][0]
+    del provider["remoteJWKS"]
+    provider["localJWKS"] = {"type": "Inline", "inline": "{\"keys\": []}"}
+    assert RULE.check(resources, settings(RULE)) == []
+
+
+def test_bad_08_a_rule_admits_tokens_without_the_user_claim(stack_resources, settings):
+    resources = stack_resources()
+    rules = _policy(resources)["authorization"]["rules"]
+    rules[1]["cel"] = "request.query == '' && 'x-llm-token-expiry' in request.headers"
+    messages = [m for _, m in RULE.check(resources, settings(RULE))]
+    assert [m for m in messages if "user claim 'sub'" in m] == [
+        f"require-jwt: authorization rule {rules[1]['name']} must require the user claim 'sub' (require its header in "
+        "the rule's cel): without it a token with no user shares one anonymous limit and its calls are attributed to "
+        "nobody"]
+
+
+def test_bad_09_no_header_carries_the_user_claim(stack_resources, settings):
+    resources = stack_resources()
+    provider = _policy(resources)["jwt"]["providers"][0]
+    provider["claimToHeaders"] = [c for c in provider["claimToHeaders"] if c["claim"] != "sub"]
+    assert any("copies the user claim 'sub'" in m for _, m in RULE.check(resources, settings(RULE)))

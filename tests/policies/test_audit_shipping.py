@@ -28,3 +28,25 @@ def test_bad_02_short_or_weak_retention(stack_resources, settings):
     retention.props["data"].update(retentionDays="365", objectLockMode="GOVERNANCE")
     messages = [m for _, m in RULE.check(resources, settings(RULE))]
     assert any("below 2190" in m for m in messages) and any("COMPLIANCE" in m for m in messages)
+
+
+def _shipper(resources):
+    return next(r for r in resources if r.name == "audit-fluent-bit")
+
+
+def test_bad_03_the_shipper_does_not_verify_the_store(stack_resources, settings):
+    resources = stack_resources()
+    values = _shipper(resources).props["values"]
+    values["config"]["outputs"] = values["config"]["outputs"].replace("tls.verify On", "tls.verify Off")
+    messages = [m for _, m in RULE.check(resources, settings(RULE))]
+    assert "Release audit-fluent-bit: output s3-apiserver sets tls.verify Off: anyone on the path can pose as the " \
+           "audit store" in messages
+    assert any("s3-gateway sets tls.verify Off" in m for m in messages)
+
+
+def test_bad_04_the_shipper_speaks_plain_http(stack_resources, settings):
+    resources = stack_resources()
+    values = _shipper(resources).props["values"]
+    values["config"]["outputs"] = values["config"]["outputs"].replace("tls On", "tls Off").replace("https://", "http://")
+    messages = [m for _, m in RULE.check(resources, settings(RULE))]
+    assert any("does not set tls On" in m for m in messages) and any("is not https://" in m for m in messages)

@@ -1,3 +1,4 @@
+import pytest
 from hipaa.vllm_hardening import RULE
 
 
@@ -28,3 +29,24 @@ def test_bad_03_service_links_and_ready_probe(resource, settings):
     _vllm(workload)["readinessProbe"]["httpGet"]["path"] = "/ready"
     messages = RULE.check(workload, settings(RULE))
     assert any("enableServiceLinks" in m for m in messages) and any("readinessProbe" in m for m in messages)
+
+
+@pytest.mark.parametrize("argument", ["--trust-remote-code", "--trust_remote_code", "--trust-remote-code=true",
+                                      "--trust-rem"])
+def test_bad_04_remote_code_from_the_model_repository(resource, settings, argument):
+    workload = resource("llama-2-7b-chat-server")
+    _vllm(workload).setdefault("args", []).append(argument)
+    assert any(f"passes {argument}" in m for m in RULE.check(workload, settings(RULE)))
+
+
+def test_bad_05_remote_code_in_a_shell_command_line():
+    from hipaa.vllm_hardening import trusts_remote_code
+
+    assert trusts_remote_code({"command": ["sh", "-c", "ray start --head && vllm serve /m --trust-remote-code"]})
+
+
+@pytest.mark.parametrize("argument", ["--trust-request-chat-template", "--trust-remote-code=false", "--trust-re"])
+def test_good_02_other_flags_and_an_explicit_false(resource, settings, argument):
+    workload = resource("llama-2-7b-chat-server")
+    _vllm(workload).setdefault("args", []).append(argument)
+    assert not any("remote code" in m or "model repository" in m for m in RULE.check(workload, settings(RULE)))

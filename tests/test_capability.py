@@ -1,0 +1,123 @@
+"""Who can reach what on the rendered prod cluster, the charts' RBAC included (the capability analysis)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from hipaa import _capability as cap
+
+from offline.checks import capability, schemas
+from offline.checks.preview import objects_by_cluster
+from tools.policy_config import CONFIG_DIR
+
+WORKLOAD = "primary-workload"
+
+
+@pytest.fixture(scope="session")
+def prod_objects(prod, chart_checks) -> list[dict]:
+    return objects_by_cluster(prod.graph, chart_checks["prod"].releases, schemas.CLUSTER_SCOPED)[WORKLOAD]
+
+
+@pytest.fixture(scope="session")
+def settings() -> dict:
+    return json.loads((CONFIG_DIR / "prod.json").read_text())["effective-capability"]
+
+
+def _without(objects: list[dict], kind: str, name_part: str) -> list[dict]:
+    return [o for o in objects if not (o.get("kind") == kind and name_part in o["metadata"].get("name", ""))]
+
+
+def test_nothing_beyond_least_privilege_is_unexplained(prod_objects, settings):
+    report = capability.check({WORKLOAD: prod_objects}, settings)
+    assert report.problems == []
+    assert report.excepted, "the charts' recorded exceptions are judged, not skipped"
+
+
+def test_only_break_glass_and_recorded_exceptions_reach_the_protected_secrets(prod_objects, settings):
+    analysis = cap.Analysis(prod_objects)
+    protected = settings["protectedNamespaces"]
+    assert {"llm-serving", "api-gateway", "audit-sealing"} <= set(protected)
+    readers = {}
+    for subject in analysis.subjects():
+        reach = analysis.reach(subject)
+        for namespace in reach.secret_namespaces(protected):
+            if subject == cap.Subject("Group", settings["breakGlassGroup"]):
+                continue
+            # Every road this subject has to the namespace's Secrets is a recorded exception.
+            roads = [c for c in reach.capabilities if c.namespace == namespace and c.kind in cap.REACHES_SECRETS]
+            roads += [c for c in reach.capabilities if c.kind == "escalate"]
+            for road in roads:
+                finding = cap.Finding(subject, road, reach.capabilities[road])
+                assert cap.excepted(finding, settings["exceptions"]), f"{finding} is no recorded exception"
+            readers.setdefault(namespace, set()).add(str(subject))
+    # The operators' and auditors' groups reach none of them.
+    assert not any("Group" in r for subjects in readers.values() for r in subjects)
+    assert "ServiceAccount keda/keda-operator" not in set().union(*readers.values())
+
+
+def test_a_chart_road_without_its_exception_fails(prod_objects, settings):
+    narrowed = copy.deepcopy(settings)
+    narrowed["exceptions"] = [e for e in narrowed["exceptions"]
+                              if not (e["subject"].endswith("/ai-gateway-controller") and "read-secrets" in e["capabilities"])]
+    problems = capability.check({WORKLOAD: prod_objects}, narrowed).problems
+    assert any("ai-gateway-controller can read-secrets in every namespace" in p for p in problems)
+
+
+@pytest.mark.parametrize(("fence", "subject"), [
+    ("fence-keda-operator", "ServiceAccount keda/keda-operator can"),
+    ("fence-ai-gateway-controller", "ServiceAccount envoy-ai-gateway-system/ai-gateway-controller can run-workloads"),
+    ("fence-operator-nodes", "can change-nodes"),
+    ("fence-prometheus-operator", "kube-prometheus-stack-operator can"),
+])
+def test_each_fence_is_what_keeps_its_role_inside_least_privilege(prod_objects, settings, fence, subject):
+    unfenced = _without(prod_objects, "ValidatingAdmissionPolicy", fence)
+    problems = capability.check({WORKLOAD: unfenced}, settings).problems
+    assert any(subject in p for p in problems), problems
+
+
+def test_keda_reads_no_resource_of_every_group(prod_objects):
+    operator = next(o for o in prod_objects if o.get("kind") == "ClusterRole" and o["metadata"]["name"] == "keda-operator")
+    assert not any("*" in r.get("apiGroups", []) for r in operator["rules"])
+
+
+def test_the_fences_are_valid_kubernetes_objects(prod_objects, chart_checks):
+    fences = [o for o in prod_objects if o.get("kind") == "ValidatingAdmissionPolicy"
+              and o["metadata"]["name"].startswith("onprem-llm-fence-")]
+    assert len(fences) == 5
+    assert not [e for e in chart_checks["prod"].builtin_errors if "ValidatingAdmissionPolicy" in str(e)]
+
+
+def _documented_readers() -> set[str]:
+    """Subjects of docs/security.md's table of who reaches the protected namespaces' Secrets."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "security.md").read_text()
+    table = text.split("by who can reach the Secrets of the protected namespaces:", 1)[1].lstrip("\n").split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    return {row.split("`")[1] for row in rows}
+
+
+def test_the_security_doc_names_exactly_who_reaches_the_protected_secrets(prod_objects, settings):
+    analysis = cap.Analysis(prod_objects)
+    protected = settings["protectedNamespaces"]
+    rendered = set()
+    for subject in analysis.subjects():
+        if analysis.reach(subject).secret_namespaces(protected):
+            rendered.add("access.breakGlassGroup" if subject == cap.Subject("Group", settings["breakGlassGroup"])
+                         else f"{subject.namespace}/{subject.name}" if subject.kind == "ServiceAccount" else str(subject))
+    assert _documented_readers() == rendered
+
+
+def test_the_compliance_report_lists_every_capability_exception_with_its_reason(settings):
+    from offline.checks.compliance import compliance, markdown
+    from offline.checks.policy import PolicyReport
+
+    pack_config = json.loads((CONFIG_DIR / "prod.json").read_text())
+    document = compliance(PolicyReport(), pack_config)
+    listed = [e for e in document["exceptions"] if e["policy"] == "effective-capability"]
+    assert len(listed) == len(settings["exceptions"]) > 0
+    for entry in settings["exceptions"]:
+        assert any(e["reason"].startswith(entry["subject"]) and e["reason"].endswith(entry["reason"]) for e in listed)
+    assert "ServiceAccount velero/velero-server may *" in markdown(document)
