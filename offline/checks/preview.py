@@ -51,7 +51,6 @@ class PreviewChecks:
     def problems(self) -> list[str]:
         """Every failure, one line each."""
         return [*self.render_errors, *self.ignored_values, *(str(e) for e in self.builtin_errors),
-        return [*self.render_errors, *self.ignored_values, *(str(e) for e in self.builtin_errors),
                 *(str(e) for e in self.crd_report.errors), *(str(e) for e in self.crd_report.rule_errors),
                 *self.pod_security, *self.pod_validation, *self.images, *self.promql_errors,
                 *(self.capability.problems if self.capability else [])]
@@ -188,10 +187,8 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
                          ("schema error", result.builtin_errors), ("CRD schema error", crd.errors),
                          ("CRD validation rule", crd.rule_errors), ("skipped CEL rule", crd.skipped_sites),
                          ("Pod Security", result.pod_security), ("pod validation", result.pod_validation),
-        return [*self.render_errors, *self.ignored_values, *(str(e) for e in self.builtin_errors),
-                *(str(e) for e in self.crd_report.errors), *(str(e) for e in self.crd_report.rule_errors),
-                *self.pod_security, *self.pod_validation, *self.images, *self.promql_errors,
-                *(self.capability.problems if self.capability else [])]
+                         ("image", result.images), ("PromQL", result.promql_errors),
+                         ("capability", result.capability.problems if result.capability else [])):
         lines += [f"  {title}: {item}" for item in items]
     for release in result.releases:
         if release.crds_left_behind:
