@@ -82,7 +82,9 @@ def test_vsphere_roles_hold_only_the_listed_privileges(prod):
     assert sorted(operator["rolePrivileges"]) == sorted(OPERATOR_PRIVILEGES)
     assert not any(p.startswith(("VirtualMachine.", "Datastore.", "Host.")) for p in automation["rolePrivileges"])
     permissions = prod.graph.named("access-operator-permissions").inputs
-    assert permissions["entityType"] == "ClusterComputeResource"
+    # On the pool the stack creates, never the site's shared cluster (the provider takes over its entity's grants).
+    assert permissions["entityType"] == "ResourcePool"
+    assert permissions["entityId"] == prod.graph.named("primary-gpu", "vsphere:index/resourcePool:ResourcePool").id
     assert permissions["permissions"][0]["userOrGroup"] == "HOSPITAL.EXAMPLE\\llm-operators"
     assert permissions["permissions"][0]["roleId"] == prod.graph.named("access-operator-role", "vsphere:index/role:Role").id
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from components.builders.ai_gateway import AI_GATEWAY_NAMESPACE
 from components.builders.gateway_pods import CONTROLLER_NAMESPACE as ENVOY_GATEWAY_NAMESPACE
 from components.config.model import PlatformConfig
+from components.planning import capacity
 
 PREFIX = "onprem-llm-fence-"
 
@@ -117,6 +118,14 @@ def fences(cfg: PlatformConfig) -> tuple[Fence, ...]:
             message=f"{keda}/keda-operator may only scale workloads of {cfg.tanzu.serving_namespace}",
         ),
     ]
+    if any(capacity.layout_of(cfg, model).multi_node for model in cfg.models.values()):
+        # The LeaderWorkerSet controller's ClusterRole writes pods and StatefulSets in every namespace; it needs them
+        # only where the model groups run.
+        found.append(workload_fence(
+            "lws-controller", "the LeaderWorkerSet controller runs model groups in the serving namespace only",
+            cfg.addons.lws_namespace, "lws-controller-manager", (cfg.tanzu.serving_namespace, cfg.addons.lws_namespace),
+            # Its role also patches nodes, which it never needs: a node is in no namespace, so the fence refuses it.
+            (Rule("", ("nodes",), ("UPDATE",)),)))
     if cfg.observability.enabled:
         monitoring = cfg.tanzu.monitoring_namespace
         found.append(workload_fence(

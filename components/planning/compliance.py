@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from components.config.model import PlatformConfig
+from components.planning import capacity
 
 PACK_NAME = "onprem-llm-hipaa"
 """Name of the policy pack in policies/ (a test keeps the two equal)."""
@@ -57,16 +58,17 @@ def capability_exceptions(cfg: PlatformConfig) -> list[dict[str, object]]:
     """
     gateways = sorted({cfg.gateway.namespace, *cfg.tanzu.gateway_namespaces})
     keda, monitoring = cfg.addons.keda_namespace, cfg.tanzu.monitoring_namespace
+    gpu = cfg.addons.gpu_operator.namespace
     entries = [
         ("ServiceAccount velero/velero-server", ["*"], ["*"],
          "Velero backs up and restores every kind of object, so its server runs as cluster-admin; Secrets are excluded "
          "from the backups, and its namespace admits no operator"),
-        ("ServiceAccount gpu-operator/gpu-operator", ["*"], ["*"],
+        (f"ServiceAccount {gpu}/gpu-operator", ["*"], ["*"],
          "the GPU Operator's chart role patches pods and nodes, manages ClusterRoles and ValidatingAdmissionPolicies "
          "cluster-wide and no value narrows it; nothing else runs in its namespace, which admits no operator"),
-        ("ServiceAccount gpu-operator/node-feature-discovery", ["change-nodes"], ["*"],
+        (f"ServiceAccount {gpu}/node-feature-discovery", ["change-nodes"], ["*"],
          "node feature discovery labels nodes with their GPUs and drivers; no value narrows it to labels"),
-        ("ServiceAccount gpu-operator/gpu-operator-node-feature-discovery-prune", ["change-nodes"], ["*"],
+        (f"ServiceAccount {gpu}/gpu-operator-node-feature-discovery-prune", ["change-nodes"], ["*"],
          "the chart's uninstall hook removes the feature labels it set"),
         ("ServiceAccount envoy-ai-gateway-system/ai-gateway-controller", ["read-secrets"], ["*"],
          "the AI gateway controller's ClusterRole has `*` on Secrets and no value narrows it; it reads the backends' API "
@@ -96,4 +98,13 @@ def capability_exceptions(cfg: PlatformConfig) -> list[dict[str, object]]:
         (f"ServiceAccount {monitoring}/kube-prometheus-stack-admission", ["change-admission"], ["*"],
          "the admission job patches the CA bundles of the chart's webhooks"),
     ]
+    if any(capacity.layout_of(cfg, model).multi_node for model in cfg.models.values()):
+        lws = f"ServiceAccount {cfg.addons.lws_namespace}/lws-controller-manager"
+        entries += [
+            (lws, ["read-secrets"], ["*"], "the LeaderWorkerSet controller's ClusterRole reads Secrets cluster-wide and no "
+             "value narrows it; admission cannot refuse reads"),
+            (lws, ["run-workloads"], [cfg.tanzu.serving_namespace, cfg.addons.lws_namespace],
+             "it creates the model groups' StatefulSets and pods; a fence refuses its workload writes anywhere else"),
+            (lws, ["change-admission"], ["*"], "it patches the CA bundles of its own webhooks"),
+        ]
     return [{"subject": s, "capabilities": c, "namespaces": n, "reason": r} for s, c, n, r in entries]
