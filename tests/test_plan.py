@@ -202,7 +202,7 @@ def test_a_git_revision_baseline_runs_the_program_and_stack_file_of_that_revisio
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "deployed")
     stack_file = repo / "Pulumi.dev.yaml"
-    stack_file.write_text(stack_file.read_text().replace("tag: v0.12.0", "tag: v0.12.1"))
+    stack_file.write_text(stack_file.read_text().replace("tag: v0.34.0 ", "tag: v0.34.0-cu129 "))
     _git(repo, "commit", "-q", "-am", "bump")
     baseline = inventory_at_revision("HEAD~1", "dev", repo)
     assert json.dumps(baseline, sort_keys=True) == json.dumps(deployed["dev"], sort_keys=True, default=str)

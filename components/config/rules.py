@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from components.config.issues import MISSING, ConfigIssue
 from components.config.model import ModelConfig, PlatformConfig
+from components.config.vllm_args import pinned_flags
 from components.planning import capacity, sizing, vgpu
 from components.planning.dr_plan import DrFigures, DrInputs, achievable, cron_for_interval
 
@@ -231,6 +232,28 @@ def _rule_images_allowed(c: PlatformConfig) -> list[ConfigIssue]:
             "tanzu.registry.server", c.tanzu.registry.server,
             f"the pull secret's registry is not in compliance.allowedRegistries {list(c.compliance.allowed_registries)}; "
             "list it there or use an allowed registry",
+        ))
+    return issues
+
+
+def _rule_image_is_pinned_vllm(c: PlatformConfig) -> list[ConfigIssue]:
+    """A model's image runs the vLLM whose flags extraArgs, the benchmark and the sizing are checked against.
+
+    The flag file knows one release; another image would start with flags it may not have (the check would pass
+    and the pod crash-loop), so the tag must name that release (``v0.34.0``, or a build of it: ``v0.34.0-cu129``).
+    """
+    version = pinned_flags()["version"]
+    issues = []
+    for key, m in c.models.items():
+        tag = m.image.tag
+        if re.fullmatch(rf"v?{re.escape(version)}(?:-[A-Za-z0-9_.-]+)?", tag):
+            continue
+        issues.append(ConfigIssue(
+            f"models.{key}.image.tag", tag,
+            f"the pinned vLLM is {version} (artifacts.lock.json; extraArgs are checked against its flags in "
+            f"components/config/vllm_flags.json), so the image must be that release: set tag v{version} and digest to "
+            f"the site's mirrored copy of vllm/vllm-openai:v{version} (`crane digest {m.image.repository}:v{version}`); "
+            "to run another vLLM, bump the lock and regenerate the flag file with `python -m tools.vllm_flags`",
         ))
     return issues
 
@@ -1011,6 +1034,7 @@ RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_served_names_unique,
     _rule_model_source,
     _rule_images_allowed,
+    _rule_image_is_pinned_vllm,
     _rule_gpu_mode,
     _rule_production_tier,
     _rule_namespaces_distinct,
