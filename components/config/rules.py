@@ -258,6 +258,30 @@ def _rule_image_is_pinned_vllm(c: PlatformConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _rule_benchmark(c: PlatformConfig) -> list[ConfigIssue]:
+    """The benchmark names models the stack serves and sends requests each model can hold."""
+    b = c.benchmark
+    if not b.enabled:
+        return []
+    issues = [ConfigIssue("benchmark.models", list(b.models), f"{key!r} is not a model key of this stack; "
+                          f"use some of {sorted(c.models)} or leave the list empty for every model")
+              for key in b.models if key not in c.models]
+    if not c.serves_models:
+        issues.append(ConfigIssue("benchmark.enabled", True, "no model is served at this site now (a standby before "
+                                  "failover): the benchmark goes through this site's gateway; enable it where the "
+                                  "models run"))
+    length = (b.prompt_tokens or c.cost.avg_prompt_tokens) + (b.output_tokens or c.cost.avg_output_tokens)
+    for key in b.models or tuple(c.models):
+        model = c.models.get(key)
+        if model is not None and length > model.max_model_len:
+            issues.append(ConfigIssue(
+                "benchmark.promptTokens", b.prompt_tokens or c.cost.avg_prompt_tokens,
+                f"a request of {length} tokens (prompt and completion) exceeds models.{key}.maxModelLen "
+                f"{model.max_model_len}, so the server would refuse it; shorten benchmark.promptTokens or "
+                "benchmark.outputTokens"))
+    return issues
+
+
 def _rule_gpu_mode(c: PlatformConfig) -> list[ConfigIssue]:
     pool = c.gpu_pool
     issues = []
@@ -373,6 +397,7 @@ def _namespace_roles(c: PlatformConfig) -> list[tuple[str, str, str]]:
         ("addons.kedaNamespace", c.addons.keda_namespace, "KEDA"),
         ("addons.lwsNamespace", c.addons.lws_namespace, "the LeaderWorkerSet controller"),
         ("addons.gpuOperator.namespace", c.addons.gpu_operator.namespace, "the GPU Operator"),
+        *([("benchmark.namespace", c.benchmark.namespace, "the benchmark Jobs")] if c.benchmark.enabled else []),
     ]
 
 
@@ -1035,6 +1060,7 @@ RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_model_source,
     _rule_images_allowed,
     _rule_image_is_pinned_vllm,
+    _rule_benchmark,
     _rule_gpu_mode,
     _rule_production_tier,
     _rule_namespaces_distinct,
