@@ -123,7 +123,9 @@ def compare(cfg: PlatformConfig, runs: list[BenchRun]) -> list[Comparison]:
                                               run.prompt_tokens + run.output_tokens // 2,
                                               prompt_tokens=run.prompt_tokens, output_tokens=run.output_tokens, **kwargs)
         ttft = sizing.layout_prefill_seconds(arch, gpu, lay, run.prompt_tokens, net, model.quantization)
-        found.append(Comparison(key, run, run.concurrency / step, step, ttft))
+        # The benchmark's tok/s counts each request's wait for its first token too.
+        found.append(Comparison(key, run, sizing.closed_loop_tokens_per_second(run.concurrency, step, ttft,
+                                                                               run.output_tokens), step, ttft))
     return found
 
 
