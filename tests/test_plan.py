@@ -58,7 +58,7 @@ def test_model_revision_restages_the_weights_and_rolls_the_servers(deployed, raw
 
 def test_vllm_image_tag_replaces_the_download_job_and_rolls_the_servers(deployed, raw_config):
     def edit(raw):
-        raw["models"][LLAMA]["image"].update(tag="v0.12.1", digest="sha256:" + "1" * 64)
+        raw["models"][LLAMA]["image"].update(tag="v0.34.0-cu129", digest="sha256:" + "1" * 64)
     result = _update(deployed, raw_config, "prod", edit)
     assert _steps(result) == {
         (f"{LLAMA}-download", "replace", True),
