@@ -17,7 +17,7 @@ from components.builders.gateway_pods import (
 )
 from components.builders.vllm_pod import API_PORT
 from components.config import PlatformConfig, dr_figures, site_mirror
-from components.config.model import OPENAI_ENDPOINTS
+from components.config.model import OPENAI_ENDPOINTS, GatewayConfig
 from components.outputs import CONTRACT_VERSION
 from components.planning import capacity
 from components.planning.compliance import PACK_NAME, exceptions
@@ -27,6 +27,7 @@ from components.resources.aria import AriaIntegration, AriaIntegrationArgs
 from components.resources.audit import NAMESPACE as AUDIT_NAMESPACE
 from components.resources.audit import PREFIX as AUDIT_PREFIX
 from components.resources.audit import AuditShipping, AuditShippingArgs
+from components.resources.benchmark import SiteBenchmark, SiteBenchmarkArgs
 from components.resources.dr_site import DrSite, DrSiteArgs
 from components.resources.gateway import ModelGateway, ModelGatewayArgs, RoutedModel
 from components.resources.gateway_controller_network import GatewayControllerNetwork, GatewayControllerNetworkArgs
@@ -116,7 +117,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
     if models:
         # Both sites route the same served names with the same access rules: failover changes only the address.
         gateway = ModelGateway("gateway", ModelGatewayArgs(
-            settings=cfg.gateway, cluster=cluster.core,
+            settings=gateway_settings(cfg), cluster=cluster.core,
             models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key, svc.served_model_name)
                          for key, svc in models.items()),
             tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
@@ -126,6 +127,14 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         GatewayControllerNetwork("gateway-controller-network", GatewayControllerNetworkArgs(
             cluster=cluster.core, gateway_namespace=cfg.gateway.namespace, api_server_cidrs=cfg.tanzu.api_server_cidrs,
         ), opts=pulumi.ResourceOptions(depends_on=[gateway]))
+        if cfg.benchmark.enabled:
+            keys = cfg.benchmark.models or tuple(cfg.models)
+            SiteBenchmark("benchmark", SiteBenchmarkArgs(
+                settings=cfg.benchmark, cost=cfg.cost, models={k: cfg.models[k] for k in keys}, cluster=cluster.core,
+                gateway_url=gateway.url, gateway_namespace=cfg.gateway.namespace, token=secrets["benchmarkToken"],
+                gateway_certificate=secrets["gatewayTlsCert"], site=site,
+                hf_token=secrets.get("hfToken"), depends_on=(gateway, *(models[k] for k in keys)),
+            ))
     access = ClusterAccess("access", ClusterAccessArgs(
         access=cfg.access, cluster=cluster.core, host_pool=host_pool,
         operator_namespaces=operator_namespaces(cfg), fences=admission_fences(cfg),
@@ -155,6 +164,14 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             lock_check_image=cfg.audit.tools_image.reference if cfg.audit.tools_image else None,
         ))
     return Platform(cfg, host_pool, cluster, models, observability, dr_site, aria, gateway, access, audit)
+
+
+def gateway_settings(cfg: PlatformConfig) -> GatewayConfig:
+    """The gateway's config, with the benchmark's namespace admitted as a client while the benchmark is on."""
+    if not cfg.benchmark.enabled or cfg.benchmark.namespace in cfg.gateway.client_namespaces:
+        return cfg.gateway
+    return cfg.gateway.model_copy(update={"client_namespaces": (*cfg.gateway.client_namespaces,
+                                                                 cfg.benchmark.namespace)})
 
 
 def audit_secrets(secrets: dict[str, pulumi.Input[str]]) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def test_model_revision_restages_the_weights_and_rolls_the_servers(deployed, raw
 
 def test_vllm_image_tag_replaces_the_download_job_and_rolls_the_servers(deployed, raw_config):
     def edit(raw):
-        raw["models"][LLAMA]["image"].update(tag="v0.12.1", digest="sha256:" + "1" * 64)
+        raw["models"][LLAMA]["image"].update(tag="v0.34.0-cu129", digest="sha256:" + "1" * 64)
     result = _update(deployed, raw_config, "prod", edit)
     assert _steps(result) == {
         (f"{LLAMA}-download", "replace", True),
@@ -202,7 +202,7 @@ def test_a_git_revision_baseline_runs_the_program_and_stack_file_of_that_revisio
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "deployed")
     stack_file = repo / "Pulumi.dev.yaml"
-    stack_file.write_text(stack_file.read_text().replace("tag: v0.12.0", "tag: v0.12.1"))
+    stack_file.write_text(stack_file.read_text().replace("tag: v0.34.0 ", "tag: v0.34.0-cu129 "))
     _git(repo, "commit", "-q", "-am", "bump")
     baseline = inventory_at_revision("HEAD~1", "dev", repo)
     assert json.dumps(baseline, sort_keys=True) == json.dumps(deployed["dev"], sort_keys=True, default=str)

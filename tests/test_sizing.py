@@ -72,10 +72,14 @@ def test_budget_and_weights_match_the_worked_examples(model, gpu, budget, weight
 
 
 # Published measurements: (source, setup, metric, model, GPU, tensor parallel, quantization, concurrency, prompt
-# tokens, completion tokens, figure). ITL and TTFT in seconds, tok/s aggregate output. docs/capacity-and-cost.md
-# cites each. NIM figures are TensorRT-LLM (no vLLM figure was found for that setup).
+# tokens, completion tokens, figure). ITL and TTFT in seconds; tok/s is aggregate output over the run, each request's
+# wait for its first token included, as the benchmarks measure it. docs/capacity-and-cost.md cites each. NIM figures
+# are TensorRT-LLM (no vLLM figure was found for that setup). "engine ttft" is a context-phase latency timed inside
+# the engine (TensorRT-LLM's gptSessionBenchmark): no HTTP or tokenisation, so the server's fixed time is left out.
 NIM = "https://docs.nvidia.com/nim/benchmarking/llm/1.0.0/performance (Llama-3.3-70b-instruct, NIM 1.8.0)"
 MUSGRAVE = "https://johnmusgrave.com/p/vllm-throughput-latency-sweep-on (vLLM 0.23.0, vllm bench serve)"
+TRTLLM = ("https://github.com/NVIDIA/TensorRT-LLM/blob/138f96d45f90b9667426f7c47297d8c06bafac73/docs/source/"
+          "performance.md (Low Latency, TensorRT-LLM v0.5, Llama-2, batch 1)")
 PUBLISHED = [
     (NIM, "2 x H100 80G, fp8 TP2, 5000/500", "itl", "llama-3.3-70b", "H100-SXM", 2, "fp8", 1, 5000, 500, 18.58e-3),
     (NIM, "2 x H100 80G, fp8 TP2, 5000/500", "itl", "llama-3.3-70b", "H100-SXM", 2, "fp8", 5, 5000, 500, 21.83e-3),
@@ -84,20 +88,50 @@ PUBLISHED = [
     (NIM, "2 x H100 80G, fp8 TP2, 500/2000", "itl", "llama-3.3-70b", "H100-SXM", 2, "fp8", 1, 500, 2000, 18.91e-3),
     (NIM, "2 x H100 80G, fp8 TP2, 5000/500", "ttft", "llama-3.3-70b", "H100-SXM", 2, "fp8", 1, 5000, 500, 406.77e-3),
     (NIM, "2 x H100 80G, fp8 TP2, 500/2000", "ttft", "llama-3.3-70b", "H100-SXM", 2, "fp8", 1, 500, 2000, 47.77e-3),
+    (NIM, "2 x H100 80G, fp8 TP2, 5000/500", "tok/s", "llama-3.3-70b", "H100-SXM", 2, "fp8", 1, 5000, 500, 51.67),
+    (NIM, "2 x H100 80G, fp8 TP2, 5000/500", "tok/s", "llama-3.3-70b", "H100-SXM", 2, "fp8", 5, 5000, 500, 218.48),
+    (NIM, "2 x H100 80G, fp8 TP2, 5000/500", "tok/s", "llama-3.3-70b", "H100-SXM", 2, "fp8", 25, 5000, 500, 623.4),
+    (NIM, "2 x H100 80G, fp8 TP2, 5000/500", "tok/s", "llama-3.3-70b", "H100-SXM", 2, "fp8", 50, 5000, 500, 814.37),
     (MUSGRAVE, "A100 40GB, BF16, 1024/128, one request", "tok/s", "llama-3.1-8b", "A100-40GB", 1, None, 1, 1024, 128,
      75.0),
     (MUSGRAVE, "A100 40GB, BF16, 1024/128, 8 concurrent (6.6 x one request)", "tok/s", "llama-3.1-8b", "A100-40GB", 1,
      None, 8, 1024, 128, 6.6 * 75.0),
+    (TRTLLM, "A100, FP16, 2048-token prompt", "engine ttft", "llama-2-7b", "A100-80GB-SXM", 1, None, 1, 2048, 1,
+     133e-3),
+    (TRTLLM, "4 x A100, FP16 TP4, 2048-token prompt", "engine ttft", "llama-2-70b", "A100-80GB-SXM", 4, None, 1, 2048,
+     1, 377e-3),
+    (TRTLLM, "L40S, FP8, 2048-token prompt", "engine ttft", "llama-2-7b", "L40S", 1, "fp8", 1, 2048, 1, 73e-3),
+]
+EXCLUDED = [
+    # The engine's FP8 prefill ran at about 40 % of the H100's dense FP8 rate (2 x 6.7e9 x 2048 FLOP in 36 ms);
+    # the model runs FP8 checkpoints' prefill at 60 % of it, as for BF16. The NIM FP8 TTFT points above (a later
+    # TensorRT-LLM) lie at -13 % and -8 %: FP8 prefill on Hopper is the model's most optimistic figure.
+    (TRTLLM, "H100, FP8, 2048-token prompt", "engine ttft", "llama-2-7b", "H100-SXM", 1, "fp8", 1, 2048, 1, 36e-3),
+    (TRTLLM, "4 x H100, FP8 TP4, 2048-token prompt", "engine ttft", "llama-2-70b", "H100-SXM", 4, "fp8", 1, 2048, 1,
+     109e-3),
+    # A 128-token prefill is not compute-bound: kernel launches and 160 all-reduces of one forward pass dominate,
+    # which the model carries only in the server's fixed time.
+    (TRTLLM, "4 x A100, FP16 TP4, 128-token prompt", "engine ttft", "llama-2-70b", "A100-80GB-SXM", 4, None, 1, 128, 1,
+     47e-3),
 ]
 
 
 def predicted(metric, model, gpu, tp, quantization, batch, prompt, output):
     arch, card = sizing.MODELS[model], sizing.GPUS[gpu]
+    ttft = sizing.prefill_seconds(arch, card, tp, prompt, quantization)
     if metric == "ttft":
-        return sizing.prefill_seconds(arch, card, tp, prompt, quantization)
+        return ttft
+    if metric == "engine ttft":
+        return ttft - sizing.PREFILL_FIXED_SECONDS
     step = sizing.decode_step_seconds(arch, card, tp, batch, prompt + output // 2, quantization=quantization,
                                       prompt_tokens=prompt, output_tokens=output)
-    return step if metric == "itl" else batch / step
+    return step if metric == "itl" else sizing.closed_loop_tokens_per_second(batch, step, ttft, output)
+
+
+def test_the_table_holds_at_least_15_points_of_catalogued_models_and_gpus():
+    assert len(PUBLISHED) >= 15
+    assert {p[2] for p in PUBLISHED} >= {"itl", "tok/s", "ttft"}
+    assert all(p[3] in sizing.MODELS and p[4] in sizing.GPUS for p in PUBLISHED + EXCLUDED)
 
 
 @pytest.mark.parametrize(("source", "setup", "metric", "model", "gpu", "tp", "quantization", "batch", "prompt",
@@ -106,6 +140,16 @@ def test_the_model_is_within_20_percent_of_published_measurements(source, setup,
                                                                   batch, prompt, output, measured):
     estimate = predicted(metric, model, gpu, tp, quantization, batch, prompt, output)
     assert estimate / measured == pytest.approx(1, abs=0.2), f"{metric} {setup}: {estimate:.4g} vs {measured:.4g}"
+
+
+@pytest.mark.parametrize(("source", "setup", "metric", "model", "gpu", "tp", "quantization", "batch", "prompt",
+                          "output", "measured"), EXCLUDED)
+def test_the_excluded_points_are_still_outside_for_the_reason_given(source, setup, metric, model, gpu, tp,
+                                                                    quantization, batch, prompt, output, measured):
+    """When a change brings one within 20 %, it belongs in PUBLISHED."""
+    estimate = predicted(metric, model, gpu, tp, quantization, batch, prompt, output)
+    assert abs(estimate / measured - 1) > 0.2, f"{setup}: {estimate:.4g} vs {measured:.4g}; move it to PUBLISHED"
+    assert estimate < measured, "both reasons say the model is optimistic there"
 
 
 def test_the_fit_needs_the_fixed_step_time():

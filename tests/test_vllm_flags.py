@@ -8,7 +8,9 @@ import zipfile
 import pytest
 
 from components import versions
+from components.config import SECRET_KEYS, ConfigError, parse_config
 from components.config.vllm_args import check_extra_args, pinned_flags
+from offline.run import stack_config
 from tools import vllm_flags
 
 
@@ -113,3 +115,22 @@ def test_the_tool_reads_flags_and_removals_from_the_wheels_source(tmp_path):
     # A later bump keeps what earlier ones removed.
     again = vllm_flags.derive(new, None, json.loads(json.dumps(result)))
     assert again["removed"] == result["removed"]
+
+
+@pytest.mark.parametrize(("tag", "refused"), [
+    ("v0.12.0", True), ("v0.34.1", True), ("v0.34", True), ("nightly-0.34.0", True),
+    ("v0.34.0", False), ("v0.34.0-cu129", False), ("0.34.0", False),
+])
+def test_a_model_image_of_another_vllm_than_the_pin_is_refused(tag, refused):
+    raw = stack_config("prod")
+    raw["models"]["mistral-7b-instruct"]["image"]["tag"] = tag
+    if not refused:
+        assert parse_config(raw, [s.key for s in SECRET_KEYS]).models["mistral-7b-instruct"].image.tag == tag
+        return
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, [s.key for s in SECRET_KEYS])
+    message = str(caught.value)
+    version = versions.vllm()["version"]
+    assert "models.mistral-7b-instruct.image.tag: " in message
+    assert f"the pinned vLLM is {version}" in message and f"set tag v{version}" in message
+    assert "llama-2-7b-chat.image.tag" not in message, "the other model's pinned image passes"

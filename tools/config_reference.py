@@ -81,6 +81,7 @@ def reference() -> str:
               "| Key | Holds | Required when |", "|---|---|---|"]
     conditions = {
         "hfToken": "a model has `source: huggingface`",
+        "benchmarkToken": "`benchmark.enabled` where models are served",
         "drVspherePassword": "`dr.enabled`",
         "drSupervisorKubeconfig": "`dr.enabled`",
     }

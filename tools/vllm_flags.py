@@ -6,7 +6,9 @@ Reads the wheel as a zip archive (nothing is installed or imported): parses with
 build the serve parser (``EngineArgs.add_cli_args`` in ``vllm/engine/arg_utils.py`` and ``make_arg_parser``
 with the frontend dataclasses in ``vllm/entrypoints/*/cli_args.py``), collects every ``add_argument`` flag,
 every frontend dataclass field (vLLM turns each into ``--field-name``) and the ``--no-`` form of boolean
-flags. With ``--previous``, the flags the older version had and this one lacks are recorded as removed, with
+flags; and, as ``benchServe``, the flags of ``vllm bench serve`` (``vllm/benchmarks/serve.py`` and its dataset
+parser), which the benchmark Job's command is checked against.
+With ``--previous``, the flags the older version had and this one lacks are recorded as removed, with
 the replacement its deprecation text names. ``--write`` stores the result in components/config/vllm_flags.json,
 which ``models.<key>.extraArgs`` is checked against; the file's version must equal the lock's vLLM pin.
 """
@@ -27,6 +29,9 @@ PARSER_MODULES = ("vllm/engine/arg_utils.py", "vllm/entrypoints/openai/cli_args.
                   "vllm/entrypoints/common/cli_args.py", "vllm/utils/argparse_utils.py")
 """The serve parser's modules; argparse_utils.py holds FlexibleArgumentParser, which rewrites ``-O3`` and the
 like before argparse sees them."""
+BENCH_MODULES = ("vllm/benchmarks/serve.py", "vllm/benchmarks/datasets/datasets.py")
+"""The `vllm bench serve` parser's modules (its own flags and ``add_dataset_parser``): the site's benchmark Job
+uses only flags found there."""
 FRONTEND_CLASSES = {"FrontendArgs", "BaseFrontendArgs"}
 ENGINE_CLASSES = {"EngineArgs", "AsyncEngineArgs"}
 _FLAG = re.compile(r"--[a-z0-9][a-z0-9-]*")
@@ -37,10 +42,10 @@ def _is_bool(annotation: ast.expr) -> bool:
     return text in ("bool", "bool | None", "Optional[bool]", "None | bool")
 
 
-def _sources(wheel: Path) -> dict[str, str]:
+def _sources(wheel: Path, modules: tuple[str, ...] = PARSER_MODULES) -> dict[str, str]:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        return {name: archive.read(name).decode() for name in PARSER_MODULES if name in names}
+        return {name: archive.read(name).decode() for name in modules if name in names}
 
 
 def _version(wheel: Path) -> str:
@@ -126,6 +131,7 @@ def derive(wheel: Path, previous: Path | None = None, known: dict | None = None)
         "flags": sorted(flags),
         "short": sorted(short),
         "removed": dict(sorted(removed.items())),
+        "benchServe": sorted(parse(_sources(wheel, BENCH_MODULES))[0]),
     }
 
 

@@ -936,6 +936,39 @@ class CostConfig(_Model):
     )
 
 
+class BenchmarkConfig(_Model):
+    """The site's measured baseline: one `vllm bench serve` Job per model, through the gateway, on demand."""
+
+    enabled: bool = Field(False, description="Create the benchmark Jobs (needs the secret benchmarkToken). Default: "
+                          "false.")
+    run_id: int = Field(1, ge=1, description="Run number: a Job's template cannot change, so each run is a new Job "
+                        "named after it; raise it to run the benchmark again. Default: 1.")
+    namespace: Namespace = Field("llm-benchmark", description="Namespace of the benchmark Jobs, admitted to the "
+                                 "gateway as a client. Default: llm-benchmark.")
+    models: tuple[str, ...] = Field((), description="Model keys to benchmark. Default: every model.")
+    concurrency: tuple[int, ...] = Field(
+        (1, 4, 16), min_length=1, description="The sweep: concurrent requests of each level, in order. Default: "
+        "[1, 4, 16].")
+    prompts_per_concurrency: Annotated[int, at_most(1000, "prompts per concurrent request")] = Field(
+        10, ge=1, description="Requests of each level per concurrent request (`--num-prompts` = this x concurrency). "
+        "Default: 10.")
+    prompt_tokens: int | None = Field(None, ge=1, le=10_485_760, description="Prompt length, tokens. Default: "
+                                      "cost.avgPromptTokens.")
+    output_tokens: int | None = Field(None, ge=1, le=10_485_760, description="Completion length, tokens. Default: "
+                                      "cost.avgOutputTokens.")
+    timeout_seconds: Annotated[int, at_most(86_400, "seconds", ("minutes", 60))] = Field(
+        1800, ge=60, description="A Job's whole sweep is stopped after this long (activeDeadlineSeconds), seconds. "
+        "Default: 1800.")
+
+    @field_validator("concurrency")
+    @classmethod
+    def _levels(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [c for c in value if not 1 <= c <= 1024]
+        if bad:
+            raise ValueError(f"{bad}: each level is 1 to 1024 concurrent requests")
+        return value
+
+
 class WaitsConfig(_Model):
     """How long the work takes that `pulumi up` waits for; every timeout is derived from these."""
 
@@ -983,6 +1016,7 @@ class PlatformConfig(_Model):
     access: AccessConfig
     audit: AuditConfig = Field(default_factory=AuditConfig)
     waits: WaitsConfig = Field(default_factory=WaitsConfig)
+    benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
 
     @property
     def standby(self) -> bool:
@@ -1035,6 +1069,7 @@ SECTION_VALIDATORS: dict[str, TypeAdapter] = {
     "access": TypeAdapter(AccessConfig),
     "audit": TypeAdapter(AuditConfig),
     "waits": TypeAdapter(WaitsConfig),
+    "benchmark": TypeAdapter(BenchmarkConfig),
 }
 
 
@@ -1108,6 +1143,8 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
     SecretKey("ariaRefreshToken", "Aria Automation API refresh token", lambda c: c.deploys_site and c.aria.enabled),
     SecretKey("gatewayTlsCert", "PEM certificate chain of gateway.hostname", _deploys, "llm.crt"),
     SecretKey("gatewayTlsKey", "PEM private key of the gateway certificate", _deploys, "llm.key"),
+    SecretKey("benchmarkToken", "bearer token of a group the benchmarked models admit (from the identity provider)",
+              lambda c: c.serves_models and c.benchmark.enabled, "benchmark.token"),
     SecretKey("auditS3AccessKeyId", "shipping access key of the audit bucket (s3:PutObject on logs/ only)",
               lambda c: c.deploys_site and c.audit.enabled),
     SecretKey("auditS3SecretAccessKey", "shipping secret key of the audit bucket",

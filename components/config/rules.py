@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from components.config.issues import MISSING, ConfigIssue
 from components.config.model import ModelConfig, PlatformConfig
+from components.config.vllm_args import pinned_flags
 from components.planning import capacity, sizing, vgpu
 from components.planning.dr_plan import DrFigures, DrInputs, achievable, cron_for_interval
 
@@ -235,6 +236,52 @@ def _rule_images_allowed(c: PlatformConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _rule_image_is_pinned_vllm(c: PlatformConfig) -> list[ConfigIssue]:
+    """A model's image runs the vLLM whose flags extraArgs, the benchmark and the sizing are checked against.
+
+    The flag file knows one release; another image would start with flags it may not have (the check would pass
+    and the pod crash-loop), so the tag must name that release (``v0.34.0``, or a build of it: ``v0.34.0-cu129``).
+    """
+    version = pinned_flags()["version"]
+    issues = []
+    for key, m in c.models.items():
+        tag = m.image.tag
+        if re.fullmatch(rf"v?{re.escape(version)}(?:-[A-Za-z0-9_.-]+)?", tag):
+            continue
+        issues.append(ConfigIssue(
+            f"models.{key}.image.tag", tag,
+            f"the pinned vLLM is {version} (artifacts.lock.json; extraArgs are checked against its flags in "
+            f"components/config/vllm_flags.json), so the image must be that release: set tag v{version} and digest to "
+            f"the site's mirrored copy of vllm/vllm-openai:v{version} (`crane digest {m.image.repository}:v{version}`); "
+            "to run another vLLM, bump the lock and regenerate the flag file with `python -m tools.vllm_flags`",
+        ))
+    return issues
+
+
+def _rule_benchmark(c: PlatformConfig) -> list[ConfigIssue]:
+    """The benchmark names models the stack serves and sends requests each model can hold."""
+    b = c.benchmark
+    if not b.enabled:
+        return []
+    issues = [ConfigIssue("benchmark.models", list(b.models), f"{key!r} is not a model key of this stack; "
+                          f"use some of {sorted(c.models)} or leave the list empty for every model")
+              for key in b.models if key not in c.models]
+    if not c.serves_models:
+        issues.append(ConfigIssue("benchmark.enabled", True, "no model is served at this site now (a standby before "
+                                  "failover): the benchmark goes through this site's gateway; enable it where the "
+                                  "models run"))
+    length = (b.prompt_tokens or c.cost.avg_prompt_tokens) + (b.output_tokens or c.cost.avg_output_tokens)
+    for key in b.models or tuple(c.models):
+        model = c.models.get(key)
+        if model is not None and length > model.max_model_len:
+            issues.append(ConfigIssue(
+                "benchmark.promptTokens", b.prompt_tokens or c.cost.avg_prompt_tokens,
+                f"a request of {length} tokens (prompt and completion) exceeds models.{key}.maxModelLen "
+                f"{model.max_model_len}, so the server would refuse it; shorten benchmark.promptTokens or "
+                "benchmark.outputTokens"))
+    return issues
+
+
 def _rule_gpu_mode(c: PlatformConfig) -> list[ConfigIssue]:
     pool = c.gpu_pool
     issues = []
@@ -356,6 +403,7 @@ def _namespace_roles(c: PlatformConfig) -> list[tuple[str, str, str]]:
         ("addons.kedaNamespace", c.addons.keda_namespace, "KEDA"),
         ("addons.lwsNamespace", c.addons.lws_namespace, "the LeaderWorkerSet controller"),
         ("addons.gpuOperator.namespace", c.addons.gpu_operator.namespace, "the GPU Operator"),
+        *([("benchmark.namespace", c.benchmark.namespace, "the benchmark Jobs")] if c.benchmark.enabled else []),
     ]
 
 
@@ -1017,6 +1065,8 @@ RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_served_names_unique,
     _rule_model_source,
     _rule_images_allowed,
+    _rule_image_is_pinned_vllm,
+    _rule_benchmark,
     _rule_gpu_mode,
     _rule_production_tier,
     _rule_namespaces_distinct,

@@ -20,6 +20,8 @@ from typing import Any
 from components.config.model import PlatformConfig
 from components.planning import capacity, sizing
 
+RESULT_PREFIX = "vllm-bench-result:"
+"""How the site's benchmark Job prints each saved result in its log: this, a space, the result's JSON."""
 REQUIRED = ("model_id", "completed", "total_input_tokens", "total_output_tokens", "output_throughput",
             "mean_ttft_ms", "mean_itl_ms")
 
@@ -57,6 +59,25 @@ def read_run(path: Path) -> BenchRun:
         data: dict[str, Any] = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not a `vllm bench serve --save-result` file ({error})") from error
+    return _run(str(path), data)
+
+
+def read_log(path: Path) -> list[BenchRun]:
+    """The results a benchmark Job printed (``kubectl logs job/<model>-bench-<run> > FILE``), one per level."""
+    runs = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.startswith(RESULT_PREFIX):
+            try:
+                data = json.loads(line[len(RESULT_PREFIX):])
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: a cut {RESULT_PREFIX} line ({error})") from error
+            runs.append(_run(f"{path}:{number}", data))
+    if not runs:
+        raise ValueError(f"{path}: no {RESULT_PREFIX!r} lines; is it the log of a benchmark Job that finished?")
+    return runs
+
+
+def _run(path: str, data: dict[str, Any]) -> BenchRun:
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise ValueError(f"{path}: lacks {', '.join(missing)}; run `vllm bench serve` with --save-result and "
@@ -65,16 +86,17 @@ def read_run(path: Path) -> BenchRun:
     if completed < 1:
         raise ValueError(f"{path}: no request completed; nothing to compare")
     concurrency = data.get("max_concurrency") or data.get("max_concurrent_requests") or completed
-    return BenchRun(str(path), str(data["model_id"]), int(concurrency),
+    return BenchRun(path, str(data["model_id"]), int(concurrency),
                     round(data["total_input_tokens"] / completed), round(data["total_output_tokens"] / completed),
                     float(data["output_throughput"]), data["mean_itl_ms"] / 1000, data["mean_ttft_ms"] / 1000)
 
 
 def read_runs(path: Path) -> list[BenchRun]:
-    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    """Saved result files (one, or a directory of *.json) and benchmark Job logs (*.log)."""
+    files = sorted([*path.glob("*.json"), *path.glob("*.log")]) if path.is_dir() else [path]
     if not files:
-        raise ValueError(f"{path}: no result files (*.json)")
-    return [read_run(f) for f in files]
+        raise ValueError(f"{path}: no result files (*.json) or benchmark Job logs (*.log)")
+    return [run for f in files for run in (read_log(f) if f.suffix == ".log" else [read_run(f)])]
 
 
 def compare(cfg: PlatformConfig, runs: list[BenchRun]) -> list[Comparison]:
@@ -101,7 +123,9 @@ def compare(cfg: PlatformConfig, runs: list[BenchRun]) -> list[Comparison]:
                                               run.prompt_tokens + run.output_tokens // 2,
                                               prompt_tokens=run.prompt_tokens, output_tokens=run.output_tokens, **kwargs)
         ttft = sizing.layout_prefill_seconds(arch, gpu, lay, run.prompt_tokens, net, model.quantization)
-        found.append(Comparison(key, run, run.concurrency / step, step, ttft))
+        # The benchmark's tok/s counts each request's wait for its first token too.
+        found.append(Comparison(key, run, sizing.closed_loop_tokens_per_second(run.concurrency, step, ttft,
+                                                                               run.output_tokens), step, ttft))
     return found
 
 

@@ -488,6 +488,13 @@ def prefill_seconds(arch: ModelArch, gpu: Gpu, tp: int, prompt_tokens: int, quan
             + tensor_parallel_seconds(arch, gpu, tp, prompt_tokens))
 
 
+def closed_loop_tokens_per_second(batch: int, step_seconds: float, ttft_seconds: float, output_tokens: int) -> float:
+    """Output tokens per second of ``batch`` streams that each send their next request when one completes, as
+    `vllm bench serve --max-concurrency` and NIM's benchmarks measure it: every request waits for its first token,
+    then its remaining tokens one step each."""
+    return batch * output_tokens / (ttft_seconds + max(output_tokens - 1, 0) * step_seconds)
+
+
 @dataclass(frozen=True)
 class ReplicaCapacity:
     batch: int
