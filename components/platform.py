@@ -118,8 +118,8 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         # Both sites route the same served names with the same access rules: failover changes only the address.
         gateway = ModelGateway("gateway", ModelGatewayArgs(
             settings=gateway_settings(cfg), cluster=cluster.core,
-            models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key, svc.served_model_name)
-                         for key, svc in models.items()),
+            models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key, svc.served_model_name,
+                                     svc.api_key_generation) for key, svc in models.items()),
             tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
             api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,
         ))

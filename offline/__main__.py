@@ -55,6 +55,8 @@ from offline.checks.analyzer import PackProcess, run_pack_process
 from offline.checks.compliance import compliance, markdown
 from offline.checks.policy import PolicyReport, load_json, run_pack
 from offline.parallel import InChild
+from offline.plan.effects import assess
+from offline.plan.effects import render as render_effects
 from offline.plan.up import simulate as simulate_up
 from offline.plan.up import table as up_table
 from offline.plan.update import BaselineError, load_baseline, plan
@@ -218,6 +220,7 @@ def _plan(args: argparse.Namespace) -> int:
         raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
         world = FakeWorld(args.stack, unreachable=frozenset(args.unreachable or ()))
         evaluation = evaluate(args.stack, raw, world=world)
+        current = inventory(evaluation)
         artifacts_dir, helm_bin = _chart_tools(args)
         schemas, not_evaluated = None, ()
         if artifacts_dir is None or not isinstance(helm_bin, Helm):
@@ -226,8 +229,11 @@ def _plan(args: argparse.Namespace) -> int:
         else:
             schemas = preview_checks.crd_schemas(evaluation.graph, raw["tanzu"]["kubernetesVersion"], artifacts_dir,
                                                  helm_bin)
-        result = plan(baseline, inventory(evaluation), label, schemas, not_evaluated)
+        result = plan(baseline, current, label, schemas, not_evaluated, tuple(args.rotate or ()))
     sys.stdout.write(render_plan(result, show_sames=args.show_sames))
+    if not args.destroy:
+        cfg = validated_config(args.stack, raw, tuple(s.key for s in SECRET_KEYS))
+        sys.stdout.write(render_effects(assess(result, baseline, current, cfg)))
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -280,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     update.add_argument("--config", help="read the stack config from this file instead of Pulumi.<stack>.yaml")
     update.add_argument("--out", help="directory to write plan.json to")
     update.add_argument("--show-sames", action="store_true", help="also list the resources that do not change")
+    update.add_argument("--rotate", action="append", metavar="SECRET_KEY",
+                        help="a secret config key whose value this update changes (a renewed certificate, a rotated "
+                             "password): the plan shows what holds it and what that does (repeatable)")
     update.add_argument("--destroy", action="store_true",
                         help="plan `pulumi destroy` of the baseline instead: what is deleted, what a protect refuses, "
                              "and what a retain cannot keep because its namespace goes too")

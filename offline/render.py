@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pulumi.output import Unknown
 
-from offline.record import UNKNOWN_TEXT, Record, is_unknown, redact
+from offline.record import UNKNOWN_TEXT, Record, is_unknown, redact, reveal
 from offline.run import Evaluation
 from offline.urns import STACK_TYPE
 from offline.world import Mode
@@ -72,6 +72,19 @@ def manifest_filename(record: Record) -> str:
     return re.sub(r"[^a-z0-9.-]+", "-", "--".join(str(p) for p in parts).lower()) + ".yaml"
 
 
+STAND_IN = re.compile(r"offline-stand-in-([A-Za-z0-9]+)-[0-9a-f]+")
+
+
+def secret_sources(inputs: Any) -> dict[str, list[str]]:
+    """Per secret config key whose value a resource's inputs hold (the stand-ins name their key), the top-level
+    inputs holding it, so a plan can say what rotating it touches without any value being written."""
+    found: dict[str, list[str]] = {}
+    for field, value in sorted((reveal(inputs) or {}).items()):
+        for key in sorted(set(STAND_IN.findall(json.dumps(value, default=str)))):
+            found.setdefault(key, []).append(field)
+    return found
+
+
 def inventory(evaluation: Evaluation) -> dict[str, Any]:
     return {
         "project": "onprem-llm",
@@ -89,6 +102,7 @@ def inventory(evaluation: Evaluation) -> dict[str, Any]:
                 "inputs": redact(r.inputs),
                 "options": r.options,
                 **({"state": redact(r.state)} if r.state is not None else {}),
+                **({"secretSources": sources} if (sources := secret_sources(r.inputs)) else {}),
             }
             for r in evaluation.graph
         ],

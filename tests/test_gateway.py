@@ -345,7 +345,7 @@ def test_chargeback_prices_groups_at_the_cost_per_million_tokens(prod):
      "every model needs the groups"),
     (lambda g: g["modelAccess"].update({"mistral-7b": {"groups": ["x"]}}), "gateway.modelAccess.mistral-7b",
      "did you mean 'mistral-7b-instruct'"),
-    (lambda g: g["monthlyTokenQuotas"].update({"oncology": 1000}), "gateway.monthlyTokenQuotas.oncology",
+    (lambda g: g["monthlyTokenQuotas"].append({"group": "oncology", "tokens": 1000}), "gateway.monthlyTokenQuotas.oncology",
      "may use no model"),
     (lambda g: g["clientNamespaces"].append("monitoring"), "gateway.clientNamespaces", "platform namespaces"),
     (lambda g: g["modelAccess"]["llama-2-7b-chat"]["groups"].append('rad"iology'), "gateway.modelAccess",

@@ -229,7 +229,9 @@ def rate_limit_rules(settings: GatewayConfig) -> list[dict[str, Any]]:
         "limit": {"requests": tokens, "unit": "Month"},
         "cost": _token_cost(),
         "shared": True,
-    } for group, tokens in sorted(settings.monthly_token_quotas.items())]
+    # In the quotas' configured order (a list keeps it): Envoy Gateway keys each rule's counters by its position in
+    # this list, so a department added at the end moves no other department's month-to-date count.
+    } for group, tokens in settings.monthly_token_quotas.items()]
     return rules
 
 

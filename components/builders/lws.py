@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.builders.vllm_pod import hf_token_volume, pod_spec, scratch_volumes, vllm_args, vllm_container
+from components.builders.vllm_pod import api_key_args, hf_token_volume, pod_spec, scratch_volumes, vllm_args, vllm_container
 from components.config import ModelConfig
 from components.planning.sizing import GIB, RAY_OBJECT_STORE_GIB, Layout, group_pod_shm_gib
 
@@ -126,7 +126,7 @@ def serve_args(model: ModelConfig, lay: Layout) -> list[str]:
     return vllm_args(model) + [
         "--pipeline-parallel-size", str(lay.pipeline_parallel),
         "--distributed-executor-backend", "ray",
-    ]
+    ] + api_key_args(model)
 
 
 def pod_resources(model: ModelConfig, lay: Layout) -> k8s.core.v1.ResourceRequirementsArgs:

@@ -22,6 +22,7 @@ RUN_AS_USER = 10001
 MODELS_MOUNT = "/models"
 CACHE_MOUNT = "/cache"
 API_KEY_ENTRY = "api-key"
+PREVIOUS_API_KEY_ENTRY = "previous-api-key"
 HF_TOKEN_ENTRY = "token"
 HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 """The Hugging Face token is a file here (huggingface_hub reads HF_TOKEN_PATH), never an environment variable."""
@@ -100,9 +101,21 @@ _WRITABLE_HOME = [
 ]
 
 
-def vllm_env(api_key_secret: str) -> list[k8s.core.v1.EnvVarArgs]:
+def accepts_previous_key(model: ModelConfig) -> bool:
+    """During a key rotation (``prepare`` and ``switch``) the replicas accept the previous key beside the new one."""
+    return model.api_key_stage in ("prepare", "switch")
+
+
+def api_key_args(model: ModelConfig) -> list[str]:
+    """Both keys during a rotation. vLLM takes several only on its command line (`--api-key` is a list,
+    VLLM_API_KEY holds one); Kubernetes expands the references from the environment, so no manifest holds a key."""
+    return ["--api-key", "$(VLLM_API_KEY)", "$(VLLM_API_KEY_PREVIOUS)"] if accepts_previous_key(model) else []
+
+
+def vllm_env(api_key_secret: str, previous_key: bool = False) -> list[k8s.core.v1.EnvVarArgs]:
     return [
         _secret_env("VLLM_API_KEY", api_key_secret, API_KEY_ENTRY),
+        *([_secret_env("VLLM_API_KEY_PREVIOUS", api_key_secret, PREVIOUS_API_KEY_ENTRY)] if previous_key else []),
         # Usage statistics are on by default and leave the site; prompts are ePHI.
         _env("VLLM_NO_USAGE_STATS", "1"),
         _env("DO_NOT_TRACK", "1"),
@@ -186,8 +199,8 @@ def vllm_container(model: ModelConfig, api_key_secret: str) -> k8s.core.v1.Conta
         name="vllm",
         image=model.image.reference,
         image_pull_policy="IfNotPresent",
-        args=vllm_args(model),
-        env=vllm_env(api_key_secret),
+        args=vllm_args(model) + api_key_args(model),
+        env=vllm_env(api_key_secret, accepts_previous_key(model)),
         ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=API_PORT, protocol="TCP")],
         resources=resources(model),
         # Loading weights and capturing CUDA graphs takes minutes; liveness only starts after this.

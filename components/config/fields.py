@@ -519,6 +519,28 @@ def claim_value(value: str) -> str:
     return value
 
 
+def ordered_quotas(value: Any) -> Any:
+    """Quotas in the order their rate-limit rules take (Envoy Gateway keys a rule's counters by its position).
+
+    A list of ``{group, tokens}`` keeps its order, so a department added at the end moves no other's count. A
+    mapping is taken in sorted order: the Pulumi CLI hands objects to the program with their keys sorted, so a
+    mapping's own order never reaches the program.
+    """
+    if isinstance(value, dict):
+        return dict(sorted(value.items()))
+    if not isinstance(value, list):
+        return value
+    found: dict[str, Any] = {}
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) != {"group", "tokens"} or not isinstance(item["group"], str):
+            raise ValueError(f"item {index} must be {{group: <name>, tokens: <per month>}}, the name a text, e.g. "
+                             "{group: radiology, tokens: 100000000}")
+        if item["group"] in found:
+            raise ValueError(f"group {item['group']!r} is listed twice; keep one entry")
+        found[item["group"]] = item["tokens"]
+    return found
+
+
 def token_quotas(quotas: dict[str, int]) -> dict[str, int]:
     """Group name to tokens per month."""
     for group, tokens in quotas.items():

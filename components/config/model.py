@@ -473,8 +473,16 @@ class ModelConfig(_Model):
     )
     api_key_rotation: Annotated[int, at_most(1_000_000, "(a counter)")] = Field(
         0, ge=0,
-        description="Rotation counter of the endpoint's API key: raise it by one to issue a new key; the gateway "
-        "takes the new key and the replicas restart with it in the same update. Default: 0.",
+        description="Generation of the endpoint's API key (the key between the gateway and vLLM): raise it by one to "
+        "issue a new key, with apiKeyStage `prepare`. Default: 0.",
+    )
+    api_key_stage: Literal["prepare", "switch", "done"] = Field(
+        "done",
+        description="Where a rotation of the API key stands, one `pulumi up` each: `prepare` (with the raised "
+        "apiKeyRotation) makes every replica accept the new key beside the old while the gateway still sends the old, "
+        "`switch` moves the gateway to the new key, `done` drops the old one. No request is refused at any step; "
+        "raising apiKeyRotation with `done` at once refuses requests until every replica restarted (the plan says "
+        "so). Default: done.",
     )
     ingress: IngressConfig | None = Field(None, description="TLS Ingress. Default: none (ClusterIP only).")
     extra_args: tuple[str, ...] = Field((), description="Further `vllm serve` flags, appended verbatim. Default: none.")
@@ -727,7 +735,7 @@ class OidcConfig(_Model):
 
 
 Groups = Annotated[tuple[str, ...], checked(lambda values: [f.claim_value(v) for v in values], f.no_duplicates)]
-TokenQuotas = Annotated[dict[str, int], checked(f.token_quotas)]
+TokenQuotas = Annotated[dict[str, int], BeforeValidator(f.ordered_quotas), checked(f.token_quotas)]
 OPENAI_ENDPOINTS = {"chat": "/v1/chat/completions", "completions": "/v1/completions", "embeddings": "/v1/embeddings"}
 """The OpenAI API paths a model may serve through the gateway, by the name config uses."""
 
@@ -788,7 +796,9 @@ class GatewayConfig(_Model):
     monthly_token_quotas: TokenQuotas = Field(
         default_factory=dict,
         description="Per group, tokens it may use in a month across all models; past it the group gets 429 until "
-        "the window resets. Default: none.")
+        "the window resets. A list of {group, tokens} keeps its order, and each group's counter is keyed by its "
+        "position: add departments at the end (a mapping is taken in sorted order, so a new group that sorts first "
+        "restarts the others' month-to-date counts; the plan says so). Default: none.")
     quota_alert_ratio: float = Field(
         0.8, gt=0, lt=1, description="Share of a monthly quota at which the quota alert fires. Default: 0.8.")
     requests_per_minute_per_user: Annotated[int, at_most(100_000, "requests per minute")] = Field(

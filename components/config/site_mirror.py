@@ -44,6 +44,8 @@ def mirror_of(cfg: Any) -> dict[str, Any]:
         # counters' keys) follows the models' order, so it travels explicitly.
         "modelOrder": list(models),
         "gateway": {k: gateway[k] for k in MIRRORED_GATEWAY_KEYS if k in gateway},
+        # The quota rules' order keys their counters (as the models' order keys the routes' rules).
+        "quotaOrder": list(cfg.gateway.monthly_token_quotas),
         "dr": {"mode": cfg.dr.mode,
                "backupStorage": {k: v for k, v in (cfg.dr.backup_storage.model_dump(mode="json", by_alias=True)
                                                    if cfg.dr.backup_storage else {}).items() if k in SHARED_BACKUP_KEYS}},
@@ -103,6 +105,11 @@ def apply_mirror(raw: Mapping[str, Any], mirror: Mapping[str, Any] | None,
     order = [k for k in mirror.get("modelOrder") or sorted(mirror["models"]) if k in mirror["models"]]
     merged["models"] = {key: standby_model(mirror["models"][key], raw) for key in order}
     merged["gateway"] = {**gateway, **mirror.get("gateway", {})}
+    quotas = merged["gateway"].get("monthlyTokenQuotas")
+    if isinstance(quotas, Mapping):
+        order = [g for g in mirror.get("quotaOrder") or sorted(quotas) if g in quotas]
+        merged["gateway"]["monthlyTokenQuotas"] = [{"group": g, "tokens": quotas[g]}
+                                                   for g in order + sorted(set(quotas) - set(order))]
     issues += _disagreements(raw, mirror, source)
     return merged, issues
 

@@ -47,6 +47,7 @@ from components.builders.monitoring import MONITOR_LABELS
 from components.config.model import GatewayConfig
 from components.planning import waits
 from components.resources.tanzu_cluster import ClusterCore
+from components.resources.vllm_service import KEY_GENERATION
 
 TYPE = "onprem:platform:ModelGateway"
 CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
@@ -66,6 +67,8 @@ class RoutedModel:
     api_key: pulumi.Input[str]
     served_model_name: str | None = None
     """What clients send as `model`. Default: the key."""
+    key_generation: str = "g0"
+    """Generation of ``api_key`` (``g<N>``), recorded on the credential so a plan can match it to the replicas."""
 
 
 @dataclass(frozen=True)
@@ -308,7 +311,8 @@ class ModelGateway(pulumi.ComponentResource):
         """The model as an AI gateway backend, with its API key injected from a Secret."""
         secret = k8s.core.v1.Secret(
             f"{name}-{model.key}-credential",
-            metadata=_k8s.metadata(ai.upstream_key_secret(model.key), ns, labels),
+            metadata=_k8s.metadata(ai.upstream_key_secret(model.key), ns, labels,
+                                   annotations={KEY_GENERATION: routed.key_generation}),
             type="Opaque",
             string_data={ai.UPSTREAM_KEY_ENTRY: pulumi.Output.secret(routed.api_key)},
             opts=in_ns,

@@ -145,6 +145,10 @@ class TanzuCluster(pulumi.ComponentResource):
             f"{name}-workload",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
+            # A new value (a renewed certificate, a rotated password or key) updates the Secret or ConfigMap in place;
+            # replaced, it would be deleted before it is created again, and whatever reads it in between fails.
+            enable_secret_mutable=True,
+            enable_config_map_mutable=True,
             # Kubeconfig rotation must update the provider, not replace every object on it.
             cluster_identifier=f"{tanzu.supervisor_namespace}/{tanzu.cluster_name}",
             opts=pulumi.ResourceOptions(parent=self),

@@ -17,6 +17,8 @@ from components.builders.vllm_pod import (
     API_PORT,
     HF_TOKEN_ENTRY,
     PORT_NAME,
+    PREVIOUS_API_KEY_ENTRY,
+    accepts_previous_key,
     download_container,
     hf_token_volume,
     labels_for,
@@ -30,7 +32,10 @@ from components.planning.sizing import Layout
 from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:VllmService"
-API_KEY_ROTATION = "onprem-llm.io/api-key-rotation"
+ACCEPTED_KEYS = "onprem-llm.io/api-keys"
+"""Pod template annotation: the key generations the replicas accept, so a change of that set rolls them."""
+KEY_GENERATION = "onprem-llm.io/api-key-generation"
+"""Annotation of the gateway's upstream credential: the generation of the key it sends."""
 CHECKOV_SKIPS = {
     # The one secret passed as an environment variable: vLLM has no file option for its key.
     "checkov.io/skip1": "CKV_K8S_35=vLLM reads its API key only from the VLLM_API_KEY environment variable",
@@ -67,7 +72,9 @@ class VllmService(pulumi.ComponentResource):
     """In-cluster OpenAI base URL, ``http://<svc>.<ns>.svc.cluster.local:8000/v1``."""
     api_key_secret_name: str
     api_key: pulumi.Output[str]
-    """The endpoint's API key (secret); held by the gateway, never by end users."""
+    """The key the gateway sends (secret), never held by end users: the previous generation's during ``prepare``."""
+    api_key_generation: str
+    """Generation of ``api_key``, ``g<N>``: the gateway's credential carries it (KEY_GENERATION)."""
     workload_kind: str
     """``Deployment`` (shared ReadWriteMany weights), ``StatefulSet`` (a weights volume per replica), or
     ``LeaderWorkerSet`` (a replica across nodes: one group of pods, with either kind of weights)."""
@@ -91,16 +98,17 @@ class VllmService(pulumi.ComponentResource):
         if layout.multi_node:
             self.workload_kind, self._workload_api_version = lws.KIND, lws.API_VERSION
 
-        # A new rotation counter replaces the key; the pod template carries it, so the replicas restart with it.
-        api_key = random.RandomPassword(f"{name}-api-key", length=48, special=False,
-                                        keepers={"rotation": str(model.api_key_rotation)},
-                                        opts=pulumi.ResourceOptions(parent=self))
-        self.api_key = pulumi.Output.secret(api_key.result)
-        self._secret(f"{name}-api-key", self.api_key_secret_name, API_KEY_ENTRY, self.api_key)
+        keys = self._api_keys(name, model.api_key_rotation)
+        current, previous = keys[model.api_key_rotation % 2], keys[(model.api_key_rotation - 1) % 2]
+        sends_previous = model.api_key_stage == "prepare"
+        self.api_key = previous if sends_previous else current
+        self.api_key_generation = f"g{model.api_key_rotation - 1 if sends_previous else model.api_key_rotation}"
+        entries = {API_KEY_ENTRY: current, **({PREVIOUS_API_KEY_ENTRY: previous} if accepts_previous_key(model) else {})}
+        self._secret(f"{name}-api-key", self.api_key_secret_name, entries)
         hf_token_secret = None
         if args.hf_token is not None:
             hf_token_secret = f"{name}-hf-token"
-            self._secret(f"{name}-hf-token", hf_token_secret, HF_TOKEN_ENTRY, args.hf_token)
+            self._secret(f"{name}-hf-token", hf_token_secret, {HF_TOKEN_ENTRY: args.hf_token})
         k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata=self._meta(name),
@@ -151,22 +159,30 @@ class VllmService(pulumi.ComponentResource):
     def _meta(self, object_name: str, **extra) -> k8s.meta.v1.ObjectMetaArgs:
         return _k8s.metadata(object_name, self.namespace, self._labels, **extra)
 
-    def _secret(self, resource_name: str, secret_name: str, entry: str, value: pulumi.Input[str]) -> None:
+    def _api_keys(self, name: str, generation: int) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """Two key slots, even and odd generations: a rotation replaces only the new generation's slot, so the
+        previous key is still there to be accepted while the gateway switches."""
+        slots = []
+        for parity, suffix in ((0, ""), (1, "-odd")):
+            latest = generation if generation % 2 == parity else generation - 1
+            key = random.RandomPassword(f"{name}-api-key{suffix}", length=48, special=False,
+                                        keepers={"rotation": str(latest)}, opts=pulumi.ResourceOptions(parent=self))
+            slots.append(pulumi.Output.secret(key.result))
+        return slots[0], slots[1]
+
+    def _secret(self, resource_name: str, secret_name: str, entries: dict[str, pulumi.Input[str]]) -> None:
         k8s.core.v1.Secret(
             resource_name,
             metadata=self._meta(secret_name),
             type="Opaque",
-            string_data={entry: pulumi.Output.secret(value)},
+            string_data={entry: pulumi.Output.secret(value) for entry, value in entries.items()},
             opts=self._on_cluster,
         )
 
     def _template(self, name: str, model: ModelConfig, cluster: ClusterCore, weights: k8s.core.v1.VolumeArgs | None,
                   hf_token_secret: str | None, stage_in_pod: bool) -> k8s.core.v1.PodTemplateSpecArgs:
         return k8s.core.v1.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels, annotations={
-                # vLLM reads VLLM_API_KEY once at start: a rotated key must restart the replicas.
-                API_KEY_ROTATION: str(model.api_key_rotation),
-            }),
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels, annotations=accepted_keys(model)),
             spec=pod_spec(
                 model, service_account=name, api_key_secret=self.api_key_secret_name,
                 pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
@@ -303,7 +319,8 @@ class VllmService(pulumi.ComponentResource):
 
         def template(role: str) -> k8s.core.v1.PodTemplateSpecArgs:
             return k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels={**self._labels, lws.ROLE_LABEL: role}),
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels={**self._labels, lws.ROLE_LABEL: role},
+                                                    annotations=accepted_keys(model)),
                 spec=lws.group_pod_spec(
                     model, layout, role, service_account=name, api_key_secret=self.api_key_secret_name,
                     pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
@@ -503,3 +520,10 @@ def _timeouts(create_seconds: int, update_seconds: int) -> pulumi.CustomTimeouts
 def _number(value: float) -> str:
     """KEDA takes thresholds as strings; keep integers free of a trailing .0."""
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def accepted_keys(model: ModelConfig) -> dict[str, str]:
+    """vLLM reads its keys once at start: the set it accepts is in the pod template, so changing it rolls the pods."""
+    generation = model.api_key_rotation
+    accepted = [f"g{generation - 1}", f"g{generation}"] if accepts_previous_key(model) else [f"g{generation}"]
+    return {ACCEPTED_KEYS: ",".join(accepted)}

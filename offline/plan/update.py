@@ -147,12 +147,13 @@ def _transition_refusals(old: dict[str, Any], new: dict[str, Any], schemas: Sche
 
 
 def _compare(old: dict[str, Any], new: dict[str, Any], providers: dict[str, dict[str, Any]],
-             replaced_providers: set[str], schemas: Schemas | None = None) -> Step:
+             replaced_providers: set[str], schemas: Schemas | None = None, rotated: tuple[str, ...] = ()) -> Step:
     urn, type_, name = new["urn"], new["type"], new["name"]
     options = new.get("options") or {}
     if new["read"]:
         return Step(urn, type_, name, "same")
-    found = without_ignored(_changes(old["inputs"], new["inputs"]), options.get("ignoreChanges", []))
+    found = without_ignored(_changes(old["inputs"], new["inputs"]) + _rotations(new, rotated),
+                            options.get("ignoreChanges", []))
     provider_inputs = (providers.get(new["provider"]) or {}).get("inputs", {})
     judged = verdict(type_, old["inputs"], new["inputs"], found, provider_inputs, options.get("replaceOnChanges", []))
     reasons = [format_path(p) for p in judged.replaces]
@@ -205,6 +206,14 @@ def _permissions_taken(old: dict[str, Any], new: dict[str, Any]) -> str | None:
             "on an entity the stack creates (its resource pool or folder) instead")
 
 
+def _rotations(new: dict[str, Any], rotated: tuple[str, ...]) -> list[Change]:
+    """A rotated secret's new value, in each input that holds it: invisible in the inventories (both sides are
+    ``[secret]``), so the operator names the keys the update rotates."""
+    sources = new.get("secretSources") or {}
+    fields = sorted({f for key in rotated for f in sources.get(key, ())})
+    return [Change((f,), REDACTED, f"{REDACTED} (rotated)") for f in fields]
+
+
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     # A secret is written only as the marker on both sides: equal markers say nothing, so they are equal.
     return [c for c in changes(old, new) if not (c.old == REDACTED and c.new == REDACTED)]
@@ -221,7 +230,7 @@ def _identifier_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 
 def plan(baseline: dict[str, Any], current: dict[str, Any], baseline_label: str = "",
-         crd_schemas: Schemas | None = None, not_evaluated: tuple[str, ...] = ()) -> Plan:
+         crd_schemas: Schemas | None = None, not_evaluated: tuple[str, ...] = (), rotated: tuple[str, ...] = ()) -> Plan:
     """The steps that take the stack from ``baseline`` to ``current`` (both inventory documents).
 
     With ``crd_schemas`` (apiVersion, kind -> openAPIV3Schema), updates of custom resources also run
@@ -242,7 +251,7 @@ def plan(baseline: dict[str, Any], current: dict[str, Any], baseline_label: str 
         if old is None:
             steps.append(Step(record.urn, new["type"], new["name"], "create"))
             continue
-        step = _compare(old, new, providers, replaced_providers, crd_schemas)
+        step = _compare(old, new, providers, replaced_providers, crd_schemas, rotated)
         if step.op == "replace" and new["type"].startswith("pulumi:providers:"):
             replaced_providers.add(record.urn)
         steps.append(step)
