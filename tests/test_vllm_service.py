@@ -180,18 +180,29 @@ def test_prometheus_pods_carry_the_label_the_model_port_admits(prod):
     assert values["prometheus"]["prometheusSpec"]["podMetadata"]["labels"] == {"onprem-llm.io/role": "metrics-scraper"}
 
 
-def test_api_key_rotation_replaces_the_key_and_restarts_the_replicas(prod, raw_config):
+def test_api_key_rotation_keeps_the_previous_key_while_the_gateway_switches(prod, raw_config):
     from offline.run import evaluate
 
-    key = prod.graph.named("llama-2-7b-chat-api-key", "random:index/randomPassword:RandomPassword")
-    assert key.inputs["keepers"] == {"rotation": "0"}
+    password = "random:index/randomPassword:RandomPassword"
+    assert prod.graph.named("llama-2-7b-chat-api-key", password).inputs["keepers"] == {"rotation": "0"}
     raw = raw_config("dev")
-    raw["models"]["llama-2-7b-chat"]["apiKeyRotation"] = 3
+    raw["models"]["llama-2-7b-chat"].update(apiKeyRotation=3, apiKeyStage="prepare")
     rotated = evaluate("dev", raw_config=raw)
-    assert rotated.graph.named("llama-2-7b-chat-api-key", "random:index/randomPassword:RandomPassword"
-                               ).inputs["keepers"] == {"rotation": "3"}
+    # Generation 3 lives in the odd slot; the even slot still holds generation 2, the key the gateway sends.
+    assert rotated.graph.named("llama-2-7b-chat-api-key-odd", password).inputs["keepers"] == {"rotation": "3"}
+    assert rotated.graph.named("llama-2-7b-chat-api-key", password).inputs["keepers"] == {"rotation": "2"}
     template = rotated.graph.named("llama-2-7b-chat-server").inputs["spec"]["template"]
-    assert template["metadata"]["annotations"]["onprem-llm.io/api-key-rotation"] == "3"
+    assert template["metadata"]["annotations"]["onprem-llm.io/api-keys"] == "g2,g3"
+    container = template["spec"]["containers"][0]
+    assert container["args"][-3:] == ["--api-key", "$(VLLM_API_KEY)", "$(VLLM_API_KEY_PREVIOUS)"]
+    assert {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e} == {
+        "VLLM_API_KEY": "api-key", "VLLM_API_KEY_PREVIOUS": "previous-api-key"}
+    credential = rotated.graph.named("gateway-llama-2-7b-chat-credential").inputs["metadata"]["annotations"]
+    assert credential["onprem-llm.io/api-key-generation"] == "g2"
+    raw["models"]["llama-2-7b-chat"]["apiKeyStage"] = "done"
+    done = evaluate("dev", raw_config=raw).graph.named("llama-2-7b-chat-server").inputs["spec"]["template"]
+    assert done["metadata"]["annotations"]["onprem-llm.io/api-keys"] == "g3"
+    assert "--api-key" not in done["spec"]["containers"][0]["args"]
 
 
 def test_download_egress_is_limited_to_the_download_pods_and_https(prod, dev):
