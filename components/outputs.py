@@ -121,6 +121,8 @@ class TokenLimits(_Contract):
     per_user: list[TokenWindow] = _field("Token budgets of each caller on each model.", since="2.0.0")
     per_group: list[TokenWindow] = _field("Token budgets of each group on each model.", since="2.0.0")
     monthly_token_quotas: dict[str, int] = _field("Per group, tokens per month across all models.", since="2.0.0")
+    rate_limit_failure: str = _field("`open` or `closed`: what the gateway does while its counters cannot be read.",
+                                     since="3.0.0")
 
 
 class GroupCharge(_Contract):

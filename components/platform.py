@@ -290,6 +290,7 @@ def stack_outputs(platform: Platform, mirrored: dict[str, Any] | None = None) ->
             "perUser": [{"tokens": w.tokens, "per": w.per} for w in cfg.gateway.token_limits.per_user],
             "perGroup": [{"tokens": w.tokens, "per": w.per} for w in cfg.gateway.token_limits.per_group],
             "monthlyTokenQuotas": dict(sorted(cfg.gateway.monthly_token_quotas.items())),
+            "rateLimitFailure": cfg.gateway.rate_limit_failure or "open",
         },
         "auditBucket": platform.audit.bucket if platform.audit else None,
         "auditRetentionDays": platform.audit.retention_days if platform.audit else None,

@@ -402,7 +402,7 @@ def spread(selector: dict[str, str]) -> list[dict[str, Any]]:
              "labelSelector": {"matchLabels": dict(selector)}}]
 
 
-def envoy_gateway_config(replicas: int = 1) -> dict[str, Any]:
+def envoy_gateway_config(replicas: int = 1, fail_closed: bool = False) -> dict[str, Any]:
     """What Envoy Gateway needs for the AI gateway (its v1.1 values files): the Backend API, the extension
     server hooks, and the global rate-limit service with Redis. EnvoyPatchPolicy stays off: it would let anyone
     who may create one in a namespace rewrite the proxies' configuration."""
@@ -416,7 +416,8 @@ def envoy_gateway_config(replicas: int = 1) -> dict[str, Any]:
             "service": {"fqdn": {"hostname": f"{AI_CONTROLLER}.{AI_GATEWAY_NAMESPACE}.svc.cluster.local",
                                  "port": EXTENSION_PORT}},
         },
-        "rateLimit": {"backend": {"type": "Redis", "redis": {"url": REDIS_URL}}},
+        # What the proxies do when the rate-limit service cannot answer: the stack's explicit choice.
+        "rateLimit": {"backend": {"type": "Redis", "redis": {"url": REDIS_URL}}, "failClosed": fail_closed},
         "provider": {"type": "Kubernetes", "kubernetes": {
             # Proxies run in each Gateway's own namespace, the one the model endpoints admit.
             "deploy": {"type": "GatewayNamespace"},
@@ -450,9 +451,13 @@ def ai_gateway_values(controller_image: str, extproc_image: str, tag_controller:
 # -- the rate-limit store ------------------------------------------------------------------------
 
 REDIS_UID = 10001
-REDIS_ARGS = ["redis-server", "--port", str(REDIS_PORT), "--save", "", "--appendonly", "no", "--dir", "/data",
-              "--protected-mode", "no", "--maxmemory", "200mb", "--maxmemory-policy", "volatile-ttl"]
-"""Counters only, in memory: no snapshot, no append-only file (nothing persists, and no prompt is ever stored)."""
+REDIS_ARGS = ["redis-server", "--port", str(REDIS_PORT), "--appendonly", "yes", "--appendfsync", "everysec",
+              "--save", "", "--dir", "/data", "--protected-mode", "no", "--maxmemory", "200mb",
+              "--maxmemory-policy", "volatile-ttl"]
+"""Counters only (no prompt ever reaches Redis), in an append-only file on their own volume, flushed every second: a
+restart, an upgrade or a drain keeps every month-to-date count. Counters carry their window as TTL, so under memory
+pressure the one closest to its reset goes first."""
+COUNTERS_CLAIM = "rate-limit-counters"
 
 
 def redis_pod_spec(image: str, pull_secret: str, service_account: str) -> k8s.core.v1.PodSpecArgs:
@@ -477,5 +482,6 @@ def redis_pod_spec(image: str, pull_secret: str, service_account: str) -> k8s.co
                 capabilities=core.CapabilitiesArgs(drop=["ALL"]), seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault")),
             volume_mounts=[core.VolumeMountArgs(name="data", mount_path="/data")],
         )],
-        volumes=[core.VolumeArgs(name="data", empty_dir=core.EmptyDirVolumeSourceArgs(medium="Memory", size_limit="16Mi"))],
+        volumes=[core.VolumeArgs(name="data", persistent_volume_claim=core.PersistentVolumeClaimVolumeSourceArgs(
+            claim_name=COUNTERS_CLAIM))],
     )

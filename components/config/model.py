@@ -815,6 +815,11 @@ class GatewayConfig(_Model):
     idp_egress_cidrs: Cidrs = Field(
         ("0.0.0.0/0",), description="Addresses of the identity provider (JWKS fetch on 443). Default: any address."
     )
+    rate_limit_failure: Literal["open", "closed"] | None = Field(
+        None,
+        description="What the gateway does while its rate-limit service or counter store cannot answer: `open` lets "
+        "requests through unlimited (token limits and quotas unenforced meanwhile), `closed` refuses them (every model "
+        "unavailable meanwhile). Production must choose. Default: open outside production.")
     replicas: Annotated[int, at_most(10, "replicas")] = Field(
         2, ge=1,
         description="Replicas of the Envoy proxy, the rate-limit service and both gateway controllers, spread over nodes "

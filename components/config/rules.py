@@ -353,6 +353,12 @@ def _rule_production_tier(c: PlatformConfig) -> list[ConfigIssue]:
             "vsphere.allowUnverifiedSsl", True,
             "production stacks verify vCenter TLS (164.312(e)(1)); add the vCenter CA to the trust store instead",
         ))
+    if c.gateway.rate_limit_failure is None:
+        issues.append(ConfigIssue(
+            "gateway.rateLimitFailure", MISSING,
+            "production chooses what the gateway does while its rate-limit store cannot answer: `open` (requests pass "
+            "unlimited, limits and quotas unenforced meanwhile) or `closed` (every request refused meanwhile)",
+        ))
     if c.gateway.replicas < 2:
         issues.append(ConfigIssue(
             "gateway.replicas", c.gateway.replicas,

@@ -21,7 +21,7 @@ from components.config.issues import MISSING, ConfigIssue
 MIRROR_VERSION = 1
 # Gateway keys that must be the same at both sites, so clients see one service whichever site answers.
 MIRRORED_GATEWAY_KEYS = ("hostname", "oidc", "modelAccess", "tokenLimits", "monthlyTokenQuotas", "quotaAlertRatio",
-                         "requestsPerMinutePerUser", "requestTimeoutSeconds")
+                         "requestsPerMinutePerUser", "requestTimeoutSeconds", "rateLimitFailure")
 # What the backup location must share, so the standby's Velero reads what the primary's writes.
 SHARED_BACKUP_KEYS = ("s3Url", "bucket", "prefix")
 

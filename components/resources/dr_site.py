@@ -26,6 +26,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.builders import k8s as _k8s
+from components.builders.ai_gateway import REDIS_NAMESPACE
 from components.config import DrConfig
 from components.planning.dr_plan import DrFigures
 from components.resources.tanzu_cluster import ClusterCore
@@ -103,8 +104,8 @@ class DrSite(pulumi.ComponentResource):
 
 
 def schedules(dr: DrConfig, cluster: ClusterCore) -> tuple[BackupSchedule, ...]:
-    """The primary's backup schedules of its serving and monitoring namespaces."""
-    namespaces = (cluster.serving_namespace, cluster.monitoring_namespace)
+    """The primary's backup schedules of its serving and monitoring namespaces and the quota counters."""
+    namespaces = (cluster.serving_namespace, cluster.monitoring_namespace, REDIS_NAMESPACE)
     found = [BackupSchedule("platform-frequent", dr.backup_interval_minutes, dr.backup_ttl_hours, namespaces)]
     if dr.long_term_ttl_hours:
         # One copy a day kept long, for retention duties beyond the operational window.

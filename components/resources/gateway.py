@@ -96,6 +96,11 @@ def gateway_models(settings: GatewayConfig, models: tuple[RoutedModel, ...], ser
     return found
 
 
+def rate_limit_fails_closed(settings: GatewayConfig) -> bool:
+    """Whether the proxies refuse requests while the rate-limit service cannot answer (``gateway.rateLimitFailure``)."""
+    return settings.rate_limit_failure == "closed"
+
+
 class ObservedCustomResource(pulumi.CustomResource):
     """A custom resource whose live ``status`` is an output.
 
@@ -174,7 +179,8 @@ class ModelGateway(pulumi.ComponentResource):
             values={
                 "global": {"imageRegistry": cluster.registry_server, "imagePullSecrets": [{"name": _k8s.PULL_SECRET}],
                            "images": {"envoyProxy": {"image": proxy_image}, "ratelimit": {"image": ratelimit_image}}},
-                "config": {"envoyGateway": ai.envoy_gateway_config(settings.replicas)},
+                "config": {"envoyGateway": ai.envoy_gateway_config(settings.replicas,
+                                                                   rate_limit_fails_closed(settings))},
                 **({"deployment": {"replicas": settings.replicas, "pod": {
                     "topologySpreadConstraints": ai.spread({"control-plane": "envoy-gateway"})}},
                     "podDisruptionBudget": {"minAvailable": 1}} if settings.replicas > 1 else {}),
@@ -329,7 +335,7 @@ class ModelGateway(pulumi.ComponentResource):
 
     def _redis(self, name: str, cluster: ClusterCore, labels: dict[str, str], pull: k8s.core.v1.Secret,
                opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
-        """The rate-limit counters: one Redis, in memory only, reachable from the rate-limit service alone."""
+        """The rate-limit counters: one Redis persisting to its own volume, reachable from the rate-limit service alone."""
         selector = {**ai.REDIS_SELECTOR, "app.kubernetes.io/instance": name}
         pod_labels = {**labels, **selector, "app.kubernetes.io/component": "rate-limit-store"}
         image = versions.REDIS
@@ -337,20 +343,29 @@ class ModelGateway(pulumi.ComponentResource):
         account = k8s.core.v1.ServiceAccount(
             f"{name}-redis-sa", metadata=_k8s.metadata(ai.REDIS_NAME, ai.REDIS_NAMESPACE, pod_labels),
             automount_service_account_token=False, opts=opts)
+        # Month-to-date quota counts live here: the claim is protected, and a destroy refuses until it is unprotected.
+        claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-redis-counters",
+            metadata=_k8s.metadata(ai.COUNTERS_CLAIM, ai.REDIS_NAMESPACE, pod_labels),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"], storage_class_name=cluster.storage_class,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": "1Gi"})),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=True)),
+        )
         deployment = k8s.apps.v1.Deployment(
             f"{name}-redis",
             metadata=_k8s.metadata(ai.REDIS_NAME, ai.REDIS_NAMESPACE, pod_labels),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                # Counters are lost on restart either way; never two writers during a rollout.
+                # One writer of the append-only file at a time, and its volume attaches to one node.
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
                     spec=ai.redis_pod_spec(reference, _k8s.PULL_SECRET, ai.REDIS_NAME),
                 ),
             ),
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[pull, account])),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[pull, account, claim])),
         )
         service = k8s.core.v1.Service(
             f"{name}-redis-service",
