@@ -47,7 +47,7 @@ def test_model_revision_restages_the_weights_and_rolls_the_servers(deployed, raw
         raw["models"][LLAMA]["revision"] = "0123456789abcdef0123456789abcdef01234567"
     result = _update(deployed, raw_config, "prod", edit)
     assert _steps(result) == {
-        (f"{LLAMA}-download", "replace", True),   # the Job's name carries the revision
+        (f"{LLAMA}-download", "replace", False),  # the Job's name carries the revision: created before the old goes
         (f"{LLAMA}-server", "update", False),     # Deployment: rolling update to the new model directory
     }
     job = result.step(f"{LLAMA}-download")
@@ -147,7 +147,8 @@ def test_renaming_the_cluster_is_refused_because_the_cluster_is_protected(deploy
         raw["tanzu"]["clusterName"] = "llm-prod-b"
     result = _update(deployed, raw_config, "prod", edit)
     cluster = result.step("primary-cluster")
-    assert cluster.op == "replace" and cluster.delete_before_replace
+    # A renamed Cluster would be created beside the old one (a new name), were it not protected.
+    assert cluster.op == "replace" and not cluster.delete_before_replace
     assert any("unable to replace resource" in e and "marked for protection" in e for e in cluster.errors)
     # The workload provider's identity changes, so everything on it is replaced with it.
     workload = result.step("primary-workload")
@@ -279,3 +280,24 @@ def test_a_grant_on_the_shared_cluster_would_take_every_other_principals_permiss
     assert "removes the permissions of SITE\\vsphere-admins, VSPHERE.LOCAL\\Administrators" in error
     destroy = plan(baseline, {**baseline, "resources": []}).step("access-operator-permissions")
     assert "VSPHERE.LOCAL\\Administrators" in destroy.notes[0], "a destroy removes every permission it holds"
+
+
+def test_a_renamed_object_is_created_before_the_old_one_is_deleted(deployed):
+    """pulumi-kubernetes deletes first only when the name stays; a new name frees it from that."""
+    baseline = copy.deepcopy(deployed["prod"])
+    job = next(r for r in baseline["resources"] if r["name"] == f"{LLAMA}-download")
+    job["inputs"]["spec"]["template"]["spec"]["containers"][0]["image"] = "harbor-a.hospital.example/old:1"
+    same_name = plan(baseline, deployed["prod"]).step(f"{LLAMA}-download")
+    assert same_name.op == "replace" and same_name.delete_before_replace
+    job["inputs"]["metadata"]["name"] = f"{LLAMA}-download-00000000"
+    renamed = plan(baseline, deployed["prod"]).step(f"{LLAMA}-download")
+    assert renamed.op == "replace" and not renamed.delete_before_replace
+
+
+def test_renaming_the_vsphere_namespace_is_an_update_the_supervisor_refuses(deployed, raw_config):
+    def edit(raw):
+        raw["tanzu"]["supervisorNamespace"] = "llm-platform-prod-2"
+    result = _update(deployed, raw_config, "prod", edit)
+    step = result.step("primary-vsphere-namespace")
+    assert step.op == "update"
+    assert any("cannot be renamed" in e for e in step.errors)

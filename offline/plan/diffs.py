@@ -235,7 +235,8 @@ OTHER_FORCE_NEW: dict[str, tuple[Path, ...]] = {
     "vsphere:index/tag:Tag": (("categoryId",),),
     "vsphere:index/tagCategory:TagCategory": (("cardinality",),),
     "vsphere:index/alarm:Alarm": (("name",),),
-    "vsphere:index/namespace:Namespace": (("name",), ("supervisor",)),
+    # A new name is not a replacement: the provider updates the namespace in place, and the Supervisor refuses.
+    "vsphere:index/namespace:Namespace": (("supervisor",),),
     "random:index/randomPassword:RandomPassword": ((),),
     "kubernetes:helm.sh/v3:Release": (("name",), ("namespace",)),
 }
@@ -246,6 +247,9 @@ def _other_refusals(type_token: str, found: list[Change]) -> list[str]:
     if type_token == "vsphere:index/entityPermissions:EntityPermissions":
         refusals += [f"change in {c.path[0]} is not allowed post creation" for c in found
                      if c.path[:1] in (("entityId",), ("entityType",))]
+    if type_token == "vsphere:index/namespace:Namespace" and any(c.path[:1] == ("name",) for c in found):
+        refusals.append("a vSphere Namespace cannot be renamed: the provider updates it in place and the Supervisor "
+                        "refuses; keep the name, or create the new namespace beside it and move the workloads")
     if type_token == "vsphere:index/tagCategory:TagCategory":
         old_types = {c.old for c in found if c.path[:1] == ("associableTypes",) and isinstance(c.old, str)}
         new_types = {c.new for c in found if c.path[:1] == ("associableTypes",) and isinstance(c.new, str)}
@@ -267,11 +271,15 @@ def verdict(type_token: str, old: dict, new: dict, found: list[Change], provider
     return Verdict(tuple(replaces), tuple(refusals), tuple(dict.fromkeys(notes)))
 
 
-def delete_before_replace(type_token: str, new: dict, option: bool) -> bool:
+def delete_before_replace(type_token: str, old: dict, new: dict, option: bool) -> bool:
     """pulumi-kubernetes deletes an object with an explicit ``metadata.name`` before creating its
-    replacement (the name cannot be used twice); Helm releases and other providers replace
-    create-before-delete unless the ``deleteBeforeReplace`` option says otherwise."""
+    replacement when the name stays (it cannot be used twice); a renamed object is created first and
+    the old one deleted after. Helm releases and other providers replace create-before-delete unless
+    the ``deleteBeforeReplace`` option says otherwise."""
     if option:
         return True
     metadata = new.get("metadata") if kubernetes_kind(type_token) else None
-    return isinstance(metadata, dict) and bool(metadata.get("name"))
+    if not (isinstance(metadata, dict) and metadata.get("name")):
+        return False
+    before = old.get("metadata") if isinstance(old.get("metadata"), dict) else {}
+    return (before.get("name"), before.get("namespace")) == (metadata.get("name"), metadata.get("namespace"))

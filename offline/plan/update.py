@@ -175,7 +175,7 @@ def _compare(old: dict[str, Any], new: dict[str, Any], providers: dict[str, dict
     errors = list(judged.refusals)
     if (old.get("options") or {}).get("protect") and options.get("protect"):
         errors.append(_protected_replace(urn))
-    dbr = delete_before_replace(type_, new["inputs"], bool(options.get("deleteBeforeReplace")))
+    dbr = delete_before_replace(type_, old["inputs"], new["inputs"], bool(options.get("deleteBeforeReplace")))
     return Step(urn, type_, name, "replace", delete_before_replace=dbr, changes=tuple(found),
                 replace_reasons=tuple(reasons), errors=tuple(errors), notes=judged.notes)
 
