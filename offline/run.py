@@ -23,6 +23,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, SECRET_KEYS, PlatformConfig, parse_config
 from components.config.stack_file import SecureValue, read_stack_file
+from offline import site as site_inventory
 from offline.graph import ResourceGraph
 from offline.record import Invoke, OfflineMocks, RecordingMonitor, Secret, normalise, reveal
 from offline.world import FakeWorld, Mode
@@ -140,6 +141,8 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
     world = world or FakeWorld(stack)
     world.mode = mode
     raw = stack_config(stack, project=project) if raw_config is None else raw_config
+    if world.inventory is None:
+        world.inventory = site_inventory.derived(raw)
     site = _section(raw, "vsphere").get("server")
     if isinstance(site, str) and site:
         world.site = site

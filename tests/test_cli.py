@@ -49,11 +49,15 @@ def test_tensor_parallel_larger_than_the_pool_fails_with_one_message_naming_the_
 
 
 def test_unresolvable_inventory_name_fails_cleanly(tmp_path):
+    """A name the site inventory file does not hold fails as the vSphere data source does, naming the file."""
     def edit(config):
         config["onprem-llm:vsphere"]["computeCluster"] = "no-such-cluster"
-    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit))
+    site_file = ROOT / "tests" / "data" / "site-dev.yaml"
+    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit),
+                  "--site-inventory", str(site_file))
     assert result.returncode == 2
     assert "compute cluster 'no-such-cluster' not found" in result.stderr
+    assert f"site inventory {site_file}" in result.stderr and "lab-mgmt-cluster" in result.stderr
     assert "Traceback" not in result.stderr
 
 
