@@ -201,7 +201,29 @@ def _preview(args: argparse.Namespace) -> int:
         (out / "capacity.json").write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
         sys.stdout.write(f"\nWrote {len(written)} manifests, inventory.json, outputs.json, compliance.json, "
                          f"compliance.md and capacity.json to {out}\n")
+    sys.stdout.write("\n" + verdict(report, checks, len(first_up.failures)) + "\n")
     return 1 if report.mandatory or checks.failures or first_up.failures else 0
+
+
+def verdict(report: PolicyReport, checks: preview_checks.PreviewChecks, up_failures: int) -> str:
+    """The preview's last line: passed, or failed with the count of problems of each kind."""
+    kinds = [(len(report.mandatory), "mandatory policy violation(s)"), *checks.failures_by_kind(),
+             (up_failures, "failure(s) of the simulated first `pulumi up`")]
+    problems = [f"{count} {kind}" for count, kind in kinds if count]
+    if problems:
+        return f"Preview FAILED: {', '.join(problems)}"
+    notes = [f"{count} {kind}" for count, kind in ((len(report.violations), "advisory policy violation(s)"),
+                                                   (len(checks.skipped), "check(s) skipped")) if count]
+    return "Preview passed" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def failed_verdict(error: Exception) -> str:
+    """The last line of a preview stopped before its checks (exit 2)."""
+    if isinstance(error, ConfigError):
+        return f"Preview FAILED: {len(error.issues)} stack config problem(s)"
+    if isinstance(error, (LookupFailed, site.SiteInventoryError)):
+        return "Preview FAILED: the stack does not fit its site (1 lookup or read failed)"
+    return f"Preview FAILED: {type(error).__name__} (see the error above)"
 
 
 def _mirror(args: argparse.Namespace) -> int:
@@ -332,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except USER_ERRORS as error:
         sys.stderr.write(f"error: {error}\n")
+        if args.command == "preview":
+            sys.stderr.write(f"\n{failed_verdict(error)}\n")
         return 2
 
 

@@ -17,10 +17,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator
 
 from components.config.issues import has_url_userinfo, redact_url_userinfo
+
+# Hospitals' internal mail (Active Directory domains, SMTP relays) is often under `.local`, which the
+# library refuses as a special-use name by default; its documented switch is this list. The other
+# special-use names (localhost, invalid, test, ...) stay refused.
+if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
 
 
 class SecretValueError(ValueError):

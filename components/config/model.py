@@ -402,7 +402,7 @@ class IngressConfig(_Model):
 
 
 class ModelConfig(_Model):
-    """Models to serve, one OpenAI-compatible endpoint each; the map key is the endpoint's Kubernetes name."""
+    """Models, one endpoint each; the key names its objects and gateway.modelAccess entry, clients send servedModelName."""
 
     huggingface_repo: Annotated[str, checked(f.hf_repo)] = Field(
         description="Source repository id, e.g. meta-llama/Llama-2-7b-chat-hf.")
@@ -410,7 +410,8 @@ class ModelConfig(_Model):
         description="Commit of the repository to stage; a branch name is not reproducible."
     )
     served_model_name: Annotated[str, checked(f.served_model_name)] = Field(
-        description="Name clients send as `model`; also the metrics label.")
+        description="Name clients send as `model` in their requests and the metrics label; it may differ from the map "
+        "key (models.<name>), which names the Kubernetes objects and keys gateway.modelAccess.")
     architecture: str = Field(
         description="Sizing catalogue key: llama-2-7b, llama-2-13b, llama-2-70b, mistral-7b (v0.1, sliding window), "
         "mistral-7b-v0.1, mistral-7b-v0.2, mistral-7b-v0.3, llama-3.1-8b, llama-3.1-70b, llama-3.3-70b, qwen2.5-7b, "
@@ -1048,6 +1049,8 @@ class SecretKey:
     required_when: Callable[[PlatformConfig], bool]
     from_file: str | None = None
     """For values that are files (kubeconfigs, certificates, tokens): the file the command reads."""
+    when: str = "the stack deploys a site (not a backup-restore standby before failover)"
+    """``required_when`` in words, for the config reference (a test holds the two together)."""
 
     @property
     def command(self) -> str:
@@ -1060,6 +1063,14 @@ def _deploys(c: PlatformConfig) -> bool:
     return c.deploys_site
 
 
+_WHEN_PRIMARY_DR = "`dr.enabled` on the primary (not `site.role: standby`)"
+_WHEN_STANDBY_DR = ("`dr.enabled` on a standby (`site.role: standby`) that deploys its site (not backup-restore "
+                    "before failover)")
+_WHEN_DR = "`dr.enabled` on a stack that deploys its site (the primary, and a standby except backup-restore before failover)"
+_WHEN_AUDIT = "the stack deploys a site with `audit.enabled`"
+_WHEN_ANCHOR = "the stack deploys a site with `audit.enabled` and `audit.anchor` set"
+_WHEN_ARIA = "the stack deploys a site with `aria.enabled`"
+
 SECRET_KEYS: tuple[SecretKey, ...] = (
     SecretKey("vspherePassword", "password of vsphere.user", _deploys),
     SecretKey("supervisorKubeconfig", "kubeconfig of the Supervisor (vSphere Namespace scope)", _deploys,
@@ -1069,55 +1080,62 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
         "nlsClientToken",
         "NVIDIA License System client configuration token for vGPU guest drivers",
         lambda c: c.deploys_site and c.gpu_pool.mode == "vgpu", "client_configuration_token.tok",
+        "the stack deploys a site and `gpuPool.mode` is `vgpu`",
     ),
     SecretKey(
         "hfToken",
         "Hugging Face token for gated repositories",
         lambda c: c.serves_models and any(m.source == "huggingface" for m in c.models.values()),
+        when="models are served here (not a cold standby before failover) and one has `source: huggingface`",
     ),
     SecretKey(
         "alertSmtpPassword", "password of observability.alertEmail.username",
         lambda c: c.deploys_site and c.observability.enabled and c.observability.alert_email is not None
         and c.observability.alert_email.username is not None,
+        when="the stack deploys a site with `observability.enabled` and `observability.alertEmail.username` set",
     ),
     SecretKey(
         "alertWebhookUrl", "Alertmanager webhook URL (it often embeds a token)",
         lambda c: c.deploys_site and c.observability.enabled and c.observability.alert_webhook,
+        when="the stack deploys a site with `observability.enabled` and `observability.alertWebhook: true`",
     ),
     SecretKey(
         "deadMansSwitchUrl", "heartbeat URL of the external dead-man's switch that Alertmanager pings with Watchdog "
         "(each site's stack its own check)",
         lambda c: c.deploys_site and c.observability.enabled and c.compliance.tier == "production",
+        when="the stack deploys a site with `observability.enabled` and `compliance.tier: production`",
     ),
     SecretKey("backupS3AccessKeyId", "access key of the backup bucket (the primary's Velero writes)",
-              lambda c: c.dr.enabled and not c.standby),
-    SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled and not c.standby),
+              lambda c: c.dr.enabled and not c.standby, when=_WHEN_PRIMARY_DR),
+    SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled and not c.standby,
+              when=_WHEN_PRIMARY_DR),
     SecretKey("backupS3ReadOnlyAccessKeyId", "read-only access key of the backup bucket (the standby's Velero)",
-              lambda c: c.dr.enabled and c.standby and c.deploys_site),
+              lambda c: c.dr.enabled and c.standby and c.deploys_site, when=_WHEN_STANDBY_DR),
     SecretKey("backupS3ReadOnlySecretAccessKey", "read-only secret key of the backup bucket",
-              lambda c: c.dr.enabled and c.standby and c.deploys_site),
+              lambda c: c.dr.enabled and c.standby and c.deploys_site, when=_WHEN_STANDBY_DR),
     SecretKey("backupRepositoryPassword",
               "encryption key of Velero's backup repositories: the same value on the primary's and the standby's "
               "stack, kept in the site's vault, since backups cannot be read without it (at least 32 characters)",
-              lambda c: c.dr.enabled and c.deploys_site),
-    SecretKey("ariaRefreshToken", "Aria Automation API refresh token", lambda c: c.deploys_site and c.aria.enabled),
+              lambda c: c.dr.enabled and c.deploys_site, when=_WHEN_DR),
+    SecretKey("ariaRefreshToken", "Aria Automation API refresh token", lambda c: c.deploys_site and c.aria.enabled,
+              when=_WHEN_ARIA),
     SecretKey("gatewayTlsCert", "PEM certificate chain of gateway.hostname", _deploys, "llm.crt"),
     SecretKey("gatewayTlsKey", "PEM private key of the gateway certificate", _deploys, "llm.key"),
     SecretKey("auditS3AccessKeyId", "shipping access key of the audit bucket (s3:PutObject on logs/ only)",
-              lambda c: c.deploys_site and c.audit.enabled),
+              lambda c: c.deploys_site and c.audit.enabled, when=_WHEN_AUDIT),
     SecretKey("auditS3SecretAccessKey", "shipping secret key of the audit bucket",
-              lambda c: c.deploys_site and c.audit.enabled),
+              lambda c: c.deploys_site and c.audit.enabled, when=_WHEN_AUDIT),
     SecretKey("auditSealS3AccessKeyId",
               "sealing access key of the audit bucket (list, read versions, lock configuration; put manifests/ only)",
-              lambda c: c.deploys_site and c.audit.enabled),
+              lambda c: c.deploys_site and c.audit.enabled, when=_WHEN_AUDIT),
     SecretKey("auditSealS3SecretAccessKey", "sealing secret key of the audit bucket",
-              lambda c: c.deploys_site and c.audit.enabled),
+              lambda c: c.deploys_site and c.audit.enabled, when=_WHEN_AUDIT),
     SecretKey("auditSigningKey", "Ed25519 private key (PEM, PKCS#8) that signs the daily audit manifests",
-              lambda c: c.deploys_site and c.audit.enabled, "audit-signing-key.pem"),
+              lambda c: c.deploys_site and c.audit.enabled, "audit-signing-key.pem", _WHEN_AUDIT),
     SecretKey("auditAnchorAccessKeyId", "access key of the anchor store (s3:PutObject on its prefix only)",
-              lambda c: c.deploys_site and c.audit.enabled and c.audit.anchor is not None),
+              lambda c: c.deploys_site and c.audit.enabled and c.audit.anchor is not None, when=_WHEN_ANCHOR),
     SecretKey("auditAnchorSecretAccessKey", "secret key of the anchor store",
-              lambda c: c.deploys_site and c.audit.enabled and c.audit.anchor is not None),
+              lambda c: c.deploys_site and c.audit.enabled and c.audit.anchor is not None, when=_WHEN_ANCHOR),
 )
 SECRET_NAMES = frozenset(s.key for s in SECRET_KEYS)
 
