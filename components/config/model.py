@@ -48,7 +48,7 @@ Registries = Annotated[tuple[str, ...], checked(lambda values: [f.registry_host(
                                                 f.no_duplicates)]
 HttpsUrl = Annotated[str, checked(f.url)]
 MaybeHttpsUrl = Annotated[str | None, checked(f.url)]
-IssuerUrl = Annotated[str, checked(lambda v: f.url(v, allow_query=False))]
+IssuerUrl = Annotated[str, checked(lambda v: f.url(v, allow_query=False), f.issuer)]
 LinkUrl = Annotated[str, checked(lambda v: f.url(v, https=False, allow_relative=True,
                                                  example="https://git.hospital.example/platform/runbook"),
                                  f.no_fragment)]
@@ -149,8 +149,8 @@ class RegistryConfig(_Model):
         "instead of its upstream repository, so `pulumi up` reaches nothing outside the site. Images always come "
         "from `server`. Default: true.",
     )
-    chart_path: str = Field(
-        "charts", pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$",
+    chart_path: Annotated[str, checked(f.registry_path)] = Field(
+        "charts",
         description="Project (path) in the registry holding the mirrored charts. Default: charts.",
     )
 
@@ -721,7 +721,7 @@ class OidcConfig(_Model):
     jwks_uri: HttpsUrl = Field(description="URL of the issuer's signing keys (JWKS).")
     user_claim: Annotated[str, checked(f.claim_name)] = Field(
         "sub", description="Claim that identifies the caller in logs, limits and usage metrics. Default: sub.")
-    group_claim: Annotated[str, checked(f.claim_name)] = Field(
+    group_claim: Annotated[str, checked(f.group_claim)] = Field(
         description="Claim naming the caller's group, one string per token (a department or cost centre, e.g. "
         "`department`): model access, group limits, quotas, usage and chargeback key on it. A list claim such as "
         "`groups` cannot be used: Envoy Gateway copies only single-valued claims into headers.")
@@ -932,25 +932,29 @@ class CostConfig(_Model):
     )
 
 
+WaitSeconds = Annotated[int, at_most(7200, "seconds", ("milliseconds", 1000))]
+"""A wait estimate: two hours bounds every step the platform waits for; above it, likely milliseconds."""
+
+
 class WaitsConfig(_Model):
     """How long the work takes that `pulumi up` waits for; every timeout is derived from these."""
 
-    image_pull_seconds: int = Field(
+    image_pull_seconds: WaitSeconds = Field(
         600, ge=30, description="Pulling the largest image (vLLM, about 10 GB) onto a fresh node, seconds. Default: 600."
     )
-    driver_install_seconds: int = Field(
+    driver_install_seconds: WaitSeconds = Field(
         900, ge=60,
         description="GPU Operator building and loading the driver on a new GPU node, seconds. Default: 900.",
     )
-    cluster_node_seconds: int = Field(
+    cluster_node_seconds: WaitSeconds = Field(
         900, ge=120,
         description="One cluster node: VM clone, boot, join and Ready; control-plane nodes are built one at a "
         "time, workers in parallel, seconds. Default: 900.",
     )
-    chart_install_seconds: int = Field(
+    chart_install_seconds: WaitSeconds = Field(
         600, ge=60, description="A chart's pods pulled, started and Ready (charts without GPUs), seconds. Default: 600."
     )
-    weights_download_mib_per_second: float = Field(
+    weights_download_mib_per_second: Annotated[float, at_most(10_000, "MiB/s", ("KiB/s", 1024))] = Field(
         20, gt=0,
         description="Throughput from the model source (mirror or Hugging Face) into a weights volume, MiB/s. "
         "Default: 20.",
