@@ -49,7 +49,9 @@ def plain_text(value: str) -> str:
             fixed = fixed.replace(c, "")
         raise ValueError(f"contains typographic quotes (pasted from a document); write {fixed.strip()!r} "
                          "with no quotes or with straight ones")
-    if value != value.strip():
+    # PEM text pasted as a YAML block scalar (`|`) ends with its line break, as PEM files do.
+    pem_line_end = "-----END " in value and value.rstrip("\n") == value.strip()
+    if value != value.strip() and not pem_line_end:
         raise ValueError(f"has blanks around it; write {value.strip()!r}")
     if any(ord(c) < 32 and c not in "\n" for c in value) or "\x7f" in value:
         raise ValueError("contains a control character (tab or similar); retype the value")
@@ -738,3 +740,51 @@ def ed25519_public_key(value: str) -> str:
         raise ValueError("is not an Ed25519 key; make one with `openssl genpkey -algorithm ed25519 -out "
                          "audit-signing-key.pem`")
     return value
+
+
+def pem_bundle(value: str) -> str:
+    """One or more CA certificates in PEM, as the site's private CA hands them out."""
+    from cryptography import x509
+
+    if "PRIVATE KEY" in value:
+        raise SecretValueError("holds a private key; a trust bundle holds only the CA certificates (-----BEGIN "
+                               "CERTIFICATE-----). Rotate the key: the stack file is in version control")
+    if "-----BEGIN" not in value:
+        hint = " (it looks base64-encoded: decode it, `base64 -d`)" if re.fullmatch(r"[A-Za-z0-9+/=\s]+", value) else ""
+        raise ValueError(f"is not PEM text{hint}; paste the CA certificates as a YAML block scalar (`trustBundle: |` "
+                         "with the -----BEGIN CERTIFICATE----- lines indented below)")
+    try:
+        certificates = x509.load_pem_x509_certificates(value.encode())
+    except ValueError as error:
+        raise ValueError(f"holds no readable PEM certificate ({error}); paste the CA's .crt file as it is") from None
+    not_ca = [c.subject.rfc4514_string() for c in certificates if not _is_ca(c)]
+    if not_ca:
+        raise ValueError(f"holds certificates that are not CAs ({', '.join(not_ca)}); give the issuing and root CAs "
+                         "of the site, not a server's own certificate")
+    return value
+
+
+def _is_ca(certificate) -> bool:
+    from cryptography import x509
+
+    try:
+        return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return certificate.issuer == certificate.subject  # an old self-signed root without the extension
+
+
+PRIVATE_SUFFIXES = ("local", "internal", "lan", "corp", "home", "intranet", "private", "localdomain", "example",
+                    "test", "invalid", "localhost", "home.arpa")
+"""Name suffixes no public CA issues certificates for: a host under them has a certificate of the site's own CA."""
+
+
+def private_host(host: str) -> bool:
+    """Whether a host can only carry a certificate of a private CA (a private address or a non-public name)."""
+    import ipaddress
+
+    try:
+        return not ipaddress.ip_address(host.strip("[]")).is_global
+    except ValueError:
+        pass
+    labels = host.lower().rstrip(".").split(".")
+    return len(labels) == 1 or any(".".join(labels[-len(s.split(".")):]) == s for s in PRIVATE_SUFFIXES)

@@ -570,6 +570,17 @@ class SiteConfig(_Model):
         description="Standby only: a JSON file holding the primary's last known `siteMirror` output (written by "
         "`pulumi stack output mirroredPrimary --json` on this stack), used instead of the StackReference when the "
         "primary's state cannot be read. The preview says so. Default: none.")
+    trust_bundle: Annotated[str | None, checked(f.pem_bundle)] = Field(
+        None,
+        description="PEM certificates of the site's own CA(s), trusted wherever the platform calls an internal HTTPS "
+        "service: the gateway's JWKS fetch from the IdP, the weights download, the audit store (shipping and "
+        "sealing) and Alertmanager's SMTP relay (Velero takes dr.backupStorage.caCert, the nodes tanzu.trustedCas). "
+        "Production needs it when gateway.oidc.jwksUri is on a private name or address, unless trustBundleWaiver "
+        "says why not. Default: none (public CAs only).")
+    trust_bundle_waiver: str | None = Field(
+        None,
+        description="Why production runs without site.trustBundle although the IdP is on a private name (e.g. its "
+        "certificate is from a public CA). Default: none.")
     weights_storage_class: MaybeK8sName = Field(
         None,
         description="Standby only: a ReadWriteMany (vSAN File Services) class of this site for the models' weights, "

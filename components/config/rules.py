@@ -1009,6 +1009,26 @@ FLOAT16_ONLY_QUANTIZATION = ("awq", "gptq")
 _POOLING = re.compile(r"^--(runner|task|convert)(=|$)")
 
 
+def _rule_trust_bundle(c: PlatformConfig) -> list[ConfigIssue]:
+    """Production calls a private IdP only with the site's CA in hand: else every JWKS fetch fails and callers get 401."""
+    from urllib.parse import urlsplit
+
+    from components.config.fields import private_host
+
+    if c.compliance.tier != "production" or c.site.trust_bundle or (c.site.trust_bundle_waiver or "").strip():
+        return []
+    host = urlsplit(c.gateway.oidc.jwks_uri).hostname or ""
+    if not private_host(host):
+        return []
+    return [ConfigIssue(
+        "site.trustBundle", MISSING,
+        f"gateway.oidc.jwksUri is on {host!r}, whose certificate only the site's own CA can issue; without that CA the "
+        "gateway cannot fetch the signing keys and every caller gets 401. Paste the CA certificates (PEM) as "
+        "site.trustBundle, or set site.trustBundleWaiver to why they are not needed (e.g. the IdP's certificate is "
+        "from a public CA)",
+    )]
+
+
 def _rule_quantization_dtype(c: PlatformConfig) -> list[ConfigIssue]:
     return [ConfigIssue(
         f"models.{key}.dtype", m.dtype,
@@ -1061,6 +1081,7 @@ WINDOW_MINUTES = {"Minute": 1, "Hour": 60, "Day": 1440, "Week": 10080, "Month": 
 
 
 RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
+    _rule_trust_bundle,
     _rule_quantization_dtype,
     _rule_endpoints_served,
     _rule_quota_covers_a_window,
