@@ -6,6 +6,7 @@ import copy
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -85,8 +86,8 @@ def test_the_download_script_adds_the_site_ca_to_the_public_ones(tmp_path):
                             env={**os.environ, "SITE_TRUST_BUNDLE": str(site_ca), "TMPDIR": str(tmp_path)})
     requests_bundle, ssl_file = result.stdout.split()
     assert requests_bundle == ssl_file
-    combined = open(requests_bundle).read()
-    assert open(certifi.where()).read() in combined and site_ca.read_text() in combined
+    combined = Path(requests_bundle).read_text()
+    assert Path(certifi.where()).read_text() in combined and site_ca.read_text() in combined
 
 
 def test_the_audit_shipping_and_sealing_trust_the_site_ca(prod):
