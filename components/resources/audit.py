@@ -312,15 +312,15 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
             {"name": "varlog", "hostPath": {"path": "/var/log"}},
             {"name": "etcmachineid", "hostPath": {"path": "/etc/machine-id", "type": "File"}},
             {"name": "buffers", "hostPath": {"path": BUFFER_HOST_PATH, "type": "DirectoryOrCreate"}},
-            {"name": "aws-credentials", "secret": {"secretName": CREDENTIALS, "defaultMode": 0o400}},
             *([{"name": "site-trust", "configMap": {"name": _k8s.TRUST_BUNDLE}}] if trust_bundle else []),
+            {"name": "aws-credentials", "secret": {"secretName": CREDENTIALS, "defaultMode": 0o400}},
         ],
         "daemonSetVolumeMounts": [
             {"name": "varlog", "mountPath": "/var/log", "readOnly": True},
             {"name": "etcmachineid", "mountPath": "/etc/machine-id", "readOnly": True},
             {"name": "buffers", "mountPath": "/buffers"},
-            {"name": "aws-credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True},
             *([{"name": "site-trust", "mountPath": _k8s.TRUST_BUNDLE_DIR, "readOnly": True}] if trust_bundle else []),
+            {"name": "aws-credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True},
         ],
         # Alerts watch each stream per node, so every series carries the node it was read on.
         # Settings of a ServiceMonitor go only where one is rendered: the chart reads them behind `enabled`.
