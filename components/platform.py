@@ -78,6 +78,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             nls_client_token=secrets.get("nlsClientToken"),
             waits=cfg.waits,
             leader_worker_set=spans_nodes(cfg),
+            trust_bundle=cfg.site.trust_bundle,
         ),
     )
     observability = None

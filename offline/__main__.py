@@ -1,7 +1,7 @@
 """Command line of the offline engine.
 
     python -m offline preview --stack dev [--stand-in-secrets] [--out DIR] [--config FILE] [--artifacts DIR]
-                              [--require-artifacts] [--pack-process] [--existing-stack]
+                              [--require-artifacts] [--pack-process] [--existing-stack] [--site-inventory FILE]
     python -m offline plan --stack dev --baseline DIR|INVENTORY|GIT_REV [--config FILE] [--out DIR] [--show-sames]
     python -m offline mirror --stack prod [--stand-in-secrets] [--json] [--artifacts DIR]
     python -m offline policy --inventory FILE [--policy-config FILE] [--in-process]
@@ -47,6 +47,7 @@ import pulumi
 from components.config import MISSING, PROJECT, SECRET_KEYS, ConfigError, ConfigIssue, PlatformConfig, load_engine_config
 from components.config.stack_file import read_stack_file
 from components.planning import capacity, measured
+from offline import site
 from offline.charts import artifacts, helm, mirror
 from offline.charts.helm import Helm, HelmMissing
 from offline.charts.render import write_manifests
@@ -68,7 +69,7 @@ from offline.world import FakeWorld, LookupFailed, Mode
 from tools.policy_config import CONFIG_DIR, policy_config
 
 USER_ERRORS = (ConfigError, pulumi.RunError, LookupFailed, FileNotFoundError, artifacts.ArtifactsMissing, HelmMissing,
-               BaselineError)
+               BaselineError, site.SiteInventoryError)
 
 
 def _print_violations(report: PolicyReport) -> None:
@@ -116,16 +117,26 @@ def _evaluate(args: argparse.Namespace, shown: bool = False):
         raise _located(error, path) from None
     artifacts_dir, helm_bin = _chart_tools(args)
     preview = None
-    down = frozenset(getattr(args, "unreachable", None) or ())
+    world = _world(args, raw)
     if shown:
         mode = Mode.EXISTING if args.existing_stack else Mode.PREVIEW
-        preview = InChild(_preview_tree, args.stack, raw, secrets, mode, down, expected=USER_ERRORS)
-    world = FakeWorld(args.stack, unreachable=down)
+        preview = InChild(_preview_tree, raw, secrets, mode, _world(args, raw), expected=USER_ERRORS)
     return cfg, preview, evaluate(args.stack, raw, secrets=secrets, world=world), artifacts_dir, helm_bin
 
 
-def _preview_tree(stack: str, raw: dict, secrets: tuple[str, ...], mode: Mode, unreachable: frozenset[str]) -> str:
-    evaluation = evaluate(stack, raw, secrets=secrets, mode=mode, world=FakeWorld(stack, unreachable=unreachable))
+def _world(args: argparse.Namespace, raw: dict) -> FakeWorld:
+    """The fake world of the site the stack is for: from --site-inventory, else derived from the stack's names."""
+    down = frozenset(getattr(args, "unreachable", None) or ())
+    path = getattr(args, "site_inventory", None)
+    if not path:
+        return FakeWorld(args.stack, unreachable=down)
+    described = site.load(Path(path))
+    site.check_gpus(described, site.source(Path(path)), raw)
+    return FakeWorld(args.stack, inventory=described, inventory_source=site.source(Path(path)), unreachable=down)
+
+
+def _preview_tree(raw: dict, secrets: tuple[str, ...], mode: Mode, world: FakeWorld) -> str:
+    evaluation = evaluate(world.stack, raw, secrets=secrets, mode=mode, world=world)
     return "".join(f"warning: {line}\n" for line in evaluation.warnings) + tree(evaluation)
 
 
@@ -192,7 +203,29 @@ def _preview(args: argparse.Namespace) -> int:
         (out / "capacity.json").write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
         sys.stdout.write(f"\nWrote {len(written)} manifests, inventory.json, outputs.json, compliance.json, "
                          f"compliance.md and capacity.json to {out}\n")
+    sys.stdout.write("\n" + verdict(report, checks, len(first_up.failures)) + "\n")
     return 1 if report.mandatory or checks.failures or first_up.failures else 0
+
+
+def verdict(report: PolicyReport, checks: preview_checks.PreviewChecks, up_failures: int) -> str:
+    """The preview's last line: passed, or failed with the count of problems of each kind."""
+    kinds = [(len(report.mandatory), "mandatory policy violation(s)"), *checks.failures_by_kind(),
+             (up_failures, "failure(s) of the simulated first `pulumi up`")]
+    problems = [f"{count} {kind}" for count, kind in kinds if count]
+    if problems:
+        return f"Preview FAILED: {', '.join(problems)}"
+    notes = [f"{count} {kind}" for count, kind in ((len(report.violations), "advisory policy violation(s)"),
+                                                   (len(checks.skipped), "check(s) skipped")) if count]
+    return "Preview passed" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def failed_verdict(error: Exception) -> str:
+    """The last line of a preview stopped before its checks (exit 2)."""
+    if isinstance(error, ConfigError):
+        return f"Preview FAILED: {len(error.issues)} stack config problem(s)"
+    if isinstance(error, (LookupFailed, site.SiteInventoryError)):
+        return "Preview FAILED: the stack does not fit its site (1 lookup or read failed)"
+    return f"Preview FAILED: {type(error).__name__} (see the error above)"
 
 
 def _mirror(args: argparse.Namespace) -> int:
@@ -218,8 +251,7 @@ def _plan(args: argparse.Namespace) -> int:
         result = plan(baseline, {**baseline, "resources": []}, f"{label}, destroyed")
     else:
         raw = stack_config(args.stack, config_file=Path(args.config) if args.config else None)
-        world = FakeWorld(args.stack, unreachable=frozenset(args.unreachable or ()))
-        evaluation = evaluate(args.stack, raw, world=world)
+        evaluation = evaluate(args.stack, raw, world=_world(args, raw))
         current = inventory(evaluation)
         artifacts_dir, helm_bin = _chart_tools(args)
         schemas, not_evaluated = None, ()
@@ -302,6 +334,10 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--unreachable", action="append", metavar="VCENTER",
                              help="a site that is down, named by its vCenter host: every call to that vCenter, its "
                                   "Supervisor or its clusters fails as the providers fail (repeatable)")
+    for command in (preview, update, mirror_cmd):
+        command.add_argument("--site-inventory", metavar="FILE",
+                             help="YAML or JSON file describing what the site's vCenter holds (docs/offline-engine.md, "
+                                  "\"Describing the site\"); default: the site derived from the stack's own names")
     for command in (preview, mirror_cmd):
         command.add_argument("--stand-in-secrets", action="store_true",
                              help="use stand-in values for secrets the stack file does not set (sample stacks, CI)")
@@ -327,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except USER_ERRORS as error:
         sys.stderr.write(f"error: {error}\n")
+        if args.command == "preview":
+            sys.stderr.write(f"\n{failed_verdict(error)}\n")
         return 2
 
 

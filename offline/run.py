@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import runpy
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, SECRET_KEYS, PlatformConfig, parse_config
 from components.config.stack_file import SecureValue, read_stack_file
+from offline import site as site_inventory
 from offline.graph import ResourceGraph
 from offline.record import Invoke, OfflineMocks, RecordingMonitor, Secret, normalise, reveal
 from offline.world import FakeWorld, Mode
@@ -140,6 +142,8 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
     world = world or FakeWorld(stack)
     world.mode = mode
     raw = stack_config(stack, project=project) if raw_config is None else raw_config
+    if world.inventory is None:
+        world.inventory = site_inventory.derived(raw if "vsphere" in raw else _environment_config(project))
     site = _section(raw, "vsphere").get("server")
     if isinstance(site, str) and site:
         world.site = site
@@ -252,6 +256,23 @@ def _unwrap(value: Any) -> Any:
 def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
     value = raw.get(name)
     return value if isinstance(value, dict) else {}
+
+
+def _environment_config(project: str) -> dict[str, Any]:
+    """The project's config as `pulumi up` hands it to the language host (PULUMI_CONFIG), when no file is read."""
+    try:
+        document = json.loads(os.environ.get("PULUMI_CONFIG", "{}"))
+    except json.JSONDecodeError:
+        return {}
+    config: dict[str, Any] = {}
+    for key, value in document.items() if isinstance(document, dict) else ():
+        namespace, _, name = key.partition(":")
+        if namespace == project:
+            try:
+                config[name] = json.loads(value)
+            except (TypeError, json.JSONDecodeError):
+                config[name] = value
+    return config
 
 
 def referenced_stacks(raw: dict[str, Any]) -> list[str]:

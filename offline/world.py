@@ -1,7 +1,8 @@
 """The deterministic fake world the offline engine answers from.
 
 It plays the parts the real engine gets from outside: the vCenter inventory behind the
-``vsphere.get_*`` data sources, provider-computed ids, the Cluster API kubeconfig Secret of each
+``vsphere.get_*`` data sources (the site, see ``offline.site``: derived from the stack's own names
+unless a site inventory file describes it), provider-computed ids, the Cluster API kubeconfig Secret of each
 workload cluster, generated random values, stack references, and stand-ins for the secret config
 values an operator sets with ``pulumi config set --secret``.
 
@@ -22,42 +23,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-# The vCenter inventory the sample stacks are placed on. A name missing here behaves like a name
-# missing in a real vCenter: the data source fails.
-INVENTORY: dict[str, dict[str, Any]] = {
-    "vcenter-lab.hospital.example": {
-        "datacenters": {
-            "dc-lab": {
-                "computeClusters": ["lab-gpu-cluster"],
-                "datastores": ["vsan-lab"],
-                "networks": ["llm-workload-lab"],
-            },
-        },
-        "policies": ["llm-encrypted-lab", "vSAN Default Storage Policy"],
-    },
-    "vcenter-a.hospital.example": {
-        "datacenters": {
-            "dc-a": {
-                "computeClusters": ["gpu-cluster-a", "mgmt-cluster-a"],
-                "datastores": ["vsan-a"],
-                "networks": ["llm-workload-a"],
-            },
-        },
-        "policies": ["llm-encrypted-a", "vSAN Default Storage Policy"],
-    },
-    "vcenter-b.hospital.example": {
-        "datacenters": {
-            "dc-b": {
-                "computeClusters": ["gpu-cluster-b"],
-                "datastores": ["vsan-b"],
-                "networks": ["llm-workload-b"],
-            },
-        },
-        "policies": ["llm-encrypted-b", "vSAN Default Storage Policy"],
-    },
-}
+from offline.site import DERIVED
 
 KUBECONFIG_KEYS = ("supervisorKubeconfig",)
+VSPHERE_NAMESPACE = "vsphere:index/namespace:Namespace"
 GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 ENTITY_PERMISSIONS = "vsphere:index/entityPermissions:EntityPermissions"
 # Direct permissions every vCenter entity the stack did not create carries before the deployment: the
@@ -135,7 +104,10 @@ def fake_kubeconfig(cluster: str, token: str, site: str = "offline.invalid") -> 
 @dataclass
 class FakeWorld:
     stack: str
-    inventory: dict[str, dict[str, Any]] = field(default_factory=lambda: INVENTORY)
+    inventory: dict[str, dict[str, Any]] | None = None
+    """The vCenters of the site by host (``offline.site``); None: derived from the stack's config when it runs."""
+    inventory_source: str = DERIVED
+    """Where the inventory comes from, named in lookup errors: the site inventory file, or the stack's names."""
     stack_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Other stacks by fully qualified name, as the engine returns them to a StackReference:
     ``{"outputs": {...}, "secretOutputNames": [...]}`` (see ``offline.run.as_stack_reference``)."""
@@ -211,8 +183,10 @@ class FakeWorld:
         if self._down(server):
             raise Unreachable(f"Post \"https://{server}/sdk\": dial tcp {server}:443: i/o timeout (site {server} is marked "
                               "unreachable)")
-        if server not in self.inventory:
-            raise LookupFailed(f"cannot connect to vCenter {server!r}: no such host")
+        if server not in (self.inventory or {}):
+            raise LookupFailed(f"vCenter {server!r} is not in {self.inventory_source} "
+                               f"(vCenters there: {sorted(self.inventory or {})}); add it there, or correct "
+                               "vsphere.server")
         return server
 
     def call(self, token: str, args: dict[str, Any], provider: str) -> dict[str, Any]:
@@ -256,14 +230,18 @@ class FakeWorld:
     def _datacenter(self, server: str, args: dict[str, Any]) -> dict[str, Any]:
         name = args.get("name")
         if name not in self.inventory[server]["datacenters"]:
-            raise LookupFailed(f"datacenter {name!r} not found on {server}")
+            raise LookupFailed(f"datacenter {name!r} not found on {server} ({self.inventory_source}: "
+                               f"{sorted(self.inventory[server]['datacenters'])}); correct vsphere.datacenter or "
+                               "the inventory")
         return {"id": f"datacenter-{_digest(server, name, length=8)}", "name": name}
 
     def _member(self, server: str, args: dict[str, Any], kind: str, label: str) -> str:
         dc_name, contents = self._find_datacenter(server, args.get("datacenterId", ""))
         name = args.get("name")
         if name not in contents[kind]:
-            raise LookupFailed(f"{label} {name!r} not found in datacenter {dc_name!r} on {server}")
+            raise LookupFailed(f"{label} {name!r} not found in datacenter {dc_name!r} on {server} ("
+                               f"{self.inventory_source}: {sorted(contents[kind])}); correct the stack's name or "
+                               "the inventory")
         return name
 
     def _compute_cluster(self, server: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -288,7 +266,9 @@ class FakeWorld:
     def _policy(self, server: str, args: dict[str, Any]) -> dict[str, Any]:
         name = args.get("name")
         if name not in self.inventory[server]["policies"]:
-            raise LookupFailed(f"storage policy {name!r} not found on {server}")
+            raise LookupFailed(f"storage policy {name!r} not found on {server} ("
+                               f"{self.inventory_source}: {sorted(self.inventory[server]['policies'])}); correct "
+                               "vsphere.storagePolicy or the inventory")
         raw = _digest(server, name, length=32)
         return {"id": f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:32]}", "name": name}
 
@@ -311,9 +291,27 @@ class FakeWorld:
 
     def created(self, typ: str, resource_id: str, inputs: dict[str, Any]) -> None:
         """A resource this deployment created (or, for an existing stack, manages) now exists."""
+        if typ == VSPHERE_NAMESPACE:
+            self._check_new_namespace(inputs)
         self._created[(typ, resource_id)] = inputs
         if typ == "vsphere:index/resourcePool:ResourcePool":
             self._created_pools.add(inputs.get("name", ""))
+
+    def _check_new_namespace(self, inputs: dict[str, Any]) -> None:
+        """vCenter refuses a vSphere Namespace on a Supervisor it does not have, or one that exists already."""
+        supervisor, name = inputs.get("supervisor"), inputs.get("name")
+        for server, site in (self.inventory or {}).items():
+            supervisors = site.get("supervisors")
+            if supervisors is None or self._down(server):
+                continue
+            if supervisor not in supervisors:
+                raise LookupFailed(f"creating vSphere Namespace {name!r}: Supervisor {supervisor!r} not found on {server} "
+                                   f"({self.inventory_source}: {sorted(supervisors)}); correct tanzu.supervisorId "
+                                   "or the inventory")
+            if name in supervisors[supervisor]:
+                raise LookupFailed(f"creating vSphere Namespace {name!r}: it exists already on Supervisor {supervisor!r} "
+                                   f"({self.inventory_source}); a stack creates its own, so choose another "
+                                   "tanzu.supervisorNamespace (or import the existing one into the stack's state)")
 
     def computed_state(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Outputs a real provider would compute on create, merged over the echoed inputs."""

@@ -30,6 +30,7 @@ def test_preview_prints_the_dev_tree():
     assert "Resources by type:" in result.stdout
     # By default the tree is the preview of a new stack.
     assert "offline: a new stack" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("Preview passed")
 
 
 def test_existing_stack_preview_is_a_flag():
@@ -46,14 +47,19 @@ def test_tensor_parallel_larger_than_the_pool_fails_with_one_message_naming_the_
     assert "models.llama-2-7b-chat.tensorParallelSize: 8:" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == "Preview FAILED: 1 stack config problem(s)"
 
 
 def test_unresolvable_inventory_name_fails_cleanly(tmp_path):
+    """A name the site inventory file does not hold fails as the vSphere data source does, naming the file."""
     def edit(config):
         config["onprem-llm:vsphere"]["computeCluster"] = "no-such-cluster"
-    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit))
+    site_file = ROOT / "tests" / "data" / "site-dev.yaml"
+    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit),
+                  "--site-inventory", str(site_file))
     assert result.returncode == 2
     assert "compute cluster 'no-such-cluster' not found" in result.stderr
+    assert f"site inventory {site_file}" in result.stderr and "lab-mgmt-cluster" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -70,6 +76,8 @@ def test_preview_fails_on_a_mandatory_policy_violation(tmp_path):
     result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--policy-config", str(path))
     assert result.returncode == 1
     assert "[mandatory] image-provenance:" in result.stdout
+    mandatory = result.stdout.count("[mandatory]")
+    assert result.stdout.splitlines()[-1] == f"Preview FAILED: {mandatory} mandatory policy violation(s)"
 
 
 def test_preview_writes_compliance_reports(tmp_path, prod):
@@ -95,3 +103,16 @@ def test_a_renamed_namespace_in_another_stack_file_is_judged_by_that_files_promi
     result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     assert "0 mandatory" in result.stdout
+
+
+def test_the_verdict_counts_each_kind_of_problem():
+    from offline.__main__ import verdict
+    from offline.checks.policy import PolicyReport, Violation
+    from offline.checks.preview import PreviewChecks
+
+    checks = PreviewChecks(images=["a", "b"], pod_security=["c"], skipped=["no helm"])
+    report = PolicyReport(violations=[Violation("p", "urn", "m", "mandatory"), Violation("q", "urn", "m", "advisory")])
+    assert verdict(report, checks, 3) == ("Preview FAILED: 1 mandatory policy violation(s), 1 Pod Security violation(s), "
+                                          "2 image registry problem(s), 3 failure(s) of the simulated first `pulumi up`")
+    assert verdict(PolicyReport(violations=[Violation("q", "urn", "m", "advisory")]), PreviewChecks(skipped=["x"]), 0) == (
+        "Preview passed (1 advisory policy violation(s), 1 check(s) skipped)")

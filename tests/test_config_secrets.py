@@ -184,3 +184,22 @@ def test_the_program_reads_the_config_as_the_cli_passes_it_in_the_environment(mo
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({**config, "onprem-lm:gateway": config["onprem-llm:gateway"]}))
     with pytest.raises(Exception, match="onprem-lm:gateway: '<mapping>': namespace 'onprem-lm'"):
         evaluate("dev", raw_config={}, secrets=())
+
+
+def test_the_reference_says_when_each_secret_is_required_as_the_program_decides(raw_config):
+    """No secret is described as needed by a stack that does not need it, and the DR keys by the role that does."""
+    from offline.run import platform_config
+
+    configs = {stack: platform_config(stack, raw_config(stack)) for stack in ("dev", "prod", "prod-standby")}
+    for secret in SECRET_KEYS:
+        needed = {stack for stack, cfg in configs.items() if secret.required_when(cfg)}
+        if needed != set(configs):
+            assert "always" not in secret.when and (" with " in secret.when or "(not" in secret.when
+                                                    or "on a" in secret.when or "on the" in secret.when), (
+                secret.key, secret.when, sorted(needed))
+    by_key = {s.key: s for s in SECRET_KEYS}
+    assert by_key["backupS3AccessKeyId"].required_when(configs["prod"]) and "primary" in by_key["backupS3AccessKeyId"].when
+    assert not by_key["backupS3AccessKeyId"].required_when(configs["prod-standby"])
+    assert by_key["backupS3ReadOnlyAccessKeyId"].required_when(configs["prod-standby"])
+    assert "standby" in by_key["backupS3ReadOnlyAccessKeyId"].when
+    assert "backup-restore" in by_key["vspherePassword"].when

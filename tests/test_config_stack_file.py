@@ -101,11 +101,26 @@ def test_an_unknown_top_level_key_gets_a_suggestion(tmp_path):
 
 
 def test_keys_of_other_namespaces_are_passed_on_untouched(tmp_path):
-    path = _dev_with(tmp_path, "config:\n", "config:\n  vsphere:allowUnverifiedSsl: true\n  kubernetes:context: lab\n"
-                                            "  pulumi:tags:\n    team: platform\n")
+    path = _dev_with(tmp_path, "config:\n", "config:\n  tls:precision: 2\n  pulumi:tags:\n    team: platform\n")
     raw = stack_config("dev", path)
-    assert raw["vsphere:allowUnverifiedSsl"] is True and raw["pulumi:tags"] == {"team": "platform"}
+    assert raw["tls:precision"] == 2 and raw["pulumi:tags"] == {"team": "platform"}
     parse_config(raw, ALL_SECRETS)
+
+
+def test_config_of_the_providers_the_program_builds_itself_is_refused_not_ignored(tmp_path, prod):
+    """`vsphere:password` configures the default provider; no vSphere, Kubernetes or Aria resource uses one."""
+    explicit = [r for r in prod.graph.records if r.custom and r.type.split(":", 1)[0] in ("vsphere", "kubernetes", "vra")
+                and not r.type.startswith("pulumi:providers:")]
+    assert explicit and all(r.provider for r in explicit)
+    path = _dev_with(tmp_path, "config:\n", "config:\n  vsphere:password: hunter2\n  kubernetes:context: lab\n"
+                                            "  vra:url: https://aria.hospital.example\n")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(stack_config("dev", path), ALL_SECRETS)
+    issues = {i.path: i for i in caught.value.issues}
+    assert "hunter2" not in str(caught.value)
+    assert "set the secret vspherePassword" in issues["vsphere:password"].reason
+    assert "rotate it" in issues["vsphere:password"].reason
+    assert "set aria.url" in issues["vra:url"].reason and "silently ignored" in issues["kubernetes:context"].reason
 
 
 @pytest.mark.parametrize("namespace", ["onprem_llm", "onprem-lm", "onpremllm", "OnPrem-LLM", "on-prem-llm",

@@ -52,3 +52,17 @@ def test_runbook_urls_point_at_the_operating_guide(dev, prod):
 def test_outputs_reference_matches_the_contract():
     text = outputs_schema.DOC.read_text()
     assert outputs_schema.render_doc(text) == text, "docs/outputs-contract.md outputs reference is stale; run `make docs`"
+
+
+def test_chart_versions_named_in_the_docs_are_the_locked_ones():
+    import json
+    import re
+
+    root = config_reference.DOC.parent.parent
+    charts = json.loads((root / "artifacts.lock.json").read_text())["charts"]
+    pattern = re.compile(r"`(" + "|".join(map(re.escape, charts)) + r")` (v?\d+\.\d+\.\d+)")
+    wrong = [f"{path.name}: {name} {version} (locked: {charts[name]['version']})"
+             for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+             for name, version in pattern.findall(path.read_text())
+             if version.lstrip("v") != charts[name]["version"].lstrip("v")]
+    assert not wrong

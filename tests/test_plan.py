@@ -132,7 +132,7 @@ def test_gpu_node_count_updates_the_cluster_in_place(deployed, raw_config):
 
 def test_kubernetes_version_updates_the_cluster_and_the_pod_security_versions(deployed, raw_config):
     def edit(raw):
-        raw["tanzu"].update(kubernetesVersion="1.30", tkr="v1.30.1---vmware.1-fips-tkg.5")
+        raw["tanzu"].update(kubernetesVersion="1.33", tkr="v1.33.1---vmware.1-fips-vkr.1")
     result = _update(deployed, raw_config, "dev", edit)
     steps = _steps(result)
     assert ("primary-cluster", "update", False) in steps

@@ -120,10 +120,15 @@ def test_api_key_reaches_its_kubernetes_secret_only_as_a_pulumi_secret(prod):
 
 
 def test_unknown_datacenter_fails_with_the_name(raw_config):
+    """Against the site's inventory file (the default site is derived from the stack's own names)."""
+    from offline import site
+
+    path = ROOT / "tests" / "data" / "site-dev.yaml"
     raw = raw_config("dev")
     raw["vsphere"]["datacenter"] = "dc-nowhere"
+    world = FakeWorld("dev", inventory=site.load(path), inventory_source=site.source(path))
     with pytest.raises(LookupFailed, match="datacenter 'dc-nowhere' not found"):
-        evaluate("dev", raw)
+        evaluate("dev", raw, world=world)
 
 
 def test_invalid_config_registers_no_resource(raw_config):

@@ -392,3 +392,15 @@ def test_a_mistral_entry_for_another_release_is_refused():
     assert ("models.mistral-7b-instruct.architecture: 'mistral-7b': describes another Mistral-7B than "
             "mistralai/Mistral-7B-Instruct-v0.2 (v0.2)") in str(caught.value)
     assert "set architecture: mistral-7b-v0.2" in str(caught.value)
+
+
+def test_cost_figures_left_to_the_design_documents_defaults_are_named(raw_config):
+    from components.planning import capacity
+    from offline.run import platform_config
+
+    raw = raw_config("dev")
+    assert capacity.plan(platform_config("dev", raw)).cost_defaults == ()
+    del raw["cost"]["capitalUsd"], raw["cost"]["requestsPerMonth"]
+    planned = capacity.plan(platform_config("dev", raw))
+    assert planned.cost_defaults == ("cost.capitalUsd", "cost.requestsPerMonth")
+    assert "not this site's figures: cost.capitalUsd, cost.requestsPerMonth" in capacity.table(planned)

@@ -79,13 +79,7 @@ def reference() -> str:
         lines += rows(nested, top + suffix)
     lines += ["", "Secrets (set with `pulumi config set --secret KEY`; never in the stack files):", "",
               "| Key | Holds | Required when |", "|---|---|---|"]
-    conditions = {
-        "hfToken": "a model has `source: huggingface`",
-        "benchmarkToken": "`benchmark.enabled` where models are served",
-        "drVspherePassword": "`dr.enabled`",
-        "drSupervisorKubeconfig": "`dr.enabled`",
-    }
-    lines += [f"| `{s.key}` | {s.purpose} | {conditions.get(s.key, 'always')} |" for s in SECRET_KEYS]
+    lines += [f"| `{s.key}` | {s.purpose} | {s.when} |" for s in SECRET_KEYS]
     return "\n".join(lines) + "\n"
 
 

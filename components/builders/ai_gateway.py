@@ -31,6 +31,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi_kubernetes as k8s
 
@@ -134,12 +135,33 @@ def client_traffic_policy_spec(gateway: dict[str, str]) -> dict[str, Any]:
 # -- 2. and 4. authentication and authorization -------------------------------------------------
 
 
-def jwt_provider(oidc: OidcConfig) -> dict[str, Any]:
+JWKS_BACKEND = "idp-jwks"
+"""The Backend through which the proxies fetch the IdP's signing keys when the site has its own CA."""
+
+
+def jwks_backend_spec(oidc: OidcConfig, ca_config_map: str) -> dict[str, Any]:
+    """The IdP's JWKS host as an Envoy Gateway Backend that verifies its certificate against the site's CA.
+
+    Without it Envoy verifies the JWKS host against public CAs only, and a private IdP fails every fetch
+    (envoyproxy/gateway#3536): every caller gets 401.
+    """
+    parts = urlsplit(oidc.jwks_uri)
+    return {
+        "endpoints": [{"fqdn": {"hostname": parts.hostname, "port": parts.port or 443}}],
+        "tls": {"caCertificateRefs": [{"group": "", "kind": "ConfigMap", "name": ca_config_map}], "sni": parts.hostname},
+    }
+
+
+def jwt_provider(oidc: OidcConfig, jwks_backend: str | None = None) -> dict[str, Any]:
+    remote: dict[str, Any] = {"uri": oidc.jwks_uri}
+    if jwks_backend:
+        port = urlsplit(oidc.jwks_uri).port or 443
+        remote["backendRefs"] = [{"group": "gateway.envoyproxy.io", "kind": "Backend", "name": jwks_backend, "port": port}]
     return {
         "name": JWT_PROVIDER,
         "issuer": oidc.issuer,
         "audiences": list(oidc.audiences),
-        "remoteJWKS": {"uri": oidc.jwks_uri},
+        "remoteJWKS": remote,
         # Only the Authorization header: Envoy's default also reads ?access_token=, which would land in the
         # locked access log and travel upstream.
         "extractFrom": {"headers": [{"name": "Authorization", "valuePrefix": "Bearer "}]},
@@ -190,10 +212,11 @@ def authorization_rules(oidc: OidcConfig, models: Sequence[GatewayModel]) -> lis
     return rules
 
 
-def security_policy_spec(oidc: OidcConfig, models: Sequence[GatewayModel], gateway: dict[str, str]) -> dict[str, Any]:
+def security_policy_spec(oidc: OidcConfig, models: Sequence[GatewayModel], gateway: dict[str, str],
+                         jwks_backend: str | None = None) -> dict[str, Any]:
     return {
         "targetRefs": [gateway],
-        "jwt": {"providers": [jwt_provider(oidc)]},
+        "jwt": {"providers": [jwt_provider(oidc, jwks_backend)]},
         "authorization": {"defaultAction": "Deny", "rules": authorization_rules(oidc, models)},
     }
 

@@ -182,3 +182,27 @@ def pods_peer(namespace: str, pods: dict[str, str]) -> k8s.networking.v1.Network
     return k8s.networking.v1.NetworkPolicyPeerArgs(
         namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": namespace}},
         pod_selector={"matchLabels": dict(pods)})
+
+
+TRUST_BUNDLE = "site-trust-bundle"
+"""ConfigMap holding the site's CA certificates (site.trustBundle), in each namespace whose pods call internal HTTPS."""
+TRUST_BUNDLE_KEY = "ca.crt"
+"""Its key: the name Envoy Gateway's caCertificateRefs read, and the file the pods mount."""
+TRUST_BUNDLE_DIR = "/etc/site-trust"
+TRUST_BUNDLE_FILE = f"{TRUST_BUNDLE_DIR}/{TRUST_BUNDLE_KEY}"
+
+
+def trust_bundle_config_map(resource_name: str, namespace: str, pem: str, object_labels: dict[str, str],
+                            opts: pulumi.ResourceOptions) -> k8s.core.v1.ConfigMap:
+    """The site's CA certificates (public material, so a ConfigMap) where a namespace's pods verify internal TLS."""
+    return k8s.core.v1.ConfigMap(resource_name, metadata=metadata(TRUST_BUNDLE, namespace, object_labels),
+                                 data={TRUST_BUNDLE_KEY: pem}, opts=opts)
+
+
+def trust_bundle_volume() -> k8s.core.v1.VolumeArgs:
+    return k8s.core.v1.VolumeArgs(name="site-trust", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+        name=TRUST_BUNDLE, items=[k8s.core.v1.KeyToPathArgs(key=TRUST_BUNDLE_KEY, path=TRUST_BUNDLE_KEY)]))
+
+
+def trust_bundle_mount() -> k8s.core.v1.VolumeMountArgs:
+    return k8s.core.v1.VolumeMountArgs(name="site-trust", mount_path=TRUST_BUNDLE_DIR, read_only=True)

@@ -161,16 +161,17 @@ def worker_container(model: ModelConfig, lay: Layout, api_key_secret: str) -> k8
 
 def group_pod_spec(model: ModelConfig, lay: Layout, role: str, service_account: str, api_key_secret: str,
                    pull_secret: str, selector: dict[str, str], weights: k8s.core.v1.VolumeArgs | None,
-                   hf_token_secret: str | None, stage_in_pod: bool) -> k8s.core.v1.PodSpecArgs:
+                   hf_token_secret: str | None, stage_in_pod: bool, trust_bundle: bool = False) -> k8s.core.v1.PodSpecArgs:
     """The pod of one member of a group, ``role`` leader or worker."""
     base = pod_spec(model, service_account=service_account, api_key_secret=api_key_secret, pull_secret=pull_secret,
-                    selector=selector, weights=weights, hf_token_secret=hf_token_secret, stage_in_pod=stage_in_pod)
+                    selector=selector, weights=weights, hf_token_secret=hf_token_secret, stage_in_pod=stage_in_pod,
+                    trust_bundle=trust_bundle)
     container = (leader_container if role == LEADER else worker_container)(model, lay, api_key_secret)
     shm = k8s.core.v1.VolumeArgs(name="shm", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
         medium="Memory", size_limit=f"{group_pod_shm_gib(lay.gpus_per_node)}Gi"))
     # The staging init container (per-pod weights) reads the Hugging Face token from its Secret volume.
     volumes = scratch_volumes(None) + [shm] + ([weights] if weights is not None else []) + (
-        hf_token_volume(hf_token_secret) if stage_in_pod else [])
+        hf_token_volume(hf_token_secret, trust_bundle) if stage_in_pod else [])
     security = _set(base.security_context, sysctls=[k8s.core.v1.SysctlArgs(
         name="net.ipv4.ip_local_port_range", value=f"{EPHEMERAL_PORTS[0]} {EPHEMERAL_PORTS[1]}")])
     return _set(base, containers=[container], volumes=volumes, security_context=security)

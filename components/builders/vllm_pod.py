@@ -11,6 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.builders import k8s as _k8s
 from components.builders.cluster_spec import GPU_NODE_LABELS, GPU_TAINT
 from components.config import ModelConfig
 from components.planning.sizing import shm_gib, startup_failure_threshold
@@ -38,6 +39,15 @@ HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 # pod that owns the volume.
 DOWNLOAD_SCRIPT = """\
 import os, pathlib, shutil, sys
+site_ca = os.environ.get("SITE_TRUST_BUNDLE")
+if site_ca:
+    # The site's CA joins the public ones (certifi, which requests and httpx use): the mirror or an inspecting
+    # egress proxy presents a certificate of the site's CA, Hugging Face a public one.
+    import certifi
+    bundle = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / "ca-bundle.pem"
+    bundle.write_text(pathlib.Path(certifi.where()).read_text() + "\\n" + pathlib.Path(site_ca).read_text())
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"):
+        os.environ[name] = str(bundle)
 from huggingface_hub import snapshot_download
 target = pathlib.Path(os.environ["MODEL_DIR"])
 revision = os.environ["MODEL_REVISION"]
@@ -127,7 +137,8 @@ def vllm_env(api_key_secret: str, previous_key: bool = False) -> list[k8s.core.v
     ]
 
 
-def download_env(model: ModelConfig, hf_token_secret: str | None) -> list[k8s.core.v1.EnvVarArgs]:
+def download_env(model: ModelConfig, hf_token_secret: str | None,
+                 trust_bundle: bool = False) -> list[k8s.core.v1.EnvVarArgs]:
     env = [
         _env("MODEL_REPO", model.huggingface_repo),
         _env("MODEL_REVISION", model.revision),
@@ -139,14 +150,18 @@ def download_env(model: ModelConfig, hf_token_secret: str | None) -> list[k8s.co
         env.append(_env("HF_ENDPOINT", model.mirror_url or ""))
     if hf_token_secret:
         env.append(_env("HF_TOKEN_PATH", f"{HF_TOKEN_DIR}/{HF_TOKEN_ENTRY}"))
+    if trust_bundle:
+        env.append(_env("SITE_TRUST_BUNDLE", _k8s.TRUST_BUNDLE_FILE))
     return env
 
 
-def hf_token_volume(hf_token_secret: str | None) -> list[k8s.core.v1.VolumeArgs]:
-    """The Hugging Face token Secret as a read-only file volume (none without a token)."""
+def hf_token_volume(hf_token_secret: str | None, trust_bundle: bool = False) -> list[k8s.core.v1.VolumeArgs]:
+    """What staging reads besides the weights: the Hugging Face token Secret as a read-only file (none without a
+    token), and the site's trust bundle (with ``trust_bundle``)."""
+    trust = [_k8s.trust_bundle_volume()] if trust_bundle else []
     if not hf_token_secret:
-        return []
-    return [k8s.core.v1.VolumeArgs(name="hf-token", secret=k8s.core.v1.SecretVolumeSourceArgs(
+        return trust
+    return trust + [k8s.core.v1.VolumeArgs(name="hf-token", secret=k8s.core.v1.SecretVolumeSourceArgs(
         secret_name=hf_token_secret, default_mode=0o400,
         items=[k8s.core.v1.KeyToPathArgs(key=HF_TOKEN_ENTRY, path=HF_TOKEN_ENTRY)],
     ))]
@@ -221,13 +236,14 @@ def vllm_container(model: ModelConfig, api_key_secret: str) -> k8s.core.v1.Conta
     )
 
 
-def download_container(model: ModelConfig, hf_token_secret: str | None) -> k8s.core.v1.ContainerArgs:
+def download_container(model: ModelConfig, hf_token_secret: str | None,
+                       trust_bundle: bool = False) -> k8s.core.v1.ContainerArgs:
     return k8s.core.v1.ContainerArgs(
         name="stage-weights",
         image=model.image.reference,
         image_pull_policy="IfNotPresent",
         command=["python3", "-c", DOWNLOAD_SCRIPT],
-        env=download_env(model, hf_token_secret),
+        env=download_env(model, hf_token_secret, trust_bundle),
         resources=download_resources(),
         security_context=container_security(),
         volume_mounts=[
@@ -236,6 +252,7 @@ def download_container(model: ModelConfig, hf_token_secret: str | None) -> k8s.c
             k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
             *([k8s.core.v1.VolumeMountArgs(name="hf-token", mount_path=HF_TOKEN_DIR, read_only=True)]
               if hf_token_secret else []),
+            *([_k8s.trust_bundle_mount()] if trust_bundle else []),
         ],
     )
 
@@ -281,10 +298,10 @@ def gpu_scheduling(selector: dict[str, str]) -> dict:
 
 def pod_spec(model: ModelConfig, service_account: str, api_key_secret: str, pull_secret: str, selector: dict[str, str],
              weights: k8s.core.v1.VolumeArgs | None, hf_token_secret: str | None,
-             stage_in_pod: bool) -> k8s.core.v1.PodSpecArgs:
+             stage_in_pod: bool, trust_bundle: bool = False) -> k8s.core.v1.PodSpecArgs:
     """The vLLM pod. ``stage_in_pod`` adds the download as an init container (per-replica volumes)."""
     volumes = scratch_volumes(model) + ([weights] if weights is not None else []) + (
-        hf_token_volume(hf_token_secret) if stage_in_pod else [])
+        hf_token_volume(hf_token_secret, trust_bundle) if stage_in_pod else [])
     return k8s.core.v1.PodSpecArgs(
         service_account_name=service_account,
         automount_service_account_token=False,
@@ -292,7 +309,7 @@ def pod_spec(model: ModelConfig, service_account: str, api_key_secret: str, pull
         enable_service_links=False,
         image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=pull_secret)],
         security_context=pod_security(),
-        init_containers=[download_container(model, hf_token_secret)] if stage_in_pod else None,
+        init_containers=[download_container(model, hf_token_secret, trust_bundle)] if stage_in_pod else None,
         containers=[vllm_container(model, api_key_secret)],
         volumes=volumes,
         # In-flight generations finish within this window after SIGTERM.

@@ -85,6 +85,29 @@ _ENCRYPTED_SECTION = (
     "of the config reference)")
 
 
+EXPLICIT_PROVIDERS: dict[str, dict[str, str]] = {
+    "vsphere": {"password": "the secret vspherePassword", "user": "vsphere.user", "vsphereServer": "vsphere.server",
+                "allowUnverifiedSsl": "vsphere.allowUnverifiedSsl"},
+    "kubernetes": {"kubeconfig": "the secret supervisorKubeconfig"},
+    "vra": {"refreshToken": "the secret ariaRefreshToken", "url": "aria.url", "insecure": "aria.acceptSelfSignedCert"},
+}
+"""Providers the program builds explicitly from its own config: their stack config (``vsphere:password``) configures
+only the default provider, which no resource uses, so it would be silently ignored."""
+
+
+def _provider_key_issue(namespace: str, name: str, value: Any) -> ConfigIssue:
+    target = EXPLICIT_PROVIDERS[namespace].get(name)
+    secret = looks_secret_name(name) or isinstance(value, (SecretValue, SecureValue)) or \
+        (target or "").startswith("the secret")
+    plain = secret and not isinstance(value, (SecretValue, SecureValue))
+    where = f"set {target} instead" if target else f"set the `{PROJECT}` keys of the config reference instead"
+    return ConfigIssue(
+        f"{namespace}:{name}", value,
+        f"configures the default {namespace} provider, which no resource of this program uses (each takes the "
+        f"provider built from the project's config), so it would be silently ignored; remove it and {where}"
+        + ("; it is in plain text in version control: rotate it" if plain else ""), secret=secret)
+
+
 def _key_issues(raw: Mapping[str, Any], project: str) -> tuple[list[ConfigIssue], set[str]]:
     """Problems with the keys themselves, and the secret keys that are set (as secrets)."""
     issues: list[ConfigIssue] = []
@@ -93,6 +116,9 @@ def _key_issues(raw: Mapping[str, Any], project: str) -> tuple[list[ConfigIssue]
     for key, value in raw.items():
         if ":" in key:
             namespace, _, name = key.partition(":")
+            if namespace in EXPLICIT_PROVIDERS:
+                issues.append(_provider_key_issue(namespace, name, value))
+                continue
             if misspells_project(namespace, project):
                 target = name if name in known else (suggest(name, known) or name)
                 secret = name in SECRET_NAMES or looks_secret_name(name) or isinstance(value, (SecretValue, SecureValue))

@@ -15,12 +15,19 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator
 
 from components.config.issues import has_url_userinfo, redact_url_userinfo
+
+# Hospitals' internal mail (Active Directory domains, SMTP relays) is often under `.local`, which the
+# library refuses as a special-use name by default; its documented switch is this list. The other
+# special-use names (localhost, invalid, test, ...) stay refused.
+if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
 
 
 class SecretValueError(ValueError):
@@ -42,7 +49,9 @@ def plain_text(value: str) -> str:
             fixed = fixed.replace(c, "")
         raise ValueError(f"contains typographic quotes (pasted from a document); write {fixed.strip()!r} "
                          "with no quotes or with straight ones")
-    if value != value.strip():
+    # PEM text pasted as a YAML block scalar (`|`) ends with its line break, as PEM files do.
+    pem_line_end = "-----END " in value and value.rstrip("\n") == value.strip()
+    if value != value.strip() and not pem_line_end:
         raise ValueError(f"has blanks around it; write {value.strip()!r}")
     if any(ord(c) < 32 and c not in "\n" for c in value) or "\x7f" in value:
         raise ValueError("contains a control character (tab or similar); retype the value")
@@ -271,8 +280,31 @@ def url(value: str, *, https: bool = True, allow_relative: bool = False, allow_q
     problem = _host_problem(parts.hostname, allow_ip=True)
     if problem:
         raise ValueError(f"host {problem}")
+    credentials = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True) if _CREDENTIAL_PARAM.search(name)]
+    if credentials:
+        raise SecretValueError(f"carries a credential in its query string ({', '.join(credentials)}=<redacted>), which "
+                               "ends up in logs, alerts and the state file in plain text; remove it (and rotate it: the "
+                               f"file is in version control): {value.split('?')[0]!r}")
     if not allow_query and (parts.query or parts.fragment):
         raise ValueError(f"must have no query or fragment: {value.split('?')[0].split('#')[0]!r}")
+    return value
+
+
+_CREDENTIAL_PARAM = re.compile(
+    r"(token|secret|passw|pwd|api[-_]?key|apikey|access[-_]?key|signature|^sig$|^x-amz-|credential|auth|session|^key$)",
+    re.IGNORECASE)
+"""Query parameter names that carry credentials (private_token, access_token, X-Amz-Signature, sig, key, ...)."""
+
+
+DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
+
+
+def issuer(value: str) -> str:
+    """The `iss` claim exactly: the discovery document sits under it, but is not it."""
+    for path in DISCOVERY_PATHS:
+        if value.rstrip("/").endswith(path):
+            raise ValueError(f"is the discovery document's URL; the issuer is the `issuer` field inside it (the `iss` "
+                             f"claim of the tokens), usually the URL without {path}: {value.rstrip('/')[:-len(path)]!r}")
     return value
 
 
@@ -354,6 +386,17 @@ def image_repository(value: str) -> str:
                          "letters and digits joined by '.', '_', '__' or '-', e.g. 'harbor-a.hospital.example/vllm/"
                          "vllm-openai'")
     return value
+
+
+def registry_path(value: str) -> str:
+    """A project path in a registry (OCI repository path components)."""
+    if re.fullmatch(rf"{_PATH_COMPONENT}(/{_PATH_COMPONENT})*", value):
+        return value
+    fixed = "/".join(part for part in re.sub(r"[^a-z0-9._/-]+", "-", value.strip().strip("/").lower()).split("/") if part)
+    fixed = re.sub(r"[._-]*/[._-]*", "/", fixed).strip("._-")
+    example = fixed if fixed and re.fullmatch(rf"{_PATH_COMPONENT}(/{_PATH_COMPONENT})*", fixed) else "charts"
+    raise ValueError(f"is a registry project path: lowercase letters and digits, with '.', '_', '-' or '/' only "
+                     f"between them (no scheme, host or leading '/'), e.g. {example!r}")
 
 
 def image_tag(value: str) -> str:
@@ -440,17 +483,40 @@ def relative_path(value: str) -> str:
     return value
 
 
+MINIMUM_KUBERNETES = (1, 32)
+"""The oldest Kubernetes minor the platform runs on: the locked Envoy Gateway and AI gateway charts need it."""
+TKR_EXAMPLE = "v1.32.0---vmware.6-fips-vkr.2"
+
+
 def tkr(value: str) -> str:
-    if re.fullmatch(r"v1\.\d+\.\d+(\+|---)vmware\.\d+[0-9A-Za-z.+-]*", value):
-        return value
-    raise ValueError("is not a Tanzu Kubernetes release name, e.g. 'v1.29.4---vmware.3-fips.1-tkg.1' "
-                     "(`kubectl get tkr` on the Supervisor)")
+    match = re.fullmatch(r"v(1)\.(\d+)\.\d+(\+|---)vmware\.\d+[0-9A-Za-z.+-]*", value)
+    if not match:
+        raise ValueError(f"is not a Tanzu Kubernetes release name, e.g. {TKR_EXAMPLE!r} (`kubectl get tkr` on the "
+                         "Supervisor, NAME column)")
+    if "+" in value:
+        # `kubectl get tkr` shows the version (v1.32.0+vmware.6-...) beside the name; only the name is an object name.
+        raise ValueError(f"is the TKr's version, not its name: '+' cannot be in an object name, and the TKr object "
+                         f"writes it as '---': {value.replace('+', '---')!r}")
+    if (int(match.group(1)), int(match.group(2))) < MINIMUM_KUBERNETES:
+        raise ValueError(f"is Kubernetes 1.{match.group(2)}; the platform needs {_minor(MINIMUM_KUBERNETES)} or newer (the "
+                         f"Envoy Gateway and AI gateway charts require it): pick a TKr of 1.32 or newer, e.g. "
+                         f"{TKR_EXAMPLE!r}")
+    return value
+
+
+def _minor(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
 
 
 def kubernetes_minor(value: str) -> str:
-    if re.fullmatch(r"1\.\d{2}", value):
-        return value
-    raise ValueError("is the Kubernetes minor version of the TKr in quotes, e.g. \"1.29\"")
+    match = re.fullmatch(r"(1)\.(\d{2})", value)
+    if not match:
+        raise ValueError(f"is the Kubernetes minor version of the TKr in quotes, e.g. \"{_minor(MINIMUM_KUBERNETES)}\"")
+    if (int(match.group(1)), int(match.group(2))) < MINIMUM_KUBERNETES:
+        raise ValueError(f"is below {_minor(MINIMUM_KUBERNETES)}, the oldest Kubernetes the platform runs on (the Envoy "
+                         f"Gateway and AI gateway charts require it); pick a TKr of {_minor(MINIMUM_KUBERNETES)} or newer "
+                         f"and set its minor here, e.g. \"{_minor(MINIMUM_KUBERNETES)}\"")
+    return value
 
 
 def driver_version(value: str) -> str:
@@ -505,6 +571,21 @@ def claim_name(value: str) -> str:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.:/-]{0,127}", value):
         return value
     raise ValueError("is a JWT claim name, e.g. 'sub', 'preferred_username' or 'email'")
+
+
+LIST_CLAIMS = {"groups", "roles", "amr", "aud", "wids", "realm_access", "resource_access", "realm_access.roles",
+               "memberof", "member_of", "entitlements", "scp", "scope"}
+"""Claims that hold several values per token (lists, or space-separated scopes)."""
+
+
+def group_claim(value: str) -> str:
+    """The claim naming the caller's one group: Envoy Gateway copies only a single-valued claim into a header."""
+    claim_name(value)
+    if value.lower() in LIST_CLAIMS or value.lower().endswith((".roles", ".groups")):
+        raise ValueError("holds several values per token, and Envoy Gateway copies only single-valued claims into the "
+                         "headers that access, limits and quotas key on; map the caller's department to a claim of "
+                         "its own in the IdP (one string per token), e.g. 'department'")
+    return value
 
 
 def claim_value(value: str) -> str:
@@ -681,3 +762,51 @@ def ed25519_public_key(value: str) -> str:
         raise ValueError("is not an Ed25519 key; make one with `openssl genpkey -algorithm ed25519 -out "
                          "audit-signing-key.pem`")
     return value
+
+
+def pem_bundle(value: str) -> str:
+    """One or more CA certificates in PEM, as the site's private CA hands them out."""
+    from cryptography import x509
+
+    if "PRIVATE KEY" in value:
+        raise SecretValueError("holds a private key; a trust bundle holds only the CA certificates (-----BEGIN "
+                               "CERTIFICATE-----). Rotate the key: the stack file is in version control")
+    if "-----BEGIN" not in value:
+        hint = " (it looks base64-encoded: decode it, `base64 -d`)" if re.fullmatch(r"[A-Za-z0-9+/=\s]+", value) else ""
+        raise ValueError(f"is not PEM text{hint}; paste the CA certificates as a YAML block scalar (`trustBundle: |` "
+                         "with the -----BEGIN CERTIFICATE----- lines indented below)")
+    try:
+        certificates = x509.load_pem_x509_certificates(value.encode())
+    except ValueError as error:
+        raise ValueError(f"holds no readable PEM certificate ({error}); paste the CA's .crt file as it is") from None
+    not_ca = [c.subject.rfc4514_string() for c in certificates if not _is_ca(c)]
+    if not_ca:
+        raise ValueError(f"holds certificates that are not CAs ({', '.join(not_ca)}); give the issuing and root CAs "
+                         "of the site, not a server's own certificate")
+    return value
+
+
+def _is_ca(certificate) -> bool:
+    from cryptography import x509
+
+    try:
+        return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return certificate.issuer == certificate.subject  # an old self-signed root without the extension
+
+
+PRIVATE_SUFFIXES = ("local", "internal", "lan", "corp", "home", "intranet", "private", "localdomain", "example",
+                    "test", "invalid", "localhost", "home.arpa")
+"""Name suffixes no public CA issues certificates for: a host under them has a certificate of the site's own CA."""
+
+
+def private_host(host: str) -> bool:
+    """Whether a host can only carry a certificate of a private CA (a private address or a non-public name)."""
+    import ipaddress
+
+    try:
+        return not ipaddress.ip_address(host.strip("[]")).is_global
+    except ValueError:
+        pass
+    labels = host.lower().rstrip(".").split(".")
+    return len(labels) == 1 or any(".".join(labels[-len(s.split(".")):]) == s for s in PRIVATE_SUFFIXES)

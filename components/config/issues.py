@@ -24,9 +24,11 @@ MISSING: Any = _Missing()
 REDACTED = "<secret, not shown>"
 _LOOKS_SECRET = "<not shown: looks like a credential>"
 
-# A key whose name says it holds a credential (used for keys the config does not know).
+# A key whose name says it holds a credential (used for keys the config does not know). Counts of
+# tokens (tokens, tokenLimits, monthlyTokenQuotas) are not credentials, and their values are shown.
 _SECRET_NAME = re.compile(
-    r"(pass(word|wd|phrase)?|pwd|secret|token|credential|private|api[-_]?key|access[-_]?key|kubeconfig|"
+    r"(pass(word|wd|phrase)?|pwd|secret|token(?!s|[-_]?(limit|quota|count|window|budget))|credential|private|"
+    r"api[-_]?key|access[-_]?key|signing[-_]?key|kubeconfig|"
     r"client[-_]?key|tls[-_]?key|auth)", re.IGNORECASE,
 )
 # Text that is a credential whatever key holds it.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -72,20 +72,46 @@ def _example_list(value: Any) -> str:
     return "[...]"
 
 
+# Per section, the secret keys a credential written there belongs to (longest prefix wins); None: the platform
+# needs no such credential there.
+_SECTION_SECRETS: dict[str, tuple[str, ...] | None] = {
+    "vsphere": ("vspherePassword",),
+    "tanzu.registry": ("registryPassword",),
+    "tanzu": ("supervisorKubeconfig",),
+    "aria": ("ariaRefreshToken",),
+    "observability.alertEmail": ("alertSmtpPassword",),
+    "observability": ("alertWebhookUrl", "deadMansSwitchUrl"),
+    "gateway.oidc": None,
+    "gateway": ("gatewayTlsCert", "gatewayTlsKey"),
+    "audit.anchor": ("auditAnchorAccessKeyId", "auditAnchorSecretAccessKey"),
+    "audit": ("auditS3AccessKeyId", "auditS3SecretAccessKey", "auditSealS3AccessKeyId", "auditSealS3SecretAccessKey",
+              "auditSigningKey"),
+    "dr": ("backupS3AccessKeyId", "backupS3SecretAccessKey", "backupRepositoryPassword"),
+    "models": ("hfToken",),
+    "addons.gpuOperator": ("nlsClientToken",),
+}
+_STANDBY_SECRETS = {"backupS3AccessKeyId": "backupS3ReadOnlyAccessKeyId",
+                    "backupS3SecretAccessKey": "backupS3ReadOnlySecretAccessKey"}
+
+
 def _secret_for(path: list[str]) -> str | None:
-    """The secret config key a misplaced credential under ``path`` was probably meant to be."""
+    """The secret config key a misplaced credential under ``path`` was probably meant to be ("" if none)."""
     from components.config.model import SECRET_KEYS
 
-    names = [s.key for s in SECRET_KEYS]
     words = [p for p in path if not p.isdigit()]
-    candidates = ["".join(words[i:]) for i in range(len(words))] + [words[0] + words[-1]] if words else []
-    best, score = None, 0.0
-    for candidate in candidates:
-        for name in names:
-            ratio = difflib.SequenceMatcher(None, candidate.lower(), name.lower()).ratio()
-            if ratio > score:
-                best, score = name, ratio
-    return best if score >= 0.6 else None
+    if not words:
+        return None
+    names = [s.key for s in SECRET_KEYS]
+    section = next((p for p in sorted(_SECTION_SECRETS, key=len, reverse=True)
+                    if ".".join(words[:-1]) == p or ".".join(words[:-1]).startswith(p + ".")), None)
+    if section is not None and _SECTION_SECRETS[section] is None:
+        return ""
+    candidates = list(_SECTION_SECRETS[section]) if section is not None else names
+    leaf = words[-1].lower()
+    best = max(candidates, key=lambda name: difflib.SequenceMatcher(None, leaf, name.lower()).ratio())
+    if section is None and difflib.SequenceMatcher(None, leaf, best.lower()).ratio() < 0.6:
+        return None
+    return best
 
 
 def _unknown_key(path: str, loc: tuple[Any, ...], root: type[BaseModel] | None, value: Any) -> ConfigIssue:
@@ -93,8 +119,15 @@ def _unknown_key(path: str, loc: tuple[Any, ...], root: type[BaseModel] | None, 
     parts = path.split(".")
     if looks_secret_name(key):
         secret = _secret_for(parts)
-        fix = (f"secrets are separate config keys: remove it and run `pulumi config set --secret {secret}`"
-               if secret else "secrets never go in the stack file; see the secrets table in the config reference")
+        if secret == "":
+            fix = ("the platform needs no such credential here (the gateway verifies tokens with the issuer's public "
+                   "keys, gateway.oidc.jwksUri): remove it")
+        elif secret:
+            fix = f"secrets are separate config keys: remove it and run `pulumi config set --secret {secret}`"
+            if secret in _STANDBY_SECRETS:
+                fix += f" (on a standby stack: {_STANDBY_SECRETS[secret]})"
+        else:
+            fix = "secrets never go in the stack file; see the secrets table in the config reference"
         return ConfigIssue(path, value, f"unknown key that looks like a credential; {fix}. If it was committed, "
                            "rotate it", secret=True)
     holder = _model_at(root, loc)
@@ -112,6 +145,9 @@ _SUFFIXES = {
     "gi": ("bytes", 2**30), "gib": ("bytes", 2**30), "ti": ("bytes", 2**40), "tib": ("bytes", 2**40),
     "kb": ("bytes", 1e3), "mb": ("bytes", 1e6), "gb": ("bytes", 1e9), "g": ("bytes", 1e9), "tb": ("bytes", 1e12),
 }
+# Suffixes of counts (tokens, requests): thousand, million, billion, trillion.
+_COUNT_SUFFIXES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "mio": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9,
+                   "g": 1e9, "billion": 1e9, "t": 1e12, "trillion": 1e12}
 _FIELD_UNITS = {"seconds": ("time", 1), "minutes": ("time", 60), "hours": ("time", 3600), "days": ("time", 86400),
                 "years": ("time", 31536000), "GiB": ("bytes", 2**30), "MiB": ("bytes", 2**20), "MB": ("bytes", 1e6),
                 "GB": ("bytes", 1e9)}
@@ -134,6 +170,8 @@ def _with_unit_fix(value: str, unit: str, field: str, fraction: bool) -> str | N
         return _number_text(number / 1000)
     if lowered == "k" and unit in ("tokens", ""):
         return _number_text(number * (1024 if unit == "tokens" else 1000))
+    if unit in ("tokens", "") and lowered in _COUNT_SUFFIXES:
+        return _number_text(round(number * _COUNT_SUFFIXES[lowered]))
     if unit in _FIELD_UNITS and lowered in _SUFFIXES:
         family, factor = _SUFFIXES[lowered]
         target, base = _FIELD_UNITS[unit]
@@ -142,7 +180,38 @@ def _with_unit_fix(value: str, unit: str, field: str, fraction: bool) -> str | N
     return _number_text(number)
 
 
-def _quote_hint(value: Any) -> str:
+def _text_forms(value: float | int) -> list[str]:
+    """What a number YAML read may have been meant as text: as written, and with the zero YAML dropped (1.3 -> 1.30)."""
+    forms = [json.dumps(value)]
+    if isinstance(value, float) and "e" not in forms[0]:
+        forms.append(forms[0] + "0")
+    return forms
+
+
+def _field_refusal(field: Any, text: str) -> str | None:
+    """Why the field would still refuse ``text`` once quoted (None if it takes it)."""
+    if field is None:
+        return None
+    from pydantic import TypeAdapter
+
+    try:
+        TypeAdapter(Annotated[str, *field.metadata] if field.metadata else str).validate_python(text)
+    except ValidationError as error:
+        return error.errors()[0]["msg"].removeprefix("Value error, ")
+    except Exception:  # noqa: BLE001 - a validator of another type: nothing to say about the text
+        return None
+    return None
+
+
+def _quote_hint(value: Any, field: Any = None) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and field is not None:
+        forms = _text_forms(value)
+        refusals = [(form, _field_refusal(field, form)) for form in forms]
+        taken = [form for form, refusal in refusals if refusal is None]
+        read = f"YAML read it as the number {json.dumps(value)} (which can drop digits: 1.10 reads as 1.1)"
+        if taken:
+            return f"{read}; quote it as you mean it, e.g. \"{taken[0]}\""
+        return f"{read}; quote it, and as text it must still be valid: \"{forms[-1]}\" {refusals[-1][1]}"
     if value is None:
         return "it is empty (null); give a value, or remove the key where it has a default"
     if isinstance(value, bool):
@@ -190,7 +259,7 @@ def translate(error: ValidationError, prefix: str, root: type[BaseModel] | None)
             reason = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
             secret = isinstance(ctx.get("error"), SecretValueError)
         elif kind in ("string_type",):
-            reason = f"must be text; {_quote_hint(value)}"
+            reason = f"must be text; {_quote_hint(value, field)}"
         elif kind in ("int_type", "int_parsing", "int_from_float", "float_type", "float_parsing") and value is None:
             reason = f"is empty (null); give a number{in_unit}, or remove the key where it has a default"
         elif kind in ("int_type", "int_parsing", "int_from_float"):
@@ -255,7 +324,8 @@ def translate(error: ValidationError, prefix: str, root: type[BaseModel] | None)
         elif kind == "finite_number":
             reason = f"must be a finite number{in_unit}, e.g. {_example(field, (int, float), 1)}"
         elif kind == "string_pattern_mismatch":
-            reason = f"does not have the required form (pattern {ctx.get('pattern')})"
+            what = f": {field.description}" if field is not None and field.description else ""
+            reason = f"does not have the required form{what}"
         else:
             reason = item["msg"]
         secret = secret or (loc and looks_secret_name(str(loc[-1])))

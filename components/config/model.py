@@ -48,7 +48,7 @@ Registries = Annotated[tuple[str, ...], checked(lambda values: [f.registry_host(
                                                 f.no_duplicates)]
 HttpsUrl = Annotated[str, checked(f.url)]
 MaybeHttpsUrl = Annotated[str | None, checked(f.url)]
-IssuerUrl = Annotated[str, checked(lambda v: f.url(v, allow_query=False))]
+IssuerUrl = Annotated[str, checked(lambda v: f.url(v, allow_query=False), f.issuer)]
 LinkUrl = Annotated[str, checked(lambda v: f.url(v, https=False, allow_relative=True,
                                                  example="https://git.hospital.example/platform/runbook"),
                                  f.no_fragment)]
@@ -149,8 +149,8 @@ class RegistryConfig(_Model):
         "instead of its upstream repository, so `pulumi up` reaches nothing outside the site. Images always come "
         "from `server`. Default: true.",
     )
-    chart_path: str = Field(
-        "charts", pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$",
+    chart_path: Annotated[str, checked(f.registry_path)] = Field(
+        "charts",
         description="Project (path) in the registry holding the mirrored charts. Default: charts.",
     )
 
@@ -402,7 +402,7 @@ class IngressConfig(_Model):
 
 
 class ModelConfig(_Model):
-    """Models to serve, one OpenAI-compatible endpoint each; the map key is the endpoint's Kubernetes name."""
+    """Models, one endpoint each; the key names its objects and gateway.modelAccess entry, clients send servedModelName."""
 
     huggingface_repo: Annotated[str, checked(f.hf_repo)] = Field(
         description="Source repository id, e.g. meta-llama/Llama-2-7b-chat-hf.")
@@ -410,7 +410,8 @@ class ModelConfig(_Model):
         description="Commit of the repository to stage; a branch name is not reproducible."
     )
     served_model_name: Annotated[str, checked(f.served_model_name)] = Field(
-        description="Name clients send as `model`; also the metrics label.")
+        description="Name clients send as `model` in their requests and the metrics label; it may differ from the map "
+        "key (models.<name>), which names the Kubernetes objects and keys gateway.modelAccess.")
     architecture: str = Field(
         description="Sizing catalogue key: llama-2-7b, llama-2-13b, llama-2-70b, mistral-7b (v0.1, sliding window), "
         "mistral-7b-v0.1, mistral-7b-v0.2, mistral-7b-v0.3, llama-3.1-8b, llama-3.1-70b, llama-3.3-70b, qwen2.5-7b, "
@@ -577,6 +578,17 @@ class SiteConfig(_Model):
         description="Standby only: a JSON file holding the primary's last known `siteMirror` output (written by "
         "`pulumi stack output mirroredPrimary --json` on this stack), used instead of the StackReference when the "
         "primary's state cannot be read. The preview says so. Default: none.")
+    trust_bundle: Annotated[str | None, checked(f.pem_bundle)] = Field(
+        None,
+        description="PEM certificates of the site's own CA(s), trusted wherever the platform calls an internal HTTPS "
+        "service: the gateway's JWKS fetch from the IdP, the weights download, the audit store (shipping and "
+        "sealing) and Alertmanager's SMTP relay (Velero takes dr.backupStorage.caCert, the nodes tanzu.trustedCas). "
+        "Production needs it when gateway.oidc.jwksUri is on a private name or address, unless trustBundleWaiver "
+        "says why not. Default: none (public CAs only).")
+    trust_bundle_waiver: str | None = Field(
+        None,
+        description="Why production runs without site.trustBundle although the IdP is on a private name (e.g. its "
+        "certificate is from a public CA). Default: none.")
     weights_storage_class: MaybeK8sName = Field(
         None,
         description="Standby only: a ReadWriteMany (vSAN File Services) class of this site for the models' weights, "
@@ -728,7 +740,7 @@ class OidcConfig(_Model):
     jwks_uri: HttpsUrl = Field(description="URL of the issuer's signing keys (JWKS).")
     user_claim: Annotated[str, checked(f.claim_name)] = Field(
         "sub", description="Claim that identifies the caller in logs, limits and usage metrics. Default: sub.")
-    group_claim: Annotated[str, checked(f.claim_name)] = Field(
+    group_claim: Annotated[str, checked(f.group_claim)] = Field(
         description="Claim naming the caller's group, one string per token (a department or cost centre, e.g. "
         "`department`): model access, group limits, quotas, usage and chargeback key on it. A list claim such as "
         "`groups` cannot be used: Envoy Gateway copies only single-valued claims into headers.")
@@ -984,25 +996,29 @@ class BenchmarkConfig(_Model):
         return value
 
 
+WaitSeconds = Annotated[int, at_most(7200, "seconds", ("milliseconds", 1000))]
+"""A wait estimate: two hours bounds every step the platform waits for; above it, likely milliseconds."""
+
+
 class WaitsConfig(_Model):
     """How long the work takes that `pulumi up` waits for; every timeout is derived from these."""
 
-    image_pull_seconds: int = Field(
+    image_pull_seconds: WaitSeconds = Field(
         600, ge=30, description="Pulling the largest image (vLLM, about 10 GB) onto a fresh node, seconds. Default: 600."
     )
-    driver_install_seconds: int = Field(
+    driver_install_seconds: WaitSeconds = Field(
         900, ge=60,
         description="GPU Operator building and loading the driver on a new GPU node, seconds. Default: 900.",
     )
-    cluster_node_seconds: int = Field(
+    cluster_node_seconds: WaitSeconds = Field(
         900, ge=120,
         description="One cluster node: VM clone, boot, join and Ready; control-plane nodes are built one at a "
         "time, workers in parallel, seconds. Default: 900.",
     )
-    chart_install_seconds: int = Field(
+    chart_install_seconds: WaitSeconds = Field(
         600, ge=60, description="A chart's pods pulled, started and Ready (charts without GPUs), seconds. Default: 600."
     )
-    weights_download_mib_per_second: float = Field(
+    weights_download_mib_per_second: Annotated[float, at_most(10_000, "MiB/s", ("KiB/s", 1024))] = Field(
         20, gt=0,
         description="Throughput from the model source (mirror or Hugging Face) into a weights volume, MiB/s. "
         "Default: 20.",
@@ -1103,6 +1119,8 @@ class SecretKey:
     required_when: Callable[[PlatformConfig], bool]
     from_file: str | None = None
     """For values that are files (kubeconfigs, certificates, tokens): the file the command reads."""
+    when: str = "the stack deploys a site (not a backup-restore standby before failover)"
+    """``required_when`` in words, for the config reference (a test holds the two together)."""
 
     @property
     def command(self) -> str:
@@ -1115,6 +1133,14 @@ def _deploys(c: PlatformConfig) -> bool:
     return c.deploys_site
 
 
+_WHEN_PRIMARY_DR = "`dr.enabled` on the primary (not `site.role: standby`)"
+_WHEN_STANDBY_DR = ("`dr.enabled` on a standby (`site.role: standby`) that deploys its site (not backup-restore "
+                    "before failover)")
+_WHEN_DR = "`dr.enabled` on a stack that deploys its site (the primary, and a standby except backup-restore before failover)"
+_WHEN_AUDIT = "the stack deploys a site with `audit.enabled`"
+_WHEN_ANCHOR = "the stack deploys a site with `audit.enabled` and `audit.anchor` set"
+_WHEN_ARIA = "the stack deploys a site with `aria.enabled`"
+
 SECRET_KEYS: tuple[SecretKey, ...] = (
     SecretKey("vspherePassword", "password of vsphere.user", _deploys),
     SecretKey("supervisorKubeconfig", "kubeconfig of the Supervisor (vSphere Namespace scope)", _deploys,
@@ -1124,57 +1150,65 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
         "nlsClientToken",
         "NVIDIA License System client configuration token for vGPU guest drivers",
         lambda c: c.deploys_site and c.gpu_pool.mode == "vgpu", "client_configuration_token.tok",
+        "the stack deploys a site and `gpuPool.mode` is `vgpu`",
     ),
     SecretKey(
         "hfToken",
         "Hugging Face token for gated repositories",
         lambda c: c.serves_models and any(m.source == "huggingface" for m in c.models.values()),
+        when="models are served here (not a cold standby before failover) and one has `source: huggingface`",
     ),
     SecretKey(
         "alertSmtpPassword", "password of observability.alertEmail.username",
         lambda c: c.deploys_site and c.observability.enabled and c.observability.alert_email is not None
         and c.observability.alert_email.username is not None,
+        when="the stack deploys a site with `observability.enabled` and `observability.alertEmail.username` set",
     ),
     SecretKey(
         "alertWebhookUrl", "Alertmanager webhook URL (it often embeds a token)",
         lambda c: c.deploys_site and c.observability.enabled and c.observability.alert_webhook,
+        when="the stack deploys a site with `observability.enabled` and `observability.alertWebhook: true`",
     ),
     SecretKey(
         "deadMansSwitchUrl", "heartbeat URL of the external dead-man's switch that Alertmanager pings with Watchdog "
         "(each site's stack its own check)",
         lambda c: c.deploys_site and c.observability.enabled and c.compliance.tier == "production",
+        when="the stack deploys a site with `observability.enabled` and `compliance.tier: production`",
     ),
     SecretKey("backupS3AccessKeyId", "access key of the backup bucket (the primary's Velero writes)",
-              lambda c: c.dr.enabled and not c.standby),
-    SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled and not c.standby),
+              lambda c: c.dr.enabled and not c.standby, when=_WHEN_PRIMARY_DR),
+    SecretKey("backupS3SecretAccessKey", "secret key of the backup bucket", lambda c: c.dr.enabled and not c.standby,
+              when=_WHEN_PRIMARY_DR),
     SecretKey("backupS3ReadOnlyAccessKeyId", "read-only access key of the backup bucket (the standby's Velero)",
-              lambda c: c.dr.enabled and c.standby and c.deploys_site),
+              lambda c: c.dr.enabled and c.standby and c.deploys_site, when=_WHEN_STANDBY_DR),
     SecretKey("backupS3ReadOnlySecretAccessKey", "read-only secret key of the backup bucket",
-              lambda c: c.dr.enabled and c.standby and c.deploys_site),
+              lambda c: c.dr.enabled and c.standby and c.deploys_site, when=_WHEN_STANDBY_DR),
     SecretKey("backupRepositoryPassword",
               "encryption key of Velero's backup repositories: the same value on the primary's and the standby's "
               "stack, kept in the site's vault, since backups cannot be read without it (at least 32 characters)",
-              lambda c: c.dr.enabled and c.deploys_site),
-    SecretKey("ariaRefreshToken", "Aria Automation API refresh token", lambda c: c.deploys_site and c.aria.enabled),
+              lambda c: c.dr.enabled and c.deploys_site, when=_WHEN_DR),
+    SecretKey("ariaRefreshToken", "Aria Automation API refresh token", lambda c: c.deploys_site and c.aria.enabled,
+              when=_WHEN_ARIA),
     SecretKey("gatewayTlsCert", "PEM certificate chain of gateway.hostname", _deploys, "llm.crt"),
     SecretKey("gatewayTlsKey", "PEM private key of the gateway certificate", _deploys, "llm.key"),
     SecretKey("benchmarkToken", "bearer token of a group the benchmarked models admit (from the identity provider)",
-              lambda c: c.serves_models and c.benchmark.enabled, "benchmark.token"),
+              lambda c: c.serves_models and c.benchmark.enabled, "benchmark.token",
+              when="`benchmark.enabled` on a stack that serves models"),
     SecretKey("auditS3AccessKeyId", "shipping access key of the audit bucket (s3:PutObject on logs/ only)",
-              lambda c: c.deploys_site and c.audit.enabled),
+              lambda c: c.deploys_site and c.audit.enabled, when=_WHEN_AUDIT),
     SecretKey("auditS3SecretAccessKey", "shipping secret key of the audit bucket",
-              lambda c: c.deploys_site and c.audit.enabled),
+              lambda c: c.deploys_site and c.audit.enabled, when=_WHEN_AUDIT),
     SecretKey("auditSealS3AccessKeyId",
               "sealing access key of the audit bucket (list, read versions, lock configuration; put manifests/ only)",
-              lambda c: c.deploys_site and c.audit.enabled),
+              lambda c: c.deploys_site and c.audit.enabled, when=_WHEN_AUDIT),
     SecretKey("auditSealS3SecretAccessKey", "sealing secret key of the audit bucket",
-              lambda c: c.deploys_site and c.audit.enabled),
+              lambda c: c.deploys_site and c.audit.enabled, when=_WHEN_AUDIT),
     SecretKey("auditSigningKey", "Ed25519 private key (PEM, PKCS#8) that signs the daily audit manifests",
-              lambda c: c.deploys_site and c.audit.enabled, "audit-signing-key.pem"),
+              lambda c: c.deploys_site and c.audit.enabled, "audit-signing-key.pem", _WHEN_AUDIT),
     SecretKey("auditAnchorAccessKeyId", "access key of the anchor store (s3:PutObject on its prefix only)",
-              lambda c: c.deploys_site and c.audit.enabled and c.audit.anchor is not None),
+              lambda c: c.deploys_site and c.audit.enabled and c.audit.anchor is not None, when=_WHEN_ANCHOR),
     SecretKey("auditAnchorSecretAccessKey", "secret key of the anchor store",
-              lambda c: c.deploys_site and c.audit.enabled and c.audit.anchor is not None),
+              lambda c: c.deploys_site and c.audit.enabled and c.audit.anchor is not None, when=_WHEN_ANCHOR),
 )
 SECRET_NAMES = frozenset(s.key for s in SECRET_KEYS)
 

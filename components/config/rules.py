@@ -195,44 +195,55 @@ def _rule_model_source(c: PlatformConfig) -> list[ConfigIssue]:
     ]
 
 
-def _registry_fix(repository: str, allowed: tuple[str, ...]) -> str:
+def _registry_fix(repository: str, allowed: tuple[str, ...], server: str) -> str:
+    """Where to mirror an image: the pull secret's registry when it is allowed (the nodes have its credentials)."""
     path = repository.split("/", 1)[1] if "/" in repository else repository
-    return f"mirror it into an allowed registry, e.g. {allowed[0]}/{path}" if allowed else "list its registry"
+    target = server if server.lower() in allowed else (allowed[0] if allowed else "")
+    return f"mirror it into {target}: {target}/{path}" if target else "list its registry"
 
 
 def _rule_images_allowed(c: PlatformConfig) -> list[ConfigIssue]:
-    """Every image and repository the stack names comes from compliance.allowedRegistries."""
+    """Every image comes from an allowed registry, and from the one registry the pull secret has credentials for."""
     allowed = tuple(r.lower() for r in c.compliance.allowed_registries)
+    server = c.tanzu.registry.server
     repositories = [(f"models.{k}.image", m.image) for k, m in c.models.items()]
     if c.audit.tools_image is not None:
         repositories.append(("audit.toolsImage", c.audit.tools_image))
     issues = []
-    for path, image in repositories:
-        if image.registry.lower() not in allowed:
+    if server.lower() not in allowed:
+        # The root cause of every image on it failing below: name it once, at the key this stack sets.
+        issues.append(ConfigIssue(
+            "tanzu.registry.server", server,
+            f"the pull secret's registry, which every image of this site comes from, is not in "
+            f"compliance.allowedRegistries {list(c.compliance.allowed_registries)}; add {server!r} there"
+            + (" (this site's registry: the standby pulls the primary's models from it)" if c.standby else ""),
+        ))
+    images = [(f"{path}.repository", image.repository, image.registry) for path, image in repositories]
+    driver = c.addons.gpu_operator.driver_repository
+    images.append(("addons.gpuOperator.driverRepository", driver, driver.split("/", 1)[0]))
+    for path, repository, registry in images:
+        if registry.lower() == server.lower():
+            continue
+        if registry.lower() not in allowed:
             issues.append(ConfigIssue(
-                f"{path}.repository", image.repository,
-                f"registry {image.registry!r} is not in compliance.allowedRegistries {list(c.compliance.allowed_registries)}; "
-                f"{_registry_fix(image.repository, c.compliance.allowed_registries)}",
+                path, repository,
+                f"registry {registry!r} is not in compliance.allowedRegistries {list(c.compliance.allowed_registries)}; "
+                f"{_registry_fix(repository, allowed, server)}",
             ))
+        else:
+            issues.append(ConfigIssue(
+                path, repository,
+                f"registry {registry!r} is allowed, but the pull secret holds credentials for tanzu.registry.server "
+                f"({server!r}) only, so the nodes would pull anonymously and a private project refuses them; "
+                f"{_registry_fix(repository, (server.lower(),), server)}",
+            ))
+    for path, image in repositories:
         if c.compliance.require_image_digest and not image.digest:
             issues.append(ConfigIssue(
                 f"{path}.digest", MISSING,
                 "compliance.requireImageDigest is on; add the image's sha256 digest (`crane digest "
                 f"{image.repository}:{image.tag}`)",
             ))
-    repository = c.addons.gpu_operator.driver_repository
-    if repository.split("/", 1)[0].lower() not in allowed:
-        issues.append(ConfigIssue(
-            "addons.gpuOperator.driverRepository", repository,
-            f"the driver image must come from compliance.allowedRegistries {list(c.compliance.allowed_registries)}; "
-            f"{_registry_fix(repository, c.compliance.allowed_registries)}",
-        ))
-    if c.tanzu.registry.server.lower() not in allowed:
-        issues.append(ConfigIssue(
-            "tanzu.registry.server", c.tanzu.registry.server,
-            f"the pull secret's registry is not in compliance.allowedRegistries {list(c.compliance.allowed_registries)}; "
-            "list it there or use an allowed registry",
-        ))
     return issues
 
 
@@ -1052,7 +1063,88 @@ def _rule_no_open_network(c: PlatformConfig) -> list[ConfigIssue]:
     return issues
 
 
+# Quantization kernels vLLM runs only in float16 when the method is named explicitly (`--quantization awq`/`gptq`:
+# get_supported_act_dtypes() is [torch.half]); the Marlin variants vLLM picks when the flag is unset take bfloat16.
+FLOAT16_ONLY_QUANTIZATION = ("awq", "gptq")
+_POOLING = re.compile(r"^--(runner|task|convert)(=|$)")
+
+
+def _rule_trust_bundle(c: PlatformConfig) -> list[ConfigIssue]:
+    """Production calls a private IdP only with the site's CA in hand: else every JWKS fetch fails and callers get 401."""
+    from urllib.parse import urlsplit
+
+    from components.config.fields import private_host
+
+    if c.compliance.tier != "production" or c.site.trust_bundle or (c.site.trust_bundle_waiver or "").strip():
+        return []
+    host = urlsplit(c.gateway.oidc.jwks_uri).hostname or ""
+    if not private_host(host):
+        return []
+    return [ConfigIssue(
+        "site.trustBundle", MISSING,
+        f"gateway.oidc.jwksUri is on {host!r}, whose certificate only the site's own CA can issue; without that CA the "
+        "gateway cannot fetch the signing keys and every caller gets 401. Paste the CA certificates (PEM) as "
+        "site.trustBundle, or set site.trustBundleWaiver to why they are not needed (e.g. the IdP's certificate is "
+        "from a public CA)",
+    )]
+
+
+def _rule_quantization_dtype(c: PlatformConfig) -> list[ConfigIssue]:
+    return [ConfigIssue(
+        f"models.{key}.dtype", m.dtype,
+        f"vLLM's {m.quantization} kernels (--quantization {m.quantization}) run in float16 only and refuse bfloat16 at "
+        "start-up; set dtype to float16 (or auto)",
+    ) for key, m in c.models.items() if m.quantization in FLOAT16_ONLY_QUANTIZATION and m.dtype == "bfloat16"]
+
+
+def _pooling_runner(extra_args: tuple[str, ...]) -> bool:
+    """Whether extraArgs run the model as a pooling (embedding) model: --runner pooling, --task embed, --convert embed."""
+    words = [part for arg in extra_args for part in arg.split("=", 1)]
+    return any(_POOLING.match(arg) for arg in extra_args) and any(w in ("pooling", "embed", "embedding") for w in words)
+
+
+def _rule_endpoints_served(c: PlatformConfig) -> list[ConfigIssue]:
+    """The gateway opens only the OpenAI endpoints the model's vLLM runner serves."""
+    issues = []
+    for key, access in c.gateway.model_access.items():
+        model = c.models.get(key)
+        if model is None:
+            continue
+        pooling = _pooling_runner(model.extra_args)
+        wrong = [e for e in access.endpoints if (e == "embeddings") != pooling]
+        if wrong:
+            runner = "a pooling (embedding) runner" if pooling else f"a generative model ({model.architecture})"
+            right = ["embeddings"] if pooling else [e for e in access.endpoints if e != "embeddings"] or ["chat"]
+            issues.append(ConfigIssue(
+                f"gateway.modelAccess.{key}.endpoints", list(access.endpoints),
+                f"{', '.join(wrong)} cannot be served: models.{key} runs as {runner}, and vLLM answers 404 there; "
+                f"open {right} only" + ("" if pooling else ", or serve an embedding model with `--runner pooling` in "
+                                         "models.<name>.extraArgs")))
+    return issues
+
+
+def _rule_quota_covers_a_window(c: PlatformConfig) -> list[ConfigIssue]:
+    """A month's quota below what the group may spend in its shortest rate-limit window is a unit slip."""
+    windows = sorted(c.gateway.token_limits.per_group, key=lambda w: WINDOW_MINUTES[w.per])
+    if not windows:
+        return []
+    shortest = windows[0]
+    return [ConfigIssue(
+        f"gateway.monthlyTokenQuotas.{group}", tokens,
+        f"is less than one {shortest.per.lower()}'s budget of the group ({shortest.tokens} tokens, "
+        f"gateway.tokenLimits.perGroup): the quota is tokens per month; set at least {shortest.tokens} (e.g. "
+        f"{tokens * 1000} if it was meant in thousands)",
+    ) for group, tokens in c.gateway.monthly_token_quotas.items() if tokens < shortest.tokens]
+
+
+WINDOW_MINUTES = {"Minute": 1, "Hour": 60, "Day": 1440, "Week": 10080, "Month": 43200}
+
+
 RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
+    _rule_trust_bundle,
+    _rule_quantization_dtype,
+    _rule_endpoints_served,
+    _rule_quota_covers_a_window,
     _rule_access_and_audit,
     _rule_no_open_network,
     _rule_gateway,

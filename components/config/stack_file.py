@@ -108,6 +108,29 @@ class _Loader(Reader, Scanner, Parser, Composer, _Resolver):
         Composer.__init__(self)
         _Resolver.__init__(self)
 
+    def scan_to_next_token(self) -> None:
+        """PyYAML's, with separating tabs skipped where yaml.v3 skips them.
+
+        yaml.v3 (yaml_parser_scan_to_next_token) eats a tab in flow context, and in block context
+        wherever a simple key is not allowed: after a value on its line (``value<TAB># comment``),
+        not at the start of a line nor right after ``:``/``-``, where a tab would be indentation.
+        PyYAML eats spaces only, so it refused files the Pulumi CLI reads.
+        """
+        if self.index == 0 and self.peek() == "\ufeff":
+            self.forward()
+        found = False
+        while not found:
+            while self.peek() == " " or (self.peek() == "\t" and (self.flow_level or not self.allow_simple_key)):
+                self.forward()
+            if self.peek() == "#":
+                while self.peek() not in "\0\r\n\x85\u2028\u2029":
+                    self.forward()
+            if self.scan_line_break():
+                if not self.flow_level:
+                    self.allow_simple_key = True
+            else:
+                found = True
+
 
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _DOT_FLOAT = re.compile(r"^\.[0-9]+([eE][-+]?[0-9]+)?$")
@@ -120,6 +143,8 @@ _SPECIAL = {
     **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
 }
 _INT64 = (-(2**63), 2**64 - 1)
+_LEGACY_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
+"""0777: octal to yaml.v3 (kept from YAML 1.1), though it reads as a decimal with a leading zero."""
 
 
 def _go_int(text: str) -> int | None:
@@ -199,6 +224,13 @@ class _Composed:
         tag, text = node.tag, node.value
         if tag == _PLAIN:
             value = resolve_plain(text)
+            if isinstance(value, int) and not isinstance(value, bool) and _LEGACY_OCTAL.match(text):
+                self.issues.append(ConfigIssue(
+                    self.dotted(trail), text,
+                    f"unquoted, YAML (as Pulumi reads it, yaml.v3) takes {text} as the octal number {value}, so "
+                    f"{'the key' if not in_object and trail else 'the value'} would be {value}; quote it if it is a name "
+                    f"or code ('{text}'), or write {value} if you meant that number",
+                    secret=_secretish(trail), location=self.where(node)))
         elif tag in (f"{_TAG}str", "!"):
             value = text
         elif tag == f"{_TAG}binary":
@@ -321,6 +353,12 @@ _HINTS = (
 )
 
 
+_INDICATORS = {"*": "YAML reads it as an alias", "&": "YAML reads it as an anchor", "!": "YAML reads it as a tag",
+               "@": "a reserved character", "`": "a reserved character", "%": "YAML reads it as a directive",
+               "|": "YAML reads it as a block scalar", ">": "YAML reads it as a folded scalar"}
+"""Characters a plain YAML value cannot start with, and what YAML makes of them."""
+
+
 def _unclosed_quote(lines: list[str]) -> int | None:
     """1-based number of a line whose value opens a quote and does not close it, if any."""
     for number, line in enumerate(lines, 1):
@@ -348,6 +386,10 @@ def _syntax_issue(path: Path, error: yaml.YAMLError, text: str) -> ConfigIssue:
     pasted = next((n for n, line in enumerate(before, 1) if "\u00a0" in line), None)
     if pasted is not None:
         hint = f"line {pasted} holds a non-breaking space (pasted from a document); retype it as a plain space"
+    value = line.split(": ", 1)[1].strip() if ": " in line else line.strip().removeprefix("- ").strip()
+    if value[:1] in _INDICATORS:
+        hint = (f"a plain value cannot start with {value[:1]!r} ({_INDICATORS[value[:1]]}); quote it: "
+                f"'{value.split(' #', 1)[0].strip()}'")
     detail = f"{context}, {problem}" if context else problem
     shown = "<line not shown: it may hold a credential>" if looks_secret_name(key) or looks_secret_name(line) else line.strip()
     return ConfigIssue(where, shown, f"YAML syntax error: {detail}; {hint}")

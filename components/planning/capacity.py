@@ -298,6 +298,8 @@ class CapacityPlan:
     cost: sizing.CostSummary
     assumptions: str = ""
     """What the tokens/s estimates assume, in one paragraph."""
+    cost_defaults: tuple[str, ...] = ()
+    """The cost keys the stack does not set: their figures are the design document's, not the site's."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -306,6 +308,7 @@ class CapacityPlan:
             "gpusInPool": self.gpus_in_pool,
             "cost": self.cost.to_dict(),
             "assumptions": self.assumptions,
+            "costDefaults": list(self.cost_defaults),
         }
 
 
@@ -334,7 +337,17 @@ def plan(cfg: PlatformConfig) -> CapacityPlan:
         cfg.cost.avg_prompt_tokens + cfg.cost.avg_output_tokens, cfg.cost.cloud_price_per_request_usd,
     )
     gpus = sum(p.replicas_max * p.gpus_per_replica for p in models.values())
-    return CapacityPlan(models, gpus, cfg.gpu_pool.total_gpus, cost, assumptions(cfg))
+    return CapacityPlan(models, gpus, cfg.gpu_pool.total_gpus, cost, assumptions(cfg), cost_defaults(cfg))
+
+
+COST_FIGURES = ("capital_usd", "amortisation_years", "monthly_operations_usd", "requests_per_month",
+                "cloud_price_per_request_usd")
+"""The cost keys whose defaults are the design document's example hospital, not a measurement of any site."""
+
+
+def cost_defaults(cfg: PlatformConfig) -> tuple[str, ...]:
+    fields = type(cfg.cost).model_fields
+    return tuple(f"cost.{fields[name].alias or name}" for name in COST_FIGURES if name not in cfg.cost.model_fields_set)
 
 
 def _fraction(value: float) -> str:
@@ -437,4 +450,7 @@ def table(capacity: CapacityPlan) -> str:
         f"${c.monthly_operations_usd:,.0f}); per request {per_request}; per million tokens {per_million}",
         f"  break-even against the cloud price: {break_even} requests per month",
     ]
+    if capacity.cost_defaults:
+        lines.append(f"  not this site's figures: {', '.join(capacity.cost_defaults)} are the design document's "
+                     "defaults; set them in the stack file")
     return "\n".join(lines) + "\n"

@@ -117,6 +117,8 @@ class AuditShipping(pulumi.ComponentResource):
         )
         pull = _k8s.registry_pull_secret(f"{name}-registry-pull", NAMESPACE, cluster.registry_server,
                                          cluster.registry_username, cluster.registry_password, labels, in_ns)
+        trust = [_k8s.trust_bundle_config_map(f"{name}-trust-bundle", NAMESPACE, cluster.trust_bundle, labels, in_ns)] \
+            if cluster.trust_bundle else []
         bucket_job = self._sealing(name, args, labels, on_cluster)
         chart = versions.FLUENT_BIT
         k8s.helm.v3.Release(
@@ -125,12 +127,12 @@ class AuditShipping(pulumi.ComponentResource):
             **release_args(chart, cluster.registry),
             namespace=NAMESPACE,
             values=fluent_bit_values(settings, cluster.registry_server, args.gateway_namespace, args.monitoring is not None,
-                                     args.prefix),
+                                     args.prefix, trust_bundle=bool(cluster.trust_bundle)),
             timeout=waits.release_seconds(cluster.waits),
             # Nothing ships before the bucket is known to lock every object (the Job must succeed first);
             # the chart renders its ServiceMonitor only when the monitoring API exists at install time.
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
-                depends_on=[ns, credentials, pull, bucket_job, *([args.monitoring] if args.monitoring else [])])),
+                depends_on=[ns, credentials, pull, bucket_job, *trust, *([args.monitoring] if args.monitoring else [])])),
         )
         self.bucket, self.retention_days = settings.bucket, settings.retention_days
         self.register_outputs({"bucket": self.bucket, "retentionDays": self.retention_days})
@@ -168,6 +170,9 @@ class AuditShipping(pulumi.ComponentResource):
                                    automount_service_account_token=False, opts=opts)
         _k8s.registry_pull_secret(f"{name}-sealing-registry-pull", SEALING_NAMESPACE, cluster.registry_server,
                                   cluster.registry_username, cluster.registry_password, labels, opts)
+        if cluster.trust_bundle:
+            _k8s.trust_bundle_config_map(f"{name}-sealing-trust-bundle", SEALING_NAMESPACE, cluster.trust_bundle, labels,
+                                         opts)
 
         job_labels = {**labels, "app.kubernetes.io/component": "audit-bucket"}
         # A changed bucket, retention or creation setting is a new Job, so every such deployment re-verifies.
@@ -230,6 +235,11 @@ class AuditShipping(pulumi.ComponentResource):
             k8s.core.v1.VolumeArgs(name="credentials", secret=k8s.core.v1.SecretVolumeSourceArgs(
                 secret_name=SEALING_CREDENTIALS, default_mode=0o400)),
         ]
+        if args.cluster.trust_bundle:
+            # boto3 verifies the audit and anchor stores against the site's CA.
+            variables.append(env("AWS_CA_BUNDLE", _k8s.TRUST_BUNDLE_FILE))
+            mounts.append(_k8s.trust_bundle_mount())
+            volumes.append(_k8s.trust_bundle_volume())
         if signing:
             variables.append(env("SIGNING_KEY_FILE", f"{SIGNING_DIR}/signing-key.pem"))
             if anchor is not None:
@@ -274,11 +284,13 @@ BUFFER_LIMIT_MB_PER_STREAM = 512
 
 
 def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: str, monitored: bool,
-                      prefix: str = PREFIX) -> dict:
+                      prefix: str = PREFIX, trust_bundle: bool = False) -> dict:
     host = settings.s3_url.removeprefix("https://").split("/", 1)[0]
+    # With the site's CA, the audit store's certificate is verified against it (ConfigMap site-trust-bundle).
+    ca_file = f"    tls.ca_file {_k8s.TRUST_BUNDLE_FILE}\n" if trust_bundle else ""
     s3_common = (
         f"    bucket {settings.bucket}\n    region {settings.region}\n    endpoint {settings.s3_url}\n"
-        f"    tls On\n    tls.verify On\n    compression gzip\n    send_content_md5 On\n"
+        f"    tls On\n    tls.verify On\n{ca_file}    compression gzip\n    send_content_md5 On\n"
         f"    upload_timeout {settings.flush_seconds}s\n    total_file_size 50M\n"
         f"    store_dir /buffers/s3\n    store_dir_limit_size {BUFFER_LIMIT_MB_PER_STREAM // 2}M\n"
         f"    retry_limit no_limits\n"
@@ -300,12 +312,14 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
             {"name": "varlog", "hostPath": {"path": "/var/log"}},
             {"name": "etcmachineid", "hostPath": {"path": "/etc/machine-id", "type": "File"}},
             {"name": "buffers", "hostPath": {"path": BUFFER_HOST_PATH, "type": "DirectoryOrCreate"}},
+            *([{"name": "site-trust", "configMap": {"name": _k8s.TRUST_BUNDLE}}] if trust_bundle else []),
             {"name": "aws-credentials", "secret": {"secretName": CREDENTIALS, "defaultMode": 0o400}},
         ],
         "daemonSetVolumeMounts": [
             {"name": "varlog", "mountPath": "/var/log", "readOnly": True},
             {"name": "etcmachineid", "mountPath": "/etc/machine-id", "readOnly": True},
             {"name": "buffers", "mountPath": "/buffers"},
+            *([{"name": "site-trust", "mountPath": _k8s.TRUST_BUNDLE_DIR, "readOnly": True}] if trust_bundle else []),
             {"name": "aws-credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True},
         ],
         # Alerts watch each stream per node, so every series carries the node it was read on.

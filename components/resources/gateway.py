@@ -278,8 +278,16 @@ class ModelGateway(pulumi.ComponentResource):
             after(controller, ai_controller, tls, proxy_pull, extproc, base=in_ns))
         custom("strip-identity-headers", eg, "ClientTrafficPolicy", "strip-identity-headers",
                ai.client_traffic_policy_spec(gateway), after_eg)
+        jwks_backend = None
+        if cluster.trust_bundle:
+            # The proxies fetch the IdP's keys through a Backend that trusts the site's CA.
+            trust = _k8s.trust_bundle_config_map(f"{name}-trust-bundle", ns, cluster.trust_bundle,
+                                                 _k8s.labels(_k8s.TRUST_BUNDLE, name, "gateway"), in_ns)
+            jwks_backend = custom("jwks-backend", eg, "Backend", ai.JWKS_BACKEND,
+                                  ai.jwks_backend_spec(settings.oidc, _k8s.TRUST_BUNDLE), after(controller, trust, base=in_ns))
         custom("authentication", eg, "SecurityPolicy", "require-jwt",
-               ai.security_policy_spec(settings.oidc, models, gateway), after_eg)
+               ai.security_policy_spec(settings.oidc, models, gateway, ai.JWKS_BACKEND if jwks_backend else None),
+               after(controller, *([jwks_backend] if jwks_backend else []), base=in_ns))
         custom("token-limits", eg, "BackendTrafficPolicy", "token-limits",
                ai.backend_traffic_policy_spec(settings, gateway), after_eg)
 

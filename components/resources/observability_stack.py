@@ -87,7 +87,8 @@ class ObservabilityStack(pulumi.ComponentResource):
             metadata=_k8s.metadata(ALERTMANAGER_SECRET, ns, labels),
             string_data={"alertmanager.yaml": pulumi.Output.secret(
                 pulumi.Output.all(args.smtp_password, args.webhook_url, args.dead_mans_switch_url).apply(
-                    lambda secrets: alertmanager_config(settings, secrets[0], secrets[1], secrets[2])
+                    lambda secrets: alertmanager_config(settings, secrets[0], secrets[1], secrets[2],
+                                                        trust_bundle=bool(cluster.trust_bundle))
                 )
             )},
             opts=on_cluster,
@@ -109,7 +110,8 @@ class ObservabilityStack(pulumi.ComponentResource):
             name=RELEASE,
             **release_args(chart, cluster.registry),
             namespace=ns,
-            values=stack_values(settings, cluster.storage_class, cluster.registry_server),
+            values=stack_values(settings, cluster.storage_class, cluster.registry_server,
+                                trust_bundle=bool(cluster.trust_bundle)),
             timeout=waits.release_seconds(cluster.waits),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
                 depends_on=[grafana_secret, alertmanager_secret, pull, grafana_role],
@@ -182,8 +184,12 @@ class ObservabilityStack(pulumi.ComponentResource):
         )])
 
 
+ALERTMANAGER_TRUST_BUNDLE = f"/etc/alertmanager/configmaps/{_k8s.TRUST_BUNDLE}/{_k8s.TRUST_BUNDLE_KEY}"
+"""Where the operator mounts the monitoring namespace's trust bundle (alertmanagerSpec.configMaps)."""
+
+
 def alertmanager_config(settings: ObservabilityConfig, smtp_password: str | None, webhook_url: str | None,
-                        dead_mans_switch_url: str | None = None) -> str:
+                        dead_mans_switch_url: str | None = None, trust_bundle: bool = False) -> str:
     """Alerts to the on-call receiver; Watchdog, which always fires, to the external dead-man's switch.
 
     The switch raises its own alarm when the heartbeats stop: Prometheus, its rules or Alertmanager
@@ -196,6 +202,9 @@ def alertmanager_config(settings: ObservabilityConfig, smtp_password: str | None
                   "send_resolved": True}
         if email.username:
             target.update(auth_username=email.username, auth_password=smtp_password)
+        if trust_bundle:
+            # The relay's STARTTLS certificate is verified against the site's CA.
+            target["tls_config"] = {"ca_file": ALERTMANAGER_TRUST_BUNDLE}
         receiver["email_configs"] = [target]
     if settings.alert_webhook:
         receiver["webhook_configs"] = [{"url": webhook_url, "send_resolved": True}]
@@ -225,7 +234,7 @@ def alertmanager_config(settings: ObservabilityConfig, smtp_password: str | None
     return yaml.safe_dump(config, sort_keys=True)
 
 
-def stack_values(settings: ObservabilityConfig, storage_class: str, registry: str) -> dict:
+def stack_values(settings: ObservabilityConfig, storage_class: str, registry: str, trust_bundle: bool = False) -> dict:
     """kube-prometheus-stack values: the platform's selectors, storage, secrets, and restricted-safe parts only.
 
     The stack's own monitors and rules are used on purpose: they carry the platform's selector label
@@ -270,7 +279,9 @@ def stack_values(settings: ObservabilityConfig, storage_class: str, registry: st
             # The label the scrape openings of other namespaces (the model port among them) admit.
             "podMetadata": {"labels": {"onprem-llm.io/role": PROMETHEUS_POD_LABELS["onprem-llm.io/role"]}},
         }},
-        "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, "configSecret": ALERTMANAGER_SECRET}},
+        "alertmanager": {"alertmanagerSpec": {
+            "useExistingSecret": True, "configSecret": ALERTMANAGER_SECRET,
+            **({"configMaps": [_k8s.TRUST_BUNDLE]} if trust_bundle else {})}},
         "grafana": {
             "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
             # The chart's own role would let Grafana (and anyone running a pod as its account) read every

@@ -54,6 +54,9 @@ class ClusterCore:
     leader_worker_set: pulumi.Resource | None = None
     """The LeaderWorkerSet controller's Release: models across nodes wait for it (CRD and webhooks); None when no
     model spans nodes."""
+    trust_bundle: str | None = None
+    """The site's CA certificates (PEM, site.trustBundle) for calls to internal HTTPS services; the serving and
+    monitoring namespaces hold them as the ConfigMap ``site-trust-bundle``, other components make their own."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class TanzuClusterArgs:
     """Estimates the timeouts derive from. Default: the ``waits`` section's defaults."""
     leader_worker_set: bool = False
     """Install the LeaderWorkerSet controller (a model spans nodes). Default: false."""
+    trust_bundle: str | None = None
+    """The site's CA certificates (PEM) for calls to internal HTTPS services. Default: none."""
 
 
 class TanzuCluster(pulumi.ComponentResource):
@@ -158,10 +163,11 @@ class TanzuCluster(pulumi.ComponentResource):
         version = tanzu.kubernetes_version
         for namespace, component in ((tanzu.serving_namespace, "serving"), (tanzu.monitoring_namespace, "monitoring")):
             ns = _k8s.namespace(f"{name}-ns-{component}", namespace, name, component, "restricted", version, on_cluster)
-            _k8s.baseline_network_policies(
-                f"{name}-{component}", namespace, _k8s.labels(namespace, name, component),
-                pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[ns])),
-            )
+            in_ns = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[ns]))
+            _k8s.baseline_network_policies(f"{name}-{component}", namespace, _k8s.labels(namespace, name, component), in_ns)
+            if args.trust_bundle:
+                _k8s.trust_bundle_config_map(f"{name}-trust-bundle-{component}", namespace, args.trust_bundle,
+                                             _k8s.labels(_k8s.TRUST_BUNDLE, name, component), in_ns)
         self._pull_secret(name, "serving", tanzu, args.registry_password, on_cluster)
         gpu_operator = self._gpu_operator(name, args, on_cluster)
         keda = self._keda(name, tanzu, args.addons.keda_namespace, args.registry_password, args.waits, on_cluster)
@@ -187,6 +193,7 @@ class TanzuCluster(pulumi.ComponentResource):
             gpu_operator=gpu_operator,
             waits=args.waits,
             leader_worker_set=leader_worker_set,
+            trust_bundle=args.trust_bundle,
         )
         self.node_pools = [
             {"name": "gpu", "replicas": host_pool.gpu_nodes, "gpusPerNode": host_pool.gpus_per_node,

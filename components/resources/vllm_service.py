@@ -186,7 +186,7 @@ class VllmService(pulumi.ComponentResource):
             spec=pod_spec(
                 model, service_account=name, api_key_secret=self.api_key_secret_name,
                 pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
-                hf_token_secret=hf_token_secret, stage_in_pod=stage_in_pod,
+                hf_token_secret=hf_token_secret, stage_in_pod=stage_in_pod, trust_bundle=bool(cluster.trust_bundle),
             ),
         )
 
@@ -226,9 +226,9 @@ class VllmService(pulumi.ComponentResource):
                         image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=cluster.image_pull_secret)],
                         restart_policy="OnFailure",
                         security_context=pod_security(),
-                        containers=[download_container(model, hf_token_secret)],
+                        containers=[download_container(model, hf_token_secret, bool(cluster.trust_bundle))],
                         volumes=scratch_volumes(None) + [_claim_volume(claim, read_only=False)]
-                        + hf_token_volume(hf_token_secret),
+                        + hf_token_volume(hf_token_secret, bool(cluster.trust_bundle)),
                     ),
                 ),
             ),
@@ -325,6 +325,7 @@ class VllmService(pulumi.ComponentResource):
                     model, layout, role, service_account=name, api_key_secret=self.api_key_secret_name,
                     pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
                     hf_token_secret=None if shared_weights else hf_token_secret, stage_in_pod=not shared_weights,
+                    trust_bundle=bool(cluster.trust_bundle),
                 ),
             )
 

@@ -59,6 +59,14 @@ class PreviewChecks:
     def failures(self) -> int:
         return len(self.problems)
 
+    def failures_by_kind(self) -> list[tuple[int, str]]:
+        """How many failures of each kind, for the preview's verdict line (same sum as ``failures``)."""
+        return [(len(self.render_errors), "chart render error(s)"), (len(self.ignored_values), "ignored chart value(s)"),
+                (len(self.builtin_errors), "object schema error(s)"),
+                (len(self.crd_report.errors) + len(self.crd_report.rule_errors), "custom resource error(s)"),
+                (len(self.pod_security), "Pod Security violation(s)"), (len(self.pod_validation), "invalid pod(s)"),
+                (len(self.images), "image registry problem(s)"), (len(self.promql_errors), "PromQL error(s)")]
+
 
 def objects_by_cluster(graph: ResourceGraph, releases: list[RenderedRelease],
                        cluster_scoped: set[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
