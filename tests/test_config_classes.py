@@ -79,10 +79,16 @@ def test_an_endpoint_the_model_cannot_serve():
     assert "chat, completions cannot be served" in issue.reason
 
 
+# prod lists its quotas; these cases write them as the mapping the config also takes.
+AS_MAPPING = ("gateway.monthlyTokenQuotas", {"clinical-informatics": 200_000_000, "radiology": 100_000_000,
+                                             "cardiology": 50_000_000})
+
+
 def test_a_monthly_quota_smaller_than_one_windows_budget():
-    issue = _issues("prod", [("gateway.monthlyTokenQuotas.cardiology", 50_000)])["gateway.monthlyTokenQuotas.cardiology"]
+    issue = _issues("prod", [AS_MAPPING, ("gateway.monthlyTokenQuotas.cardiology", 50_000)])[
+        "gateway.monthlyTokenQuotas.cardiology"]
     assert "less than one minute's budget" in issue.reason and "set at least 200000" in issue.reason
-    _accepted("prod", [("gateway.monthlyTokenQuotas.cardiology", 200_000)])
+    _accepted("prod", [AS_MAPPING, ("gateway.monthlyTokenQuotas.cardiology", 200_000)])
 
 
 @pytest.mark.parametrize("key", ["imagePullSeconds", "driverInstallSeconds", "clusterNodeSeconds", "chartInstallSeconds"])
@@ -124,9 +130,10 @@ def test_the_registry_a_standby_lacks_in_its_allow_list_is_named_once_at_its_own
 
 @pytest.mark.parametrize(("value", "fix"), [("100M", 100_000_000), ("2.5B", 2_500_000_000), ("300k", 300_000)])
 def test_a_count_with_a_suffix_is_hinted_in_full(value, fix):
-    issue = _issues("prod", [("gateway.monthlyTokenQuotas.cardiology", value)])["gateway.monthlyTokenQuotas.cardiology"]
+    issue = _issues("prod", [AS_MAPPING, ("gateway.monthlyTokenQuotas.cardiology", value)])[
+        "gateway.monthlyTokenQuotas.cardiology"]
     assert issue.reason.endswith(f"write {fix}")
-    _accepted("prod", [("gateway.monthlyTokenQuotas.cardiology", fix)])
+    _accepted("prod", [AS_MAPPING, ("gateway.monthlyTokenQuotas.cardiology", fix)])
 
 
 def test_quoting_a_version_is_hinted_only_when_the_quoted_text_is_valid():

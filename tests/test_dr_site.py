@@ -55,7 +55,8 @@ def test_frequent_schedule_keeps_the_rpo_and_covers_serving_and_monitoring(prod)
     frequent = schedules["platform-frequent"]
     assert _interval_minutes(frequent["schedule"]) <= rpo
     assert frequent["useOwnerReferencesInBackup"] is False
-    assert frequent["template"]["includedNamespaces"] == ["llm-serving", "monitoring"]
+    # The quota counters too: a rebuilt site resumes the month-to-date counts (less the RPO).
+    assert frequent["template"]["includedNamespaces"] == ["llm-serving", "monitoring", "gateway-redis"]
     assert frequent["template"]["ttl"] == "2160h0m0s"
     assert frequent["template"]["snapshotMoveData"] is True
     assert schedules["platform-daily"]["template"]["ttl"] == "52560h0m0s"

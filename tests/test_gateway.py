@@ -275,15 +275,16 @@ def test_install_order_controller_after_crds_proxies_after_controller(prod):
 # -- the rate-limit store ------------------------------------------------------------------------------
 
 
-def test_redis_keeps_nothing_and_admits_only_the_rate_limit_service(prod):
+def test_redis_keeps_only_counters_on_its_volume_and_admits_only_the_rate_limit_service(prod):
     deployment = prod.graph.named("gateway-redis", "kubernetes:apps/v1:Deployment").inputs
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == ("harbor-a.hospital.example/library/redis:8.2.4-alpine3.22@"
                                   f"{versions.REDIS.digest}")
     args = container["args"]
-    assert args[args.index("--save") + 1] == "" and args[args.index("--appendonly") + 1] == "no"
-    assert [v.get("emptyDir") for v in pod["volumes"]] == [{"medium": "Memory", "sizeLimit": "16Mi"}]
+    # No snapshot; an append-only file on the counters' own volume (tests/test_quota_store.py restarts a real Redis).
+    assert args[args.index("--save") + 1] == "" and args[args.index("--appendonly") + 1] == "yes"
+    assert [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]] == ["rate-limit-counters"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["securityContext"]["runAsUser"] >= 10000
     namespace = prod.graph.named("gateway-ns-redis").inputs["metadata"]["labels"]
