@@ -61,8 +61,19 @@ class Supervisor(_Strict):
     namespaces: list[str] = Field(default_factory=list, description="vSphere Namespaces that exist already")
 
 
+class Grant(_Strict):
+    principal: str = Field(description="User or group, as vCenter names it, e.g. VSPHERE.LOCAL\\Administrators")
+    group: bool = True
+    role: str = Field("-1", description="Role id (-1: Administrator)")
+    propagate: bool = True
+
+
 class VCenter(_Strict):
     datacenters: dict[str, Datacenter] = Field(default_factory=dict)
+    permissions: list[Grant] | None = Field(
+        default=None, description="The direct permissions the site's administrators hold on the entities the stack "
+        "only looks up (its cluster, datacenter); a grant the stack made there would take them over. Absent: vCenter's "
+        "administrators and the site's vSphere administrators")
     storage_policies: list[str] = Field(default_factory=list, alias="storagePolicies")
     supervisors: dict[str, Supervisor] | None = Field(
         default=None, description="Supervisors by id (the domain-c... of their cluster); absent: not checked")
@@ -127,6 +138,9 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
         "policies": list(vcenter.storage_policies),
         "supervisors": None if vcenter.supervisors is None else {
             sid: list(s.namespaces) for sid, s in vcenter.supervisors.items()},
+        **({} if vcenter.permissions is None else {"permissions": [
+            {"userOrGroup": g.principal, "isGroup": g.group, "propagate": g.propagate, "roleId": g.role}
+            for g in vcenter.permissions]}),
     } for server, vcenter in site.vcenters.items()}
 
 

@@ -339,7 +339,8 @@ class FakeWorld:
         if any(resource_id == entity for (_, resource_id) in self._created):
             return granted
         mine = {p.get("userOrGroup") for p in granted}
-        return granted + [dict(p) for p in PREEXISTING_GRANTS if p["userOrGroup"] not in mine]
+        held = ((self.inventory or {}).get(self.site) or {}).get("permissions", PREEXISTING_GRANTS)
+        return granted + [dict(p) for p in held if p["userOrGroup"] not in mine]
 
     def _exists(self, typ: str, resource_id: str) -> bool:
         if (typ, resource_id) in self.preexisting:

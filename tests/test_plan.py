@@ -301,3 +301,18 @@ def test_renaming_the_vsphere_namespace_is_an_update_the_supervisor_refuses(depl
     step = result.step("primary-vsphere-namespace")
     assert step.op == "update"
     assert any("cannot be renamed" in e for e in step.errors)
+
+
+def test_the_sites_own_administrators_are_what_a_grant_on_their_cluster_would_take(tmp_path):
+    """The site inventory names the grants vCenter holds; the world reads them back as the provider would."""
+    from offline.site import load
+    from offline.world import FakeWorld
+
+    (tmp_path / "site.yaml").write_text(
+        "vcenters:\n  vcenter-a.hospital.example:\n    permissions:\n"
+        "      - principal: HOSPITAL\\vi-admins\n      - principal: HOSPITAL\\backup-svc\n        group: false\n")
+    world = FakeWorld("prod", inventory=load(tmp_path / "site.yaml"), site="vcenter-a.hospital.example")
+    grant = {"entityId": "domain-c1", "entityType": "ClusterComputeResource",
+             "permissions": [{"userOrGroup": "HOSPITAL.EXAMPLE\\llm-operators", "isGroup": True}]}
+    held = [p["userOrGroup"] for p in world.entity_permissions(grant)]
+    assert held == ["HOSPITAL.EXAMPLE\\llm-operators", "HOSPITAL\\vi-admins", "HOSPITAL\\backup-svc"]
