@@ -48,15 +48,25 @@ def test_a_chart_rendering_a_kind_its_cluster_does_not_serve_yet_fails(dev, char
     assert any("primary-keda" in f and "ServiceMonitor keda" in f and "no matches for kind" in f for f in result.failures)
 
 
-def test_a_wait_longer_than_its_timeout_fails(dev, chart_checks):
-    """A model's Service waits for ready endpoints: the model's whole start-up, not the 10-minute default."""
+def test_a_gpu_workload_waits_for_the_worker_and_driver_nothing_else_waits_for(dev, chart_checks):
+    """The Cluster's Ready covers no worker and the GPU Operator's Release no driver: the model's own wait must."""
     def default_timeouts(record):
         record.options["customTimeouts"] = {"create": "", "update": "", "delete": ""}
 
-    graph = with_changed(dev.graph, "llama-2-7b-chat-api", default_timeouts)
+    graph = with_changed(dev.graph, "llama-2-7b-chat-server", default_timeouts)
     result = up.simulate(graph, chart_checks["dev"].releases, _cfg("dev"))
     assert len(result.failures) == 1
-    assert "llama-2-7b-chat-api" in result.failures[0] and "time out after 10 min" in result.failures[0]
+    assert "llama-2-7b-chat-server" in result.failures[0] and "time out after 10 min" in result.failures[0]
+    assert "GPU worker VM" in result.failures[0] and "driver install" in result.failures[0]
+
+
+def test_the_cluster_and_the_gpu_operator_release_are_ready_before_the_workers_and_driver(dev, chart_checks):
+    result = up.simulate(dev.graph, chart_checks["dev"].releases, _cfg("dev"))
+    steps = {s.record.name: s for s in result.steps}
+    assert "covers no worker" in steps["primary-cluster"].why
+    assert steps["primary-gpu-operator"].why.startswith("chart pods pulled and Ready (not what its operator starts")
+    # A Service is ready with its cluster IP, long before the model's pods are.
+    assert steps["llama-2-7b-chat-api"].duration < 10 < steps["llama-2-7b-chat-server"].duration / 60
 
 
 def test_the_clusters_wait_covers_building_three_control_planes(prod, chart_checks):

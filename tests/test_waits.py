@@ -37,12 +37,14 @@ def test_download_takes_size_over_throughput():
     assert waits.download_job_seconds(40, FAST) == 60 + 410
 
 
-def test_a_replica_waits_for_driver_pull_staging_and_load():
-    assert waits.workload_create_seconds(1200, FAST) == 120 + 60 + 1200
-    assert waits.workload_create_seconds(1200, FAST, staged_in_pod=True, size_gib=40) == 120 + 60 + 410 + 1200
+def test_a_replica_waits_for_its_worker_driver_pull_staging_and_load():
+    """Nothing else waits for the GPU workers or the driver: the Cluster's Ready and the GPU Operator's Release
+    end before either exists, so a new workload's wait covers them (worker VM 300 s, driver 120 s)."""
+    assert waits.workload_create_seconds(1200, FAST) == 300 + 120 + 60 + 1200
+    assert waits.workload_create_seconds(1200, FAST, staged_in_pod=True, size_gib=40) == 300 + 120 + 60 + 410 + 1200
     # A rolling update replaces replicas one by one on nodes that already have the driver.
     assert waits.workload_update_seconds(1200, 3, FAST) == 3 * (60 + 1200)
-    assert waits.progress_deadline_seconds(1200, FAST) == 120 + 60 + 1200
+    assert waits.progress_deadline_seconds(1200, FAST) == 300 + 120 + 60 + 1200
 
 
 def test_default_vllm_wait_covers_the_allowed_start_up_and_more_than_the_provider_default():

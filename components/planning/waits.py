@@ -56,11 +56,14 @@ def download_job_seconds(size_gib: int, waits: WaitsConfig) -> int:
 
 def replica_start_seconds(startup_seconds: int, waits: WaitsConfig, staged_in_pod: bool = False,
                           size_gib: int = 0, new_node: bool = True) -> float:
-    """One vLLM replica to Ready (unpadded): driver on a new node, image pull, weights staged in the
-    pod's init container (per-replica volumes), then the model load the config allows."""
+    """One vLLM replica to Ready (unpadded): on a new cluster its GPU worker VM built and joined (the
+    Cluster's Ready condition covers the control plane only) and the GPU Operator's driver installed there
+    (its Release ends before any driver exists), then the image pull, weights staged in the pod's init
+    container (per-replica volumes), and the model load the config allows. Nothing else waits for the
+    workers or the driver, so this wait must cover them."""
     seconds = waits.image_pull_seconds + startup_seconds
     if new_node:
-        seconds += waits.driver_install_seconds
+        seconds += waits.cluster_node_seconds + waits.driver_install_seconds
     if staged_in_pod:
         seconds += download_seconds(size_gib, waits)
     return seconds

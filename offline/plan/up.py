@@ -8,16 +8,21 @@ Supervisor providers), and the CRDs of every Release in its dependency closure o
 cluster. A kind outside that set fails as the provider fails after its short retries ("no matches
 for kind"). Charts are held to the same rule for the objects they render.
 
-Each step that pulumi-kubernetes waits on (workloads until Ready, Jobs until complete, Services until
-their endpoints are ready, PVCs until bound, objects with `pulumi.com/waitFor`, Releases until
-installed) is compared with its timeout: ``customTimeouts`` or the provider's default, a Release's
-``timeout``. How long the work takes is estimated from the ``waits`` config and from the objects
-themselves (a startup probe's budget, the weights volume's size). A wait its timeout cannot cover
+Each step that pulumi-kubernetes waits on (workloads until Ready, Jobs until complete, PVCs until
+bound, objects with `pulumi.com/waitFor`, Releases until installed) is compared with its timeout:
+``customTimeouts`` or the provider's default, a Release's ``timeout``. How long the work takes is
+estimated from the ``waits`` config and from the objects themselves (a startup probe's budget, the
+weights volume's size). A wait its timeout cannot cover
 fails as the provider's would. The step durations also give the first `up`'s critical path.
 
-Sources: pulumi-kubernetes' await logic (Service readiness waits for ready endpoints unless headless
-or selector-less; PVCs wait to be bound, or pending with WaitForFirstConsumer; the 10- and 5-minute
-defaults) and its create retries; ../shared/reference/pulumi-engine.md.
+What a wait covers is what the provider checks, not the work behind it (../shared/reference/day2.md):
+a Cluster API `Cluster`'s Ready summarises the control plane and the infrastructure, not the workers;
+a Release ends with its chart's own pods, not what an operator starts later (the GPU Operator's driver
+DaemonSets); a Service is ready once it has its cluster IP, whether or not any endpoint is. So a GPU
+workload's own wait must cover a worker VM still being built and its driver being installed.
+
+Sources: pulumi-kubernetes' await logic (PVCs wait to be bound, or pending with WaitForFirstConsumer;
+the 10- and 5-minute defaults) and its create retries; ../shared/reference/pulumi-engine.md and day2.md.
 """
 
 from __future__ import annotations
@@ -123,7 +128,6 @@ class _Estimates:
         self.graph, self.waits = graph, cfg.waits
         self.claims = {(self._namespace(r), (r.inputs.get("metadata") or {}).get("name")): r
                        for r in graph if r.type == "kubernetes:core/v1:PersistentVolumeClaim"}
-        self.workloads = [r for r in graph if r.custom and _kind(r)[1] in ("Deployment", "StatefulSet", "DaemonSet")]
 
     @staticmethod
     def _namespace(record: Record) -> str:
@@ -157,7 +161,9 @@ class _Estimates:
         seconds = waits.replica_start_seconds(budget, self.waits, staged_in_pod=staged, size_gib=size, new_node=gpus)
         parts = [f"image pull {self.waits.image_pull_seconds}s", f"start-up budget {budget}s"]
         if gpus:
-            parts.insert(0, f"driver install {self.waits.driver_install_seconds}s")
+            parts[:0] = [f"GPU worker VM {self.waits.cluster_node_seconds}s (not covered by the Cluster's Ready)",
+                         f"driver install {self.waits.driver_install_seconds}s (not covered by the GPU Operator's "
+                         "Release)"]
         if staged:
             parts.append(f"weights {size:g} GiB at {self.waits.weights_download_mib_per_second:g} MiB/s")
         return seconds, " + ".join(parts)
@@ -168,32 +174,16 @@ class _Estimates:
         seconds = self.waits.image_pull_seconds + waits.download_seconds(size, self.waits)
         return seconds, f"image pull {self.waits.image_pull_seconds}s + weights {size:g} GiB"
 
-    def service(self, record: Record) -> tuple[float, str] | None:
-        """A Service waits for ready endpoints: as long as the pods it selects take to be Ready."""
-        spec = record.inputs.get("spec") or {}
-        selector = spec.get("selector") or {}
-        if not selector or spec.get("clusterIP") == "None" or spec.get("type") == "ExternalName":
-            return None
-        for workload in self.workloads:
-            labels = (((workload.inputs.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
-            if self._namespace(workload) == self._namespace(record) and selector.items() <= labels.items():
-                seconds, why = self.workload(workload)
-                return seconds, f"endpoints ready when {workload.name} is: {why}"
-        return QUICK, "no pods of this program's selected"
-
     def release(self, record: Record) -> tuple[float, str]:
-        chart = str(record.inputs.get("chart", "")).rsplit("/", 1)[-1]
-        if chart == "gpu-operator":
-            seconds = self.waits.image_pull_seconds + self.waits.driver_install_seconds
-            return seconds, f"operand images {self.waits.image_pull_seconds}s + driver {self.waits.driver_install_seconds}s"
-        return self.waits.chart_install_seconds, "chart pods pulled and Ready"
+        # Every Release, the GPU Operator's included, ends with its chart's own pods Ready.
+        return self.waits.chart_install_seconds, "chart pods pulled and Ready (not what its operator starts later)"
 
     def cluster(self, record: Record) -> tuple[float, str]:
         topology = (record.inputs.get("spec") or {}).get("topology") or {}
         control_plane = int((topology.get("controlPlane") or {}).get("replicas", 1))
-        rounds = control_plane + 1
-        return (rounds * self.waits.cluster_node_seconds,
-                f"{control_plane} control-plane node(s) one by one, then workers, {self.waits.cluster_node_seconds}s each")
+        return (control_plane * self.waits.cluster_node_seconds,
+                f"{control_plane} control-plane node(s) one by one, {self.waits.cluster_node_seconds}s each (Ready "
+                "covers no worker)")
 
 
 def _gib(quantity: Any) -> float:
@@ -224,8 +214,8 @@ def _wait(record: Record, estimates: _Estimates) -> tuple[float | None, tuple[fl
     if kind == "Job":
         return timeout, estimates.job(record)
     if kind == "Service":
-        found = estimates.service(record)
-        return (timeout, found) if found else (None, None)
+        # Ready once it has its cluster IP, whether or not any endpoint is.
+        return timeout, (QUICK, "cluster IP assigned (endpoints are not waited for)")
     return timeout, (QUICK, "bound by its storage class")
 
 
