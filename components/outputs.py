@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-CONTRACT_VERSION = "3.0.0"
+CONTRACT_VERSION = "3.1.0"
 
 
 def _secret(description: str, since: str = "1.0.0") -> Any:
@@ -33,6 +33,9 @@ class ModelEndpoint(_Contract):
     endpoints: list[str] = _field("OpenAI paths the model serves through the gateway, e.g. /v1/chat/completions.",
                                   since="2.0.0")
     groups: list[str] = _field("Values of oidc.groupClaim admitted to the model; others get 403.", since="2.0.0")
+    weights_manifest: str = _field(
+        "Identity of the weights served: `sha256:` digest of the revision's verified weights manifest "
+        "(models.<key>.weightsManifest), or `unverified`.", since="3.1.0", default="unverified")
 
 
 class NodePool(_Contract):

@@ -256,6 +256,7 @@ def stack_outputs(platform: Platform, mirrored: dict[str, Any] | None = None) ->
                 "servedModelName": svc.served_model_name,
                 "endpoints": [OPENAI_ENDPOINTS[e] for e in access.endpoints] if access else [],
                 "groups": list(access.groups) if access else [],
+                "weightsManifest": cfg.models[key].weights_identity,
             }
             for key, svc in platform.models.items()
             for access in [cfg.gateway.model_access.get(key)]

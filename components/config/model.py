@@ -27,6 +27,7 @@ from pydantic.alias_generators import to_camel
 
 from components.config import fields as f
 from components.config.fields import at_most, checked
+from components.jobs.stage_weights import manifest_digest
 
 PROJECT = "onprem-llm"
 """Pulumi project name; the config namespace of every key below."""
@@ -427,6 +428,19 @@ class ModelConfig(_Model):
     )
     mirror_url: MaybeHttpsUrl = Field(None, description="Base URL of the internal model mirror (source=mirror).")
     image: ImageConfig = Field(description="vLLM OpenAI server image.")
+    weights_manifest: Annotated[dict[str, str] | None, checked(f.weights_manifest)] = Field(
+        None,
+        description="SHA-256 of every file the model needs at this revision, `{path: hex digest}` as recorded when "
+        "it was mirrored (`python -m tools.weights_manifest <dir>`, or the LFS oids of the pinned commit). Staging "
+        "fetches only these files and fails, naming the file, on a changed, missing or extra one; the manifest's "
+        "digest is the served revision's identity (pod annotation, metric label, stack output). Required in "
+        "production. Default: none (file patterns enforced, digests not).",
+    )
+    allow_pickle: bool = Field(
+        False,
+        description="Accept pickle checkpoints (`*.bin`, `*.pt`, `*.pth`, `*.pkl`, `*.ckpt`), which run code when "
+        "loaded. Refused in production. Default: false (safetensors, JSON configs and tokenizer files only).",
+    )
     tensor_parallel_size: TensorParallel = Field(
         1,
         description="GPUs of one node a replica uses, its tensor-parallel size (`--tensor-parallel-size`); above "
@@ -489,6 +503,11 @@ class ModelConfig(_Model):
 
     _layout_requested: dict[str, int | str] | None = PrivateAttr(None)
     _layout_note: str | None = PrivateAttr(None)
+
+    @property
+    def weights_identity(self) -> str:
+        """What the served revision is known by: its manifest's digest, or ``unverified`` without one."""
+        return manifest_digest(self.weights_manifest) if self.weights_manifest else "unverified"
 
     @property
     def layout_requested(self) -> dict[str, int | str] | None:

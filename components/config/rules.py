@@ -15,6 +15,7 @@ from collections.abc import Callable
 from components.config.issues import MISSING, ConfigIssue
 from components.config.model import ModelConfig, PlatformConfig
 from components.config.vllm_args import pinned_flags
+from components.jobs import stage_weights
 from components.planning import capacity, sizing, vgpu
 from components.planning.dr_plan import DrFigures, DrInputs, achievable, cron_for_interval
 
@@ -193,6 +194,31 @@ def _rule_model_source(c: PlatformConfig) -> list[ConfigIssue]:
                     "https://models.hospital.example/hf; or set source: huggingface")
         for k, m in c.models.items() if m.source == "mirror" and not m.mirror_url
     ]
+
+
+def _rule_weights_verified(c: PlatformConfig) -> list[ConfigIssue]:
+    """Staging accepts only files a model needs, checked against a pinned manifest (always in production)."""
+    issues = []
+    production = c.compliance.tier == "production"
+    for key, m in c.models.items():
+        if production and m.allow_pickle:
+            issues.append(ConfigIssue(
+                f"models.{key}.allowPickle", True,
+                "production never loads pickle checkpoints (they run code when loaded, 164.312(c)(1)); stage the "
+                "revision's safetensors files, or convert the checkpoint to safetensors at the mirror"))
+        if production and m.weights_manifest is None:
+            issues.append(ConfigIssue(
+                f"models.{key}.weightsManifest", MISSING,
+                "production starts a model only on verified bytes: record the SHA-256 of every file of the mirrored "
+                f"revision ({m.huggingface_repo}@{m.revision[:12]}) with `python -m tools.weights_manifest <dir>` and "
+                "set its output here"))
+        refused = [p for p in (m.weights_manifest or {}) if not stage_weights.allowed(p, m.allow_pickle)]
+        if refused:
+            issues.append(ConfigIssue(
+                f"models.{key}.weightsManifest", refused,
+                f"lists files staging refuses (it accepts {', '.join(stage_weights.ALLOWED_PATTERNS)}"
+                f"{'' if m.allow_pickle else '; pickle only with allowPickle, never in production'}): drop them"))
+    return issues
 
 
 def _registry_fix(repository: str, allowed: tuple[str, ...]) -> str:
@@ -1070,6 +1096,7 @@ RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_model_fits_node,
     _rule_served_names_unique,
     _rule_model_source,
+    _rule_weights_verified,
     _rule_images_allowed,
     _rule_image_is_pinned_vllm,
     _rule_benchmark,

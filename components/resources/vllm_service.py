@@ -18,6 +18,7 @@ from components.builders.vllm_pod import (
     HF_TOKEN_ENTRY,
     PORT_NAME,
     PREVIOUS_API_KEY_ENTRY,
+    WEIGHTS_IDENTITY,
     accepts_previous_key,
     download_container,
     hf_token_volume,
@@ -182,7 +183,7 @@ class VllmService(pulumi.ComponentResource):
     def _template(self, name: str, model: ModelConfig, cluster: ClusterCore, weights: k8s.core.v1.VolumeArgs | None,
                   hf_token_secret: str | None, stage_in_pod: bool) -> k8s.core.v1.PodTemplateSpecArgs:
         return k8s.core.v1.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels, annotations=accepted_keys(model)),
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels, annotations=pod_annotations(model)),
             spec=pod_spec(
                 model, service_account=name, api_key_secret=self.api_key_secret_name,
                 pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
@@ -320,7 +321,7 @@ class VllmService(pulumi.ComponentResource):
         def template(role: str) -> k8s.core.v1.PodTemplateSpecArgs:
             return k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels={**self._labels, lws.ROLE_LABEL: role},
-                                                    annotations=accepted_keys(model)),
+                                                    annotations=pod_annotations(model)),
                 spec=lws.group_pod_spec(
                     model, layout, role, service_account=name, api_key_secret=self.api_key_secret_name,
                     pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
@@ -454,10 +455,14 @@ class VllmService(pulumi.ComponentResource):
         )
 
     def _monitor(self, name: str, monitoring: pulumi.Resource, layout: Layout) -> None:
-        endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": "15s", "scheme": "http"}
+        # Every series carries the identity of the weights its replica serves (the pod's annotation).
+        relabelings = [{"sourceLabels": [_meta_annotation(WEIGHTS_IDENTITY)], "targetLabel": "weights_manifest",
+                        "action": "replace"}]
+        endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": "15s", "scheme": "http",
+                    "relabelings": relabelings}
         if layout.multi_node:
             # Each leader speaks for its group: its series carry the group's index.
-            endpoint["relabelings"] = lws.monitor_relabelings()
+            relabelings += lws.monitor_relabelings()
         k8s.apiextensions.CustomResource(
             f"{name}-monitor",
             api_version="monitoring.coreos.com/v1",
@@ -517,9 +522,19 @@ def _timeouts(create_seconds: int, update_seconds: int) -> pulumi.CustomTimeouts
     return pulumi.CustomTimeouts(create=waits.duration(create_seconds), update=waits.duration(update_seconds))
 
 
+def _meta_annotation(annotation: str) -> str:
+    """Prometheus's service-discovery label of a pod annotation: every character outside [a-zA-Z0-9_] becomes '_'."""
+    return "__meta_kubernetes_pod_annotation_" + "".join(c if c.isalnum() or c == "_" else "_" for c in annotation)
+
+
 def _number(value: float) -> str:
     """KEDA takes thresholds as strings; keep integers free of a trailing .0."""
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def pod_annotations(model: ModelConfig) -> dict[str, str]:
+    """The key generations the replicas accept and the weights they serve: a change of either rolls the pods."""
+    return {**accepted_keys(model), WEIGHTS_IDENTITY: model.weights_identity}
 
 
 def accepted_keys(model: ModelConfig) -> dict[str, str]:
