@@ -424,6 +424,13 @@ def weights_manifest(manifest: dict[str, str]) -> dict[str, str]:
     return manifest
 
 
+def identity_digest(value: str) -> str:
+    """A full content digest, ``sha256:`` and 64 hex characters, as the staging and evaluation Jobs print them."""
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", value):
+        raise ValueError("is a digest as the Job printed it: 'sha256:' and 64 lowercase hex characters")
+    return value
+
+
 def served_model_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}", value):
         raise ValueError("clients send it as `model` and metrics label it: letters, digits and '.', '_', ':', '/', "
