@@ -36,6 +36,9 @@ class ModelEndpoint(_Contract):
     weights_manifest: str = _field(
         "Identity of the weights served: `sha256:` digest of the revision's verified weights manifest "
         "(models.<key>.weightsManifest), or `unverified`.", since="3.1.0", default="unverified")
+    candidate_weights_manifest: str | None = _field(
+        "Identity of the candidate's weights while a canary runs beside the model (models.<key>.candidate), as "
+        "weightsManifest; null without a candidate.", since="3.1.0", default=None)
 
 
 class NodePool(_Contract):

@@ -332,9 +332,11 @@ def stack_outputs(platform: Platform, mirrored: dict[str, Any] | None = None) ->
                 "endpoints": [OPENAI_ENDPOINTS[e] for e in access.endpoints] if access else [],
                 "groups": list(access.groups) if access else [],
                 "weightsManifest": cfg.models[key].weights_identity,
+                "candidateWeightsManifest": candidate.weights_identity if candidate else None,
             }
             for key, svc in platform.models.items()
             for access in [cfg.gateway.model_access.get(key)]
+            for candidate in [cfg.models[key].candidate_model]
         },
         "prometheusUrl": platform.observability.prometheus_url if platform.observability else None,
         "alertmanagerUrl": platform.observability.alertmanager_url if platform.observability else None,

@@ -112,7 +112,9 @@ def test_a_candidate_runs_as_a_second_workload_with_its_own_weights_directory(ca
     assert claims == [f"{LLAMA}-weights"]
     assert not [r for r in canary.graph.records if r.name == f"{CANDIDATE}-weights"]
     identity = candidate["template"]["metadata"]["annotations"]["onprem-llm.io/weights-manifest"]
-    assert identity != current["template"]["metadata"]["annotations"]["onprem-llm.io/weights-manifest"]
+    assert identity == NEW_IDENTITY != current["template"]["metadata"]["annotations"]["onprem-llm.io/weights-manifest"]
+    assert canary.outputs["models"][LLAMA]["candidateWeightsManifest"] == NEW_IDENTITY
+    assert canary.outputs["models"][MISTRAL]["candidateWeightsManifest"] is None
     # Its replica count is fixed; its scaler reads only its own series.
     scaler = _spec(canary, f"{CANDIDATE}-scaler")
     assert scaler["minReplicaCount"] == scaler["maxReplicaCount"] == 1
@@ -399,3 +401,16 @@ def test_the_promotion_plan_shows_the_last_recorded_score(deployed_canary, canar
     (line,) = impact.evaluations
     assert line.startswith(f"{LLAMA} (current, {NEW_IDENTITY[:19]}): score 0.95 passed passScore 0.9")
     assert RECORD["resultDigest"][:19] in line
+
+
+
+def test_a_candidate_whose_checkpoint_does_not_fit_the_layout_is_refused():
+    raw = with_candidate(stack_config("prod"))
+    model = raw["models"][LLAMA]
+    model.update(architecture="llama-2-70b", quantization="awq", weights={**model["weights"], "sizeGib": 80})
+    model["candidate"]["quantization"] = "awq"
+    parse_config(raw, ALL_SECRETS)  # the AWQ checkpoint fits one GPU, the model's layout
+    model["candidate"]["quantization"] = "none"
+    message = _issues(raw)
+    assert f"models.{LLAMA}.candidate.quantization: 'none'" in message
+    assert "keep the model's quantization or change the model's layout first" in message

@@ -270,6 +270,7 @@ def _rule_candidate(c: PlatformConfig) -> list[ConfigIssue]:
         if refused:
             issues.append(ConfigIssue(f"models.{key}.candidate.weightsManifest", refused,
                                       "lists files staging refuses: drop them"))
+        issues += _candidate_fits(c, key, served)
         if cand.evaluation is not None and cand.evaluation.weights_manifest != served.weights_identity:
             issues.append(ConfigIssue(
                 f"models.{key}.candidate.evaluation.weightsManifest", cand.evaluation.weights_manifest,
@@ -282,6 +283,26 @@ def _rule_candidate(c: PlatformConfig) -> list[ConfigIssue]:
                 f"the record vouches for other weights than the revision served ({m.weights_identity}); on promotion "
                 "move candidate.evaluation here together with the candidate's weightsManifest"))
     return issues
+
+
+def _candidate_fits(c: PlatformConfig, key: str, served: ModelConfig) -> list[ConfigIssue]:
+    """The candidate runs on the current revision's layout: its checkpoint (another quantization) must fit it too."""
+    arch = capacity.models_catalogue(c).get(served.architecture)
+    if arch is None or c.gpu_pool.gpu_model not in capacity.gpus_catalogue(c) or not sizing.valid_tensor_parallel(
+            arch, served.tensor_parallel_size):
+        return []
+    lay = _layout(c, served)
+    if sizing.layout_problem(arch, served.tensor_parallel_size, served.nodes_per_replica,
+                             c.gpu_pool.gpus_per_node) is not None:
+        return []
+    fit = sizing.layout_fit(arch, capacity.pool_gpu(c), lay, served.max_model_len, **capacity.fit_kwargs(served))
+    if fit.fits:
+        return []
+    return [ConfigIssue(
+        f"models.{key}.candidate.quantization", served.quantization or "none",
+        f"the candidate runs on the model's layout ({lay.describe()}), where its weights ({fit.weights_gib:.1f} GiB) "
+        f"and one maxModelLen sequence do not fit a {c.gpu_pool.gpu_model}; keep the model's quantization or change "
+        "the model's layout first")]
 
 
 def _rule_evaluation(c: PlatformConfig) -> list[ConfigIssue]:
