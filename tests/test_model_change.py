@@ -259,6 +259,15 @@ def _planned(baseline: dict, raw: dict):
     return steps, assess(steps, baseline, current, platform_config("prod", raw))
 
 
+def test_starting_the_canary_is_one_up_in_which_no_request_fails(prod, canary_raw):
+    steps, impact = _planned(inventory(prod), canary_raw)
+    assert impact.verdict(LLAMA) == "no request fails" and impact.verdict(MISTRAL) == "no request fails"
+    ops = {s.name: s.op for s in steps.changed}
+    assert ops[f"{CANDIDATE}-server"] == "create" and ops["gateway-route"] == "update"
+    # The current revision is not restarted by its canary.
+    assert f"{LLAMA}-server" not in ops
+
+
 def test_promotion_is_one_up_in_which_no_request_fails(deployed_canary, canary_raw):
     steps, impact = _planned(deployed_canary, promoted(canary_raw))
     assert impact.verdict(LLAMA) == "no request fails", impact.models[LLAMA]
