@@ -33,6 +33,12 @@ class ModelEndpoint(_Contract):
     endpoints: list[str] = _field("OpenAI paths the model serves through the gateway, e.g. /v1/chat/completions.",
                                   since="2.0.0")
     groups: list[str] = _field("Values of oidc.groupClaim admitted to the model; others get 403.", since="2.0.0")
+    weights_manifest: str = _field(
+        "Identity of the weights served: `sha256:` digest of the revision's verified weights manifest "
+        "(models.<key>.weightsManifest), or `unverified`.", since="3.0.0", default="unverified")
+    candidate_weights_manifest: str | None = _field(
+        "Identity of the candidate's weights while a canary runs beside the model (models.<key>.candidate), as "
+        "weightsManifest; null without a candidate.", since="3.0.0", default=None)
 
 
 class NodePool(_Contract):

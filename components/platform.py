@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from components.builders import ai_gateway as ai
 from components.builders.admission import fences as admission_fences
 from components.builders.gateway_pods import (
     CONTROLLER_METRICS_PORT,
@@ -16,12 +17,12 @@ from components.builders.gateway_pods import (
     PROXY_PORT,
 )
 from components.builders.vllm_pod import API_PORT
-from components.config import PlatformConfig, dr_figures, site_mirror
-from components.config.model import OPENAI_ENDPOINTS, GatewayConfig
+from components.config import PlatformConfig, dr_figures, question_set, site_mirror
+from components.config.model import OPENAI_ENDPOINTS, GatewayConfig, ModelConfig
 from components.outputs import CONTRACT_VERSION
 from components.planning import capacity
 from components.planning.compliance import PACK_NAME, exceptions
-from components.planning.monitoring.rules import RuleSettings
+from components.planning.monitoring.rules import CanaryWatch, EvaluationScore, RuleSettings
 from components.resources.access import ClusterAccess, ClusterAccessArgs
 from components.resources.aria import AriaIntegration, AriaIntegrationArgs
 from components.resources.audit import NAMESPACE as AUDIT_NAMESPACE
@@ -29,7 +30,8 @@ from components.resources.audit import PREFIX as AUDIT_PREFIX
 from components.resources.audit import AuditShipping, AuditShippingArgs
 from components.resources.benchmark import SiteBenchmark, SiteBenchmarkArgs
 from components.resources.dr_site import DrSite, DrSiteArgs
-from components.resources.gateway import ModelGateway, ModelGatewayArgs, RoutedModel
+from components.resources.evaluation import ModelEvaluation, ModelEvaluationArgs
+from components.resources.gateway import CandidateBackend, ModelGateway, ModelGatewayArgs, RoutedModel
 from components.resources.gateway_controller_network import GatewayControllerNetwork, GatewayControllerNetworkArgs
 from components.resources.gpu_host_pool import GpuHostPool, GpuHostPoolArgs
 from components.resources.observability_stack import ObservabilityStack, ObservabilityStackArgs
@@ -108,6 +110,23 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         )
         for key, model in cfg.models.items()
     } if cfg.serves_models else {}
+    # A canary beside the current revision: its own workload, Service and key; on shared weights it stages its
+    # revision into the current one's volume (a directory of its own), so removing it deletes no protected claim.
+    candidates = {
+        key: VllmService(
+            ai.candidate_backend(key),
+            VllmServiceArgs(
+                model=candidate, cluster=cluster.core,
+                hf_token=secrets.get("hfToken") if candidate.source == "huggingface" else None,
+                monitoring=monitoring, gateway_namespace=cfg.gateway.namespace, layout=capacity.layout_of(cfg, candidate),
+                role="candidate",
+                shared_weights_claim=f"{key}-weights" if candidate.weights.access_mode == "ReadWriteMany" else None,
+            ),
+            opts=pulumi.ResourceOptions(depends_on=[models[key]]),
+        )
+        for key, model in cfg.models.items()
+        if key in models and (candidate := model.candidate_model) is not None
+    }
     aria = None
     if cfg.aria.enabled:
         aria = AriaIntegration("aria", AriaIntegrationArgs(
@@ -120,7 +139,8 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         gateway = ModelGateway("gateway", ModelGatewayArgs(
             settings=gateway_settings(cfg), cluster=cluster.core,
             models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key, svc.served_model_name,
-                                     svc.api_key_generation) for key, svc in models.items()),
+                                     svc.api_key_generation, candidate=_canary(cfg, key, candidates.get(key)))
+                         for key, svc in models.items()),
             tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
             api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,
         ))
@@ -135,6 +155,15 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
                 gateway_url=gateway.url, gateway_namespace=cfg.gateway.namespace, token=secrets["benchmarkToken"],
                 gateway_certificate=secrets["gatewayTlsCert"], site=site,
                 hf_token=secrets.get("hfToken"), depends_on=(gateway, *(models[k] for k in keys)),
+            ))
+        targets = evaluation_targets(cfg)
+        if cfg.evaluation.enabled and targets:
+            questions, _ = question_set.load(cfg.evaluation.question_set or "")
+            ModelEvaluation("evaluation", ModelEvaluationArgs(
+                settings=cfg.evaluation, questions=questions or {}, targets=targets, cluster=cluster.core,
+                gateway_url=gateway.url, gateway_namespace=cfg.gateway.namespace, token=secrets["evaluationToken"],
+                gateway_certificate=secrets["gatewayTlsCert"],
+                depends_on=(gateway, *(models[k] for k in targets), *(candidates[k] for k in targets if k in candidates)),
             ))
     access = ClusterAccess("access", ClusterAccessArgs(
         access=cfg.access, cluster=cluster.core, host_pool=host_pool,
@@ -167,12 +196,31 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
     return Platform(cfg, host_pool, cluster, models, observability, dr_site, aria, gateway, access, audit)
 
 
+def _canary(cfg: PlatformConfig, key: str, svc: VllmService | None) -> CandidateBackend | None:
+    """The gateway's view of a model's candidate: its Service, key and share of requests."""
+    if svc is None:
+        return None
+    return CandidateBackend(svc.service_name, svc.api_key, cfg.models[key].candidate.weight, svc.api_key_generation)
+
+
+def evaluation_targets(cfg: PlatformConfig) -> dict[str, tuple[str, ModelConfig]]:
+    """Per model key, the revision the evaluation grades: its candidate, else its current one if listed."""
+    targets: dict[str, tuple[str, ModelConfig]] = {}
+    for key, model in cfg.models.items():
+        if model.candidate_model is not None:
+            targets[key] = ("candidate", model.candidate_model)
+        elif key in cfg.evaluation.models:
+            targets[key] = ("current", model)
+    return targets
+
+
 def gateway_settings(cfg: PlatformConfig) -> GatewayConfig:
-    """The gateway's config, with the benchmark's namespace admitted as a client while the benchmark is on."""
-    if not cfg.benchmark.enabled or cfg.benchmark.namespace in cfg.gateway.client_namespaces:
+    """The gateway's config, with the benchmark's and the evaluation's namespaces admitted as clients while on."""
+    extra = [job.namespace for job in (cfg.benchmark, cfg.evaluation)
+             if job.enabled and job.namespace not in cfg.gateway.client_namespaces]
+    if not extra:
         return cfg.gateway
-    return cfg.gateway.model_copy(update={"client_namespaces": (*cfg.gateway.client_namespaces,
-                                                                 cfg.benchmark.namespace)})
+    return cfg.gateway.model_copy(update={"client_namespaces": (*cfg.gateway.client_namespaces, *extra)})
 
 
 def audit_secrets(secrets: dict[str, pulumi.Input[str]]) -> dict[str, Any]:
@@ -191,6 +239,9 @@ def operator_namespaces(cfg: PlatformConfig) -> tuple[str, ...]:
     found = [cfg.tanzu.serving_namespace, cfg.tanzu.monitoring_namespace, *([cfg.gateway.namespace] if cfg.serves_models else [])]
     if cfg.audit.enabled:
         found.append(AUDIT_NAMESPACE)
+    if cfg.evaluation.enabled and cfg.serves_models:
+        # The evaluation Job's log is its record, which the operator copies into config.
+        found.append(cfg.evaluation.namespace)
     return tuple(found)
 
 
@@ -214,8 +265,32 @@ def scrape_targets(cfg: PlatformConfig) -> dict[str, int | tuple[int, ...]]:
     return targets
 
 
+def canary_watches(cfg: PlatformConfig) -> tuple[CanaryWatch, ...]:
+    """The models with a candidate, as the comparison alerts watch them (Service names as VllmService gives them)."""
+    if not cfg.serves_models:
+        return ()
+    return tuple(CanaryWatch(m.served_model_name, f"{key}-api", f"{ai.candidate_backend(key)}-api",
+                             m.candidate.error_rate_margin, m.candidate.latency_margin)
+                 for key, m in cfg.models.items() if m.candidate is not None)
+
+
+def evaluation_scores(cfg: PlatformConfig) -> tuple[EvaluationScore, ...]:
+    """The evaluation records config holds, per revision served: Prometheus keeps them as a metric."""
+    if not cfg.serves_models:
+        return ()
+    found = []
+    for m in cfg.models.values():
+        for role, record in (("current", m.evaluation), ("candidate", m.candidate.evaluation if m.candidate else None)):
+            if record is not None:
+                found.append(EvaluationScore(m.served_model_name, role, record.weights_manifest, record.score,
+                                             record.result_digest))
+    return tuple(found)
+
+
 def rule_settings(cfg: PlatformConfig) -> RuleSettings:
     return RuleSettings(
+        canaries=canary_watches(cfg),
+        evaluations=evaluation_scores(cfg),
         serving_namespace=cfg.tanzu.serving_namespace,
         served_model_names=tuple(m.served_model_name for m in cfg.models.values()) if cfg.serves_models else (),
         latency_p95_threshold_seconds=cfg.observability.latency_p95_threshold_seconds,
@@ -257,9 +332,12 @@ def stack_outputs(platform: Platform, mirrored: dict[str, Any] | None = None) ->
                 "servedModelName": svc.served_model_name,
                 "endpoints": [OPENAI_ENDPOINTS[e] for e in access.endpoints] if access else [],
                 "groups": list(access.groups) if access else [],
+                "weightsManifest": cfg.models[key].weights_identity,
+                "candidateWeightsManifest": candidate.weights_identity if candidate else None,
             }
             for key, svc in platform.models.items()
             for access in [cfg.gateway.model_access.get(key)]
+            for candidate in [cfg.models[key].candidate_model]
         },
         "prometheusUrl": platform.observability.prometheus_url if platform.observability else None,
         "alertmanagerUrl": platform.observability.alertmanager_url if platform.observability else None,

@@ -89,7 +89,10 @@ def test_outputs_give_one_base_url_and_no_per_model_urls(prod, dev):
     assert prod.outputs["gatewayBaseUrl"] == "https://llm.hospital.example/v1"
     assert dev.outputs["gatewayBaseUrl"] == "https://llm-lab.hospital.example/v1"
     assert "gatewayModelUrls" not in prod.outputs
-    assert prod.outputs["models"]["mistral-7b-instruct"] == {
+    mistral = dict(prod.outputs["models"]["mistral-7b-instruct"])
+    assert mistral.pop("weightsManifest").startswith("sha256:")
+    assert mistral.pop("candidateWeightsManifest") is None
+    assert mistral == {
         "servedModelName": "mistral-7b-instruct", "endpoints": ["/v1/chat/completions", "/v1/completions"],
         "groups": ["clinical-informatics"]}
     clients = prod.outputs["gatewayClients"]

@@ -27,6 +27,7 @@ RANKS: dict[str, int] = {
     "components.config.stack_file": 0,  # the stack file read as the Pulumi CLI reads it
     "components.config.vllm_args": 0,   # the vLLM flags the platform manages, in every spelling
     "components.config.site_mirror": 0,  # what a standby takes from its primary's outputs
+    "components.config.question_set": 0,  # the site's evaluation questions, read from the site repository
     "components.jobs.*": 0,           # runs alone in a Job; may be read by any layer (see ISOLATED)
     "components.planning.*": 1,       # pure planning: sizing, capacity, DR, exceptions, monitoring
     "components.outputs": 1,          # the outputs contract

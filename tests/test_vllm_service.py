@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.builders.vllm_pod import vllm_args
@@ -246,6 +248,29 @@ def test_shared_weights_are_staged_once_by_a_job_before_the_deployment(prod):
     assert mount == {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True}
 
 
+def test_staging_verifies_the_pinned_manifest_and_replicas_carry_its_identity(prod):
+    model = parse_config(stack_config("prod"), [s.key for s in SECRET_KEYS]).models["llama-2-7b-chat"]
+    identity = model.weights_identity
+    assert identity.startswith("sha256:") and len(identity) == 71
+    job = prod.graph.named("llama-2-7b-chat-download")
+    env = {e["name"]: e.get("value") for e in _pod(job)["containers"][0]["env"]}
+    assert json.loads(env["WEIGHTS_MANIFEST"]) == dict(model.weights_manifest)
+    assert env["WEIGHTS_MANIFEST_DIGEST"] == identity and "ALLOW_PICKLE" not in env
+    deployment = prod.graph.named("llama-2-7b-chat-server")
+    assert deployment.inputs["spec"]["template"]["metadata"]["annotations"]["onprem-llm.io/weights-manifest"] == identity
+    relabel = prod.graph.named("llama-2-7b-chat-monitor").inputs["spec"]["endpoints"][0]["relabelings"]
+    assert {"sourceLabels": ["__meta_kubernetes_pod_annotation_onprem_llm_io_weights_manifest"],
+            "targetLabel": "weights_manifest", "action": "replace"} in relabel
+    assert prod.outputs["models"]["llama-2-7b-chat"]["weightsManifest"] == identity
+
+
+def test_without_a_manifest_the_replicas_say_their_weights_are_unverified(dev):
+    workload = dev.graph.named("llama-2-7b-chat-server")
+    assert workload.inputs["spec"]["template"]["metadata"]["annotations"]["onprem-llm.io/weights-manifest"] == "unverified"
+    env = {e["name"] for e in _pod(workload)["initContainers"][0]["env"]}
+    assert "WEIGHTS_MANIFEST" not in env
+
+
 def test_per_replica_weights_are_staged_by_an_init_container(dev):
     workload = dev.graph.named("llama-2-7b-chat-server")
     assert workload.type == STATEFULSET
@@ -276,7 +301,9 @@ def test_two_models_get_independent_objects(prod):
 def test_monitor_scrapes_metrics_on_the_api_port(prod):
     monitor = prod.graph.named("llama-2-7b-chat-monitor")
     assert monitor.inputs["metadata"]["labels"]["onprem-llm.io/monitor"] == "platform"
-    assert monitor.inputs["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "15s", "scheme": "http"}]
+    (endpoint,) = monitor.inputs["spec"]["endpoints"]
+    assert {k: v for k, v in endpoint.items() if k != "relabelings"} == {
+        "port": "http", "path": "/metrics", "interval": "15s", "scheme": "http"}
 
 
 def test_optional_ingress_serves_only_the_api_over_tls(tp2, prod):

@@ -105,6 +105,10 @@ class GatewayModel:
     groups: tuple[str, ...]
     endpoints: tuple[str, ...]
     """Names of OPENAI_ENDPOINTS the model serves."""
+    candidate_service: str | None = None
+    """A canary's Service beside ``backend_service``, under the same served name; None: no canary."""
+    candidate_weight: int = 0
+    """Percent of the model's requests the canary receives."""
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -278,28 +282,65 @@ def backend_traffic_policy_spec(settings: GatewayConfig, gateway: dict[str, str]
 
 
 AI_ROUTE_RULES = 15
-"""An AIGatewayRoute holds at most 15 rules (its CRD's maxItems), one per model here."""
+"""An AIGatewayRoute holds at most 15 rules (its CRD's maxItems): one per model, three with a candidate."""
 
 
 def ai_routes(models: Sequence[GatewayModel], gateway: dict[str, str], timeout_seconds: int) -> dict[str, dict[str, Any]]:
-    """Route name to spec: one AIGatewayRoute per AI_ROUTE_RULES models, all on the one listener. The first keeps
-    ROUTE_NAME, so a stack that grows past the limit adds routes and replaces none."""
-    chunks = [models[i:i + AI_ROUTE_RULES] for i in range(0, len(models), AI_ROUTE_RULES)] or [models]
+    """Route name to spec: one AIGatewayRoute per AI_ROUTE_RULES rules, all on the one listener, a model's rules
+    never split. The first keeps ROUTE_NAME, so a stack that grows past the limit adds routes and replaces none."""
+    chunks: list[list[GatewayModel]] = [[]]
+    for model in models:
+        if chunks[-1] and sum(len(model_rules(m, timeout_seconds)) for m in chunks[-1]) + len(
+                model_rules(model, timeout_seconds)) > AI_ROUTE_RULES:
+            chunks.append([])
+        chunks[-1].append(model)
     return {(ROUTE_NAME if index == 0 else f"{ROUTE_NAME}-{index}"): ai_route_spec(chunk, gateway, timeout_seconds)
             for index, chunk in enumerate(chunks)}
+
+
+REVISION_HEADER = "x-onprem-llm-revision"
+"""Pins a request to one revision of a model with a candidate (``current`` or ``candidate``): the evaluation Job
+sends it to grade each revision on its own. A caller the model admits may send it too; it chooses a revision, never
+a model the caller may not use."""
+
+
+def model_rules(model: GatewayModel, timeout_seconds: int) -> list[dict[str, Any]]:
+    """The model's rules: its weighted backends and, with a candidate, one pinned rule per revision (two header
+    matches take precedence over one)."""
+    def rule(name: str, backends: list[dict[str, Any]], revision: str | None = None) -> dict[str, Any]:
+        headers = [{"type": "Exact", "name": MODEL_HEADER, "value": model.served_model_name}]
+        if revision is not None:
+            headers.append({"type": "Exact", "name": REVISION_HEADER, "value": revision})
+        return {"name": name, "matches": [{"headers": headers}], "backendRefs": backends,
+                "timeouts": {"request": f"{timeout_seconds}s"}}
+
+    rules = [rule(model.key, backend_refs(model))]
+    if model.candidate_service is not None:
+        rules += [rule(f"{model.key}-pin-current", [{"name": model.key}], "current"),
+                  rule(f"{model.key}-pin-candidate", [{"name": candidate_backend(model.key)}], "candidate")]
+    return rules
 
 
 def ai_route_spec(models: Sequence[GatewayModel], gateway: dict[str, str], timeout_seconds: int) -> dict[str, Any]:
     return {
         "parentRefs": [{**gateway, "sectionName": "https"}],
-        "rules": [{
-            "name": model.key,
-            "matches": [{"headers": [{"type": "Exact", "name": MODEL_HEADER, "value": model.served_model_name}]}],
-            "backendRefs": [{"name": model.key}],
-            "timeouts": {"request": f"{timeout_seconds}s"},
-        } for model in models],
+        "rules": [r for model in models for r in model_rules(model, timeout_seconds)],
         "llmRequestCosts": [{"metadataKey": TOKEN_KEYS[kind], "type": TOKEN_TYPES[kind]} for kind in TOKEN_KEYS],
     }
+
+
+def candidate_backend(model_key: str) -> str:
+    """The name of a model's canary backend (and of its Backend, AIServiceBackend and key policy)."""
+    return f"{model_key}-candidate"
+
+
+def backend_refs(model: GatewayModel) -> list[dict[str, Any]]:
+    """One backend, or the current revision and its candidate split by weight under the same served name. Both sit
+    at priority 0: a weighted split, not a fallback, so the canary really receives its share."""
+    if model.candidate_service is None:
+        return [{"name": model.key}]
+    return [{"name": model.key, "weight": 100 - model.candidate_weight},
+            {"name": candidate_backend(model.key), "weight": model.candidate_weight}]
 
 
 def backend_spec(model: GatewayModel) -> dict[str, Any]:

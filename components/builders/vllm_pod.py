@@ -8,6 +8,9 @@ and reads its settings from flags, not environment variables.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -28,46 +31,12 @@ HF_TOKEN_ENTRY = "token"
 HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 """The Hugging Face token is a file here (huggingface_hub reads HF_TOKEN_PATH), never an environment variable."""
 
-# Runs in the vLLM image (it ships huggingface_hub). Idempotent: a marker records the staged
-# revision; resumable: snapshot_download continues partial files. Each revision has its own
-# directory under /models/<repo>/; after staging, the script keeps this revision and the one staged
-# before it, and removes every other revision directory, so superseded weights never fill the volume.
-# The previous one stays because it is still being served until the rollout to this one finishes
-# (shared volume), and it makes a rollback a restart instead of a download. Staging order is the
-# marker's mtime; re-staging a revision (a rollback) touches its marker. One staging runs per volume
-# at a time: one Job per revision (replaced delete-before-create), or the init container of the
-# pod that owns the volume.
-DOWNLOAD_SCRIPT = """\
-import os, pathlib, shutil, sys
-site_ca = os.environ.get("SITE_TRUST_BUNDLE")
-if site_ca:
-    # The site's CA joins the public ones (certifi, which requests and httpx use): the mirror or an inspecting
-    # egress proxy presents a certificate of the site's CA, Hugging Face a public one.
-    import certifi
-    bundle = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / "ca-bundle.pem"
-    bundle.write_text(pathlib.Path(certifi.where()).read_text() + "\\n" + pathlib.Path(site_ca).read_text())
-    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"):
-        os.environ[name] = str(bundle)
-from huggingface_hub import snapshot_download
-target = pathlib.Path(os.environ["MODEL_DIR"])
-revision = os.environ["MODEL_REVISION"]
-marker = target / ".staged-revision"
-if marker.is_file() and marker.read_text().strip() == revision:
-    print(f"{target} already holds {revision}")
-    marker.touch()
-else:
-    target.mkdir(parents=True, exist_ok=True)
-    snapshot_download(repo_id=os.environ["MODEL_REPO"], revision=revision, local_dir=target)
-    marker.write_text(revision)
-    print(f"staged {os.environ['MODEL_REPO']}@{revision} in {target}")
-def staged_at(path):
-    done = path / ".staged-revision"
-    return done.stat().st_mtime if done.is_file() else 0.0
-others = [p for p in target.parent.iterdir() if p.is_dir() and p != target and not p.name.startswith(".")]
-for old in sorted(others, key=staged_at, reverse=True)[1:]:
-    shutil.rmtree(old)
-    print(f"removed superseded revision {old.name}")
-"""
+# Runs in the vLLM image: fetches the revision and verifies every file against the pinned manifest
+# (components/jobs/stage_weights.py says how). One staging runs per volume at a time: one Job per revision
+# (replaced delete-before-create), or the init container of the pod that owns the volume.
+DOWNLOAD_SCRIPT = (Path(__file__).parent.parent / "jobs" / "stage_weights.py").read_text()
+WEIGHTS_IDENTITY = "onprem-llm.io/weights-manifest"
+"""Pod template annotation: the digest of the weights manifest the replicas serve (``unverified`` without one)."""
 
 
 def model_dir(model: ModelConfig) -> str:
@@ -146,6 +115,11 @@ def download_env(model: ModelConfig, hf_token_secret: str | None,
         _env("HF_HUB_DISABLE_TELEMETRY", "1"),
         *_WRITABLE_HOME,
     ]
+    if model.weights_manifest:
+        env += [_env("WEIGHTS_MANIFEST", json.dumps(model.weights_manifest, sort_keys=True, separators=(",", ":"))),
+                _env("WEIGHTS_MANIFEST_DIGEST", model.weights_identity)]
+    if model.allow_pickle:
+        env.append(_env("ALLOW_PICKLE", "1"))
     if model.source == "mirror":
         env.append(_env("HF_ENDPOINT", model.mirror_url or ""))
     if hf_token_secret:

@@ -451,6 +451,29 @@ def git_revision(value: str) -> str:
                      "staged weights could not be reproduced")
 
 
+def weights_manifest(manifest: dict[str, str]) -> dict[str, str]:
+    """``{relative path: sha256 hex}`` of every file of a model revision, as recorded when it was mirrored."""
+    if not manifest:
+        raise ValueError("lists no file; record the mirrored revision's files with "
+                         "`python -m tools.weights_manifest <dir>` and paste its output")
+    for path, digest in manifest.items():
+        if path.startswith(("/", "~")) or ".." in path.split("/") or "\\" in path or path.startswith(".cache/"):
+            raise ValueError(f"names {path!r}; name each file relative to the revision's directory, e.g. 'config.json'")
+        if not re.fullmatch(r"[0-9a-f]{64}", digest.removeprefix("sha256:")):
+            raise ValueError(f"gives {path!r} the digest {digest!r}; each file's digest is 64 lowercase hex characters "
+                             "of its SHA-256 (`sha256sum`, or the LFS oid the mirror recorded)")
+        if digest.startswith("sha256:"):
+            raise ValueError(f"gives {path!r} the digest {digest!r}; write the 64 hex characters without 'sha256:'")
+    return manifest
+
+
+def identity_digest(value: str) -> str:
+    """A full content digest, ``sha256:`` and 64 hex characters, as the staging and evaluation Jobs print them."""
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", value):
+        raise ValueError("is a digest as the Job printed it: 'sha256:' and 64 lowercase hex characters")
+    return value
+
+
 def served_model_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}", value):
         raise ValueError("clients send it as `model` and metrics label it: letters, digits and '.', '_', ':', '/', "

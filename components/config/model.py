@@ -27,6 +27,7 @@ from pydantic.alias_generators import to_camel
 
 from components.config import fields as f
 from components.config.fields import at_most, checked
+from components.jobs.stage_weights import manifest_digest
 
 PROJECT = "onprem-llm"
 """Pulumi project name; the config namespace of every key below."""
@@ -401,6 +402,50 @@ class IngressConfig(_Model):
     class_name: MaybeK8sName = Field(None, description="IngressClass. Default: the cluster default.")
 
 
+class EvaluationRecordConfig(_Model):
+    """A passing evaluation of a revision, copied from the evaluation Job's last log line (see docs/updates.md)."""
+
+    score: float = Field(ge=0, le=1, description="Share of the question set answered correctly, 0-1.")
+    weights_manifest: Annotated[str, checked(f.identity_digest)] = Field(
+        description="The weights the evaluation ran against (`weightsManifest` digest the Job printed); it must be "
+        "the identity of the revision it vouches for.")
+    question_set: Annotated[str, checked(f.identity_digest)] = Field(
+        description="Digest of the question set the evaluation used, as the Job printed it.")
+    result_digest: Annotated[str, checked(f.identity_digest)] = Field(
+        description="Digest of the Job's result record (every answer and its grade), kept in the audit trail.")
+
+
+class CandidateConfig(_Model):
+    """A second revision served beside the current one under the same model name, for a canary."""
+
+    revision: Annotated[str | None, checked(f.git_revision)] = Field(
+        None, description="Commit to serve as the candidate. Default: the model's revision.")
+    huggingface_repo: Annotated[str | None, checked(f.hf_repo)] = Field(
+        None, description="Repository of the candidate (a quantized checkpoint is often its own). Default: the model's.")
+    image: ImageConfig | None = Field(None, description="vLLM image of the candidate. Default: the model's.")
+    quantization: Literal["awq", "gptq", "fp8", "compressed-tensors", "none"] | None = Field(
+        None, description="Checkpoint quantization of the candidate; `none` for an unquantized candidate of a "
+        "quantized model. Default: the model's.")
+    weights_manifest: Annotated[dict[str, str] | None, checked(f.weights_manifest)] = Field(
+        None, description="The candidate's weights manifest (as models.<key>.weightsManifest); required in production "
+        "when its repository or revision differs. Default: the model's, when both are the same.")
+    weight: int = Field(
+        ge=1, le=99, description="Percent of the model's requests the gateway sends to the candidate; the rest go to "
+        "the current revision.")
+    replicas: Annotated[int, at_most(64, "replicas")] = Field(
+        1, ge=1, description="Replicas of the candidate, fixed (no autoscaling); each holds a whole copy of the model, "
+        "so its GPUs count against the pool whatever the weight. Default: 1.")
+    error_rate_margin: float = Field(
+        0.01, gt=0, le=1, description="Alert when the candidate's share of failed (5xx) requests exceeds the current "
+        "revision's by more than this (0.01: one point). Default: 0.01.")
+    latency_margin: float = Field(
+        0.2, gt=0, le=10, description="Alert when the candidate's p95 end-to-end latency exceeds the current revision's "
+        "by more than this fraction (0.2: 20 %). Default: 0.2.")
+    evaluation: EvaluationRecordConfig | None = Field(
+        None, description="The candidate's passing evaluation, copied from the evaluation Job's log; on promotion "
+        "it moves to models.<key>.evaluation. Default: none.")
+
+
 class ModelConfig(_Model):
     """Models, one endpoint each; the key names its objects and gateway.modelAccess entry, clients send servedModelName."""
 
@@ -428,6 +473,19 @@ class ModelConfig(_Model):
     )
     mirror_url: MaybeHttpsUrl = Field(None, description="Base URL of the internal model mirror (source=mirror).")
     image: ImageConfig = Field(description="vLLM OpenAI server image.")
+    weights_manifest: Annotated[dict[str, str] | None, checked(f.weights_manifest)] = Field(
+        None,
+        description="SHA-256 of every file the model needs at this revision, `{path: hex digest}` as recorded when "
+        "it was mirrored (`python -m tools.weights_manifest <dir>`, or the LFS oids of the pinned commit). Staging "
+        "fetches only these files and fails, naming the file, on a changed, missing or extra one; the manifest's "
+        "digest is the served revision's identity (pod annotation, metric label, stack output). Required in "
+        "production. Default: none (file patterns enforced, digests not).",
+    )
+    allow_pickle: bool = Field(
+        False,
+        description="Accept pickle checkpoints (`*.bin`, `*.pt`, `*.pth`, `*.pkl`, `*.ckpt`), which run code when "
+        "loaded. Refused in production. Default: false (safetensors, JSON configs and tokenizer files only).",
+    )
     tensor_parallel_size: TensorParallel = Field(
         1,
         description="GPUs of one node a replica uses, its tensor-parallel size (`--tensor-parallel-size`); above "
@@ -486,10 +544,37 @@ class ModelConfig(_Model):
         "so). Default: done.",
     )
     ingress: IngressConfig | None = Field(None, description="TLS Ingress. Default: none (ClusterIP only).")
+    candidate: CandidateConfig | None = Field(
+        None, description="A canary beside the current revision: a second workload and weighted gateway backends under "
+        "the same servedModelName. Promotion: its revision (manifest, image, quantization) becomes the model's and the "
+        "section goes; rollback: the section goes. Default: none.")
+    evaluation: EvaluationRecordConfig | None = Field(
+        None, description="The passing evaluation of the revision served (moved here from candidate.evaluation on "
+        "promotion); evaluation.requirePassing refuses a model without one in production. Default: none.")
     extra_args: tuple[str, ...] = Field((), description="Further `vllm serve` flags, appended verbatim. Default: none.")
 
     _layout_requested: dict[str, int | str] | None = PrivateAttr(None)
     _layout_note: str | None = PrivateAttr(None)
+
+    @property
+    def candidate_model(self) -> ModelConfig | None:
+        """The candidate as a model entry of its own: the current one with the candidate's changes, fixed replicas."""
+        c = self.candidate
+        if c is None:
+            return None
+        repo, revision = c.huggingface_repo or self.huggingface_repo, c.revision or self.revision
+        same_bytes = (repo, revision) == (self.huggingface_repo, self.revision)
+        quantization = self.quantization if c.quantization is None else (None if c.quantization == "none" else c.quantization)
+        return self.model_copy(update={
+            "huggingface_repo": repo, "revision": revision, "image": c.image or self.image, "quantization": quantization,
+            "weights_manifest": c.weights_manifest or (self.weights_manifest if same_bytes else None),
+            "replicas": ReplicaConfig(min=c.replicas, max=c.replicas), "candidate": None, "evaluation": c.evaluation,
+        })
+
+    @property
+    def weights_identity(self) -> str:
+        """What the served revision is known by: its manifest's digest, or ``unverified`` without one."""
+        return manifest_digest(self.weights_manifest) if self.weights_manifest else "unverified"
 
     @property
     def layout_requested(self) -> dict[str, int | str] | None:
@@ -1000,6 +1085,32 @@ WaitSeconds = Annotated[int, at_most(7200, "seconds", ("milliseconds", 1000))]
 """A wait estimate: two hours bounds every step the platform waits for; above it, likely milliseconds."""
 
 
+class EvaluationConfig(_Model):
+    """The site's own question set, run against a model's candidate (or current revision) through the gateway."""
+
+    enabled: bool = Field(False, description="Create an evaluation Job for each model with a candidate and each model "
+                          "in evaluation.models (needs the secret evaluationToken). Default: false.")
+    question_set: Annotated[str | None, checked(f.relative_path)] = Field(
+        None, description="JSON file of the site repository with the questions, each with its expected answer or rule "
+        "(exact, regex or number with tolerance; docs/updates.md#the-question-set). Required when enabled or "
+        "requirePassing.")
+    pass_score: float = Field(0.9, gt=0, le=1, description="Share of questions a revision must answer correctly to "
+                              "pass, 0-1. Default: 0.9.")
+    require_passing: bool = Field(
+        False, description="Refuse any model whose served revision has no passing record (models.<key>.evaluation: "
+        "this question set, these weights, at least passScore): a promotion carries the candidate's record with it. "
+        "Default: false.")
+    run_id: int = Field(1, ge=1, description="Run number: each run is a new Job named after it; raise it to evaluate "
+                        "again. Default: 1.")
+    namespace: Namespace = Field("llm-evaluation", description="Namespace of the evaluation Jobs, admitted to the "
+                                 "gateway as a client. Default: llm-evaluation.")
+    models: tuple[str, ...] = Field((), description="Model keys whose current revision is evaluated too (a candidate "
+                                    "always is). Default: none.")
+    max_tokens: int = Field(256, ge=1, le=32768, description="Completion limit of each answer, tokens. Default: 256.")
+    timeout_seconds: Annotated[int, at_most(86_400, "seconds", ("minutes", 60))] = Field(
+        1800, ge=60, description="A Job is stopped after this long (activeDeadlineSeconds), seconds. Default: 1800.")
+
+
 class WaitsConfig(_Model):
     """How long the work takes that `pulumi up` waits for; every timeout is derived from these."""
 
@@ -1048,6 +1159,7 @@ class PlatformConfig(_Model):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     waits: WaitsConfig = Field(default_factory=WaitsConfig)
     benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
 
     @property
     def standby(self) -> bool:
@@ -1101,6 +1213,7 @@ SECTION_VALIDATORS: dict[str, TypeAdapter] = {
     "audit": TypeAdapter(AuditConfig),
     "waits": TypeAdapter(WaitsConfig),
     "benchmark": TypeAdapter(BenchmarkConfig),
+    "evaluation": TypeAdapter(EvaluationConfig),
 }
 
 
@@ -1194,6 +1307,9 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
     SecretKey("benchmarkToken", "bearer token of a group the benchmarked models admit (from the identity provider)",
               lambda c: c.serves_models and c.benchmark.enabled, "benchmark.token",
               when="`benchmark.enabled` on a stack that serves models"),
+    SecretKey("evaluationToken", "bearer token of a group the evaluated models admit (from the identity provider)",
+              lambda c: c.serves_models and c.evaluation.enabled, "evaluation.token",
+              when="`evaluation.enabled` on a stack that serves models"),
     SecretKey("auditS3AccessKeyId", "shipping access key of the audit bucket (s3:PutObject on logs/ only)",
               lambda c: c.deploys_site and c.audit.enabled, when=_WHEN_AUDIT),
     SecretKey("auditS3SecretAccessKey", "shipping secret key of the audit bucket",

@@ -12,9 +12,11 @@ import math
 import re
 from collections.abc import Callable
 
+from components.config import question_set
 from components.config.issues import MISSING, ConfigIssue
 from components.config.model import ModelConfig, PlatformConfig
 from components.config.vllm_args import pinned_flags
+from components.jobs import stage_weights
 from components.planning import capacity, sizing, vgpu
 from components.planning.dr_plan import DrFigures, DrInputs, achievable, cron_for_interval
 
@@ -79,6 +81,9 @@ def _rule_models_fit_pool(c: PlatformConfig) -> list[ConfigIssue]:
     if issues:
         return issues
     demand = sum(m.replicas.max * _layout(c, m).gpus for m in c.models.values())
+    canaries = {k: m.candidate.replicas * _layout(c, m).gpus for k, m in c.models.items() if m.candidate is not None}
+    if demand <= c.gpu_pool.total_gpus < demand + sum(canaries.values()):
+        return [_candidate_refused(c, key, demand, canaries) for key in canaries]
     if demand > c.gpu_pool.total_gpus:
         detail = ", ".join(f"{k} {m.replicas.max}x{_layout(c, m).gpus}" for k, m in c.models.items())
         issues.append(ConfigIssue(
@@ -87,6 +92,27 @@ def _rule_models_fit_pool(c: PlatformConfig) -> list[ConfigIssue]:
             f"pool's {c.gpu_pool.total_gpus} GPUs (gpuPool.nodes x gpuPool.gpusPerNode); lower replicas.max or add nodes",
         ))
     return issues
+
+
+def _candidate_refused(c: PlatformConfig, key: str, demand: int, canaries: dict[str, int]) -> ConfigIssue:
+    """A candidate the pool cannot hold beside every model at replicas.max, with what would make room."""
+    m, total = c.models[key], c.gpu_pool.total_gpus
+    per_replica = _layout(c, m).gpus
+    short = demand + sum(canaries.values()) - total
+    options = []
+    if m.candidate.replicas > 1:
+        options.append(f"fewer candidate replicas (candidate.replicas {m.candidate.replicas}, {per_replica} GPU(s) each)")
+    for other, om in c.models.items():
+        gpus = _layout(c, om).gpus
+        lower = om.replicas.max - -(-short // gpus)
+        if lower >= max(om.replicas.min, 1):
+            options.append(f"models.{other}.replicas.max {om.replicas.max} -> {lower} while the canary runs")
+    options.append(f"{-(-short // c.gpu_pool.gpus_per_node)} more GPU node(s) (gpuPool.nodes)")
+    return ConfigIssue(
+        f"models.{key}.candidate", f"{canaries[key]} GPUs",
+        f"the candidate needs {per_replica} GPU(s) per replica beside the models' {demand} at replicas.max, and the "
+        f"pool has {total}: {short} short. A lower candidate.weight saves no GPU (each replica holds a whole copy of "
+        f"the model whatever share of requests it gets); make room with {'; or '.join(options)}")
 
 
 def _rule_tensor_parallel_across_nodes(c: PlatformConfig) -> list[ConfigIssue]:
@@ -195,6 +221,124 @@ def _rule_model_source(c: PlatformConfig) -> list[ConfigIssue]:
     ]
 
 
+def _rule_weights_verified(c: PlatformConfig) -> list[ConfigIssue]:
+    """Staging accepts only files a model needs, checked against a pinned manifest (always in production)."""
+    issues = []
+    production = c.compliance.tier == "production"
+    for key, m in c.models.items():
+        if production and m.allow_pickle:
+            issues.append(ConfigIssue(
+                f"models.{key}.allowPickle", True,
+                "production never loads pickle checkpoints (they run code when loaded, 164.312(c)(1)); stage the "
+                "revision's safetensors files, or convert the checkpoint to safetensors at the mirror"))
+        if production and m.weights_manifest is None:
+            issues.append(ConfigIssue(
+                f"models.{key}.weightsManifest", MISSING,
+                "production starts a model only on verified bytes: record the SHA-256 of every file of the mirrored "
+                f"revision ({m.huggingface_repo}@{m.revision[:12]}) with `python -m tools.weights_manifest <dir>` and "
+                "set its output here"))
+        refused = [p for p in (m.weights_manifest or {}) if not stage_weights.allowed(p, m.allow_pickle)]
+        if refused:
+            issues.append(ConfigIssue(
+                f"models.{key}.weightsManifest", refused,
+                f"lists files staging refuses (it accepts {', '.join(stage_weights.ALLOWED_PATTERNS)}"
+                f"{'' if m.allow_pickle else '; pickle only with allowPickle, never in production'}): drop them"))
+    return issues
+
+
+def _rule_candidate(c: PlatformConfig) -> list[ConfigIssue]:
+    """A candidate differs from the current revision, and its weights are verified as the current one's are."""
+    issues = []
+    production = c.compliance.tier == "production"
+    for key, m in c.models.items():
+        cand, served = m.candidate, m.candidate_model
+        if cand is None or served is None:
+            continue
+        same = (served.huggingface_repo, served.revision, served.image, served.quantization) == (
+            m.huggingface_repo, m.revision, m.image, m.quantization)
+        if same:
+            issues.append(ConfigIssue(
+                f"models.{key}.candidate", "same as the current revision",
+                "a candidate serves something else than the current revision: set its revision, huggingfaceRepo, "
+                "image or quantization"))
+        if production and served.weights_manifest is None:
+            issues.append(ConfigIssue(
+                f"models.{key}.candidate.weightsManifest", MISSING,
+                f"production starts a candidate only on verified bytes: record {served.huggingface_repo}@"
+                f"{served.revision[:12]} with `python -m tools.weights_manifest <dir>` and set its output here"))
+        refused = [p for p in (cand.weights_manifest or {}) if not stage_weights.allowed(p, m.allow_pickle)]
+        if refused:
+            issues.append(ConfigIssue(f"models.{key}.candidate.weightsManifest", refused,
+                                      "lists files staging refuses: drop them"))
+        issues += _candidate_fits(c, key, served)
+        if cand.evaluation is not None and cand.evaluation.weights_manifest != served.weights_identity:
+            issues.append(ConfigIssue(
+                f"models.{key}.candidate.evaluation.weightsManifest", cand.evaluation.weights_manifest,
+                f"the evaluation ran against other weights than the candidate's ({served.weights_identity}); "
+                "evaluate this candidate and copy the Job's record"))
+    for key, m in c.models.items():
+        if m.evaluation is not None and m.evaluation.weights_manifest != m.weights_identity:
+            issues.append(ConfigIssue(
+                f"models.{key}.evaluation.weightsManifest", m.evaluation.weights_manifest,
+                f"the record vouches for other weights than the revision served ({m.weights_identity}); on promotion "
+                "move candidate.evaluation here together with the candidate's weightsManifest"))
+    return issues
+
+
+def _candidate_fits(c: PlatformConfig, key: str, served: ModelConfig) -> list[ConfigIssue]:
+    """The candidate runs on the current revision's layout: its checkpoint (another quantization) must fit it too."""
+    arch = capacity.models_catalogue(c).get(served.architecture)
+    if arch is None or c.gpu_pool.gpu_model not in capacity.gpus_catalogue(c) or not sizing.valid_tensor_parallel(
+            arch, served.tensor_parallel_size):
+        return []
+    lay = _layout(c, served)
+    if sizing.layout_problem(arch, served.tensor_parallel_size, served.nodes_per_replica,
+                             c.gpu_pool.gpus_per_node) is not None:
+        return []
+    fit = sizing.layout_fit(arch, capacity.pool_gpu(c), lay, served.max_model_len, **capacity.fit_kwargs(served))
+    if fit.fits:
+        return []
+    return [ConfigIssue(
+        f"models.{key}.candidate.quantization", served.quantization or "none",
+        f"the candidate runs on the model's layout ({lay.describe()}), where its weights ({fit.weights_gib:.1f} GiB) "
+        f"and one maxModelLen sequence do not fit a {c.gpu_pool.gpu_model}; keep the model's quantization or change "
+        "the model's layout first")]
+
+
+def _rule_evaluation(c: PlatformConfig) -> list[ConfigIssue]:
+    """The question set is usable, and with requirePassing every served revision carries a passing record of it."""
+    e = c.evaluation
+    if not (e.enabled or e.require_passing):
+        return []
+    if e.question_set is None:
+        return [ConfigIssue("evaluation.questionSet", MISSING, "name the JSON question set the evaluation runs "
+                            "(docs/updates.md#the-question-set)")]
+    issues = [ConfigIssue("evaluation.models", list(e.models), f"{key!r} is not a model key of this stack; use some "
+                          f"of {sorted(c.models)}") for key in e.models if key not in c.models]
+    document, problems = question_set.load(e.question_set)
+    if document is None:
+        return issues + problems
+    current_set = question_set.digest(document)
+    if not e.require_passing:
+        return issues
+    for key, m in c.models.items():
+        record, path = m.evaluation, f"models.{key}.evaluation"
+        if record is None:
+            issues.append(ConfigIssue(path, MISSING, (
+                f"evaluation.requirePassing: {key} serves {m.weights_identity} without a passing record; run the "
+                "evaluation (a candidate of this revision, or evaluation.models) and copy the record its Job prints; "
+                "a promotion moves candidate.evaluation here")))
+        elif record.question_set != current_set:
+            issues.append(ConfigIssue(f"{path}.questionSet", record.question_set,
+                                      f"the record is of another question set than {e.question_set} ({current_set}); "
+                                      "evaluate again"))
+        elif record.score < e.pass_score:
+            issues.append(ConfigIssue(f"{path}.score", record.score,
+                                      f"below evaluation.passScore {e.pass_score:g}: this revision did not pass; "
+                                      "keep the current revision (remove the candidate)"))
+    return issues
+
+
 def _registry_fix(repository: str, allowed: tuple[str, ...], server: str) -> str:
     """Where to mirror an image: the pull secret's registry when it is allowed (the nodes have its credentials)."""
     path = repository.split("/", 1)[1] if "/" in repository else repository
@@ -207,6 +351,8 @@ def _rule_images_allowed(c: PlatformConfig) -> list[ConfigIssue]:
     allowed = tuple(r.lower() for r in c.compliance.allowed_registries)
     server = c.tanzu.registry.server
     repositories = [(f"models.{k}.image", m.image) for k, m in c.models.items()]
+    repositories += [(f"models.{k}.candidate.image", m.candidate.image) for k, m in c.models.items()
+                     if m.candidate is not None and m.candidate.image is not None]
     if c.audit.tools_image is not None:
         repositories.append(("audit.toolsImage", c.audit.tools_image))
     issues = []
@@ -255,15 +401,18 @@ def _rule_image_is_pinned_vllm(c: PlatformConfig) -> list[ConfigIssue]:
     """
     version = pinned_flags()["version"]
     issues = []
-    for key, m in c.models.items():
-        tag = m.image.tag
+    images = [(f"models.{k}.image", m.image) for k, m in c.models.items()]
+    images += [(f"models.{k}.candidate.image", m.candidate.image) for k, m in c.models.items()
+               if m.candidate is not None and m.candidate.image is not None]
+    for path, image in images:
+        tag = image.tag
         if re.fullmatch(rf"v?{re.escape(version)}(?:-[A-Za-z0-9_.-]+)?", tag):
             continue
         issues.append(ConfigIssue(
-            f"models.{key}.image.tag", tag,
+            f"{path}.tag", tag,
             f"the pinned vLLM is {version} (artifacts.lock.json; extraArgs are checked against its flags in "
             f"components/config/vllm_flags.json), so the image must be that release: set tag v{version} and digest to "
-            f"the site's mirrored copy of vllm/vllm-openai:v{version} (`crane digest {m.image.repository}:v{version}`); "
+            f"the site's mirrored copy of vllm/vllm-openai:v{version} (`crane digest {image.repository}:v{version}`); "
             "to run another vLLM, bump the lock and regenerate the flag file with `python -m tools.vllm_flags`",
         ))
     return issues
@@ -421,6 +570,7 @@ def _namespace_roles(c: PlatformConfig) -> list[tuple[str, str, str]]:
         ("addons.lwsNamespace", c.addons.lws_namespace, "the LeaderWorkerSet controller"),
         ("addons.gpuOperator.namespace", c.addons.gpu_operator.namespace, "the GPU Operator"),
         *([("benchmark.namespace", c.benchmark.namespace, "the benchmark Jobs")] if c.benchmark.enabled else []),
+        *([("evaluation.namespace", c.evaluation.namespace, "the evaluation Jobs")] if c.evaluation.enabled else []),
     ]
 
 
@@ -1162,6 +1312,9 @@ RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_model_fits_node,
     _rule_served_names_unique,
     _rule_model_source,
+    _rule_weights_verified,
+    _rule_candidate,
+    _rule_evaluation,
     _rule_images_allowed,
     _rule_image_is_pinned_vllm,
     _rule_benchmark,

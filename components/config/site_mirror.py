@@ -131,6 +131,9 @@ def standby_model(primary: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[st
                         else {"sizeGib": size, "accessMode": "ReadWriteOnce"})
     # An Ingress would bypass the gateway, and its host is the primary's.
     model.pop("ingress", None)
+    # A canary is the primary's experiment: the standby serves the current revision only (its evaluation record
+    # travels with it), so a failover never serves a revision the site has not promoted.
+    model.pop("candidate", None)
     return model
 
 

@@ -53,6 +53,8 @@ MANAGED: dict[str, str] = {
     "--revision": "set revision (the staged commit)",
     "--code-revision": "set revision (the staged commit)",
     "--tokenizer-revision": "set revision (the staged commit)",
+    "--trust-remote-code": "it runs the model repository's own Python code; staging fetches no code (safetensors, "
+    "configs and tokenizers only), so use an architecture the pinned vLLM implements",
     "--config": "a config file could set any managed flag; set the keys of models.<name> instead",
     "--ssl-keyfile": "TLS ends at the gateway; probes and the gateway speak HTTP to the server",
     "--ssl-certfile": "TLS ends at the gateway; probes and the gateway speak HTTP to the server",

@@ -300,6 +300,8 @@ class CapacityPlan:
     """What the tokens/s estimates assume, in one paragraph."""
     cost_defaults: tuple[str, ...] = ()
     """The cost keys the stack does not set: their figures are the design document's, not the site's."""
+    candidate_gpus: int = 0
+    """GPUs of the models' candidates (canaries), included in ``gpus_needed``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -337,7 +339,10 @@ def plan(cfg: PlatformConfig) -> CapacityPlan:
         cfg.cost.avg_prompt_tokens + cfg.cost.avg_output_tokens, cfg.cost.cloud_price_per_request_usd,
     )
     gpus = sum(p.replicas_max * p.gpus_per_replica for p in models.values())
-    return CapacityPlan(models, gpus, cfg.gpu_pool.total_gpus, cost, assumptions(cfg), cost_defaults(cfg))
+    # A canary's replicas hold a whole copy of the model each, whatever share of requests they receive.
+    canaries = sum(m.candidate.replicas * models[k].gpus_per_replica for k, m in cfg.models.items() if m.candidate)
+    return CapacityPlan(models, gpus + canaries, cfg.gpu_pool.total_gpus, cost, assumptions(cfg), cost_defaults(cfg),
+                        canaries)
 
 
 COST_FIGURES = ("capital_usd", "amortisation_years", "monthly_operations_usd", "requests_per_month",
@@ -437,7 +442,8 @@ def table(capacity: CapacityPlan) -> str:
             notes.append(f"  {key}: measured, the plan scaled by models.{key}.measuredThroughputFactor "
                          f"{p.measured_factor:g} from the site's benchmark")
     lines += notes
-    lines.append(f"GPUs: {capacity.gpus_needed} needed at replicas.max, {capacity.gpus_in_pool} in the pool")
+    canaries = f" (candidates {capacity.candidate_gpus})" if capacity.candidate_gpus else ""
+    lines.append(f"GPUs: {capacity.gpus_needed} needed at replicas.max{canaries}, {capacity.gpus_in_pool} in the pool")
     if capacity.assumptions:
         lines.append(f"Assumptions: {capacity.assumptions}")
     c = capacity.cost

@@ -23,7 +23,7 @@ components/builders/ai_gateway.py; the objects here are, in order of `pulumi up`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
@@ -59,6 +59,17 @@ ACCESS_LOG_FORMAT = ai.ACCESS_LOG_FORMAT
 
 
 @dataclass(frozen=True)
+class CandidateBackend:
+    """A second revision of a routed model (a canary), served by its own Service with its own key."""
+
+    service: str
+    api_key: pulumi.Input[str]
+    weight: int
+    """Percent of the model's requests it receives."""
+    key_generation: str = "g0"
+
+
+@dataclass(frozen=True)
 class RoutedModel:
     key: str
     service: str
@@ -69,6 +80,8 @@ class RoutedModel:
     """What clients send as `model`. Default: the key."""
     key_generation: str = "g0"
     """Generation of ``api_key`` (``g<N>``), recorded on the credential so a plan can match it to the replicas."""
+    candidate: CandidateBackend | None = None
+    """A canary beside the model's Service; None: every request goes to ``service``."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,8 @@ def gateway_models(settings: GatewayConfig, models: tuple[RoutedModel, ...], ser
             key=model.key, served_model_name=model.served_model_name or model.key, backend_service=model.service,
             backend_namespace=serving_namespace, port=model.port,
             groups=access.groups if access else (), endpoints=access.endpoints if access else ("chat",),
+            candidate_service=model.candidate.service if model.candidate else None,
+            candidate_weight=model.candidate.weight if model.candidate else 0,
         ))
     return found
 
@@ -293,7 +308,12 @@ class ModelGateway(pulumi.ComponentResource):
 
         backends = []
         for model, routed in zip(models, args.models, strict=True):
-            backends += self._backend(name, model, routed, ns, labels, custom, after_eg, after_ai_crds, in_ns)
+            backends += self._backend(name, model, routed.api_key, routed.key_generation, ns, labels, custom,
+                                      after_eg, after_ai_crds, in_ns)
+            if routed.candidate is not None:
+                canary = replace(model, key=ai.candidate_backend(model.key), backend_service=routed.candidate.service)
+                backends += self._backend(name, canary, routed.candidate.api_key, routed.candidate.key_generation,
+                                          ns, labels, custom, after_eg, after_ai_crds, in_ns)
         for route_name, spec in ai.ai_routes(models, gateway, settings.request_timeout_seconds).items():
             custom(route_name.replace(ai.ROUTE_NAME, "route", 1), aig, "AIGatewayRoute", route_name, spec,
                    after(*backends, base=after_ai_crds))
@@ -319,16 +339,17 @@ class ModelGateway(pulumi.ComponentResource):
         self.client_namespaces = tuple(settings.client_namespaces)
         self.register_outputs({"url": self.url, "baseUrl": self.base_url, "address": self.address})
 
-    def _backend(self, name: str, model: ai.GatewayModel, routed: RoutedModel, ns: str, labels: dict[str, str],
-                 custom, after_eg: pulumi.ResourceOptions, after_ai_crds: pulumi.ResourceOptions,
-                 in_ns: pulumi.ResourceOptions) -> list[pulumi.Resource]:
-        """The model as an AI gateway backend, with its API key injected from a Secret."""
+    def _backend(self, name: str, model: ai.GatewayModel, api_key: pulumi.Input[str],
+                 key_generation: str, ns: str, labels: dict[str, str], custom, after_eg: pulumi.ResourceOptions,
+                 after_ai_crds: pulumi.ResourceOptions, in_ns: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """The model (or its candidate, ``model.key`` then naming the candidate's backend) as an AI gateway backend,
+        with its API key injected from a Secret."""
         secret = k8s.core.v1.Secret(
             f"{name}-{model.key}-credential",
             metadata=_k8s.metadata(ai.upstream_key_secret(model.key), ns, labels,
-                                   annotations={KEY_GENERATION: routed.key_generation}),
+                                   annotations={KEY_GENERATION: key_generation}),
             type="Opaque",
-            string_data={ai.UPSTREAM_KEY_ENTRY: pulumi.Output.secret(routed.api_key)},
+            string_data={ai.UPSTREAM_KEY_ENTRY: pulumi.Output.secret(api_key)},
             opts=in_ns,
         )
         backend = custom(f"{model.key}-backend", "gateway.envoyproxy.io/v1alpha1", "Backend", model.key,

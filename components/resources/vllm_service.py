@@ -18,6 +18,7 @@ from components.builders.vllm_pod import (
     HF_TOKEN_ENTRY,
     PORT_NAME,
     PREVIOUS_API_KEY_ENTRY,
+    WEIGHTS_IDENTITY,
     accepts_previous_key,
     download_container,
     hf_token_volume,
@@ -32,6 +33,8 @@ from components.planning.sizing import Layout
 from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:VllmService"
+ROLE_LABEL = "revision_role"
+"""Metric label of every vLLM series: ``current`` or ``candidate`` (the ServiceMonitor sets it)."""
 ACCEPTED_KEYS = "onprem-llm.io/api-keys"
 """Pod template annotation: the key generations the replicas accept, so a change of that set rolls them."""
 KEY_GENERATION = "onprem-llm.io/api-key-generation"
@@ -60,6 +63,12 @@ class VllmServiceArgs:
     layout: Layout | None = None
     """How a replica sits on the GPU nodes (``capacity.layout_of``); across nodes it is a LeaderWorkerSet group.
     None: one node with tensorParallelSize GPUs."""
+    role: str = "current"
+    """``current`` (the revision the model serves) or ``candidate`` (a canary beside it, under the same served name):
+    every metric series of the replicas carries it as ``revision_role``."""
+    shared_weights_claim: str | None = None
+    """A candidate with ReadWriteMany weights stages into the current revision's claim (its own revision directory)
+    instead of a claim of its own, so removing it deletes no protected volume. None: its own claim."""
 
 
 class VllmService(pulumi.ComponentResource):
@@ -82,6 +91,7 @@ class VllmService(pulumi.ComponentResource):
     def __init__(self, name: str, args: VllmServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         model, cluster = args.model, args.cluster
+        self._role, self._shared_claim = args.role, args.shared_weights_claim
         self._on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
         self._labels = _k8s.labels("vllm", name, "model-server")
         self._selector = labels_for(name)
@@ -182,7 +192,7 @@ class VllmService(pulumi.ComponentResource):
     def _template(self, name: str, model: ModelConfig, cluster: ClusterCore, weights: k8s.core.v1.VolumeArgs | None,
                   hf_token_secret: str | None, stage_in_pod: bool) -> k8s.core.v1.PodTemplateSpecArgs:
         return k8s.core.v1.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels, annotations=accepted_keys(model)),
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels, annotations=pod_annotations(model)),
             spec=pod_spec(
                 model, service_account=name, api_key_secret=self.api_key_secret_name,
                 pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
@@ -195,6 +205,8 @@ class VllmService(pulumi.ComponentResource):
     def _stage_shared_weights(self, name: str, model: ModelConfig, cluster: ClusterCore,
                               hf_token_secret: str | None) -> tuple[str, k8s.batch.v1.Job]:
         """The protected ReadWriteMany weights claim and the download Job that fills it."""
+        if self._shared_claim is not None:
+            return self._shared_claim, self._download_job(name, model, cluster, hf_token_secret, self._shared_claim, [])
         claim = f"{name}-weights"
         pvc = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-weights",
@@ -208,9 +220,13 @@ class VllmService(pulumi.ComponentResource):
             # operator unprotects it. Retaining it would not help: the destroy deletes its namespace too.
             opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(protect=True)),
         )
+        return claim, self._download_job(name, model, cluster, hf_token_secret, claim, [pvc])
+
+    def _download_job(self, name: str, model: ModelConfig, cluster: ClusterCore, hf_token_secret: str | None,
+                      claim: str, after: list[pulumi.Resource]) -> k8s.batch.v1.Job:
         download_labels = {**self._labels, "app.kubernetes.io/component": "model-download"}
         staging = waits.download_job_seconds(model.weights.size_gib, cluster.waits)
-        job = k8s.batch.v1.Job(
+        return k8s.batch.v1.Job(
             f"{name}-download",
             metadata=_k8s.metadata(f"{name}-download-{model.revision[:8]}", self.namespace, download_labels),
             spec=k8s.batch.v1.JobSpecArgs(
@@ -234,10 +250,9 @@ class VllmService(pulumi.ComponentResource):
             ),
             # Pulumi waits for the Job to complete: image pull plus the download at the configured throughput.
             opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
-                depends_on=[pvc], custom_timeouts=_timeouts(staging, staging),
+                depends_on=after, custom_timeouts=_timeouts(staging, staging),
             )),
         )
-        return claim, job
 
     def _deployment_with_shared_weights(self, name: str, model: ModelConfig, cluster: ClusterCore,
                                         hf_token_secret: str | None) -> k8s.apps.v1.Deployment:
@@ -320,7 +335,7 @@ class VllmService(pulumi.ComponentResource):
         def template(role: str) -> k8s.core.v1.PodTemplateSpecArgs:
             return k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels={**self._labels, lws.ROLE_LABEL: role},
-                                                    annotations=accepted_keys(model)),
+                                                    annotations=pod_annotations(model)),
                 spec=lws.group_pod_spec(
                     model, layout, role, service_account=name, api_key_secret=self.api_key_secret_name,
                     pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
@@ -399,7 +414,9 @@ class VllmService(pulumi.ComponentResource):
     def _autoscaling(self, name: str, model: ModelConfig, cluster: ClusterCore, workload: pulumi.Resource,
                      layout: Layout) -> None:
         scaling, replicas = model.autoscaling, model.replicas
-        labels = f'namespace="{self.namespace}",model_name="{model.served_model_name}"'
+        # Each workload scales on its own replicas' series (a candidate's fixed count holds whatever they say).
+        role = f'{ROLE_LABEL}="candidate"' if self._role == "candidate" else f'{ROLE_LABEL}!="candidate"'
+        labels = f'namespace="{self.namespace}",model_name="{model.served_model_name}",{role}'
         trigger_common = {"type": "prometheus", "metricType": "AverageValue"}
         server = prometheus_url(cluster.monitoring_namespace)
         k8s.apiextensions.CustomResource(
@@ -455,10 +472,16 @@ class VllmService(pulumi.ComponentResource):
         )
 
     def _monitor(self, name: str, monitoring: pulumi.Resource, layout: Layout) -> None:
-        endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": "15s", "scheme": "http"}
+        # Every series carries the identity of the weights its replica serves (the pod's annotation).
+        relabelings = [{"sourceLabels": [_meta_annotation(WEIGHTS_IDENTITY)], "targetLabel": "weights_manifest",
+                        "action": "replace"},
+                       # The current revision and a candidate share the served name; this tells their series apart.
+                       {"targetLabel": ROLE_LABEL, "replacement": self._role, "action": "replace"}]
+        endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": "15s", "scheme": "http",
+                    "relabelings": relabelings}
         if layout.multi_node:
             # Each leader speaks for its group: its series carry the group's index.
-            endpoint["relabelings"] = lws.monitor_relabelings()
+            relabelings += lws.monitor_relabelings()
         k8s.apiextensions.CustomResource(
             f"{name}-monitor",
             api_version="monitoring.coreos.com/v1",
@@ -518,9 +541,19 @@ def _timeouts(create_seconds: int, update_seconds: int) -> pulumi.CustomTimeouts
     return pulumi.CustomTimeouts(create=waits.duration(create_seconds), update=waits.duration(update_seconds))
 
 
+def _meta_annotation(annotation: str) -> str:
+    """Prometheus's service-discovery label of a pod annotation: every character outside [a-zA-Z0-9_] becomes '_'."""
+    return "__meta_kubernetes_pod_annotation_" + "".join(c if c.isalnum() or c == "_" else "_" for c in annotation)
+
+
 def _number(value: float) -> str:
     """KEDA takes thresholds as strings; keep integers free of a trailing .0."""
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def pod_annotations(model: ModelConfig) -> dict[str, str]:
+    """The key generations the replicas accept and the weights they serve: a change of either rolls the pods."""
+    return {**accepted_keys(model), WEIGHTS_IDENTITY: model.weights_identity}
 
 
 def accepted_keys(model: ModelConfig) -> dict[str, str]:

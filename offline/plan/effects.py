@@ -35,6 +35,7 @@ WORKLOADS = {"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet",
              "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet"}
 CLUSTERS = {"kubernetes:cluster.x-k8s.io/v1beta1:Cluster", "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"}
 TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ACCEPTED_KEYS = "onprem-llm.io/api-keys"
 KEY_GENERATION = "onprem-llm.io/api-key-generation"
@@ -61,6 +62,8 @@ class Impact:
     """What clients of every model see (the gateway, the cluster)."""
     counters: list[str] = field(default_factory=list)
     """Rate-limit counters that restart or move."""
+    evaluations: list[str] = field(default_factory=list)
+    """Per model, the last evaluation record config holds for what it will serve (and for its candidate)."""
 
     def verdict(self, key: str) -> str:
         problems = self.models.get(key, []) + self.site
@@ -69,6 +72,7 @@ class Impact:
     def summary(self) -> list[str]:
         lines = [f"{key}: {self.verdict(key)}" for key in sorted(self.models)]
         lines += [f"counters: {line}" for line in self.counters]
+        lines += [f"evaluation: {line}" for line in self.evaluations]
         return lines
 
 
@@ -117,7 +121,9 @@ def assess(result: Plan, baseline: dict[str, Any], current: dict[str, Any], cfg:
     old, new = _by_name(baseline), _by_name(current)
     keys = list(cfg.models)
     pool_gpus = cfg.gpu_nodes_now * cfg.gpu_pool.gpus_per_node
-    free_at_max = max(0, pool_gpus - capacity.plan(cfg).gpus_needed)
+    # The engine deletes last: a workload this update removes (a candidate at promotion) holds its GPUs while the
+    # others roll.
+    free_at_max = max(0, pool_gpus - capacity.plan(cfg).gpus_needed - _held_until_deleted(result, old))
 
     def note(effect: Effect, key: str | None) -> None:
         impact.effects.append(effect)
@@ -147,7 +153,47 @@ def assess(result: Plan, baseline: dict[str, Any], current: dict[str, Any], cfg:
     for key in keys:
         _key_consistency(key, old, new, impact)
     impact.counters = _moved_counters(old, new)
+    impact.evaluations = _evaluations(cfg)
     return impact
+
+
+def _evaluations(cfg: PlatformConfig) -> list[str]:
+    """What config records of each model's evaluation, so a promotion's plan shows the score it rests on."""
+    lines = []
+    required = cfg.evaluation.require_passing
+    for key, m in cfg.models.items():
+        for role, record, identity in (("current", m.evaluation, m.weights_identity),
+                                       ("candidate", m.candidate.evaluation if m.candidate else None,
+                                        m.candidate_model.weights_identity if m.candidate_model else None)):
+            if identity is None or (record is None and role == "current" and not required and m.candidate is None):
+                continue
+            if record is None:
+                lines.append(f"{key} ({role}, {identity[:19]}): no evaluation recorded"
+                             + (" (evaluation.requirePassing refuses it)" if required and role == "current" else ""))
+                continue
+            verdict = "passed" if record.score >= cfg.evaluation.pass_score else "below"
+            lines.append(f"{key} ({role}, {identity[:19]}): score {record.score:g} {verdict} passScore "
+                         f"{cfg.evaluation.pass_score:g}, question set {record.question_set[:19]}, result "
+                         f"{record.result_digest[:19]}")
+    return lines
+
+
+def _held_until_deleted(result: Plan, old: dict) -> int:
+    """GPUs of the model workloads the update deletes, at their scalers' maximum: busy until the update's end."""
+    held = 0
+    for step in result.changed:
+        if step.op != "delete" or step.type not in WORKLOADS:
+            continue
+        inputs = old[(step.type, step.name)]["inputs"]
+        containers = (_template(inputs).get("spec") or {}).get("containers") or []
+        gpus = sum(int(((c.get("resources") or {}).get("limits") or {}).get("nvidia.com/gpu", 0)) for c in containers)
+        name = _named_inputs(old[(step.type, step.name)])
+        scalers = [r["inputs"]["spec"] for r in old.values() if r["type"] == SCALED_OBJECT
+                   and ((r["inputs"].get("spec") or {}).get("scaleTargetRef") or {}).get("name") == name]
+        replicas = scalers[0].get("maxReplicaCount", 1) if scalers else (inputs.get("spec") or {}).get("replicas", 1)
+        size = ((inputs.get("spec") or {}).get("leaderWorkerTemplate") or {}).get("size", 1)
+        held += gpus * int(replicas) * int(size)
+    return held
 
 
 def _named(document: dict, step: Step) -> str:
@@ -202,7 +248,8 @@ def _workload_effect(step: Step, old: dict, new: dict, cfg: PlatformConfig, key:
     if str(strategy.get("maxUnavailable")) not in ("0", "None", "") and str(strategy.get("maxSurge")) in ("0", "None"):
         return Effect(step.name, step.type, "rolling", "rolling, one replica at a time out of service: no GPU needed")
     room = (f"the pool has {free_at_max} free at replicas.max" if free_at_max >= gpus else
-            "the pool has none free while KEDA holds replicas.max: the rollout waits for KEDA to scale down, the old "
+            "the pool has none free while KEDA holds replicas.max (a workload this update deletes, such as a promoted "
+            "candidate, holds its GPUs until the update's end): the rollout waits for KEDA to scale down, the old "
             "replicas keep serving")
     return Effect(step.name, step.type, "rolling", f"rolling with a surge replica: needs {gpus} free GPU(s); {room}")
 

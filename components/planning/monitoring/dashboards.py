@@ -82,6 +82,29 @@ GROUP_PANELS = (
 )
 """For models whose replicas span nodes: one LeaderWorkerSet group per replica, its leader speaking for it."""
 
+CANARY_PANELS = (
+    Panel("Failed requests (5xx share), current vs candidate", "percentunit", (
+        ("{{service}} {{revision_role}}",
+         'sum by (service, revision_role) (rate(http_requests_total{job="vllm",status="5xx"}[$__rate_interval]))'
+         ' / sum by (service, revision_role) (rate(http_requests_total{job="vllm"}[$__rate_interval]))'),
+    )),
+    Panel("End-to-end latency p95, current vs candidate", "s", (
+        ("{{model_name}} {{revision_role}}",
+         f"histogram_quantile(0.95, sum by (le, model_name, revision_role) "
+         f"(rate(vllm:e2e_request_latency_seconds_bucket{{{MODEL}}}[$__rate_interval])))"),
+    )),
+    Panel("Generated tokens per second, current vs candidate", "short", (
+        ("{{model_name}} {{revision_role}}",
+         f"sum by (model_name, revision_role) (rate(vllm:generation_tokens_total{{{MODEL}}}[$__rate_interval]))"),
+    )),
+    Panel("Generated tokens per request, current vs candidate", "short", (
+        ("{{model_name}} {{revision_role}}",
+         f"sum by (model_name, revision_role) (rate(vllm:generation_tokens_total{{{MODEL}}}[$__rate_interval]))"
+         f" / sum by (model_name, revision_role) (rate(vllm:request_success_total{{{MODEL}}}[$__rate_interval]))"),
+    )),
+)
+"""A model served by two revisions (models.<key>.candidate): each series split by ``revision_role``."""
+
 GPU_PANELS = (
     Panel("GPU utilisation (busy, not load)", "percent", (("{{Hostname}} {{gpu}}", "DCGM_FI_DEV_GPU_UTIL"),)),
     Panel("GPU memory used", "percent", (
@@ -173,6 +196,8 @@ def dashboards(settings: RuleSettings | None = None) -> dict[str, dict[str, Any]
         # Opens on the calendar month so far: the range a monthly chargeback bills.
         "llm-usage.json": dashboard("onprem-llm-usage", "LLM usage and cost per group", usage_panels(settings),
                                     model_variable=False, time=("now/M", "now")),
+        **({"vllm-canary.json": dashboard("onprem-llm-canary", "Model canary: current vs candidate", CANARY_PANELS,
+                                          model_variable=True)} if settings is not None and settings.canaries else {}),
     }
 
 

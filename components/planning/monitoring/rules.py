@@ -29,6 +29,38 @@ GROUP = "group"
 leader's series; a single-node replica's series have none)."""
 
 
+REVISION_ROLE = "revision_role"
+"""Label of every vLLM series: ``current`` or ``candidate`` (the ServiceMonitor sets it)."""
+ROLE_ERROR_RATIO = "service_revision_role:vllm_http_errors:ratio5m"
+ROLE_E2E_P95 = "model_name_revision_role:vllm_e2e_latency_seconds:p95_5m"
+ROLE_GENERATION_TOKENS = "model_name_revision_role:vllm_generation_tokens:rate5m"
+
+
+@dataclass(frozen=True)
+class CanaryWatch:
+    """A model served by two revisions at once, and how much worse the candidate may be before an alert."""
+
+    served_model_name: str
+    current_service: str
+    candidate_service: str
+    error_rate_margin: float
+    latency_margin: float
+
+
+EVALUATION_SCORE = "onprem_llm_model_evaluation_score"
+
+
+@dataclass(frozen=True)
+class EvaluationScore:
+    """An evaluation record from config (models.<key>.evaluation or its candidate's)."""
+
+    served_model_name: str
+    revision_role: str
+    weights_manifest: str
+    score: float
+    result_digest: str
+
+
 @dataclass(frozen=True)
 class RuleSettings:
     serving_namespace: str
@@ -56,6 +88,10 @@ class RuleSettings:
     """Served names of the models whose replicas span nodes (LeaderWorkerSet groups)."""
     itl_target_seconds: float = 0.05
     """The inter-token latency the capacity plan sizes for (cost.itlTargetSeconds)."""
+    canaries: tuple[CanaryWatch, ...] = ()
+    """Models with a candidate beside the current revision (models.<key>.candidate)."""
+    evaluations: tuple[EvaluationScore, ...] = ()
+    """The evaluation records config holds, exported as a metric."""
 
 
 def _quantile(q: float, histogram: str) -> str:
@@ -285,12 +321,67 @@ def quota_alerts(settings: RuleSettings) -> dict[str, Any]:
     return {"name": "gateway.quota.alerts", "interval": "5m", "rules": rules}
 
 
+def revision_recording_rules() -> dict[str, Any]:
+    """Per revision of a model (current and candidate share the served name; ``revision_role`` tells them apart)."""
+    by_role = f"model_name, {REVISION_ROLE}"
+    rules = [
+        (ROLE_ERROR_RATIO,
+         f'sum by (service, {REVISION_ROLE}) (rate(http_requests_total{{job="{VLLM_JOB}",status="5xx"}}[5m]))'
+         f' / sum by (service, {REVISION_ROLE}) (rate(http_requests_total{{job="{VLLM_JOB}"}}[5m]))'),
+        (ROLE_E2E_P95, f"histogram_quantile(0.95, sum by (le, {by_role}) (rate(vllm:e2e_request_latency_seconds_bucket[5m])))"),
+        (ROLE_GENERATION_TOKENS, f"sum by ({by_role}) (rate(vllm:generation_tokens_total[5m]))"),
+    ]
+    return {"name": "vllm.revisions.recording", "interval": "30s", "rules": [{"record": r, "expr": e} for r, e in rules]}
+
+
+def canary_alerts(settings: RuleSettings) -> dict[str, Any]:
+    """A candidate worse than the current revision by more than its margins: roll it back (remove the candidate)."""
+    rules = []
+    for c in settings.canaries:
+        def errors(service: str) -> str:
+            return f'{ROLE_ERROR_RATIO}{{service="{service}"}}'
+
+        def latency(role: str, served: str = c.served_model_name) -> str:
+            return f'{ROLE_E2E_P95}{{model_name="{served}",{REVISION_ROLE}="{role}"}}'
+
+        rules += [
+            _alert(settings, "VllmCandidateErrorRateWorse",
+                   f"{errors(c.candidate_service)} - ignoring(service, {REVISION_ROLE}) "
+                   f"{errors(c.current_service)} > {c.error_rate_margin:g}",
+                   "10m", "warning", f"The candidate of {c.served_model_name} fails more requests than the current revision",
+                   f"The candidate's 5xx share exceeds the current revision's by {{{{ $value | humanizePercentage }}}} "
+                   f"(margin {c.error_rate_margin:g}). Roll back: remove models.<key>.candidate.",
+                   model_name=c.served_model_name),
+            _alert(settings, "VllmCandidateSlower",
+                   f"{latency('candidate')} > ignoring({REVISION_ROLE}) "
+                   f"{1 + c.latency_margin:g} * {latency('current')}",
+                   "10m", "warning", f"The candidate of {c.served_model_name} is slower than the current revision",
+                   f"Its p95 end-to-end latency is {{{{ $value | humanizeDuration }}}}, more than {c.latency_margin:.0%} above "
+                   "the current revision's. Check its layout and quantization, or roll back.",
+                   model_name=c.served_model_name),
+        ]
+    return {"name": "vllm.canary.alerts", "rules": rules}
+
+
+def evaluation_rules(settings: RuleSettings) -> dict[str, Any]:
+    """Each recorded evaluation as a series: its score, labelled with the revision and the weights it graded."""
+    return {"name": "model.evaluations", "interval": "5m", "rules": [
+        {"record": EVALUATION_SCORE, "expr": f"vector({e.score:g})",
+         "labels": {"model_name": e.served_model_name, REVISION_ROLE: e.revision_role,
+                    "weights_manifest": e.weights_manifest, "result_digest": e.result_digest}}
+        for e in settings.evaluations]}
+
+
 def rule_groups(settings: RuleSettings) -> list[dict[str, Any]]:
     groups = [recording_rules(), vllm_alerts(settings), gpu_alerts(settings), gateway_recording_rules()]
     if settings.group_quotas:
         groups.append(quota_alerts(settings))
     if settings.group_models:
         groups += [group_recording_rules(), group_alerts(settings)]
+    if settings.canaries:
+        groups += [revision_recording_rules(), canary_alerts(settings)]
+    if settings.evaluations:
+        groups.append(evaluation_rules(settings))
     if settings.backup_rpo_seconds is not None:
         groups.append(backup_alerts(settings))
     if settings.audit:
