@@ -17,7 +17,7 @@ ALL_SECRETS = [s.key for s in SECRET_KEYS]
 
 def _parse(raw, secrets=ALL_SECRETS):
     """A stack's config as its program judges it; a standby's with the shipped primary's siteMirror."""
-    site = raw.get("site") or {}
+    site = raw.get("site") if isinstance(raw.get("site"), dict) else {}
     standby = site.get("role") == "standby" and ("primaryStack" in site or "primaryOutputsFile" in site)
     return parse_config(raw, secrets, primary=mirror_of(parse_config(stack_config("prod"), ALL_SECRETS)) if standby else None)
 

@@ -80,8 +80,11 @@ def test_the_download_script_adds_the_site_ca_to_the_public_ones(tmp_path):
 
     site_ca = tmp_path / "ca.crt"
     site_ca.write_text(stack_config("prod")["site"]["trustBundle"])
-    head = DOWNLOAD_SCRIPT.split("from huggingface_hub import", 1)[0]
-    probe = head + "print(os.environ['REQUESTS_CA_BUNDLE'], os.environ['SSL_CERT_FILE'])\n"
+    # The staging script is shipped whole (DOWNLOAD_SCRIPT); run its own start, the CA step, as the Job does.
+    script = tmp_path / "stage.py"
+    script.write_text(DOWNLOAD_SCRIPT)
+    probe = (f"import os, runpy; ns = runpy.run_path({str(script)!r}, run_name='stage'); ns['trust_site_ca'](); "
+             "print(os.environ['REQUESTS_CA_BUNDLE'], os.environ['SSL_CERT_FILE'])")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                             env={**os.environ, "SITE_TRUST_BUNDLE": str(site_ca), "TMPDIR": str(tmp_path)})
     requests_bundle, ssl_file = result.stdout.split()
