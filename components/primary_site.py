@@ -48,6 +48,10 @@ def read_primary(site: SiteConfig) -> tuple[dict[str, Any] | None, str]:
     # SDK's own synchronous invokes wait the same way.
     details = _sync_await(reference.get_output_details(OUTPUT))
     document = details.value if details.value is not None else details.secret_value
+    if details.value is None and document is not None:
+        # The primary exports siteMirror in the clear; a secret one is refused rather than re-exported in the clear.
+        raise ConfigError([ConfigIssue("site.primaryStack", site.primary_stack,
+                                       f"exports {OUTPUT} as a secret; it holds no secret and must be a plain output")])
     if document is None:
         raise ConfigError([ConfigIssue("site.primaryStack", site.primary_stack,
                                        f"has no {OUTPUT} output; run `pulumi up` on the primary with this version of "

@@ -45,8 +45,9 @@ def test_a_key_rotated_in_three_stages_never_refuses_a_request(deployed):
         assert impact.verdict(LLAMA) == "no request fails", (stage, impact.models[LLAMA])
         changed = {s.name for s in steps.changed}
         if stage == "prepare":
-            # The replicas roll to accept both keys; the gateway still sends the old one.
-            assert {f"{LLAMA}-api-key-odd", f"{LLAMA}-api-key", f"{LLAMA}-server"} <= changed
+            # The odd slot's key is generated; the replicas roll to accept both keys; the gateway still sends the old
+            # one. (The Secret's new value in place is invisible to a plan: inventories hold values as [secret].)
+            assert {f"{LLAMA}-api-key-odd", f"{LLAMA}-server"} <= changed
             assert f"gateway-{LLAMA}-credential" not in changed
         if stage == "switch":
             # Only the gateway's credential changes, in place; no replica restarts.
@@ -149,3 +150,21 @@ def test_a_department_added_at_the_end_moves_no_counter_even_if_it_sorts_first(d
     _, impact, _, _ = _update(deployed, as_a_mapping)
     assert len(impact.counters) == 3 and all("its counters restart" in line for line in impact.counters)
     assert '"value": "clinical-informatics"' in impact.counters[0]
+
+
+@pytest.mark.parametrize("failure, outage", [("open", False), ("closed", True)])
+def test_a_new_counter_store_image_stops_it_before_its_successor_starts(deployed, failure, outage):
+    """One Redis on a ReadWriteOnce claim rolls by Recreate: the gateway's rateLimitFailure decides the window."""
+    baseline = copy.deepcopy(deployed)
+    store = next(r for r in baseline["resources"] if r["type"] == "kubernetes:apps/v1:Deployment"
+                 and r["inputs"]["spec"]["strategy"]["type"] == "Recreate"
+                 and r["inputs"]["metadata"]["namespace"] == "gateway-redis")
+    store["inputs"]["spec"]["template"]["spec"]["containers"][0]["image"] = "harbor-a.hospital.example/redis:old"
+    raw = copy.deepcopy(stack_config("prod"))
+    raw["gateway"]["rateLimitFailure"] = failure
+    current = deployed if failure == stack_config("prod")["gateway"]["rateLimitFailure"] else inventory(evaluate("prod", raw))
+    steps = plan(baseline, current)
+    impact = assess(steps, baseline, current, platform_config("prod", raw))
+    effect = next(e for e in impact.effects if e.name == store["name"])
+    assert "stopped, then started again (Recreate)" in effect.detail and effect.outage is outage
+    assert ("refuses every request" in effect.detail) is outage

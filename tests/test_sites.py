@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 import json
 
+import pulumi
 import pytest
 
 from components.config import SECRET_KEYS, ConfigError, parse_config
+from components.config.site_mirror import digest
 from offline.checks import preview as preview_checks
 from offline.checks.policy import run_pack
 from offline.plan import up
@@ -59,7 +61,8 @@ def test_the_standby_mirrors_the_primary_models_at_standby_size_from_its_own_reg
         assert (scaler["minReplicaCount"], scaler["maxReplicaCount"]) == (1, 1)
     served = {m["servedModelName"] for m in standby.outputs["models"].values()}
     assert served == {m["servedModelName"] for m in prod.outputs["models"].values()}
-    assert standby.outputs["mirroredPrimary"]["digest"] == prod.outputs["siteMirror"]["digest"]
+    mirrored = {k: v for k, v in standby.outputs["mirroredPrimary"].items() if k != "source"}
+    assert mirrored == prod.outputs["siteMirror"] and digest(mirrored) == mirrored["digest"], "what the standby used"
     assert standby.outputs["mirroredPrimary"]["source"].startswith(f"stack {PRIMARY}")
     assert (standby.outputs["siteRole"], standby.outputs["siteActive"]) == ("standby", False)
     assert standby.outputs["gpuCount"] == 2, "a warm standby keeps dr.standbyGpuNodes until failover"
@@ -129,6 +132,14 @@ def test_the_primarys_outputs_from_a_file_are_used_and_the_preview_says_so(prod,
     assert evaluation.outputs["mirroredPrimary"]["source"].startswith("file primary-outputs.json")
 
 
+def test_a_primary_that_exports_its_mirror_as_a_secret_is_refused_not_re_exported_in_the_clear(prod):
+    reference = as_stack_reference(prod)
+    reference["secretOutputNames"] = sorted({*reference["secretOutputNames"], "siteMirror"})
+    world = FakeWorld("prod-standby", stack_outputs={PRIMARY: reference})
+    with pytest.raises(pulumi.RunError, match=r"site\.primaryStack: .* exports siteMirror as a secret"):
+        evaluate("prod-standby", world=world, mode=Mode.PREVIEW)
+
+
 # -- upgrades and destroys, site by site -----------------------------------------------------------
 
 
@@ -164,6 +175,22 @@ def test_a_retain_inside_a_namespace_the_same_destroy_deletes_is_an_error(standb
     destroy = plan(baseline, {**baseline, "resources": []})
     errors = [error for step, error in destroy.errors if step.name == "dr-velero-standby-location"]
     assert errors and "its Namespace 'velero' is deleted by the same run" in errors[0]
+
+
+def test_a_retain_on_the_supervisor_outlives_the_workload_cluster_the_destroy_deletes(standby):
+    """The Supervisor namespace's objects (the cluster CR among them) are not inside the workload cluster."""
+    baseline = copy.deepcopy(inventory(standby))
+    on_supervisor = [r for r in baseline["resources"] if r["type"].startswith("kubernetes:")
+                     and "supervisor" in (r.get("provider") or "")]
+    assert any(r["name"] == "standby-cluster" for r in on_supervisor)
+    in_cluster = next(r for r in baseline["resources"] if r["name"] == "dr-velero-standby-location")
+    for record in [*on_supervisor, in_cluster]:
+        record["options"] = {**record["options"], "protect": False, "retainOnDelete": True}
+    destroy = plan(baseline, {**baseline, "resources": []})
+    errors = {step.name for step, _ in destroy.errors}
+    assert not errors & {r["name"] for r in on_supervisor}, "kept: the Supervisor outlives the workload cluster"
+    assert all(any("retained" in n for n in destroy.step(r["name"]).notes) for r in on_supervisor)
+    assert "dr-velero-standby-location" in errors, "a retain inside the deleted cluster still cannot keep anything"
 
 
 # -- every recovery pattern and install switch previews ------------------------------------------

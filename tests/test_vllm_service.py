@@ -197,8 +197,12 @@ def test_api_key_rotation_keeps_the_previous_key_while_the_gateway_switches(prod
     assert template["metadata"]["annotations"]["onprem-llm.io/api-keys"] == "g2,g3"
     container = template["spec"]["containers"][0]
     assert container["args"][-3:] == ["--api-key", "$(VLLM_API_KEY)", "$(VLLM_API_KEY_PREVIOUS)"]
+    # Each generation has its slot's entry: 3 is odd, 2 even. Both entries always exist, so a pod restarting on an
+    # older template still finds the key it was made to accept.
     assert {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e} == {
-        "VLLM_API_KEY": "api-key", "VLLM_API_KEY_PREVIOUS": "previous-api-key"}
+        "VLLM_API_KEY": "api-key-odd", "VLLM_API_KEY_PREVIOUS": "api-key"}
+    assert set(rotated.graph.named("llama-2-7b-chat-api-key", "kubernetes:core/v1:Secret").inputs["stringData"].value) \
+        == {"api-key", "api-key-odd"}
     credential = rotated.graph.named("gateway-llama-2-7b-chat-credential").inputs["metadata"]["annotations"]
     assert credential["onprem-llm.io/api-key-generation"] == "g2"
     raw["models"]["llama-2-7b-chat"]["apiKeyStage"] = "done"

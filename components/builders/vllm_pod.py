@@ -26,7 +26,14 @@ RUN_AS_USER = 10001
 MODELS_MOUNT = "/models"
 CACHE_MOUNT = "/cache"
 API_KEY_ENTRY = "api-key"
-PREVIOUS_API_KEY_ENTRY = "previous-api-key"
+"""The Secret entry of the even key generations' slot; the odd ones' is ODD_API_KEY_ENTRY."""
+ODD_API_KEY_ENTRY = "api-key-odd"
+
+
+def key_entry(generation: int) -> str:
+    """The Secret entry holding a key generation. Both entries always exist and a rotation rewrites only the new
+    generation's, so a pod that restarts on an older template still reads the keys it was made to accept."""
+    return API_KEY_ENTRY if generation % 2 == 0 else ODD_API_KEY_ENTRY
 HF_TOKEN_ENTRY = "token"
 HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 """The Hugging Face token is a file here (huggingface_hub reads HF_TOKEN_PATH), never an environment variable."""
@@ -91,10 +98,10 @@ def api_key_args(model: ModelConfig) -> list[str]:
     return ["--api-key", "$(VLLM_API_KEY)", "$(VLLM_API_KEY_PREVIOUS)"] if accepts_previous_key(model) else []
 
 
-def vllm_env(api_key_secret: str, previous_key: bool = False) -> list[k8s.core.v1.EnvVarArgs]:
+def vllm_env(api_key_secret: str, generation: int = 0, previous_key: bool = False) -> list[k8s.core.v1.EnvVarArgs]:
     return [
-        _secret_env("VLLM_API_KEY", api_key_secret, API_KEY_ENTRY),
-        *([_secret_env("VLLM_API_KEY_PREVIOUS", api_key_secret, PREVIOUS_API_KEY_ENTRY)] if previous_key else []),
+        _secret_env("VLLM_API_KEY", api_key_secret, key_entry(generation)),
+        *([_secret_env("VLLM_API_KEY_PREVIOUS", api_key_secret, key_entry(generation - 1))] if previous_key else []),
         # Usage statistics are on by default and leave the site; prompts are ePHI.
         _env("VLLM_NO_USAGE_STATS", "1"),
         _env("DO_NOT_TRACK", "1"),
@@ -189,7 +196,7 @@ def vllm_container(model: ModelConfig, api_key_secret: str) -> k8s.core.v1.Conta
         image=model.image.reference,
         image_pull_policy="IfNotPresent",
         args=vllm_args(model) + api_key_args(model),
-        env=vllm_env(api_key_secret, accepts_previous_key(model)),
+        env=vllm_env(api_key_secret, model.api_key_rotation, accepts_previous_key(model)),
         ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=API_PORT, protocol="TCP")],
         resources=resources(model),
         # Loading weights and capturing CUDA graphs takes minutes; liveness only starts after this.

@@ -58,7 +58,18 @@ def mirror_of(cfg: Any) -> dict[str, Any]:
 def digest(document: Mapping[str, Any]) -> str:
     """A short content digest of a mirror document (without its own digest), shown when a standby uses one."""
     body = {k: v for k, v in document.items() if k != "digest"}
-    return "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    return "sha256:" + hashlib.sha256(json.dumps(_canonical(body), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _canonical(value: Any) -> Any:
+    """Numbers as the engine carries them: every number is a double on the wire, so 4.0 and 4 are one value."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def at_registry(repository: str, registry: str) -> str:
@@ -102,7 +113,8 @@ def apply_mirror(raw: Mapping[str, Any], mirror: Mapping[str, Any] | None,
                                   "stack to this version of the program first (`pulumi up` there), then preview again"))
         return merged, issues
 
-    order = [k for k in mirror.get("modelOrder") or sorted(mirror["models"]) if k in mirror["models"]]
+    listed = [k for k in mirror.get("modelOrder") or () if k in mirror["models"]]
+    order = listed + sorted(set(mirror["models"]) - set(listed))
     merged["models"] = {key: standby_model(mirror["models"][key], raw) for key in order}
     merged["gateway"] = {**gateway, **mirror.get("gateway", {})}
     quotas = merged["gateway"].get("monthlyTokenQuotas")
@@ -140,7 +152,14 @@ def standby_model(primary: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[st
 def _disagreements(raw: Mapping[str, Any], mirror: Mapping[str, Any], source: str) -> list[ConfigIssue]:
     issues = []
     site = mirror.get("site", {})
-    if _get(raw, "vsphere", "server") == site.get("vcenter") and (
+    host = str(_get(raw, "vsphere", "server", default="")).lower().rstrip(".")
+    primary_host = str(site.get("vcenter", "")).lower().rstrip(".")
+    production = _get(raw, "compliance", "tier", default="production") == "production"
+    if host == primary_host and production:
+        issues.append(ConfigIssue("vsphere.server", _get(raw, "vsphere", "server"),
+                                  f"is the primary's vCenter ({site.get('vcenter')}); a production standby is managed by "
+                                  "its own site's vCenter, or losing the primary's site loses the standby's too"))
+    elif host == primary_host and (
             _get(raw, "vsphere", "computeCluster") == site.get("computeCluster")
             or _get(raw, "tanzu", "supervisorId") == site.get("supervisorId")):
         issues.append(ConfigIssue("vsphere.computeCluster", _get(raw, "vsphere", "computeCluster"),

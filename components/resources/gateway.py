@@ -8,7 +8,8 @@ models the caller's group may use. The request path, filter by filter, is descri
 components/builders/ai_gateway.py; the objects here are, in order of `pulumi up`:
 
 - namespaces and their NetworkPolicies: the gateway (proxies), the Envoy Gateway controller, the
-  AI gateway controller and the rate-limit store (Redis, counters only, nothing persisted);
+  AI gateway controller and the rate-limit store (Redis: counters only, in an append-only file on its own
+  protected volume);
 - the Envoy Gateway Release with the AI gateway's extension hooks and the Redis-backed global rate
   limit, the AI gateway CRD Release and the AI gateway controller Release;
 - the EnvoyProxy (mirrored image, access log), GatewayClass, TLS Secret, the external processor's

@@ -13,15 +13,14 @@ from components.builders import lws
 from components.builders.gateway_pods import gateway_proxy_selector
 from components.builders.monitoring import MONITOR_LABELS, PROMETHEUS_POD_LABELS, prometheus_url
 from components.builders.vllm_pod import (
-    API_KEY_ENTRY,
     API_PORT,
     HF_TOKEN_ENTRY,
     PORT_NAME,
-    PREVIOUS_API_KEY_ENTRY,
     WEIGHTS_IDENTITY,
     accepts_previous_key,
     download_container,
     hf_token_volume,
+    key_entry,
     labels_for,
     pod_security,
     pod_spec,
@@ -113,8 +112,9 @@ class VllmService(pulumi.ComponentResource):
         sends_previous = model.api_key_stage == "prepare"
         self.api_key = previous if sends_previous else current
         self.api_key_generation = f"g{model.api_key_rotation - 1 if sends_previous else model.api_key_rotation}"
-        entries = {API_KEY_ENTRY: current, **({PREVIOUS_API_KEY_ENTRY: previous} if accepts_previous_key(model) else {})}
-        self._secret(f"{name}-api-key", self.api_key_secret_name, entries)
+        # Both slots, always: a rotation rewrites the new generation's entry only (key_entry).
+        self._secret(f"{name}-api-key", self.api_key_secret_name,
+                     {key_entry(model.api_key_rotation): current, key_entry(model.api_key_rotation - 1): previous})
         hf_token_secret = None
         if args.hf_token is not None:
             hf_token_secret = f"{name}-hf-token"

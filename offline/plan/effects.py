@@ -238,6 +238,15 @@ def _workload_effect(step: Step, old: dict, new: dict, cfg: PlatformConfig, key:
         return Effect(step.name, step.type, "in place", "updated in place, no pod restarts")
     inputs = new[(step.type, step.name)]["inputs"]
     strategy = _strategy(inputs)
+    if model is None:
+        if ((inputs.get("spec") or {}).get("strategy") or {}).get("type") == "Recreate":
+            # One pod stopped before its successor starts: the counter store (rate limits) is the case here.
+            closed = cfg.gateway.rate_limit_failure == "closed"
+            return Effect(step.name, step.type, "rolling",
+                          f"{step.name} stopped, then started again (Recreate): for those seconds the gateway "
+                          + ("refuses every request (rateLimitFailure closed)" if closed else
+                             "lets requests through without limits (rateLimitFailure open)"), outage=closed)
+        return Effect(step.name, step.type, "rolling", "rolling as its strategy says; no GPU involved")
     gpus = capacity.layout_of(cfg, model).gpus if model else 1
     if step.type.endswith(":StatefulSet") or (model and model.replicas.min == 1 and str(strategy.get("maxSurge")) in ("0", "")):
         if model and model.replicas.min >= 2:

@@ -256,7 +256,7 @@ def plan(baseline: dict[str, Any], current: dict[str, Any], baseline_label: str 
             replaced_providers.add(record.urn)
         steps.append(step)
     deleted = [r for r in ResourceGraph.from_inventory(baseline).topological_order() if r.urn not in new_by_urn]
-    gone = _deleted_containers(deleted)
+    gone = _deleted_containers(deleted, ResourceGraph.from_inventory(baseline).topological_order())
     for record in reversed(deleted):
         options = record.options or {}
         errors: tuple[str, ...] = (_protected_delete(record.urn),) if options.get("protect") and not record.read else ()
@@ -278,9 +278,14 @@ NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
 CLUSTER_TYPES = ("kubernetes:cluster.x-k8s.io/v1beta1:Cluster", "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster")
 
 
-def _deleted_containers(deleted: list) -> dict[tuple[str, str], str]:
-    """Namespaces (by provider and name) and clusters deleted by the plan, each with how to name it."""
+def _deleted_containers(deleted: list, every: list) -> dict[tuple[str, str], str]:
+    """Namespaces (by provider and name) and clusters deleted by the plan, each with how to name it. A deleted
+    cluster takes what is on the providers of that cluster, not what is on a Supervisor's (which outlives it)."""
     found: dict[tuple[str, str], str] = {}
+    for record in every:
+        if record.type == KUBERNETES_PROVIDER and str((record.inputs or {}).get("clusterIdentifier", "")).startswith(
+                "supervisor/"):
+            found[("supervisor", record.urn)] = ""
     for record in deleted:
         if record.type == NAMESPACE_TYPE:
             name = ((record.inputs or {}).get("metadata") or {}).get("name")
@@ -297,7 +302,9 @@ def _container(record, gone: dict[tuple[str, str], str]) -> str | None:
         else (inputs.get("metadata") or {}).get("namespace")
     if namespace and (record.provider_urn, str(namespace)) in gone:
         return gone[(record.provider_urn, str(namespace))]
-    if record.type.startswith("kubernetes:") and ("cluster", "") in gone:
+    on_supervisor = ("supervisor", record.provider_urn) in gone
+    if record.type.startswith("kubernetes:") and record.type not in CLUSTER_TYPES and not on_supervisor \
+            and ("cluster", "") in gone:
         return gone[("cluster", "")]
     return None
 
