@@ -539,8 +539,10 @@ def redis_pod_spec(image: str, pull_secret: str, service_account: str) -> k8s.co
             name="redis", image=image, args=REDIS_ARGS,
             ports=[core.ContainerPortArgs(name="redis", container_port=REDIS_PORT, protocol="TCP")],
             readiness_probe=probe, liveness_probe=probe,
-            resources=core.ResourceRequirementsArgs(requests={"cpu": "100m", "memory": "256Mi"},
-                                                    limits={"cpu": "500m", "memory": "256Mi"}),
+            # An append-only-file rewrite forks: pages written meanwhile are copied, so the limit leaves room for
+            # twice maxmemory plus the buffers; at maxmemory alone a rewrite under load is OOM-killed.
+            resources=core.ResourceRequirementsArgs(requests={"cpu": "100m", "memory": "512Mi"},
+                                                    limits={"cpu": "500m", "memory": "512Mi"}),
             security_context=core.SecurityContextArgs(
                 allow_privilege_escalation=False, read_only_root_filesystem=True, run_as_non_root=True,
                 capabilities=core.CapabilitiesArgs(drop=["ALL"]), seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault")),
