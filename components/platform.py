@@ -173,6 +173,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
     if cfg.audit.enabled:
         audit = AuditShipping("audit", AuditShippingArgs(
             settings=cfg.audit, cluster=cluster.core, gateway_namespace=cfg.gateway.namespace,
+            evaluation_namespace=cfg.evaluation.namespace if cfg.evaluation.enabled else None,
             privileged_reason=cfg.compliance.privileged_namespaces["logging"],
             access_key_id=secrets["auditS3AccessKeyId"], secret_access_key=secrets["auditS3SecretAccessKey"],
             api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 
 import pytest
 
 from components.config import SECRET_KEYS, ConfigError, parse_config
 from components.resources.access import AUTOMATION_PRIVILEGES, OPERATOR_PRIVILEGES
 from offline.record import Secret
-from offline.run import stack_config
+from offline.run import evaluate, stack_config
+from tests.test_model_change import LLAMA, evaluated, with_candidate
 
 
 def _spec(evaluation, name):
@@ -172,3 +175,21 @@ def test_gateway_namespace_must_be_admitted():
     raw["gateway"] = {**raw["gateway"], "namespace": "edge"}
     with pytest.raises(ConfigError, match="gateway.namespace: 'edge': must be one of tanzu.gatewayNamespaces"):
         parse_config(raw, [s.key for s in SECRET_KEYS])
+
+
+def test_the_evaluation_jobs_log_ships_to_the_audit_store_only_where_evaluation_runs(prod):
+    """The answers behind a promotion's record are kept with the trail, from the Job's own container log."""
+    assert "in-evaluation" not in prod.graph.named("audit-fluent-bit").inputs["values"]["config"]["inputs"]
+    canary = evaluate("prod", evaluated(with_candidate(stack_config("prod"))))
+    config = canary.graph.named("audit-fluent-bit").inputs["values"]["config"]
+    (path,) = re.findall(r"Alias in-evaluation\n    Tag audit.evaluation\n    Path (\S+)\n", config["inputs"])
+    job = canary.graph.named(f"evaluation-{LLAMA}").inputs
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    # The kubelet's log file name for that Job's pod: <pod>_<namespace>_<container>-<container id>.log.
+    log = f"/var/log/containers/{job['metadata']['name']}-x7k2p_{job['metadata']['namespace']}_{container['name']}-" \
+          f"{'0f' * 32}.log"
+    assert fnmatch.fnmatch(log, path)
+    assert not fnmatch.fnmatch(log.replace(job["metadata"]["namespace"], "api-gateway"), path)
+    output = re.search(r"Alias s3-evaluation\n    Match audit.evaluation\n(.*?)(\n\n|\Z)", config["outputs"], re.S)
+    assert output and "s3_key_format /onprem-llm/logs/%Y-%m-%d/evaluation/" in output.group(1)
+    assert "tls.verify On" in output.group(1) and "bucket llm-platform-audit" in output.group(1)

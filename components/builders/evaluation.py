@@ -13,6 +13,9 @@ from components.builders.vllm_pod import container_security, pod_security
 from components.config import ModelConfig
 from components.config.model import EvaluationConfig
 
+CONTAINER = "evaluate"
+"""The evaluation container: its log (every answer and the record) is shipped to the audit store by name."""
+
 SCRIPTS_DIR = "/evaluation"
 SCRIPT_ENTRY = "evaluate_model.py"
 QUESTIONS_ENTRY = "questions.json"
@@ -42,7 +45,7 @@ def pod_spec(model: ModelConfig, role: str, settings: EvaluationConfig, base_url
             secret_name=secret, default_mode=0o400, items=[k8s.core.v1.KeyToPathArgs(key=entry, path=entry)]))
 
     container = k8s.core.v1.ContainerArgs(
-        name="evaluate", image=model.image.reference, image_pull_policy="IfNotPresent",
+        name=CONTAINER, image=model.image.reference, image_pull_policy="IfNotPresent",
         command=["python3", f"{SCRIPTS_DIR}/{SCRIPT_ENTRY}"],
         env=[
             _env("GATEWAY_BASE_URL", base_url), _env("MODEL_NAME", model.served_model_name),

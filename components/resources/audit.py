@@ -26,6 +26,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.builders import evaluation
 from components.builders import k8s as _k8s
 from components.builders.charts import release_args
 from components.builders.monitoring import MONITOR_LABELS
@@ -75,6 +76,8 @@ class AuditShippingArgs:
     """Prefix of this cluster's objects in the bucket (each site seals its own chain)."""
     monitoring: pulumi.Resource | None = None
     """The Release that installs the ServiceMonitor CRD; the shipper's metrics are scraped only with it."""
+    evaluation_namespace: str | None = None
+    """Where the evaluation Jobs run (evaluation enabled): their logs, the answers behind a promotion's record, ship too."""
 
 
 def credentials_file(profiles: dict[str, tuple[str, str]]) -> str:
@@ -127,7 +130,8 @@ class AuditShipping(pulumi.ComponentResource):
             **release_args(chart, cluster.registry),
             namespace=NAMESPACE,
             values=fluent_bit_values(settings, cluster.registry_server, args.gateway_namespace, args.monitoring is not None,
-                                     args.prefix, trust_bundle=bool(cluster.trust_bundle)),
+                                     args.prefix, trust_bundle=bool(cluster.trust_bundle),
+                                     evaluation_namespace=args.evaluation_namespace),
             timeout=waits.release_seconds(cluster.waits),
             # Nothing ships before the bucket is known to lock every object (the Job must succeed first);
             # the chart renders its ServiceMonitor only when the monitoring API exists at install time.
@@ -283,8 +287,13 @@ BUFFER_LIMIT_MB_PER_STREAM = 512
 """Unsent logs each stream may hold on a node before the oldest are dropped (and the alert fires)."""
 
 
+def evaluation_log_glob(namespace: str) -> str:
+    """The kubelet's name for an evaluation container's log: <pod>_<namespace>_<container>-<container id>.log."""
+    return f"/var/log/containers/*_{namespace}_{evaluation.CONTAINER}-*.log"
+
+
 def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: str, monitored: bool,
-                      prefix: str = PREFIX, trust_bundle: bool = False) -> dict:
+                      prefix: str = PREFIX, trust_bundle: bool = False, evaluation_namespace: str | None = None) -> dict:
     host = settings.s3_url.removeprefix("https://").split("/", 1)[0]
     # With the site's CA, the audit store's certificate is verified against it (ConfigMap site-trust-bundle).
     ca_file = f"    tls.ca_file {_k8s.TRUST_BUNDLE_FILE}\n" if trust_bundle else ""
@@ -341,6 +350,9 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
                 "[INPUT]\n    Name tail\n    Alias in-gateway\n    Tag audit.gateway\n"
                 f"    Path /var/log/containers/*_{gateway_namespace}_envoy-*.log\n    multiline.parser cri\n"
                 f"    DB /buffers/gateway.db\n{tail_common}"
+                + (f"\n[INPUT]\n    Name tail\n    Alias in-evaluation\n    Tag audit.evaluation\n"
+                   f"    Path {evaluation_log_glob(evaluation_namespace)}\n    multiline.parser cri\n"
+                   f"    DB /buffers/evaluation.db\n{tail_common}" if evaluation_namespace else "")
             ),
             "filters": "",
             "outputs": (
@@ -348,6 +360,8 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
                 f"    s3_key_format /{prefix}/logs/%Y-%m-%d/apiserver/%H-%M-%S-$UUID.gz\n\n"
                 f"[OUTPUT]\n    Name s3\n    Alias s3-gateway\n    Match audit.gateway\n{s3_common}"
                 f"    s3_key_format /{prefix}/logs/%Y-%m-%d/gateway/%H-%M-%S-$UUID.gz\n"
+                + (f"\n[OUTPUT]\n    Name s3\n    Alias s3-evaluation\n    Match audit.evaluation\n{s3_common}"
+                   f"    s3_key_format /{prefix}/logs/%Y-%m-%d/evaluation/%H-%M-%S-$UUID.gz\n" if evaluation_namespace else "")
             ),
         },
         # Host of the audit store, for operators reading the values.
