@@ -8,6 +8,7 @@ verification, holding only the public key, reports exactly that.
 from __future__ import annotations
 
 import datetime
+import gzip
 import json
 
 import boto3
@@ -17,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from moto import mock_aws
 
 from components.jobs import audit_manifest as am
+from components.jobs import evaluate_model
 
 BUCKET, ANCHORS, PREFIX = "audit", "anchors", "onprem-llm"
 DAY1, DAY2, DAY3 = datetime.date(2026, 11, 24), datetime.date(2026, 11, 25), datetime.date(2026, 11, 26)
@@ -196,7 +198,6 @@ def test_keys_load_from_pem_and_wrong_kinds_are_refused():
 
 
 def _gz_lines(*records):
-    import gzip
     return gzip.compress("".join(json.dumps({"date": 1.0, "log": json.dumps(r)}) + "\n" for r in records).encode())
 
 
@@ -219,3 +220,21 @@ def test_sealing_reports_prompt_content_in_the_access_log(s3):
     s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/2026-11-24/gateway/a.gz", Body=body, ContentMD5=am._content_md5(body))
     assert am.write_manifest(s3, BUCKET, PREFIX, DAY1, PRIVATE)["contentFindings"] == [
         f"{PREFIX}/logs/2026-11-24/gateway/a.gz: an access log record holds request or response content"]
+
+
+def test_sealing_reports_an_evaluation_log_line_other_than_the_record(s3):
+    record = evaluate_model.audit_line({"model": "m", "revisionRole": "candidate", "score": 1.0, "passed": True,
+                                        "answers": [{"id": "q1", "answer": "O-", "correct": True}]})
+    assert "answers" not in json.loads(record.removeprefix(am.EVALUATION_MARKER))
+    kept = gzip.compress((json.dumps({"date": 1.0, "log": record}) + "\n").encode())
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/2026-11-24/evaluation/a.gz", Body=kept, ContentMD5=am._content_md5(kept))
+    assert am.write_manifest(s3, BUCKET, PREFIX, DAY1, PRIVATE)["contentFindings"] == []
+    leaked = gzip.compress((json.dumps({"date": 1.0, "log": '{"id": "q1", "answer": "O-"}'}) + "\n").encode())
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/2026-11-25/evaluation/b.gz", Body=leaked,
+                  ContentMD5=am._content_md5(leaked))
+    assert am.write_manifest(s3, BUCKET, PREFIX, DAY2, PRIVATE)["contentFindings"] == [
+        f"{PREFIX}/logs/2026-11-25/evaluation/b.gz: an evaluation log record other than the record line (prompts or answers)"]
+
+
+def test_the_seal_knows_the_marker_the_evaluation_prints():
+    assert am.EVALUATION_MARKER == evaluate_model.AUDIT_MARKER

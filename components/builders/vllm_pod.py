@@ -34,6 +34,8 @@ def key_entry(generation: int) -> str:
     """The Secret entry holding a key generation. Both entries always exist and a rotation rewrites only the new
     generation's, so a pod that restarts on an older template still reads the keys it was made to accept."""
     return API_KEY_ENTRY if generation % 2 == 0 else ODD_API_KEY_ENTRY
+
+
 HF_TOKEN_ENTRY = "token"
 HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 """The Hugging Face token is a file here (huggingface_hub reads HF_TOKEN_PATH), never an environment variable."""

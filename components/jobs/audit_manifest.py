@@ -160,15 +160,33 @@ PROMPT_FIELDS = ("messages", "prompt", "input", "choices", "completion", "reques
 """Fields of an OpenAI request or response: none may appear in the gateway's access log."""
 
 
-def _records(body: bytes):
-    """The JSON records of one shipped object (gzip of JSON lines; Fluent Bit puts the raw line under `log`)."""
+EVALUATION_MARKER = "EVALUATION-RECORD "
+"""The one line of an evaluation Job's log the shipper keeps (components/jobs/evaluate_model.py prints it)."""
+
+
+def _lines(body: bytes) -> list[str]:
     import gzip
 
     try:
-        text = gzip.decompress(body).decode("utf-8", "replace")
+        return gzip.decompress(body).decode("utf-8", "replace").splitlines()
     except OSError:
-        text = body.decode("utf-8", "replace")
-    for line in text.splitlines():
+        return body.decode("utf-8", "replace").splitlines()
+
+
+def _shipped_lines(body: bytes):
+    """The raw log line of each shipped record (Fluent Bit's `log` key)."""
+    for line in _lines(body):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("log"), str):
+            yield record["log"]
+
+
+def _records(body: bytes):
+    """The JSON records of one shipped object (gzip of JSON lines; Fluent Bit puts the raw line under `log`)."""
+    for line in _lines(body):
         try:
             record = json.loads(line)
         except ValueError:
@@ -199,6 +217,9 @@ def content_findings(key: str, body: bytes) -> list[str]:
                             f"{record.get('level')} (payload in the audit log)")
         if "/gateway/" in key and any(field in record for field in PROMPT_FIELDS):
             findings.append(f"{key}: an access log record holds request or response content")
+    if f"/{LOGS}/" in key and "/evaluation/" in key and any(
+            not line.startswith(EVALUATION_MARKER) for line in _shipped_lines(body)):
+        findings.append(f"{key}: an evaluation log record other than the record line (prompts or answers)")
     return sorted(set(findings))
 
 

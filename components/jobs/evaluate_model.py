@@ -89,6 +89,16 @@ def record(questions: dict[str, Any], answers: dict[str, str], *, model: str, ro
             "passed": score >= pass_score, "answers": graded}
 
 
+AUDIT_MARKER = "EVALUATION-RECORD "
+"""Prefix of the one log line the audit trail keeps: the record without prompts or answers."""
+
+
+def audit_line(result: dict[str, Any]) -> str:
+    """What the audit store keeps of a run: score, verdict and digests; the answers stay in the Job's own log."""
+    kept = {k: v for k, v in result.items() if k != "answers"}
+    return AUDIT_MARKER + json.dumps({**kept, "resultDigest": canonical_digest(result)}, sort_keys=True)
+
+
 def summary(result: dict[str, Any]) -> str:
     """The lines an operator copies into the stack config, with the record's digest."""
     return "\n".join([
@@ -141,6 +151,7 @@ def main() -> int:
                     pass_score=float(os.environ["PASS_SCORE"]))
     print(json.dumps(result, sort_keys=True))
     print(summary(result))
+    print(audit_line(result))
     return 0 if result["passed"] else 1
 
 

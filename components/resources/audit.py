@@ -32,6 +32,7 @@ from components.builders.charts import release_args
 from components.builders.monitoring import MONITOR_LABELS
 from components.builders.vllm_pod import container_security, pod_security
 from components.config.model import AuditConfig
+from components.jobs.evaluate_model import AUDIT_MARKER
 from components.planning import waits
 from components.planning.monitoring.rules import MANIFEST_CRONJOB
 from components.resources.tanzu_cluster import ClusterCore
@@ -354,7 +355,9 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
                    f"    Path {evaluation_log_glob(evaluation_namespace)}\n    multiline.parser cri\n"
                    f"    DB /buffers/evaluation.db\n{tail_common}" if evaluation_namespace else "")
             ),
-            "filters": "",
+            # Of an evaluation Job's log only its record line is kept: prompts and answers never reach the locked store.
+            "filters": (f"[FILTER]\n    Name grep\n    Alias keep-evaluation-record\n    Match audit.evaluation\n"
+                        f"    Regex log ^{AUDIT_MARKER.strip()}\\s\n" if evaluation_namespace else ""),
             "outputs": (
                 f"[OUTPUT]\n    Name s3\n    Alias s3-apiserver\n    Match audit.apiserver\n{s3_common}"
                 f"    s3_key_format /{prefix}/logs/%Y-%m-%d/apiserver/%H-%M-%S-$UUID.gz\n\n"

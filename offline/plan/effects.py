@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.builders.ai_gateway import REDIS_NAMESPACE
 from components.config import PlatformConfig
 from components.planning import capacity, waits
 from offline.plan.update import Plan, Step
@@ -222,6 +223,12 @@ def _strategy(inputs: dict[str, Any]) -> dict[str, Any]:
             or (spec.get("rolloutStrategy") or {}).get("rollingUpdateConfiguration") or {})
 
 
+def _is_counter_store(inputs: dict) -> bool:
+    spec = inputs.get("spec") or {}
+    return ((inputs.get("metadata") or {}).get("namespace") == REDIS_NAMESPACE
+            and (spec.get("strategy") or {}).get("type") == "Recreate")
+
+
 def _workload_effect(step: Step, old: dict, new: dict, cfg: PlatformConfig, key: str | None,
                      free_at_max: int) -> Effect:
     model = cfg.models.get(key) if key else None
@@ -238,15 +245,14 @@ def _workload_effect(step: Step, old: dict, new: dict, cfg: PlatformConfig, key:
         return Effect(step.name, step.type, "in place", "updated in place, no pod restarts")
     inputs = new[(step.type, step.name)]["inputs"]
     strategy = _strategy(inputs)
-    if model is None:
-        if ((inputs.get("spec") or {}).get("strategy") or {}).get("type") == "Recreate":
-            # One pod stopped before its successor starts: the counter store (rate limits) is the case here.
-            closed = cfg.gateway.rate_limit_failure == "closed"
-            return Effect(step.name, step.type, "rolling",
-                          f"{step.name} stopped, then started again (Recreate): for those seconds the gateway "
-                          + ("refuses every request (rateLimitFailure closed)" if closed else
-                             "lets requests through without limits (rateLimitFailure open)"), outage=closed)
-        return Effect(step.name, step.type, "rolling", "rolling as its strategy says; no GPU involved")
+    if model is None and _is_counter_store(inputs):
+        # One pod stopped before its successor starts (one ReadWriteOnce volume): the rate-limit counters are gone
+        # for those seconds, and the gateway does what rateLimitFailure says.
+        closed = cfg.gateway.rate_limit_failure == "closed"
+        return Effect(step.name, step.type, "rolling",
+                      f"{step.name} stopped, then started again (Recreate): for those seconds the gateway "
+                      + ("refuses every request (rateLimitFailure closed)" if closed else
+                         "lets requests through without limits (rateLimitFailure open)"), outage=closed)
     gpus = capacity.layout_of(cfg, model).gpus if model else 1
     if step.type.endswith(":StatefulSet") or (model and model.replicas.min == 1 and str(strategy.get("maxSurge")) in ("0", "")):
         if model and model.replicas.min >= 2:

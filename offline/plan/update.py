@@ -36,6 +36,7 @@ from typing import Any
 from offline.checks.crds import Schemas, is_custom
 from offline.graph import ResourceGraph
 from offline.plan.diffs import ABSENT, Change, changes, delete_before_replace, format_path, verdict, without_ignored
+from offline.plan.up import SUPERVISOR_IDENTIFIER
 from offline.record import REDACTED
 from offline.urns import canonical_inventory
 
@@ -284,7 +285,7 @@ def _deleted_containers(deleted: list, every: list) -> dict[tuple[str, str], str
     found: dict[tuple[str, str], str] = {}
     for record in every:
         if record.type == KUBERNETES_PROVIDER and str((record.inputs or {}).get("clusterIdentifier", "")).startswith(
-                "supervisor/"):
+                SUPERVISOR_IDENTIFIER):
             found[("supervisor", record.urn)] = ""
     for record in deleted:
         if record.type == NAMESPACE_TYPE:
