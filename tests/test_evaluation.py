@@ -151,6 +151,7 @@ def test_the_job_asks_each_question_as_a_user_of_the_pinned_revision_and_prints_
     record = json.loads(result.stdout.splitlines()[0])
     assert record["score"] == 0.75 and record["passed"] and record["revisionRole"] == "candidate"
     assert result.stdout.splitlines()[-1] == f"  resultDigest: {ev.canonical_digest(record)}"
+    assert result.stdout.splitlines()[1] == ev.audit_line(record), "the one line the audit store keeps"
     # Below the pass score the Job fails, so `kubectl get job` shows it too.
     env["PASS_SCORE"] = "0.9"
     assert subprocess.run([sys.executable, str(ROOT / "components/jobs/evaluate_model.py")], env=env,
