@@ -173,25 +173,26 @@ def _lines(body: bytes) -> list[str]:
         return body.decode("utf-8", "replace").splitlines()
 
 
-def _shipped_lines(body: bytes):
-    """The raw log line of each shipped record (Fluent Bit's `log` key)."""
+def _shipped(body: bytes):
+    """Fluent Bit's records of one shipped object (JSON lines; the raw log line under `log`)."""
     for line in _lines(body):
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and isinstance(record.get("log"), str):
-            yield record["log"]
+        if isinstance(record, dict):
+            yield record
+
+
+def _shipped_lines(body: bytes):
+    """The raw log line of each shipped record."""
+    return (r["log"] for r in _shipped(body) if isinstance(r.get("log"), str))
 
 
 def _records(body: bytes):
-    """The JSON records of one shipped object (gzip of JSON lines; Fluent Bit puts the raw line under `log`)."""
-    for line in _lines(body):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        inner = record.get("log") if isinstance(record, dict) else None
+    """The JSON records of one shipped object: the logged JSON where the raw line is JSON, else the record itself."""
+    for record in _shipped(body):
+        inner = record.get("log")
         if isinstance(inner, str):
             try:
                 record = json.loads(inner)
