@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
-import re
 
 import pytest
 
 from components.config import SECRET_KEYS, ConfigError, parse_config
-from components.jobs import evaluate_model
 from components.resources.access import AUTOMATION_PRIVILEGES, OPERATOR_PRIVILEGES
 from offline.record import Secret
-from offline.run import evaluate, stack_config
-from tests.test_model_change import LLAMA, evaluated, with_candidate
+from offline.run import stack_config
 
 
 def _spec(evaluation, name):
@@ -177,28 +173,3 @@ def test_gateway_namespace_must_be_admitted():
     with pytest.raises(ConfigError, match="gateway.namespace: 'edge': must be one of tanzu.gatewayNamespaces"):
         parse_config(raw, [s.key for s in SECRET_KEYS])
 
-
-def test_the_evaluation_jobs_log_ships_to_the_audit_store_only_where_evaluation_runs(prod):
-    """The answers behind a promotion's record are kept with the trail, from the Job's own container log."""
-    assert "in-evaluation" not in prod.graph.named("audit-fluent-bit").inputs["values"]["config"]["inputs"]
-    canary = evaluate("prod", evaluated(with_candidate(stack_config("prod"))))
-    config = canary.graph.named("audit-fluent-bit").inputs["values"]["config"]
-    (path,) = re.findall(r"Alias in-evaluation\n    Tag audit.evaluation\n    Path (\S+)\n", config["inputs"])
-    job = canary.graph.named(f"evaluation-{LLAMA}").inputs
-    (container,) = job["spec"]["template"]["spec"]["containers"]
-    # The kubelet's log file name for that Job's pod: <pod>_<namespace>_<container>-<container id>.log.
-    log = f"/var/log/containers/{job['metadata']['name']}-x7k2p_{job['metadata']['namespace']}_{container['name']}-" \
-          f"{'0f' * 32}.log"
-    assert fnmatch.fnmatch(log, path)
-    assert not fnmatch.fnmatch(log.replace(job["metadata"]["namespace"], "api-gateway"), path)
-    # Only the record line passes the shipper's filter: the answers and prompts stay in the Job's own log.
-    (pattern,) = re.findall(r"Name grep\n    Alias keep-evaluation-record\n    Match audit.evaluation\n    Regex log (\S+)\n",
-                            config["filters"])
-    result = evaluate_model.record({"questions": [{"id": "q1", "prompt": "Blood type?", "expect": {"exact": "O-"}}]},
-                                   {"q1": "O-"}, model=LLAMA, role="candidate", weights="sha256:ab", pass_score=0.9)
-    printed = [json.dumps(result, sort_keys=True), *evaluate_model.summary(result).splitlines(),
-               evaluate_model.audit_line(result)]
-    assert [line for line in printed if re.match(pattern, line)] == [evaluate_model.audit_line(result)]
-    output = re.search(r"Alias s3-evaluation\n    Match audit.evaluation\n(.*?)(\n\n|\Z)", config["outputs"], re.S)
-    assert output and "s3_key_format /onprem-llm/logs/%Y-%m-%d/evaluation/" in output.group(1)
-    assert "tls.verify On" in output.group(1) and "bucket llm-platform-audit" in output.group(1)
