@@ -69,13 +69,15 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         return Platform(cfg, None, None, {}, None, None, None, None, None, None)
     site = site_name(cfg)
     host_pool = GpuHostPool(site, GpuHostPoolArgs(
-        vsphere=cfg.vsphere, pool=cfg.gpu_pool, password=secrets["vspherePassword"], gpu_nodes=cfg.gpu_nodes_now))
+        vsphere=cfg.vsphere, pool=cfg.gpu_pool, password=secrets["vspherePassword"], gpu_nodes=cfg.gpu_nodes_now,
+        trust_bundle=cfg.site.trust_bundle))
     cluster = TanzuCluster(
         site,
         TanzuClusterArgs(
             tanzu=cfg.tanzu, addons=cfg.addons, pool=cfg.gpu_pool, host_pool=host_pool,
             privileged_namespaces=cfg.compliance.privileged_namespaces,
             supervisor_kubeconfig=secrets["supervisorKubeconfig"],
+            namespace_grants=cfg.namespace_grants,
             registry_password=secrets["registryPassword"],
             nls_client_token=secrets.get("nlsClientToken"),
             waits=cfg.waits,

@@ -29,6 +29,8 @@ KUBECONFIG_KEYS = ("supervisorKubeconfig",)
 VSPHERE_NAMESPACE = "vsphere:index/namespace:Namespace"
 GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 ENTITY_PERMISSIONS = "vsphere:index/entityPermissions:EntityPermissions"
+DYNAMIC = "pulumi-python:dynamic:Resource"
+"""The program's own providers (the vSphere Namespace's access entries, through vCenter's REST API)."""
 # Direct permissions every vCenter entity the stack did not create carries before the deployment: the
 # administrators' own grants, which a stack must never take over.
 PREEXISTING_GRANTS = (
@@ -293,6 +295,8 @@ class FakeWorld:
         """A resource this deployment created (or, for an existing stack, manages) now exists."""
         if typ == VSPHERE_NAMESPACE:
             self._check_new_namespace(inputs)
+        if typ == DYNAMIC and "server" in inputs and "namespace" in inputs:
+            self._check_namespace_grant(inputs)
         self._created[(typ, resource_id)] = inputs
         if typ == "vsphere:index/resourcePool:ResourcePool":
             self._created_pools.add(inputs.get("name", ""))
@@ -313,6 +317,16 @@ class FakeWorld:
                                    f"({self.inventory_source}); a stack creates its own, so choose another "
                                    "tanzu.supervisorNamespace (or import the existing one into the stack's state)")
 
+    def _check_namespace_grant(self, inputs: dict[str, Any]) -> None:
+        """A namespace access entry is a REST call to vCenter: it needs the site up and the namespace there."""
+        server, namespace = inputs["server"], inputs["namespace"]
+        if self._down(server):
+            raise Unreachable(f"logging in to vCenter {server}: cannot reach vCenter {server}: timed out (site {server} is "
+                              "marked unreachable)")
+        if not any(typ == VSPHERE_NAMESPACE and created.get("name") == namespace for (typ, _), created in self._created.items()):
+            raise LookupFailed(f"granting {inputs.get('role')} on vSphere Namespace {namespace}: vCenter answered 404 "
+                               "(not_found: namespace cannot be located); the grant must wait for the namespace")
+
     def computed_state(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Outputs a real provider would compute on create, merged over the echoed inputs."""
         if typ == GATEWAY_TYPE:
@@ -322,6 +336,8 @@ class FakeWorld:
                                          "conditions": [{"type": "Programmed", "status": "True"}]}}
         if typ == ENTITY_PERMISSIONS:
             return {**inputs, "permissions": self.entity_permissions(inputs)}
+        if typ == DYNAMIC and "subjectType" in inputs:
+            return {**inputs, "adopted": False}
         if typ == "random:index/randomPassword:RandomPassword":
             length = int(inputs.get("length", 32))
             value = (_digest(self.stack, name, "password", length=64) * 4)[:length]

@@ -32,6 +32,8 @@ RANKS: dict[str, int] = {
     "components.planning.*": 1,       # pure planning: sizing, capacity, DR, exceptions, monitoring
     "components.outputs": 1,          # the outputs contract
     "components.versions": 1,         # reader of artifacts.lock.json: every pinned chart, CRD and image
+    "components.vcenter_api": 1,      # a client of vCenter's REST API, for what pulumi-vsphere does not manage
+    "components.supervisor_login": 1,  # how long the Supervisor login lasts
     "components.config": 2,           # load_config: the models plus the cross-field rules
     "components.config.rules": 2,     # cross-field rules, which use planning
     "components.builders.*": 3,       # Kubernetes objects and chart values

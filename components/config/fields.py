@@ -681,6 +681,18 @@ def group_name(value: str) -> str:
     return value
 
 
+def vsphere_principal(value: str) -> str:
+    """A vCenter user or group as vCenter's namespace access API splits it: a domain and a name (AD group names
+    may hold blanks)."""
+    if not value or value != value.strip() or any(c in value for c in "\r\n\t"):
+        raise ValueError("is empty, padded or spans lines; give one vCenter user or group, e.g. "
+                         "'HOSPITAL.EXAMPLE\\llm-operators'")
+    if re.fullmatch(r"[^\\@\s]+\\[^\\@]+", value) or re.fullmatch(r"[^\\@\s]+@[^\\@\s]+", value):
+        return value
+    raise ValueError("is a vCenter user or group as DOMAIN\\name or name@domain, e.g. 'HOSPITAL.EXAMPLE\\llm-operators' "
+                     "or 'svc-llm-platform@vsphere.local' (in YAML, unquoted or in single quotes)")
+
+
 def vsphere_group(value: str) -> str:
     group_name(value)
     if re.fullmatch(r"[^\\@\s]+\\[^\\@]+", value) or re.fullmatch(r"[^\\@\s]+@[^\\@\s]+", value):

@@ -156,6 +156,18 @@ class RegistryConfig(_Model):
     )
 
 
+class NamespaceGrantConfig(_Model):
+    """One principal's role on the vSphere Namespace the program creates (vCenter's namespace permissions)."""
+
+    principal: Annotated[str, checked(f.vsphere_principal)] = Field(
+        description="vCenter user or group, DOMAIN\\name or name@domain (an SSO domain or the Supervisor's identity "
+        "source), e.g. HOSPITAL.EXAMPLE\\llm-operators.")
+    type: Literal["user", "group"] = Field(description="`user` or `group`.")
+    role: Literal["view", "edit", "owner"] = Field(
+        description="`view` (read the namespace), `edit` (create and change what runs in it, the workload cluster "
+        "included) or `owner` (also change and delete the namespace itself).")
+
+
 class TanzuConfig(_Model):
     """The Supervisor namespace and the workload cluster."""
 
@@ -203,6 +215,12 @@ class TanzuConfig(_Model):
         "The model port admits only the gateway's proxy pods (and Prometheus), whatever this lists: consumers call "
         "the gateway with their own tokens. Default: [api-gateway].",
     )
+    namespace_access: tuple[NamespaceGrantConfig, ...] | None = Field(
+        None,
+        description="Who may use the vSphere Namespace: one entry per principal, granted through vCenter's namespace "
+        "access API entry by entry (entries other principals hold are never touched). The identity behind "
+        "supervisorKubeconfig needs `edit` to create the workload cluster unless it is a vCenter administrator. "
+        "Default: vsphere.user `edit` and access.vsphereOperatorGroup `view`.")
     registry: RegistryConfig = Field(description="Private image registry and its pull account.")
     api_server_cidrs: Cidrs = Field(
         ("0.0.0.0/0",),
@@ -1164,6 +1182,15 @@ class PlatformConfig(_Model):
     @property
     def standby(self) -> bool:
         return self.site.role == "standby"
+
+    @property
+    def namespace_grants(self) -> tuple[NamespaceGrantConfig, ...]:
+        """The vSphere Namespace's access entries: tanzu.namespaceAccess, or the automation account (it creates the
+        cluster) with edit and the vCenter operator group with view."""
+        if self.tanzu.namespace_access is not None:
+            return self.tanzu.namespace_access
+        return (NamespaceGrantConfig(principal=self.vsphere.user, type="user", role="edit"),
+                NamespaceGrantConfig(principal=self.access.vsphere_operator_group, type="group", role="view"))
 
     @property
     def deploys_site(self) -> bool:

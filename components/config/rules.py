@@ -639,6 +639,29 @@ def _rule_groups_separate(c: PlatformConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _rule_namespace_access(c: PlatformConfig) -> list[ConfigIssue]:
+    """One entry per principal (vCenter keeps one role each), and someone who may create the cluster."""
+    grants = c.tanzu.namespace_access
+    if grants is None:
+        return []
+    issues, seen = [], {}
+    for i, grant in enumerate(grants):
+        key = (grant.principal.lower(), grant.type)
+        if key in seen:
+            issues.append(ConfigIssue(
+                f"tanzu.namespaceAccess[{i}].principal", grant.principal,
+                f"is also tanzu.namespaceAccess[{seen[key]}]: vCenter keeps one role per principal; keep one entry "
+                "with the role it needs"))
+        seen.setdefault(key, i)
+    if not any(grant.role in ("edit", "owner") for grant in grants):
+        issues.append(ConfigIssue(
+            "tanzu.namespaceAccess", [g.principal for g in grants],
+            "grants no one edit: the identity behind supervisorKubeconfig could not create the workload cluster "
+            f"(unless it is a vCenter administrator); add it with role edit, e.g. {{principal: '{c.vsphere.user}', "
+            "type: user, role: edit}"))
+    return issues
+
+
 def _rule_networks(c: PlatformConfig) -> list[ConfigIssue]:
     """Pod and service CIDRs fit the cluster and collide with nothing the cluster must reach."""
     t = c.tanzu
@@ -1299,6 +1322,7 @@ RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_no_open_network,
     _rule_gateway,
     _rule_groups_separate,
+    _rule_namespace_access,
     _rule_networks,
     _rule_weights_fit_volume,
     _rule_traffic_shares,

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_vsphere as vsphere
 
 from components.config import GpuPoolConfig, VsphereConfig
+from components.resources.namespace_access import VcenterConnection
 
 TYPE = "onprem:platform:GpuHostPool"
 PLATFORM_TAG = "llm-platform"
@@ -23,6 +24,8 @@ class GpuHostPoolArgs:
     """Password of ``vsphere.user``; a Pulumi secret."""
     gpu_nodes: int | None = None
     """Override of ``pool.nodes`` (a standby keeping fewer until failover). Default: ``pool.nodes``."""
+    trust_bundle: str | None = None
+    """The site's CA certificates (PEM) that vCenter's certificate chains to. Default: the system's CAs."""
 
 
 class GpuHostPool(pulumi.ComponentResource):
@@ -30,6 +33,8 @@ class GpuHostPool(pulumi.ComponentResource):
 
     provider: vsphere.Provider
     """Explicit provider for this vCenter; every vSphere child uses it."""
+    vcenter: VcenterConnection
+    """The same vCenter for calls pulumi-vsphere has no resource for (the vSphere Namespace's access list)."""
     datacenter_id: pulumi.Output[str]
     compute_cluster_id: pulumi.Output[str]
     datastore_id: pulumi.Output[str]
@@ -69,6 +74,8 @@ class GpuHostPool(pulumi.ComponentResource):
             allow_unverified_ssl=site.allow_unverified_ssl,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.vcenter = VcenterConnection(server=site.server, user=site.user, password=args.password,
+                                         allow_unverified_ssl=site.allow_unverified_ssl, ca_bundle=args.trust_bundle)
         invoke = pulumi.InvokeOptions(provider=self.provider, parent=self)
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -17,11 +18,18 @@ from components.builders.gpu_operator import GRIDD_CONF, LICENSING_SECRET, gpu_o
 from components.builders.k8s import PULL_SECRET
 from components.builders.monitoring import PROMETHEUS_PORT
 from components.config import AddonsConfig, GpuPoolConfig, TanzuConfig
-from components.config.model import RegistryConfig, WaitsConfig
+from components.config.model import NamespaceGrantConfig, RegistryConfig, WaitsConfig
 from components.planning import waits
 from components.resources.gpu_host_pool import GpuHostPool
+from components.resources.namespace_access import NamespaceAccess
+from components.supervisor_login import LoginExpired, require_login_lasts
 
 TYPE = "onprem:platform:TanzuCluster"
+
+
+def _grant_suffix(principal: str) -> str:
+    """A principal as part of a resource name: HOSPITAL.EXAMPLE\\llm-operators -> hospital-example-llm-operators."""
+    return re.sub(r"[^a-z0-9]+", "-", principal.lower()).strip("-")
 LWS_IMAGE = "registry.k8s.io/lws/lws"
 """The LeaderWorkerSet controller image the chart pulls (its values.yaml), mirrored under the same path."""
 LWS_WEBHOOK_PORT = 9443
@@ -73,6 +81,8 @@ class TanzuClusterArgs:
     """Namespaces allowed the privileged Pod Security level, with the reason (compliance config)."""
     supervisor_kubeconfig: pulumi.Input[str]
     """Kubeconfig with rights in the vSphere Namespace; a Pulumi secret."""
+    namespace_grants: tuple[NamespaceGrantConfig, ...]
+    """The vSphere Namespace's access entries (``PlatformConfig.namespace_grants``)."""
     registry_password: pulumi.Input[str]
     """Password of the registry robot account; a Pulumi secret."""
     nls_client_token: pulumi.Input[str] | None = None
@@ -114,10 +124,24 @@ class TanzuCluster(pulumi.ComponentResource):
             vm_services=[vsphere.NamespaceVmServiceArgs(vm_classes=[shape.gpu_vm_class, shape.system_vm_class])],
             opts=pulumi.ResourceOptions(parent=self, provider=host_pool.provider),
         )
+        # vCenter grants namespace access per principal; the identity behind the Supervisor kubeconfig needs its
+        # entry before it may create anything there.
+        grants = [
+            NamespaceAccess(
+                f"{name}-namespace-access-{grant.type}-{_grant_suffix(grant.principal)}", host_pool.vcenter,
+                vsphere_namespace.name, grant.principal, grant.type.upper(), grant.role.upper(),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[vsphere_namespace]),
+            )
+            for grant in args.namespace_grants
+        ]
+        # The Supervisor login must outlast the longest wait on the Supervisor: the cluster's create or roll.
+        nodes = (tanzu.control_plane.replicas, shape.gpu_nodes + shape.system_nodes)
+        supervisor_wait = max(waits.cluster_create_seconds(*nodes, args.waits), waits.cluster_update_seconds(*nodes, args.waits))
         supervisor = k8s.Provider(
             f"{name}-supervisor",
             kubeconfig=pulumi.Output.secret(args.supervisor_kubeconfig).apply(
-                lambda text: require_kubeconfig(text, "the Supervisor kubeconfig (secret config)")
+                lambda text: _login_lasting(require_kubeconfig(text, "the Supervisor kubeconfig (secret config)"),
+                                            supervisor_wait)
             ),
             namespace=tanzu.supervisor_namespace,
             enable_server_side_apply=True,
@@ -126,7 +150,7 @@ class TanzuCluster(pulumi.ComponentResource):
             cluster_identifier=f"supervisor/{tanzu.supervisor_id}/{tanzu.supervisor_namespace}",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        on_supervisor = pulumi.ResourceOptions(parent=self, provider=supervisor, depends_on=[vsphere_namespace])
+        on_supervisor = pulumi.ResourceOptions(parent=self, provider=supervisor, depends_on=[vsphere_namespace, *grants])
         cluster = self._cluster(name, tanzu, shape, args.waits, on_supervisor)
 
         # Cluster API stores the admin kubeconfig in "<cluster>-kubeconfig", data key "value". The id
@@ -409,6 +433,14 @@ class TanzuCluster(pulumi.ComponentResource):
 DCGM_PORT = 9400
 KEDA_METRICS_ADAPTER_PORT = 6443
 KEDA_WEBHOOK_PORT = 9443
+
+
+def _login_lasting(kubeconfig: str, seconds: int) -> str:
+    try:
+        require_login_lasts(kubeconfig, seconds, "the workload cluster's create or rolling-update wait")
+    except LoginExpired as expired:
+        raise pulumi.RunError(str(expired)) from None
+    return kubeconfig
 
 
 def require_kubeconfig(text: str | None, source: str) -> str:
