@@ -39,6 +39,10 @@ class ModelEndpoint(_Contract):
     candidate_weights_manifest: str | None = _field(
         "Identity of the candidate's weights while a canary runs beside the model (models.<key>.candidate), as "
         "weightsManifest; null without a candidate.", since="3.0.0", default=None)
+    weights_signer: str = _field(
+        "Who must have signed the weights served, next to weightsManifest: `key sha256:<public key fingerprint>`, "
+        "`certificate <identity>` or `sigstore <identity> from <issuer>` (models.<key>.weightsSignature; the "
+        "verifier refuses to start the model on any other signer), or `unsigned`.", since="3.0.0", default="unsigned")
 
 
 class NodePool(_Contract):

@@ -337,6 +337,7 @@ def stack_outputs(platform: Platform, mirrored: dict[str, Any] | None = None) ->
                 "groups": list(access.groups) if access else [],
                 "weightsManifest": cfg.models[key].weights_identity,
                 "candidateWeightsManifest": candidate.weights_identity if candidate else None,
+                "weightsSigner": cfg.models[key].weights_signer,
             }
             for key, svc in platform.models.items()
             for access in [cfg.gateway.model_access.get(key)]

@@ -92,6 +92,7 @@ def test_outputs_give_one_base_url_and_no_per_model_urls(prod, dev):
     mistral = dict(prod.outputs["models"]["mistral-7b-instruct"])
     assert mistral.pop("weightsManifest").startswith("sha256:")
     assert mistral.pop("candidateWeightsManifest") is None
+    assert mistral.pop("weightsSigner") == "unsigned"
     assert mistral == {
         "servedModelName": "mistral-7b-instruct", "endpoints": ["/v1/chat/completions", "/v1/completions"],
         "groups": ["clinical-informatics"]}

@@ -108,7 +108,11 @@ def test_a_candidate_runs_as_a_second_workload_with_its_own_weights_directory(ca
     assert current["selector"] != candidate["selector"]
     # The candidate stages its revision into the current one's shared volume: its own Job, no claim of its own.
     job = canary.graph.named(f"{CANDIDATE}-download")
-    env = {e["name"]: e.get("value") for e in job.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    pod = job.inputs["spec"]["template"]["spec"]
+    stage = next(c for c in pod.get("initContainers", []) + pod["containers"] if c["name"] == "stage-weights")
+    env = {e["name"]: e.get("value") for e in stage["env"]}
+    # Signed by the model's signer: the verifier follows the staging for the candidate's revision too.
+    assert [c["name"] for c in pod["containers"]] == ["verify-signature"]
     assert env["MODEL_REVISION"] == NEW_REVISION and yaml.safe_load(env["WEIGHTS_MANIFEST"]) == NEW_MANIFEST
     claims = [v["persistentVolumeClaim"]["claimName"] for v in job.inputs["spec"]["template"]["spec"]["volumes"]
               if "persistentVolumeClaim" in v]

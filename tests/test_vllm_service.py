@@ -32,6 +32,12 @@ def _pod(record):
     return record.inputs["spec"]["template"]["spec"]
 
 
+def _staging(record):
+    """The staging container of a Job: its only container, or its init container when a verifier follows it."""
+    pod = _pod(record)
+    return next(c for c in pod.get("initContainers", []) + pod["containers"] if c["name"] == "stage-weights")
+
+
 def _vllm(record):
     return next(c for c in _pod(record)["containers"] if c["name"] == "vllm")
 
@@ -243,12 +249,12 @@ def test_shared_weights_are_staged_once_by_a_job_before_the_deployment(prod):
     weights = next(v for v in _pod(deployment)["volumes"] if v["name"] == "weights")
     assert weights["persistentVolumeClaim"] == {"claimName": "llama-2-7b-chat-weights", "readOnly": True}
     assert deployment.inputs["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
-    env = {e["name"]: e for e in _pod(job)["containers"][0]["env"]}
+    env = {e["name"]: e for e in _staging(job)["env"]}
     # The token is a file from its Secret (huggingface_hub reads HF_TOKEN_PATH), never an environment variable.
     assert "HF_TOKEN" not in env and env["HF_TOKEN_PATH"]["value"] == "/var/run/secrets/huggingface/token"
     volume = next(v for v in _pod(job)["volumes"] if v["name"] == "hf-token")
     assert volume["secret"]["secretName"] == "llama-2-7b-chat-hf-token"
-    mount = next(m for m in _pod(job)["containers"][0]["volumeMounts"] if m["name"] == "hf-token")
+    mount = next(m for m in _staging(job)["volumeMounts"] if m["name"] == "hf-token")
     assert mount == {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True}
 
 
@@ -257,7 +263,7 @@ def test_staging_verifies_the_pinned_manifest_and_replicas_carry_its_identity(pr
     identity = model.weights_identity
     assert identity.startswith("sha256:") and len(identity) == 71
     job = prod.graph.named("llama-2-7b-chat-download")
-    env = {e["name"]: e.get("value") for e in _pod(job)["containers"][0]["env"]}
+    env = {e["name"]: e.get("value") for e in _staging(job)["env"]}
     assert json.loads(env["WEIGHTS_MANIFEST"]) == dict(model.weights_manifest)
     assert env["WEIGHTS_MANIFEST_DIGEST"] == identity and "ALLOW_PICKLE" not in env
     deployment = prod.graph.named("llama-2-7b-chat-server")

@@ -46,6 +46,11 @@ HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 DOWNLOAD_SCRIPT = (Path(__file__).parent.parent / "jobs" / "stage_weights.py").read_text()
 WEIGHTS_IDENTITY = "onprem-llm.io/weights-manifest"
 """Pod template annotation: the digest of the weights manifest the replicas serve (``unverified`` without one)."""
+# Runs in the weights-verifier image (images/weights-verifier/), after the staging step: checks the site's
+# model-signing signature of the staged files (components/jobs/verify_signature.py says how).
+VERIFY_SCRIPT = (Path(__file__).parent.parent / "jobs" / "verify_signature.py").read_text()
+WEIGHTS_SIGNER = "onprem-llm.io/weights-signer"
+"""Pod template annotation: who must have signed the weights the replicas serve (absent without a signature)."""
 
 
 def model_dir(model: ModelConfig) -> str:
@@ -129,6 +134,8 @@ def download_env(model: ModelConfig, hf_token_secret: str | None,
                 _env("WEIGHTS_MANIFEST_DIGEST", model.weights_identity)]
     if model.allow_pickle:
         env.append(_env("ALLOW_PICKLE", "1"))
+    if model.weights_signature is not None:
+        env.append(_env("WEIGHTS_SIGNATURE", model.weights_signature.file))
     if model.source == "mirror":
         env.append(_env("HF_ENDPOINT", model.mirror_url or ""))
     if hf_token_secret:
@@ -240,6 +247,51 @@ def download_container(model: ModelConfig, hf_token_secret: str | None,
     )
 
 
+def verify_env(model: ModelConfig) -> list[k8s.core.v1.EnvVarArgs]:
+    """What the verifier checks the staged revision against: all of it public (keys, CA chain, trust root)."""
+    sig = model.weights_signature
+    material = {"SIGNING_PUBLIC_KEY": sig.public_key, "SIGNING_CA_CHAIN": sig.ca_chain, "SIGNER_IDENTITY": sig.identity,
+                "SIGSTORE_OIDC_ISSUER": sig.oidc_issuer, "SIGSTORE_TRUST_CONFIG": sig.trust_config}
+    return [
+        _env("MODEL_REPO", model.huggingface_repo),
+        _env("MODEL_REVISION", model.revision),
+        _env("MODEL_DIR", model_dir(model)),
+        _env("WEIGHTS_MANIFEST_DIGEST", model.weights_identity),
+        _env("SIGNATURE_FILE", sig.file),
+        _env("SIGNATURE_METHOD", sig.method),
+        *[_env(name, value) for name, value in material.items() if value is not None],
+        _env("PYTHONDONTWRITEBYTECODE", "1"),
+        *_WRITABLE_HOME,
+    ]
+
+
+def verify_container(model: ModelConfig) -> k8s.core.v1.ContainerArgs:
+    """The signature check of the staged revision; it only reads the weights."""
+    return k8s.core.v1.ContainerArgs(
+        name="verify-signature",
+        image=model.weights_signature.verifier_image.reference,
+        image_pull_policy="IfNotPresent",
+        command=["python3", "-c", VERIFY_SCRIPT],
+        env=verify_env(model),
+        # Hashing streams each file once; the signature and keys are small.
+        resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "1", "memory": "1Gi"},
+                                                       limits={"cpu": "1", "memory": "1Gi"}),
+        security_context=container_security(),
+        volume_mounts=[
+            k8s.core.v1.VolumeMountArgs(name="weights", mount_path=MODELS_MOUNT, read_only=True),
+            k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT),
+            k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+        ],
+    )
+
+
+def staging_containers(model: ModelConfig, hf_token_secret: str | None,
+                       trust_bundle: bool = False) -> list[k8s.core.v1.ContainerArgs]:
+    """Staging, then (with a signature) its verification: in this order, each must succeed before the next runs."""
+    verify = [verify_container(model)] if model.weights_signature is not None else []
+    return [download_container(model, hf_token_secret, trust_bundle), *verify]
+
+
 def scratch_volumes(model: ModelConfig | None) -> list[k8s.core.v1.VolumeArgs]:
     """emptyDirs for caches and temp files; with a model, also the memory-backed /dev/shm."""
     volumes = [
@@ -292,7 +344,7 @@ def pod_spec(model: ModelConfig, service_account: str, api_key_secret: str, pull
         enable_service_links=False,
         image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=pull_secret)],
         security_context=pod_security(),
-        init_containers=[download_container(model, hf_token_secret, trust_bundle)] if stage_in_pod else None,
+        init_containers=staging_containers(model, hf_token_secret, trust_bundle) if stage_in_pod else None,
         containers=[vllm_container(model, api_key_secret)],
         volumes=volumes,
         # In-flight generations finish within this window after SIGTERM.

@@ -799,6 +799,60 @@ def ed25519_public_key(value: str) -> str:
     return value
 
 
+def signing_public_key(value: str) -> str:
+    """The EC public key (PEM) a model-signing signature made with a private key verifies with."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+
+    if "PRIVATE KEY" in value:
+        raise SecretValueError("holds a private key; give only its public half (`openssl pkey -in signing-key.pem "
+                               "-pubout`) and keep the private key with whoever signs models. Rotate the key: the "
+                               "stack file is in version control")
+    try:
+        key = serialization.load_pem_public_key(value.encode())
+    except (ValueError, TypeError):
+        raise ValueError("is not a PEM public key (-----BEGIN PUBLIC KEY-----); write the output of "
+                         "`openssl pkey -in signing-key.pem -pubout`") from None
+    # model_signing signs with these curves only (the Sigstore bundle's key details).
+    if not isinstance(key, EllipticCurvePublicKey) or key.curve.name not in ("secp256r1", "secp384r1", "secp521r1"):
+        raise ValueError("is not an elliptic-curve key on P-256, P-384 or P-521, the keys model-signing signs with; "
+                         "make one with `openssl ecparam -name prime256v1 -genkey -noout -out signing-key.pem`")
+    return value
+
+
+def signature_path(value: str) -> str:
+    """Where a model's signature sits in the repository revision, relative to its root."""
+    if value.startswith(("/", "~")) or ".." in value.split("/") or "\\" in value or value.startswith(".cache/"):
+        raise ValueError("names a file outside the revision; give its path relative to the revision's root, e.g. "
+                         "'model.sig'")
+    if value in (".staged-revision", ".cache"):
+        raise ValueError("is a file the staging step writes itself; the signature's default name is 'model.sig'")
+    return value
+
+
+def signer_identity(value: str) -> str:
+    """One name of a signing certificate: an e-mail, URI or DNS subject alternative name, or an RFC 4514 subject DN."""
+    if "\n" in value or "\r" in value:
+        raise ValueError("spans lines; give one name of the signing certificate, e.g. 'model-approval@hospital.example' "
+                         "or 'CN=Model Approval,O=Hospital'")
+    return value
+
+
+def sigstore_trust_config(value: str) -> str:
+    """A Sigstore client trust configuration (JSON with its trusted root), as `sigstore` and model_signing read it."""
+    import json
+
+    try:
+        document = json.loads(value)
+    except ValueError as error:
+        raise ValueError(f"is not JSON ({error}); paste the Sigstore instance's client trust configuration "
+                         "(a JSON document with `trustedRoot`) as a YAML block scalar") from None
+    if not isinstance(document, dict) or not isinstance(document.get("trustedRoot"), dict):
+        raise ValueError("has no `trustedRoot` object; give the client trust configuration of the Sigstore instance "
+                         "that logged the signature (mediaType application/vnd.dev.sigstore.clienttrustconfig.v0.1+json)")
+    return value
+
+
 def pem_bundle(value: str) -> str:
     """One or more CA certificates in PEM, as the site's private CA hands them out."""
     from cryptography import x509

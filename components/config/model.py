@@ -28,6 +28,7 @@ from pydantic.alias_generators import to_camel
 from components.config import fields as f
 from components.config.fields import at_most, checked
 from components.jobs.stage_weights import manifest_digest
+from components.jobs.verify_signature import key_fingerprint as public_key_fingerprint
 
 PROJECT = "onprem-llm"
 """Pulumi project name; the config namespace of every key below."""
@@ -420,6 +421,42 @@ class IngressConfig(_Model):
     class_name: MaybeK8sName = Field(None, description="IngressClass. Default: the cluster default.")
 
 
+class WeightsSignatureConfig(_Model):
+    """The site's OpenSSF model-signing signature of a revision, verified before the model may start.
+
+    The staging step fetches the signature file from the mirror beside the weights; a verifier container (the
+    image of images/weights-verifier/, which installs the pinned ``model-signing``) then checks that the signature
+    is valid for the configured signer and covers exactly the staged files, each with its signed digest."""
+
+    method: Literal["key", "certificate", "sigstore"] = Field(
+        description="How the revision was signed (`model_signing sign <method>`): `key` (an EC private key; "
+        "publicKey verifies), `certificate` (a key with a certificate of the site's PKI; caChain and identity "
+        "verify) or `sigstore` (keyless, logged in a Sigstore instance; identity, oidcIssuer and trustConfig "
+        "verify).")
+    file: Annotated[str, checked(f.signature_path)] = Field(
+        "model.sig", description="Path of the signature in the repository revision, relative to its root, as the "
+        "mirror serves it. Default: model.sig.")
+    public_key: Annotated[str | None, checked(f.signing_public_key)] = Field(
+        None, description="PEM of the EC public key (P-256, P-384 or P-521) paired with the signing key; method "
+        "`key`.")
+    ca_chain: Annotated[str | None, checked(f.pem_bundle)] = Field(
+        None, description="PEM of the CA certificates the signing certificate must chain to (the site's PKI); "
+        "method `certificate`.")
+    identity: Annotated[str | None, checked(f.signer_identity)] = Field(
+        None, description="Who must have signed: a subject alternative name (e-mail, URI or DNS name) or the subject "
+        "DN (RFC 4514) of the signing certificate (method `certificate`), or the certificate identity Sigstore "
+        "issued (method `sigstore`). Any other certificate of the same CA is refused.")
+    oidc_issuer: MaybeHttpsUrl = Field(
+        None, description="OpenID Connect issuer that vouched for the keyless signer's identity; method `sigstore`.")
+    trust_config: Annotated[str | None, checked(f.sigstore_trust_config)] = Field(
+        None, description="Client trust configuration (JSON) of the Sigstore instance that logged the signature: "
+        "its trusted root lets the verifier check the signature without reaching that instance. Method `sigstore`; "
+        "required in production. Default: the public Sigstore's, fetched over the network when verifying.")
+    verifier_image: ImageConfig = Field(
+        description="The weights-verifier image the site builds from images/weights-verifier/Dockerfile (Python and "
+        "the pinned model-signing from its PyPI mirror), pinned by digest.")
+
+
 class EvaluationRecordConfig(_Model):
     """A passing evaluation of a revision, copied from the evaluation Job's last log line (see docs/updates.md)."""
 
@@ -498,6 +535,12 @@ class ModelConfig(_Model):
         "fetches only these files and fails, naming the file, on a changed, missing or extra one; the manifest's "
         "digest is the served revision's identity (pod annotation, metric label, stack output). Required in "
         "production. Default: none (file patterns enforced, digests not).",
+    )
+    weights_signature: WeightsSignatureConfig | None = Field(
+        None,
+        description="The site's model-signing signature of this revision, checked after the manifest and before "
+        "the model may start; a candidate of the same model is verified with the same signer. "
+        "compliance.requireWeightsSignature makes it required in production. Default: none.",
     )
     allow_pickle: bool = Field(
         False,
@@ -593,6 +636,19 @@ class ModelConfig(_Model):
     def weights_identity(self) -> str:
         """What the served revision is known by: its manifest's digest, or ``unverified`` without one."""
         return manifest_digest(self.weights_manifest) if self.weights_manifest else "unverified"
+
+    @property
+    def weights_signer(self) -> str:
+        """Who must have signed the revision, as the verifier reports a success: ``key sha256:<fingerprint>``,
+        ``certificate <identity>`` or ``sigstore <identity> from <issuer>``; ``unsigned`` without a signature."""
+        sig = self.weights_signature
+        if sig is None:
+            return "unsigned"
+        if sig.method == "key":
+            return f"key {public_key_fingerprint(sig.public_key)}" if sig.public_key else "key (no public key)"
+        if sig.method == "certificate":
+            return f"certificate {sig.identity}"
+        return f"sigstore {sig.identity} from {sig.oidc_issuer}"
 
     @property
     def layout_requested(self) -> dict[str, int | str] | None:
@@ -806,6 +862,12 @@ class ComplianceConfig(_Model):
         (),
         description="Storage classes besides the sites' `storagePolicy` that are backed by encryption (e.g. a vSAN "
         "File Services class for ReadWriteMany weights). Default: none.",
+    )
+    require_weights_signature: Bool = Field(
+        False,
+        description="Production models (and candidates) must carry models.<key>.weightsSignature: the revision "
+        "starts only once the site's model-signing signature covers every staged file. Default: false (the pinned "
+        "weightsManifest already fixes every byte; a signature adds who approved them).",
     )
     minimum_backup_ttl_hours: RetentionHours = Field(
         720, ge=24, description="Shortest retention any backup schedule may have, hours. Default: 720."

@@ -246,6 +246,56 @@ def _rule_weights_verified(c: PlatformConfig) -> list[ConfigIssue]:
     return issues
 
 
+# What each signing method verifies with: (field, config key, what to give).
+_SIGNATURE_MATERIAL = {
+    "key": [("public_key", "publicKey", "the PEM of the signing key's public half (`openssl pkey -in signing-key.pem "
+             "-pubout`)")],
+    "certificate": [("ca_chain", "caChain", "the PEM of the CA certificates the signing certificate chains to"),
+                    ("identity", "identity", "the signing certificate's e-mail, URI or DNS name, or its subject DN, so "
+                     "no other certificate of the same CA is accepted")],
+    "sigstore": [("identity", "identity", "the identity Sigstore issued the signing certificate to, e.g. "
+                  "model-approval@hospital.example"),
+                 ("oidc_issuer", "oidcIssuer", "the OpenID Connect issuer that vouched for it, e.g. "
+                  "https://login.hospital.example")],
+}
+
+
+def _rule_weights_signature(c: PlatformConfig) -> list[ConfigIssue]:
+    """A signature names its signer completely for its method; production refuses keyless signing it cannot check
+    offline, and may require a signature on every model."""
+    issues = []
+    production = c.compliance.tier == "production"
+    for key, m in c.models.items():
+        sig, at = m.weights_signature, f"models.{key}.weightsSignature"
+        if sig is None:
+            if production and c.compliance.require_weights_signature:
+                issues.append(ConfigIssue(
+                    at, MISSING,
+                    "compliance.requireWeightsSignature is on: sign the mirrored revision "
+                    f"({m.huggingface_repo}@{m.revision[:12]}) with `model_signing sign key|certificate`, put the "
+                    "signature beside its files in the mirror, and set method, the verifying key or CA chain and "
+                    "verifierImage here (docs/updates.md)"))
+            continue
+        for field, name, what in _SIGNATURE_MATERIAL[sig.method]:
+            if getattr(sig, field) is None:
+                issues.append(ConfigIssue(f"{at}.{name}", MISSING, f"method {sig.method} verifies with {what}"))
+        unused = [name for method, material in _SIGNATURE_MATERIAL.items() if method != sig.method
+                  for field, name, _ in material if getattr(sig, field) is not None
+                  and field not in {f for f, _, _ in _SIGNATURE_MATERIAL[sig.method]}]
+        unused += ["trustConfig"] if sig.trust_config is not None and sig.method != "sigstore" else []
+        for name in sorted(set(unused)):
+            issues.append(ConfigIssue(f"{at}.{name}", "<set>",
+                                      f"method {sig.method} does not use it; remove it, or set the method it belongs to"))
+        if production and sig.method == "sigstore" and sig.trust_config is None:
+            issues.append(ConfigIssue(
+                f"{at}.trustConfig", MISSING,
+                "production verifies keyless signatures offline: without the trust root of the Sigstore instance that "
+                "logged the signature, the verifier would fetch the public Sigstore's over the network, which an "
+                "air-gapped site cannot reach; give that instance's client trust configuration (JSON), or sign with "
+                "method key or certificate"))
+    return issues
+
+
 def _rule_candidate(c: PlatformConfig) -> list[ConfigIssue]:
     """A candidate differs from the current revision, and its weights are verified as the current one's are."""
     issues = []
@@ -355,6 +405,8 @@ def _rule_images_allowed(c: PlatformConfig) -> list[ConfigIssue]:
                      if m.candidate is not None and m.candidate.image is not None]
     if c.audit.tools_image is not None:
         repositories.append(("audit.toolsImage", c.audit.tools_image))
+    repositories += [(f"models.{k}.weightsSignature.verifierImage", m.weights_signature.verifier_image)
+                     for k, m in c.models.items() if m.weights_signature is not None]
     issues = []
     if server.lower() not in allowed:
         # The root cause of every image on it failing below: name it once, at the key this stack sets.
@@ -1337,6 +1389,7 @@ RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_served_names_unique,
     _rule_model_source,
     _rule_weights_verified,
+    _rule_weights_signature,
     _rule_candidate,
     _rule_evaluation,
     _rule_images_allowed,

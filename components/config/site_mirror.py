@@ -137,6 +137,12 @@ def standby_model(primary: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[st
     image = model.get("image")
     if isinstance(registry, str) and isinstance(image, dict) and isinstance(image.get("repository"), str):
         model["image"] = {**image, "repository": at_registry(image["repository"], registry)}
+    # The signature verifier is pulled from this site's registry too; what it verifies with stays the primary's.
+    signature = model.get("weightsSignature")
+    verifier = signature.get("verifierImage") if isinstance(signature, dict) else None
+    if isinstance(registry, str) and isinstance(verifier, dict) and isinstance(verifier.get("repository"), str):
+        model["weightsSignature"] = {**signature, "verifierImage": {
+            **verifier, "repository": at_registry(verifier["repository"], registry)}}
     size = _get(model, "weights", "sizeGib")
     shared = _get(raw, "site", "weightsStorageClass")
     model["weights"] = ({"sizeGib": size, "accessMode": "ReadWriteMany", "storageClass": shared} if shared

@@ -10,6 +10,8 @@ importable for tests and for ``python -m tools.weights_manifest``. The environme
   fetched, and the directory must then hold exactly them, each with its digest.
 - ``ALLOW_PICKLE``: ``1`` accepts pickle checkpoints (``*.bin``, ``*.pt``...), which run code when loaded;
   config refuses it in production.
+- ``WEIGHTS_SIGNATURE``: the path, in the revision, of the site's model-signing signature, fetched beside the
+  files and required; the next step (components/jobs/verify_signature.py, in the verifier image) checks it.
 
 Without a manifest (config allows that outside production) the file patterns are still enforced and the
 staging prints the manifest of what it fetched, so the site can record it. A file that differs from the
@@ -77,10 +79,19 @@ def manifest_of(target: pathlib.Path) -> dict[str, str]:
     return {relative: sha256_of(target / relative) for relative in staged_files(target)}
 
 
-def problems(target: pathlib.Path, manifest: dict[str, str] | None, allow_pickle: bool) -> list[tuple[str, str]]:
-    """(file, what is wrong with it) for every file that fails; empty when the directory is exactly right."""
+def problems(target: pathlib.Path, manifest: dict[str, str] | None, allow_pickle: bool,
+             signature: str | None = None) -> list[tuple[str, str]]:
+    """(file, what is wrong with it) for every file that fails; empty when the directory is exactly right.
+
+    ``signature``: the signature file's path, required and otherwise left to the verifier."""
     found = []
     present = staged_files(target)
+    if signature is not None:
+        if signature in present:
+            present.remove(signature)
+        else:
+            found.append((signature, "is missing: the site's signature of this revision must be in the mirror "
+                                     "beside its files"))
     for relative in present:
         if not allowed(relative, allow_pickle):
             pickle = allowed(relative, True)
@@ -128,6 +139,7 @@ def main() -> int:
     repo, revision = os.environ["MODEL_REPO"], os.environ["MODEL_REVISION"]
     allow_pickle = os.environ.get("ALLOW_PICKLE") == "1"
     manifest = json.loads(os.environ["WEIGHTS_MANIFEST"]) if os.environ.get("WEIGHTS_MANIFEST") else None
+    signature = os.environ.get("WEIGHTS_SIGNATURE") or None
     if manifest is not None and manifest_digest(manifest) != os.environ.get("WEIGHTS_MANIFEST_DIGEST"):
         print(f"the weights manifest of {repo}@{revision} is not the one the program pinned "
               f"({manifest_digest(manifest)} != {os.environ.get('WEIGHTS_MANIFEST_DIGEST')})", file=sys.stderr)
@@ -144,20 +156,22 @@ def main() -> int:
 
         patterns = sorted(manifest) if manifest is not None else list(
             ALLOWED_PATTERNS + (PICKLE_PATTERNS if allow_pickle else ()))
+        patterns += [signature] if signature else []
         snapshot_download(repo_id=repo, revision=revision, local_dir=target, allow_patterns=patterns)
-    failed = problems(target, manifest, allow_pickle)
+    failed = problems(target, manifest, allow_pickle, signature)
     if failed:
         marker.unlink(missing_ok=True)
         for relative, reason in failed:
             print(f"{relative} {reason}", file=sys.stderr)
-            if reason != "is missing":
+            if not reason.startswith("is missing"):
                 (target / relative).unlink()
         print(f"refused: {len(failed)} file(s) of {repo}@{revision} failed verification "
               f"({', '.join(r for r, _ in failed)}); the model does not start on these bytes", file=sys.stderr)
         return 1
     if manifest is None:
         print("no weights manifest pinned; the files staged, to record as models.<key>.weightsManifest:")
-        print(json.dumps(manifest_of(target), indent=2, sort_keys=True))
+        fetched = {path: digest for path, digest in manifest_of(target).items() if path != signature}
+        print(json.dumps(fetched, indent=2, sort_keys=True))
     marker.write_text(f"{revision} {identity}")
     print(f"staged {repo}@{revision} in {target}, weights manifest {identity}")
     _remove_superseded(target)

@@ -17,14 +17,15 @@ from components.builders.vllm_pod import (
     HF_TOKEN_ENTRY,
     PORT_NAME,
     WEIGHTS_IDENTITY,
+    WEIGHTS_SIGNER,
     accepts_previous_key,
-    download_container,
     hf_token_volume,
     key_entry,
     labels_for,
     pod_security,
     pod_spec,
     scratch_volumes,
+    staging_containers,
 )
 from components.config import ModelConfig
 from components.planning import waits
@@ -242,7 +243,9 @@ class VllmService(pulumi.ComponentResource):
                         image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=cluster.image_pull_secret)],
                         restart_policy="OnFailure",
                         security_context=pod_security(),
-                        containers=[download_container(model, hf_token_secret, bool(cluster.trust_bundle))],
+                        # With a signature, staging is the init container and the Job completes only once the
+                        # verifier passed: the model's workload waits for the Job.
+                        **_job_containers(staging_containers(model, hf_token_secret, bool(cluster.trust_bundle))),
                         volumes=scratch_volumes(None) + [_claim_volume(claim, read_only=False)]
                         + hf_token_volume(hf_token_secret, bool(cluster.trust_bundle)),
                     ),
@@ -519,6 +522,11 @@ class VllmService(pulumi.ComponentResource):
         )
 
 
+def _job_containers(steps: list[k8s.core.v1.ContainerArgs]) -> dict[str, list[k8s.core.v1.ContainerArgs] | None]:
+    """A Job runs its steps in order: all but the last as init containers."""
+    return {"init_containers": steps[:-1] or None, "containers": steps[-1:]}
+
+
 def _claim_volume(claim: str, read_only: bool) -> k8s.core.v1.VolumeArgs:
     return k8s.core.v1.VolumeArgs(
         name="weights",
@@ -552,8 +560,10 @@ def _number(value: float) -> str:
 
 
 def pod_annotations(model: ModelConfig) -> dict[str, str]:
-    """The key generations the replicas accept and the weights they serve: a change of either rolls the pods."""
-    return {**accepted_keys(model), WEIGHTS_IDENTITY: model.weights_identity}
+    """The key generations the replicas accept, the weights they serve and who signed them: a change rolls the pods."""
+    # Only with a signature: an unsigned model's template stays as it was, so adding the check rolls no other model.
+    signer = {WEIGHTS_SIGNER: model.weights_signer} if model.weights_signature is not None else {}
+    return {**accepted_keys(model), WEIGHTS_IDENTITY: model.weights_identity, **signer}
 
 
 def accepted_keys(model: ModelConfig) -> dict[str, str]:
