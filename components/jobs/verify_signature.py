@@ -21,7 +21,7 @@ the file or the reason named. The staging marker and the hub's metadata are the 
 out of the comparison; files the signer chose to leave out (its ``ignore_paths``) are too, and the staging
 step refuses any such file that is not a weights, config or tokenizer file of the manifest anyway. On success
 it prints one record line, ``RECORD_MARKER`` and JSON with the signer (key fingerprint, certificate subject,
-or keyless identity) next to the manifest digest: the audit trail keeps that line.
+or keyless identity) next to the manifest digest, in the pod's log (not shipped to the audit store).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import re
 import sys
 
 RECORD_MARKER = "onprem-llm-weights-signature "
-"""Prefix of the one line a successful verification prints: the audit trail keeps it, and only it."""
+"""Prefix of the one line a successful verification prints (the signer beside the manifest digest)."""
 MARKER = ".staged-revision"
 HUB_METADATA = ".cache"
 # The program's own files in a staged directory (components/jobs/stage_weights.py): never part of a signature.
