@@ -72,6 +72,11 @@ def test_the_standby_site_has_the_same_access_control(prod, standby):
 def test_no_service_account_token_is_mounted_where_unused(evaluations):
     for evaluation in evaluations.values():
         for record in evaluation.graph.of_type("kubernetes:core/v1:ServiceAccount"):
+            reason = (record.inputs["metadata"].get("annotations") or {}).get("onprem-llm.io/needs-api-token")
+            # A controller whose chart pod cannot say so itself keeps the token, with the reason on its account.
+            if record.name == "gateway-ai-controller-sa":
+                assert reason and "API" in reason, record.urn
+                continue
             assert record.inputs.get("automountServiceAccountToken") is False, record.urn
 
 
@@ -127,8 +132,9 @@ def test_daily_manifest_job_seals_apart_with_its_own_identity_and_key(prod):
     assert isinstance(prod.graph.named("audit-signing-key", "kubernetes:core/v1:Secret").inputs["stringData"], Secret)
     namespace = prod.graph.named("audit-sealing-ns").inputs["metadata"]["labels"]
     assert namespace["pod-security.kubernetes.io/enforce"] == "restricted"
-    script = prod.graph.named("audit-manifest-script").inputs["data"]["audit_manifest.py"]
-    assert "def seal_pending" in script and "Ed25519" in script
+    # The program comes from the digest-pinned image (tests/test_audit_tools_image.py), never from a ConfigMap.
+    assert pod["containers"][0]["command"] == ["python3", "/opt/onprem-llm/audit_manifest.py", "seal"]
+    assert not any(v.get("configMap") and v["configMap"]["name"] != "site-trust-bundle" for v in pod["volumes"])
 
 
 def test_the_bucket_is_verified_before_anything_ships(prod):

@@ -22,6 +22,7 @@ from components.config import PlatformConfig
 from components.config.rules import SIX_YEARS_DAYS
 from components.planning.compliance import (
     CHART_SECRET_READERS,
+    SECRET_ACCOUNTS,
     capability_exceptions,
     network_exemptions,
     protected_namespaces,
@@ -65,7 +66,8 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
         "audit-shipping": {"auditRequired": cfg.deploys_site and (cfg.compliance.tier == "production" or cfg.audit.enabled),
                            "minimumRetentionDays": SIX_YEARS_DAYS},
         "cluster-admin-break-glass-only": {"breakGlassGroup": cfg.access.break_glass_group},
-        "rbac-least-privilege": {"breakGlassGroup": cfg.access.break_glass_group},
+        "rbac-least-privilege": {"breakGlassGroup": cfg.access.break_glass_group,
+                                 "secretAccounts": dict(SECRET_ACCOUNTS)},
         "ai-gateway-authenticated": {"userClaim": cfg.gateway.oidc.user_claim},
         "rate-limit-store-isolated": {"storeNamespace": REDIS_NAMESPACE, "rateLimitNamespace": CONTROLLER_NAMESPACE,
                                       "rateLimitLabels": dict(RATE_LIMIT_SELECTOR)},

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.builders.ai_gateway import AI_GATEWAY_NAMESPACE
-from components.builders.gateway_pods import CONTROLLER_NAMESPACE as ENVOY_GATEWAY_NAMESPACE
 from components.config.model import PlatformConfig
 from components.planning import capacity
 
@@ -87,7 +85,6 @@ def workload_fence(name: str, purpose: str, namespace: str, account: str, allowe
 
 def fences(cfg: PlatformConfig) -> tuple[Fence, ...]:
     """The fences of one site's workload cluster."""
-    gateways = tuple(cfg.tanzu.gateway_namespaces)
     keda = cfg.addons.keda_namespace
     found = [
         Fence(
@@ -99,14 +96,6 @@ def fences(cfg: PlatformConfig) -> tuple[Fence, ...]:
             validation=" && ".join(_unchanged(path) for path in NODE_FIELDS),
             message="operators may change only spec.unschedulable of a node (kubectl cordon, uncordon, drain)",
         ),
-        # The AI gateway controller's ClusterRole has `*` on pods, deployments and daemonsets cluster-wide; it only
-        # rolls the Envoy proxies (in the gateway's namespace) and runs in its own.
-        workload_fence("ai-gateway-controller", "the AI gateway controller changes workloads only where the gateway's "
-                       "proxies run", AI_GATEWAY_NAMESPACE, "ai-gateway-controller",
-                       (AI_GATEWAY_NAMESPACE, ENVOY_GATEWAY_NAMESPACE, *gateways)),
-        # Envoy Gateway creates the proxies in each Gateway's namespace (deploy type GatewayNamespace).
-        workload_fence("envoy-gateway", "Envoy Gateway creates proxies only in the gateways' namespaces",
-                       ENVOY_GATEWAY_NAMESPACE, "envoy-gateway", (ENVOY_GATEWAY_NAMESPACE, *gateways)),
         # KEDA creates Jobs only for ScaledJobs, which the platform does not use, and scales the model servers only.
         Fence(
             name="keda-operator",

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 import pulumi_kubernetes as k8s
 
+from components.builders.ai_gateway_rbac import CONTROLLER_ACCOUNT
 from components.builders.gateway_pods import CONTROLLER_NAMESPACE
 from components.config.model import OPENAI_ENDPOINTS, GatewayConfig, OidcConfig
 
@@ -466,10 +467,14 @@ def spread(selector: dict[str, str]) -> list[dict[str, Any]]:
              "labelSelector": {"matchLabels": dict(selector)}}]
 
 
-def envoy_gateway_config(replicas: int = 1, fail_closed: bool = False) -> dict[str, Any]:
+def envoy_gateway_config(gateway_namespace: str, replicas: int = 1, fail_closed: bool = False) -> dict[str, Any]:
     """What Envoy Gateway needs for the AI gateway (its v1.1 values files): the Backend API, the extension
     server hooks, and the global rate-limit service with Redis. EnvoyPatchPolicy stays off: it would let anyone
-    who may create one in a namespace rewrite the proxies' configuration."""
+    who may create one in a namespace rewrite the proxies' configuration.
+
+    It watches the gateway's namespace only: with `watch.type: Namespaces` the chart (gateway-helm v1.9.0,
+    `templates/envoy-gateway-rbac.yaml`, `namespaced-infra-manager-rbac.yaml`) binds its Secret, Service and
+    workload rights in the watched namespaces and its own, instead of cluster-wide."""
     return {
         "extensionApis": {"enableBackend": True},
         "extensionManager": {
@@ -485,6 +490,8 @@ def envoy_gateway_config(replicas: int = 1, fail_closed: bool = False) -> dict[s
         "provider": {"type": "Kubernetes", "kubernetes": {
             # Proxies run in each Gateway's own namespace, the one the model endpoints admit.
             "deploy": {"type": "GatewayNamespace"},
+            # Every object it acts on (Gateway, routes, policies, Backends, the EnvoyProxy, the TLS Secret) is there.
+            "watch": {"type": "Namespaces", "namespaces": [gateway_namespace]},
             # The rate-limit service answers every request (it fails open when down): as many as the proxies.
             "rateLimitDeployment": {"replicas": replicas},
         }},
@@ -492,7 +499,7 @@ def envoy_gateway_config(replicas: int = 1, fail_closed: bool = False) -> dict[s
 
 
 def ai_gateway_values(controller_image: str, extproc_image: str, tag_controller: str, tag_extproc: str,
-                      pull_secret: str, replicas: int = 1) -> dict[str, Any]:
+                      pull_secret: str, gateway_namespace: str, replicas: int = 1) -> dict[str, Any]:
     # Its webhook admits every new proxy pod (failurePolicy Fail): with one controller down, no proxy could start.
     available = {"replicaCount": replicas, "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
                  "topologySpreadConstraints": spread({"app.kubernetes.io/instance": "ai-gateway"})} if replicas > 1 else {}
@@ -505,6 +512,10 @@ def ai_gateway_values(controller_image: str, extproc_image: str, tag_controller:
             "logRequestHeaderAttributes": "",
             "spanRequestHeaderAttributes": "",
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+            # The chart's account comes with a ClusterRole over every Secret and pod; the program's replaces it
+            # (components/builders/ai_gateway_rbac.py), and the cache watches the gateway's namespace only.
+            "serviceAccount": {"create": False, "name": CONTROLLER_ACCOUNT},
+            "watch": {"namespaces": [gateway_namespace]},
             **available,
         },
         "extProc": {"image": {"repository": extproc_image, "tag": tag_extproc}},

@@ -18,6 +18,9 @@ links in the chain, the days that were sealed late or held no records (shipping 
 trail must never hold (Secret payloads from the API server's audit policy, prompts in access logs),
 found when the day was sealed.
 
+It is baked into the audit tools image (images/audit-tools/Dockerfile), never mounted at run time,
+and refuses to run when its own SHA-256 is not the one the Job passes (AUDIT_PROGRAM_SHA256).
+
 The signing key is a file mounted from a Secret in the sealing namespace, which no operator or
 auditor role can read; the shipping credentials (Fluent Bit) cannot write manifests, and the sealing
 credentials cannot write logs.
@@ -424,9 +427,25 @@ def _object_problems(s3, bucket: str, prefix: str, day: datetime.date, recorded:
 # ---------------------------------------------------------------------------------------------
 
 
+PROGRAM_DIGEST_ENV = "AUDIT_PROGRAM_SHA256"
+"""The SHA-256 of the program the stack was previewed with (components/builders/audit_tools.py)."""
+
+
+def verify_program(path: str, expected: str | None) -> None:
+    """Refuses to run as another program than the stack's: an image built from another release holds other code."""
+    if not expected:
+        return
+    with open(path, "rb") as handle:
+        actual = _sha256(handle.read())
+    if actual != expected:
+        raise SystemExit(f"{path} has SHA-256 {actual}, the stack expects {expected}: rebuild the audit tools image "
+                         "from this release (images/audit-tools/Dockerfile) and pin its digest in audit.toolsImage")
+
+
 def main(argv: list[str]) -> int:  # pragma: no cover - runs in the Jobs
     import boto3
 
+    verify_program(os.path.abspath(__file__), os.environ.get(PROGRAM_DIGEST_ENV))
     command = argv[1] if len(argv) > 1 else "seal"
     s3 = boto3.session.Session(profile_name="default").client(
         "s3", endpoint_url=os.environ["S3_URL"], region_name=os.environ.get("S3_REGION", "us-east-1"))

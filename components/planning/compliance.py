@@ -16,11 +16,18 @@ KEDA, the gateway controller) deny by default and open only the flows each needs
 CHART_SECRET_READERS = {
     "velero": "backs up and restores every kind of object, so its server runs as cluster-admin; Secrets are excluded "
               "from the backups themselves, and its namespace admits no operator",
-    "gateway-helm": "the Envoy Gateway controller reads the gateways' TLS Secrets and watches every namespace; no "
-                    "operator can run a pod as its account",
 }
 """Charts whose service accounts read every Secret of the cluster, each with the reason (see docs/security.md)."""
-CHART_NAMESPACES = {"velero": "velero", "gateway-helm": "envoy-gateway-system"}
+CHART_NAMESPACES = {"velero": "velero"}
+
+AI_GATEWAY_CONTROLLER = "envoy-ai-gateway-system/ai-gateway-controller"
+SECRET_ACCOUNTS = {
+    AI_GATEWAY_CONTROLLER: "the AI gateway controller reads the backends' API keys and writes the proxies' filter "
+                           "configuration Secret in the gateway's namespace; the program writes its roles in place of "
+                           "the chart's ClusterRole (components/builders/ai_gateway_rbac.py), so it holds Secret rights "
+                           "there only",
+}
+"""Controllers whose roles the program writes and that hold Secret rights in them, with the reason (see docs/security.md)."""
 
 
 def network_exemptions(cfg: PlatformConfig) -> dict[str, str]:
@@ -36,6 +43,8 @@ def exceptions(cfg: PlatformConfig) -> list[dict[str, str]]:
               for ns, reason in sorted(network_exemptions(cfg).items())]
     found += [{"policy": "chart-secret-access", "namespace": CHART_NAMESPACES[chart], "reason": f"chart {chart}: {reason}"}
               for chart, reason in sorted(CHART_SECRET_READERS.items())]
+    found += [{"policy": "rbac-least-privilege", "namespace": account.split("/", 1)[0],
+               "reason": f"ServiceAccount {account}: {reason}"} for account, reason in sorted(SECRET_ACCOUNTS.items())]
     return found
 
 
@@ -56,13 +65,15 @@ def capability_exceptions(cfg: PlatformConfig) -> list[dict[str, object]]:
     their values cannot narrow are fenced by admission policies (components.builders.admission) for what they write;
     what they read no admission policy can refuse, so it is listed here.
     """
-    gateways = sorted({cfg.gateway.namespace, *cfg.tanzu.gateway_namespaces})
+    gateway = cfg.gateway.namespace
     keda, monitoring = cfg.addons.keda_namespace, cfg.tanzu.monitoring_namespace
     gpu = cfg.addons.gpu_operator.namespace
     entries = [
         ("ServiceAccount velero/velero-server", ["*"], ["*"],
-         "Velero backs up and restores every kind of object, so its server runs as cluster-admin; Secrets are excluded "
-         "from the backups, and its namespace admits no operator"),
+         "Velero backs up and restores every kind of object, so its server runs as cluster-admin; the chart's "
+         "rbac.clusterAdministratorName could name another role, but RBAC has no exclusions: reading every kind reads "
+         "every Secret and restoring every kind runs workloads everywhere; Secrets are excluded from the backups, and "
+         "its namespace admits no operator"),
         (f"ServiceAccount {gpu}/gpu-operator", ["*"], ["*"],
          "the GPU Operator's chart role patches pods and nodes, manages ClusterRoles and ValidatingAdmissionPolicies "
          "cluster-wide and no value narrows it; nothing else runs in its namespace, which admits no operator"),
@@ -70,18 +81,18 @@ def capability_exceptions(cfg: PlatformConfig) -> list[dict[str, object]]:
          "node feature discovery labels nodes with their GPUs and drivers; no value narrows it to labels"),
         (f"ServiceAccount {gpu}/gpu-operator-node-feature-discovery-prune", ["change-nodes"], ["*"],
          "the chart's uninstall hook removes the feature labels it set"),
-        ("ServiceAccount envoy-ai-gateway-system/ai-gateway-controller", ["read-secrets"], ["*"],
-         "the AI gateway controller's ClusterRole has `*` on Secrets and no value narrows it; it reads the backends' API "
-         "keys and writes the proxies' filter configuration; admission cannot refuse reads"),
-        ("ServiceAccount envoy-ai-gateway-system/ai-gateway-controller", ["run-workloads"],
-         ["envoy-gateway-system", *gateways],
-         "it rolls the Envoy proxies; a fence refuses its workload writes anywhere else"),
-        ("ServiceAccount envoy-ai-gateway-system/ai-gateway-controller", ["change-admission"], ["*"],
+        (f"ServiceAccount {AI_GATEWAY_CONTROLLER}", ["read-secrets"], [gateway],
+         "the AI gateway controller reads the backends' API keys and writes the proxies' filter configuration Secret in "
+         "the gateway's namespace; the program's Role grants it there only, in place of the chart's ClusterRole"),
+        (f"ServiceAccount {AI_GATEWAY_CONTROLLER}", ["run-workloads"], [gateway],
+         "it rolls the Envoy proxies (patches their pods, deployments and daemonsets) in the gateway's namespace only"),
+        (f"ServiceAccount {AI_GATEWAY_CONTROLLER}", ["change-admission"], ["*"],
          "it patches the CA bundle of its own pod-mutating webhook (the role names that webhook only)"),
-        ("ServiceAccount envoy-gateway-system/envoy-gateway", ["read-secrets"], ["*"],
-         "Envoy Gateway reads the gateways' TLS and backend Secrets through a ClusterRole no value narrows"),
-        ("ServiceAccount envoy-gateway-system/envoy-gateway", ["run-workloads"], gateways,
-         "it creates the Envoy proxies in each Gateway's namespace; a fence refuses its workload writes anywhere else"),
+        ("ServiceAccount envoy-gateway-system/envoy-gateway", ["read-secrets"], [gateway],
+         "Envoy Gateway reads the gateway's TLS and backend Secrets; watching the gateway's namespace only, the chart "
+         "grants it Secret reads there and in its own namespace only"),
+        ("ServiceAccount envoy-gateway-system/envoy-gateway", ["run-workloads"], [gateway],
+         "it creates the Envoy proxies in the Gateway's namespace (deploy type GatewayNamespace), by a Role there"),
         ("ServiceAccount envoy-gateway-system/envoy-gateway", ["change-admission"], ["*"],
          "through its own namespace's certificate job, which patches the CA bundle of the topology-injector webhook"),
         ("ServiceAccount envoy-gateway-system/envoy-gateway-gateway-helm-certgen", ["change-admission"], ["*"],
@@ -92,7 +103,9 @@ def capability_exceptions(cfg: PlatformConfig) -> list[dict[str, object]]:
          "KEDA patches the CA bundle of its own validating webhook; the chart's role does not name it"),
         (f"ServiceAccount {monitoring}/kube-prometheus-stack-operator", ["read-secrets"], ["*"],
          "the Prometheus operator reads the Secrets monitors reference and writes Prometheus' configuration Secret; "
-         "its chart role has `*` on Secrets with no value to narrow it"),
+         "the chart binds its ClusterRole (`*` on Secrets) whatever prometheusOperator.namespaces says (that value "
+         "narrows what it watches, not what it may read), and only global.rbac.create=false, which drops every role "
+         "of the chart, removes it; admission cannot refuse reads"),
         (f"ServiceAccount {monitoring}/kube-prometheus-stack-operator", ["change-admission"], ["*"],
          "through its own namespace's admission job account, which patches the CA bundles of the chart's webhooks"),
         (f"ServiceAccount {monitoring}/kube-prometheus-stack-admission", ["change-admission"], ["*"],

@@ -7,7 +7,9 @@ Content-MD5 (required by Object Lock) and never-overwritten object keys, with a 
 may only put log objects. Reading node logs needs hostPath, so the `logging` namespace is a Pod
 Security exception with its reason; a default-deny policy still applies.
 
-Sealing runs apart, in the restricted `audit-sealing` namespace, with its own identity: at deploy time
+Sealing runs apart, in the restricted `audit-sealing` namespace, with its own identity; nothing else runs
+there, no chart installs into it, and the program is the one baked into the digest-pinned tools image
+(`components/builders/audit_tools.py`), never a ConfigMap. At deploy time
 a Job creates or verifies the bucket's lock before the shipper is installed, and every day a CronJob
 signs (Ed25519) a hash-chained manifest of every log object version, catches up missed days, and
 anchors each manifest's digest in a second store (`components/jobs/audit_manifest.py`). The signing
@@ -20,13 +22,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.builders import evaluation
+from components.builders import audit_tools, evaluation
 from components.builders import k8s as _k8s
 from components.builders.charts import release_args
 from components.builders.monitoring import MONITOR_LABELS
@@ -48,7 +49,6 @@ SIGNING_KEY = "audit-signing-key"
 PUBLIC_KEY = "audit-public-key"
 RETENTION_CONFIG = "audit-retention"
 PREFIX = "onprem-llm"
-MANIFEST_SCRIPT = Path(__file__).parent.parent / "jobs" / "audit_manifest.py"
 API_SERVER_AUDIT_LOG = "/var/log/kubernetes/kube-apiserver.log"
 # Fluent Bit serves its own metrics on the HTTP server port.
 FLUENT_BIT_METRICS_PORT = 2020
@@ -169,8 +169,6 @@ class AuditShipping(pulumi.ComponentResource):
                            string_data={"signing-key.pem": pulumi.Output.secret(args.signing_key)}, opts=opts)
         k8s.core.v1.ConfigMap(f"{name}-public-key", metadata=_k8s.metadata(PUBLIC_KEY, SEALING_NAMESPACE, labels),
                               data={"signing-key.pub": settings.signing_public_key or ""}, opts=opts)
-        k8s.core.v1.ConfigMap(f"{name}-manifest-script", metadata=_k8s.metadata("audit-manifest", SEALING_NAMESPACE, labels),
-                              data={"audit_manifest.py": MANIFEST_SCRIPT.read_text()}, opts=opts)
         k8s.core.v1.ServiceAccount(f"{name}-manifest-sa", metadata=_k8s.metadata("audit-manifest", SEALING_NAMESPACE, labels),
                                    automount_service_account_token=False, opts=opts)
         _k8s.registry_pull_secret(f"{name}-sealing-registry-pull", SEALING_NAMESPACE, cluster.registry_server,
@@ -227,15 +225,13 @@ class AuditShipping(pulumi.ComponentResource):
             env("S3_URL", settings.s3_url), env("S3_REGION", settings.region), env("BUCKET", settings.bucket),
             env("PREFIX", args.prefix), env("RETENTION_DAYS", str(settings.retention_days)),
             env("CREATE_BUCKET", "true" if settings.create_bucket else "false"), env("HOME", "/tmp"),
-            env("AWS_SHARED_CREDENTIALS_FILE", f"{CREDENTIALS_DIR}/credentials"),
+            env("AWS_SHARED_CREDENTIALS_FILE", f"{CREDENTIALS_DIR}/credentials"), audit_tools.digest_env(),
         ]
         mounts = [
-            k8s.core.v1.VolumeMountArgs(name="scripts", mount_path="/scripts", read_only=True),
             k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
             k8s.core.v1.VolumeMountArgs(name="credentials", mount_path=CREDENTIALS_DIR, read_only=True),
         ]
         volumes = [
-            k8s.core.v1.VolumeArgs(name="scripts", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name="audit-manifest")),
             k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi")),
             k8s.core.v1.VolumeArgs(name="credentials", secret=k8s.core.v1.SecretVolumeSourceArgs(
                 secret_name=SEALING_CREDENTIALS, default_mode=0o400)),
@@ -266,7 +262,8 @@ class AuditShipping(pulumi.ComponentResource):
                 name="manifest" if signing else "bucket",
                 image=settings.tools_image.reference,
                 image_pull_policy="IfNotPresent",
-                command=["python3", "/scripts/audit_manifest.py", command],
+                # The program is the image's own (components/builders/audit_tools.py), pinned with it by digest.
+                command=audit_tools.command(command),
                 env=variables,
                 resources=k8s.core.v1.ResourceRequirementsArgs(requests=resources, limits=resources),
                 security_context=container_security(),

@@ -32,6 +32,7 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.builders import ai_gateway as ai
+from components.builders import ai_gateway_rbac as rbac_rules
 from components.builders import k8s as _k8s
 from components.builders.charts import mirrored, release_args
 from components.builders.gateway_pods import (
@@ -195,7 +196,7 @@ class ModelGateway(pulumi.ComponentResource):
             values={
                 "global": {"imageRegistry": cluster.registry_server, "imagePullSecrets": [{"name": _k8s.PULL_SECRET}],
                            "images": {"envoyProxy": {"image": proxy_image}, "ratelimit": {"image": ratelimit_image}}},
-                "config": {"envoyGateway": ai.envoy_gateway_config(settings.replicas,
+                "config": {"envoyGateway": ai.envoy_gateway_config(ns, settings.replicas,
                                                                    rate_limit_fails_closed(settings))},
                 **({"deployment": {"replicas": settings.replicas, "pod": {
                     "topologySpreadConstraints": ai.spread({"control-plane": "envoy-gateway"})}},
@@ -221,10 +222,11 @@ class ModelGateway(pulumi.ComponentResource):
             **release_args(versions.AI_GATEWAY, cluster.registry),
             namespace=ai.AI_GATEWAY_NAMESPACE,
             values=ai.ai_gateway_values(controller_image, extproc_image, versions.AI_GATEWAY_CONTROLLER.tag,
-                                        versions.AI_GATEWAY_EXTPROC.tag, _k8s.PULL_SECRET, settings.replicas),
+                                        versions.AI_GATEWAY_EXTPROC.tag, _k8s.PULL_SECRET, ns, settings.replicas),
             timeout=waits.release_seconds(cluster.waits),
-            # It watches its own CRDs and Envoy Gateway's (Backend, HTTPRouteFilter) from the start.
-            opts=after(ai_ns, pull_secret("-ai-controller", ai.AI_GATEWAY_NAMESPACE, ai_ns), ai_crds, controller),
+            # It watches its own CRDs and Envoy Gateway's (Backend, HTTPRouteFilter) from the start, as its own account.
+            opts=after(ai_ns, pull_secret("-ai-controller", ai.AI_GATEWAY_NAMESPACE, ai_ns), ai_crds, controller,
+                       *self._ai_controller_rbac(name, ns, labels, after(ai_ns, gateway_ns, controller_ns))),
         )
         after_eg = after(controller, base=in_ns)
         after_ai_crds = after(ai_crds, base=in_ns)
@@ -405,6 +407,43 @@ class ModelGateway(pulumi.ComponentResource):
             opts=opts,
         )
         return [deployment, service]
+
+    @staticmethod
+    def _ai_controller_rbac(name: str, gateway_namespace: str, labels: dict[str, str],
+                            opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """The AI gateway controller's account and roles (components/builders/ai_gateway_rbac.py)."""
+        rbac, account = k8s.rbac.v1, rbac_rules.CONTROLLER_ACCOUNT
+        own = ai.AI_GATEWAY_NAMESPACE
+        subject = [rbac.SubjectArgs(kind="ServiceAccount", name=account, namespace=own)]
+
+        def rules(found: list[dict]) -> list:
+            return [rbac.PolicyRuleArgs(api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"],
+                                        resource_names=r.get("resourceNames")) for r in found]
+
+        created: list[pulumi.Resource] = [k8s.core.v1.ServiceAccount(
+            f"{name}-ai-controller-sa", metadata=_k8s.metadata(account, own, labels, annotations={
+                "onprem-llm.io/needs-api-token": "the controller watches the gateway's objects and writes the proxies' "
+                                                 "filter configuration through the API"}), opts=opts)]
+        cluster_role = f"onprem-llm-{account}"
+        created += [
+            rbac.ClusterRole(f"{name}-ai-controller-cluster-role", metadata=_k8s.metadata(cluster_role, None, labels),
+                             rules=rules(rbac_rules.cluster_rules(own)), opts=opts),
+            rbac.ClusterRoleBinding(
+                f"{name}-ai-controller-cluster-binding", metadata=_k8s.metadata(cluster_role, None, labels),
+                role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=cluster_role),
+                subjects=subject, opts=opts),
+        ]
+        for suffix, namespace, found in (("gateway", gateway_namespace, rbac_rules.gateway_namespace_rules()),
+                                         ("envoy-gateway", CONTROLLER_NAMESPACE, rbac_rules.envoy_gateway_namespace_rules()),
+                                         ("own", own, rbac_rules.own_namespace_rules())):
+            role = rbac.Role(f"{name}-ai-controller-role-{suffix}", metadata=_k8s.metadata(account, namespace, labels),
+                             rules=rules(found), opts=opts)
+            binding = rbac.RoleBinding(
+                f"{name}-ai-controller-binding-{suffix}", metadata=_k8s.metadata(account, namespace, labels),
+                role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=account),
+                subjects=subject, opts=opts)
+            created += [role, binding]
+        return created
 
     def _gateway_policies(self, name: str, args: ModelGatewayArgs, labels: dict[str, str],
                           opts: pulumi.ResourceOptions) -> None:

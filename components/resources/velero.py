@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.builders import audit_tools
 from components.builders import k8s as _k8s
 from components.builders.charts import mirrored, release_args
 from components.builders.monitoring import MONITOR_LABELS
@@ -30,7 +30,6 @@ EXCLUDED_RESOURCES = ("secrets",)
 secrets and generated values, so a backup bucket holds no credential and no key."""
 LOCATION = "default"
 METRICS_PORT = 8085
-LOCK_SCRIPT = Path(__file__).parent.parent / "jobs" / "audit_manifest.py"
 
 
 @dataclass(frozen=True)
@@ -163,9 +162,6 @@ class Velero(pulumi.ComponentResource):
                     opts: pulumi.ResourceOptions) -> k8s.batch.v1.Job:
         """Before Velero starts: the backup bucket's default retention is at least storage.objectLockDays."""
         storage = args.storage
-        script = k8s.core.v1.ConfigMap(
-            f"{name}-lock-check-script", metadata=_k8s.metadata("bucket-lock-check", NAMESPACE, labels),
-            data={"audit_manifest.py": LOCK_SCRIPT.read_text()}, opts=opts)
         job_labels = {**labels, "app.kubernetes.io/component": "bucket-lock-check"}
         account = k8s.core.v1.ServiceAccount(
             f"{name}-lock-check-sa", metadata=_k8s.metadata("bucket-lock-check", NAMESPACE, labels),
@@ -187,20 +183,18 @@ class Velero(pulumi.ComponentResource):
                     security_context=pod_security(),
                     containers=[k8s.core.v1.ContainerArgs(
                         name="check", image=args.lock_check_image, image_pull_policy="IfNotPresent",
-                        command=["python3", "/scripts/audit_manifest.py", "check-lock"],
-                        env=[k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in env.items()],
+                        # The audit tools image's own program (components/builders/audit_tools.py).
+                        command=audit_tools.command("check-lock"),
+                        env=[*(k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in env.items()), audit_tools.digest_env()],
                         resources=k8s.core.v1.ResourceRequirementsArgs(
                             requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "100m", "memory": "128Mi"}),
                         security_context=container_security(),
                         volume_mounts=[
-                            k8s.core.v1.VolumeMountArgs(name="scripts", mount_path="/scripts", read_only=True),
                             k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
                             k8s.core.v1.VolumeMountArgs(name="credentials", mount_path="/credentials", read_only=True),
                         ],
                     )],
                     volumes=[
-                        k8s.core.v1.VolumeArgs(name="scripts", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-                            name="bucket-lock-check")),
                         k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
                             size_limit="64Mi")),
                         k8s.core.v1.VolumeArgs(name="credentials", secret=k8s.core.v1.SecretVolumeSourceArgs(
@@ -208,7 +202,7 @@ class Velero(pulumi.ComponentResource):
                     ],
                 ),
             )),
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[script, account], custom_timeouts=(
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[account], custom_timeouts=(
                 pulumi.CustomTimeouts(create=waits.duration(seconds), update=waits.duration(seconds))))),
         )
 

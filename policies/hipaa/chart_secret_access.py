@@ -70,6 +70,11 @@ def check(resource: Resource, config: dict) -> list[str]:
         if not watch:
             problems.append("values.config.envoyGateway.provider.kubernetes.watch is unset: the controller's "
                             "ClusterRole reads every Secret; watch the gateway's namespace only")
+    elif chart == "ai-gateway-helm":
+        account = ((values.get("controller") or {}).get("serviceAccount") or {})
+        if account.get("create", True) is not False:
+            problems.append("values.controller.serviceAccount.create is not false: the chart's ClusterRole has `*` on "
+                            "every Secret and pod; create the controller's account and namespaced roles instead")
     return [f"Release {resource.name} ({chart}): {p}" for p in problems]
 
 
@@ -80,7 +85,8 @@ RULE = Rule(
     severity=Severity.HIGH,
     description="Helm values must not give a chart's service account the right to read every Secret of the cluster "
     "(Grafana's cluster-wide sidecar role, kube-state-metrics' secrets collector, KEDA's unrestricted operator, "
-    "Velero's cluster-admin, an Envoy Gateway controller watching all namespaces), unless the chart is listed with "
+    "Velero's cluster-admin, an Envoy Gateway controller watching all namespaces, the AI gateway chart's own "
+    "controller ClusterRole), unless the chart is listed with "
     "its reason. Whoever can run a pod as that account reads every API key, the TLS key and the audit signing key.",
     check=check,
     config={"exceptions": {

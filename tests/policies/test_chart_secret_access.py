@@ -34,7 +34,18 @@ def test_bad_04_keda_unrestricted(resource, settings):
 
 def test_bad_05_listed_charts_need_their_exception(resource, settings):
     config = settings(RULE)
-    assert set(config["exceptions"]) == {"velero", "gateway-helm"} and all(config["exceptions"].values())
+    assert set(config["exceptions"]) == {"velero"} and all(config["exceptions"].values())
     velero = resource("dr-velero-primary-release")
     assert RULE.check(velero, {**config, "exceptions": {}}) != []
-    assert RULE.check(resource("gateway-envoy-gateway"), {**config, "exceptions": {}}) != []
+
+
+def test_bad_06_envoy_gateway_watching_every_namespace(resource, settings):
+    release = resource("gateway-envoy-gateway")
+    del release.props["values"]["config"]["envoyGateway"]["provider"]["kubernetes"]["watch"]
+    assert "watch is unset" in RULE.check(release, settings(RULE))[0]
+
+
+def test_bad_07_the_ai_gateway_charts_own_controller_role(resource, settings):
+    release = resource("gateway-ai-gateway")
+    del release.props["values"]["controller"]["serviceAccount"]
+    assert "serviceAccount.create is not false" in RULE.check(release, settings(RULE))[0]

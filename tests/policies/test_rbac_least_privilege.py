@@ -57,3 +57,26 @@ def test_bad_06_a_service_account_bound_to_cluster_admin(stack_resources, settin
         "metadata": {"name": "extra"}, "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"},
         "subjects": [{"kind": "ServiceAccount", "name": "x", "namespace": "llm-serving"}]}, provider=binding.provider))
     assert [urn for urn, _ in RULE.check(resources, settings(RULE))] == ["urn:extra"]
+
+
+def test_good_02_a_recorded_controller_holds_secret_rights_in_its_roles(stack_resources, settings):
+    config = settings(RULE)
+    assert "envoy-ai-gateway-system/ai-gateway-controller" in config["secretAccounts"]
+    assert RULE.check(stack_resources(), config) == []
+
+
+def test_bad_07_the_controllers_secret_rights_without_their_record(stack_resources, settings):
+    resources = stack_resources()
+    config = {**settings(RULE), "secretAccounts": {}}
+    binding = _binding(resources, "gateway-ai-controller-binding-gateway")
+    violations = RULE.check(resources, config)
+    assert [urn for urn, _ in violations] == [binding.urn] and "core/secrets" in violations[0][1]
+
+
+def test_bad_08_a_recorded_controller_gains_exec(stack_resources, settings):
+    resources = stack_resources()
+    role = next(r for r in resources if r.name == "gateway-ai-controller-role-gateway")
+    role.props["rules"].append({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]})
+    violations = RULE.check(resources, settings(RULE))
+    assert [urn for urn, _ in violations] == [_binding(resources, "gateway-ai-controller-binding-gateway").urn]
+    assert "pods/exec" in violations[0][1] and "secrets" not in violations[0][1]
