@@ -221,3 +221,38 @@ def test_dev_keeps_plain_http_and_no_tls_objects(evaluations):
     for _, workload in _workloads(dev, "dev"):
         assert "--ssl-certfile" not in workload["spec"]["template"]["spec"]["containers"][0]["args"]
         assert serving_tls.CERTIFICATE_ANNOTATION not in (workload["spec"]["template"]["metadata"].get("annotations") or {})
+
+
+# -- day 2: what turning TLS on does to running service ----------------------------------------------
+
+
+def _with_tls(raw: dict, certificate: str, ca: str) -> dict:
+    raw = copy.deepcopy(raw)
+    raw.setdefault("site", {})["trustBundle"] = ca
+    raw["gateway"]["upstreamTls"] = {"enabled": True, "certificate": certificate}
+    return raw
+
+
+def test_turning_tls_on_is_planned_as_failing_requests_and_a_renewal_is_not():
+    from offline.plan.effects import assess
+    from offline.plan.update import plan
+    from offline.render import inventory
+    from offline.run import evaluate, platform_config
+
+    ca_key, ca = _ca()
+    plain = copy.deepcopy(stack_config("dev"))
+    serving = plain["tanzu"].get("servingNamespace", "llm-serving")
+    first = _with_tls(plain, _leaf(ca_key, ca, [f"*.{serving}.svc.cluster.local"]), _pem(ca))
+    baseline, on = inventory(evaluate("dev", plain)), inventory(evaluate("dev", first))
+    impact = assess(plan(baseline, on), baseline, on, platform_config("dev", first))
+    for key in plain["models"]:
+        assert "requests fail for up to" in impact.verdict(key) and "maintenance window" in impact.verdict(key), key
+
+    renewed = _with_tls(plain, _leaf(ca_key, ca, [f"*.{serving}.svc.cluster.local"]), _pem(ca))
+    again = inventory(evaluate("dev", renewed))
+    steps = plan(on, again)
+    impact = assess(steps, on, again, platform_config("dev", renewed))
+    assert {s.name for s in steps.changed} >= {f"{key}-server" for key in plain["models"]}, "a new certificate rolls"
+    for key in plain["models"]:
+        # Both certificates chain to the CA the gateway trusts: only the roll itself (as for any template change) is left.
+        assert "verifying TLS" not in impact.verdict(key), impact.verdict(key)

@@ -54,7 +54,8 @@ def test_bad_02_extension_feed_includes_secrets_explicitly(stack_resources, sett
 
 
 def test_bad_03_a_model_backend_without_tls_policy(stack_resources, settings):
-    resources = [r for r in stack_resources() if not (r.type.endswith(":BackendTLSPolicy") and r.name == f"gateway-{MODEL}-upstream-tls")]
+    resources = [r for r in stack_resources()
+                 if not (r.type.endswith(":BackendTLSPolicy") and r.name == f"gateway-{MODEL}-upstream-tls")]
     violations = RULE.check(resources, settings(RULE))
     backend = _find(resources, f"gateway-{MODEL}-backend")
     assert [urn for urn, _ in violations] == [backend.urn]
