@@ -173,9 +173,10 @@ def pod_security() -> k8s.core.v1.PodSecurityContextArgs:
 
 
 def _probe(period: int, failures: int, timeout: int = 5, tls: bool = False) -> k8s.core.v1.ProbeArgs:
-    # Over TLS the kubelet does not verify the certificate; /health carries no prompt.
+    # Over TLS the kubelet does not verify the certificate; /health carries no prompt. Plain HTTP keeps the default
+    # unset, so a stack without TLS keeps its templates (and its running replicas) as they were.
     return k8s.core.v1.ProbeArgs(
-        http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port=PORT_NAME, scheme="HTTPS" if tls else "HTTP"),
+        http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port=PORT_NAME, scheme="HTTPS" if tls else None),
         period_seconds=period,
         timeout_seconds=timeout,
         failure_threshold=failures,
