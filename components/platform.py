@@ -38,7 +38,7 @@ from components.resources.observability_stack import ObservabilityStack, Observa
 from components.resources.tanzu_cluster import TanzuCluster, TanzuClusterArgs
 from components.resources.velero import METRICS_PORT as VELERO_METRICS_PORT
 from components.resources.velero import NAMESPACE as VELERO_NAMESPACE
-from components.resources.vllm_service import VllmService, VllmServiceArgs
+from components.resources.vllm_service import ServingCertificate, VllmService, VllmServiceArgs
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         )
     # kube-prometheus-stack installs the monitoring CRDs: monitors wait for it, or there are none.
     monitoring = observability.release if observability else None
+    serving = serving_certificate(cfg, secrets)
     models = {
         key: VllmService(
             key,
@@ -108,6 +109,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
                 model=model, cluster=cluster.core,
                 hf_token=secrets.get("hfToken") if model.source == "huggingface" else None,
                 monitoring=monitoring, gateway_namespace=cfg.gateway.namespace, layout=capacity.layout_of(cfg, model),
+                serving_tls=serving,
             ),
         )
         for key, model in cfg.models.items()
@@ -123,6 +125,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
                 monitoring=monitoring, gateway_namespace=cfg.gateway.namespace, layout=capacity.layout_of(cfg, candidate),
                 role="candidate",
                 shared_weights_claim=f"{key}-weights" if candidate.weights.access_mode == "ReadWriteMany" else None,
+                serving_tls=serving,
             ),
             opts=pulumi.ResourceOptions(depends_on=[models[key]]),
         )
@@ -141,7 +144,8 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         gateway = ModelGateway("gateway", ModelGatewayArgs(
             settings=gateway_settings(cfg), cluster=cluster.core,
             models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key, svc.served_model_name,
-                                     svc.api_key_generation, candidate=_canary(cfg, key, candidates.get(key)))
+                                     svc.api_key_generation, candidate=_canary(cfg, key, candidates.get(key)),
+                                     tls=svc.tls)
                          for key, svc in models.items()),
             tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
             api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,
@@ -203,7 +207,16 @@ def _canary(cfg: PlatformConfig, key: str, svc: VllmService | None) -> Candidate
     """The gateway's view of a model's candidate: its Service, key and share of requests."""
     if svc is None:
         return None
-    return CandidateBackend(svc.service_name, svc.api_key, cfg.models[key].candidate.weight, svc.api_key_generation)
+    return CandidateBackend(svc.service_name, svc.api_key, cfg.models[key].candidate.weight, svc.api_key_generation,
+                            tls=svc.tls)
+
+
+def serving_certificate(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -> ServingCertificate | None:
+    """What vLLM serves HTTPS with (``gateway.upstreamTls``), or None for plain HTTP."""
+    tls = cfg.gateway.upstream_tls
+    if not tls.enabled or tls.certificate is None:
+        return None
+    return ServingCertificate(tls.certificate, secrets["upstreamTlsKey"])
 
 
 def evaluation_targets(cfg: PlatformConfig) -> dict[str, tuple[str, ModelConfig]]:

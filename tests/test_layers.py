@@ -23,6 +23,7 @@ RANKS: dict[str, int] = {
     "components.config.model": 0,     # the config's shape
     "components.config.issues": 0,    # one problem of the config, and the error listing them
     "components.config.fields": 0,    # parsers of free-text fields (CIDRs, image references, host names, ...)
+    "components.config.certificates": 0,  # the model servers' serving certificate: chain, names, issuer
     "components.config.messages": 0,  # pydantic's errors as what to write, secrets never shown
     "components.config.stack_file": 0,  # the stack file read as the Pulumi CLI reads it
     "components.config.vllm_args": 0,   # the vLLM flags the platform manages, in every spelling

@@ -15,7 +15,7 @@ import yaml
 from hipaa import RULES
 
 from components import versions
-from components.builders import lws
+from components.builders import lws, serving_tls
 from components.config import SECRET_KEYS, parse_config
 from components.config.site_mirror import mirror_of
 from components.planning import capacity
@@ -201,8 +201,20 @@ def test_probes_sit_on_the_leader_only(seventy_b):
     record = _set(seventy_b)
     leader, worker = _container(record, "leader"), _container(record, "worker")
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert leader[probe]["httpGet"] == {"path": "/health", "port": "http"}
+        # prod serves HTTPS (gateway.upstreamTls): the leader's probes follow its scheme.
+        assert leader[probe]["httpGet"] == {"path": "/health", "port": "http", "scheme": "HTTPS"}
         assert probe not in worker
+
+
+def test_only_the_leader_serves_https_and_holds_the_serving_key(seventy_b):
+    record = _set(seventy_b)
+    leader, worker = _container(record, "leader"), _container(record, "worker")
+    flags = _flags(leader["args"])
+    assert flags["--ssl-certfile"] == serving_tls.CERTIFICATE_FILE and flags["--ssl-keyfile"] == serving_tls.KEY_FILE
+    volumes = {role: {v["name"]: v for v in _template(record, role)["spec"]["volumes"]} for role in ("leader", "worker")}
+    assert volumes["leader"][serving_tls.VOLUME]["secret"]["secretName"] == serving_tls.secret_name(SEVENTY_B)
+    assert serving_tls.VOLUME not in volumes["worker"]
+    assert serving_tls.VOLUME not in {m["name"] for m in worker["volumeMounts"]}
 
 
 def test_the_service_selects_leaders_only_and_the_gateway_routes_to_it(seventy_b):

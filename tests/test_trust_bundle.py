@@ -131,12 +131,17 @@ def test_production_refuses_a_private_issuer_without_the_bundle_unless_waived():
     del raw["site"]["trustBundle"]
     with pytest.raises(ConfigError) as caught:
         _parse(raw)
-    (issue,) = [i for i in caught.value.issues if i.path == "site.trustBundle"]
+    (issue,) = [i for i in caught.value.issues if i.path == "site.trustBundle" and "jwksUri" in i.reason]
     assert "'sso.hospital.example'" in issue.reason and "401" in issue.reason and "trustBundleWaiver" in issue.reason
-    _parse({**raw, "site": {"trustBundleWaiver": "the IdP's certificate is issued by a public CA"}})
+    # The waiver and a public IdP answer the JWKS fetch; the model servers' certificate still needs the site's CA.
+    waived = {**raw, "site": {"trustBundleWaiver": "the IdP's certificate is issued by a public CA"}}
     public = copy.deepcopy(raw)
     public["gateway"]["oidc"]["jwksUri"] = "https://login.microsoftonline.com/tenant/discovery/v2.0/keys"
-    _parse(public)
+    for answered in (waived, public):
+        with pytest.raises(ConfigError) as caught:
+            _parse(answered)
+        assert [(i.path, "gateway.upstreamTls is on" in i.reason) for i in caught.value.issues] == [
+            ("site.trustBundle", True)]
 
 
 @pytest.mark.parametrize(("text", "reason"), [

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from components.builders import serving_tls
 from components.builders.vllm_pod import vllm_args
 from components.config import SECRET_KEYS, parse_config
 from offline.record import Secret
@@ -57,7 +58,8 @@ def test_vllm_runs_vllm_serve_with_flags_from_config(prod):
     cfg = parse_config(stack_config("prod"), [s.key for s in SECRET_KEYS])
     container = _vllm(prod.graph.named("llama-2-7b-chat-server"))
     assert "command" not in container, "the image's entrypoint is `vllm serve`; args are appended"
-    assert container["args"] == vllm_args(cfg.models["llama-2-7b-chat"])
+    # prod serves HTTPS (gateway.upstreamTls): the certificate's flags follow the model's own.
+    assert container["args"] == vllm_args(cfg.models["llama-2-7b-chat"]) + serving_tls.vllm_args()
     args = container["args"]
     assert args[0] == "/models/meta-llama--Llama-2-7b-chat-hf/f5db02db724555f92da89c216ac04704f23d4590"
     flags = dict(zip(args[1::2], args[2::2], strict=True))
@@ -89,7 +91,8 @@ def test_probes_use_health_on_the_api_port_with_a_startup_budget(evaluations):
         for workload in _workloads(evaluation):
             container = _vllm(workload)
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}, probe
+                tls = {"scheme": "HTTPS"} if "--ssl-certfile" in container["args"] else {}
+                assert container[probe]["httpGet"] == {"path": "/health", "port": "http", **tls}, probe
                 assert "initialDelaySeconds" not in container[probe]
             startup = container["startupProbe"]
             assert startup["periodSeconds"] * startup["failureThreshold"] >= 1200
@@ -312,8 +315,10 @@ def test_monitor_scrapes_metrics_on_the_api_port(prod):
     monitor = prod.graph.named("llama-2-7b-chat-monitor")
     assert monitor.inputs["metadata"]["labels"]["onprem-llm.io/monitor"] == "platform"
     (endpoint,) = monitor.inputs["spec"]["endpoints"]
-    assert {k: v for k, v in endpoint.items() if k != "relabelings"} == {
-        "port": "http", "path": "/metrics", "interval": "15s", "scheme": "http"}
+    # prod's replicas serve HTTPS (gateway.upstreamTls): Prometheus verifies the site's CA and the Service's name.
+    assert {k: v for k, v in endpoint.items() if k not in ("relabelings", "tlsConfig")} == {
+        "port": "http", "path": "/metrics", "interval": "15s", "scheme": "https"}
+    assert endpoint["tlsConfig"]["serverName"] == "llama-2-7b-chat-api.llm-serving.svc.cluster.local"
 
 
 def test_optional_ingress_serves_only_the_api_over_tls(tp2, prod):

@@ -80,6 +80,7 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
             "modelPort": API_PORT,
         },
         "no-open-network": {"production": cfg.compliance.tier == "production", "gatewayNamespace": cfg.gateway.namespace},
+        "in-cluster-tls": {"requireUpstreamTls": cfg.compliance.tier == "production"},
         "chart-secret-access": {"exceptions": dict(CHART_SECRET_READERS)},
         "audit-evidence-separation": {"auditRequired": cfg.deploys_site and (cfg.compliance.tier == "production"
                                                                              or cfg.audit.enabled)},

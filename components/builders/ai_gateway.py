@@ -467,6 +467,16 @@ def spread(selector: dict[str, str]) -> list[dict[str, Any]]:
              "labelSelector": {"matchLabels": dict(selector)}}]
 
 
+EXTENSION_HOOK_RESOURCES = ("listener", "route", "cluster")
+"""xDS resources Envoy Gateway hands the AI gateway's extension server after translation. Not secrets: the extension
+server (v1.1, internal/extensionserver/post_translate_modify.go) returns them unchanged, and it serves plain gRPC
+only (cmd/controller/main.go builds grpc.NewServer without credentials), so Envoy Gateway's extensionManager.service.tls
+could not be turned on. Envoy Gateway includes secrets unless told not to (ShouldIncludeSecrets defaults to true,
+api/v1alpha1/envoygateway_helpers.go): the hook says ``secret: {includeAll: false}``, and the listener TLS keys, the
+CA bundles and any other SDS secret never leave Envoy Gateway. The rest of the feed is configuration (names,
+routes, clusters), no prompt and no credential."""
+
+
 def envoy_gateway_config(gateway_namespace: str, replicas: int = 1, fail_closed: bool = False) -> dict[str, Any]:
     """What Envoy Gateway needs for the AI gateway (its v1.1 values files): the Backend API, the extension
     server hooks, and the global rate-limit service with Redis. EnvoyPatchPolicy stays off: it would let anyone
@@ -479,7 +489,8 @@ def envoy_gateway_config(gateway_namespace: str, replicas: int = 1, fail_closed:
         "extensionApis": {"enableBackend": True},
         "extensionManager": {
             "hooks": {"xdsTranslator": {
-                "translation": {kind: {"includeAll": True} for kind in ("listener", "route", "cluster", "secret")},
+                "translation": {**{kind: {"includeAll": True} for kind in EXTENSION_HOOK_RESOURCES},
+                                "secret": {"includeAll": False}},
                 "post": ["Translation", "Cluster", "Route"],
             }},
             "service": {"fqdn": {"hostname": f"{AI_CONTROLLER}.{AI_GATEWAY_NAMESPACE}.svc.cluster.local",

@@ -26,6 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.builders import serving_tls
 from components.builders.vllm_pod import api_key_args, hf_token_volume, pod_spec, scratch_volumes, vllm_args, vllm_container
 from components.config import ModelConfig
 from components.planning.sizing import GIB, RAY_OBJECT_STORE_GIB, Layout, group_pod_shm_gib
@@ -121,12 +122,13 @@ def worker_script(model: ModelConfig, lay: Layout) -> str:
     ]) + "\n"
 
 
-def serve_args(model: ModelConfig, lay: Layout) -> list[str]:
-    """`vllm serve` arguments of the leader: the single-node ones plus the pipeline and the Ray executor."""
+def serve_args(model: ModelConfig, lay: Layout, tls: bool = False) -> list[str]:
+    """`vllm serve` arguments of the leader: the single-node ones plus the pipeline and the Ray executor (and its
+    serving certificate with ``tls``)."""
     return vllm_args(model) + [
         "--pipeline-parallel-size", str(lay.pipeline_parallel),
         "--distributed-executor-backend", "ray",
-    ] + api_key_args(model)
+    ] + (serving_tls.vllm_args() if tls else []) + api_key_args(model)
 
 
 def pod_resources(model: ModelConfig, lay: Layout) -> k8s.core.v1.ResourceRequirementsArgs:
@@ -144,15 +146,18 @@ def _set(typed: Any, /, **fields: Any) -> Any:
     return changed
 
 
-def leader_container(model: ModelConfig, lay: Layout, api_key_secret: str) -> k8s.core.v1.ContainerArgs:
+def leader_container(model: ModelConfig, lay: Layout, api_key_secret: str,
+                     tls_secret: str | None = None) -> k8s.core.v1.ContainerArgs:
     """The single-node vLLM container (probes, port, security, mounts) started through the Ray head."""
-    base = vllm_container(model, api_key_secret)
+    base = vllm_container(model, api_key_secret, tls_secret)
     return _set(base, command=["/bin/bash", "-c", leader_script(model, lay), "vllm-leader"],
-                args=serve_args(model, lay), env=[*base.env, *distributed_env()], resources=pod_resources(model, lay))
+                args=serve_args(model, lay, tls_secret is not None), env=[*base.env, *distributed_env()],
+                resources=pod_resources(model, lay))
 
 
 def worker_container(model: ModelConfig, lay: Layout, api_key_secret: str) -> k8s.core.v1.ContainerArgs:
-    """A Ray worker holding its node's GPUs: no API server, so no port and no probes (the leader's cover the group)."""
+    """A Ray worker holding its node's GPUs: no API server, so no port, no probes (the leader's cover the group) and
+    no serving certificate."""
     base = vllm_container(model, api_key_secret)
     return _set(base, name="vllm-worker", command=["/bin/bash", "-c", worker_script(model, lay)], args=None,
                 env=[*base.env, *distributed_env()], resources=pod_resources(model, lay), ports=None,
@@ -161,17 +166,21 @@ def worker_container(model: ModelConfig, lay: Layout, api_key_secret: str) -> k8
 
 def group_pod_spec(model: ModelConfig, lay: Layout, role: str, service_account: str, api_key_secret: str,
                    pull_secret: str, selector: dict[str, str], weights: k8s.core.v1.VolumeArgs | None,
-                   hf_token_secret: str | None, stage_in_pod: bool, trust_bundle: bool = False) -> k8s.core.v1.PodSpecArgs:
-    """The pod of one member of a group, ``role`` leader or worker."""
+                   hf_token_secret: str | None, stage_in_pod: bool, trust_bundle: bool = False,
+                   tls_secret: str | None = None) -> k8s.core.v1.PodSpecArgs:
+    """The pod of one member of a group, ``role`` leader or worker; the leader serves HTTPS with ``tls_secret``."""
     base = pod_spec(model, service_account=service_account, api_key_secret=api_key_secret, pull_secret=pull_secret,
                     selector=selector, weights=weights, hf_token_secret=hf_token_secret, stage_in_pod=stage_in_pod,
                     trust_bundle=trust_bundle)
-    container = (leader_container if role == LEADER else worker_container)(model, lay, api_key_secret)
+    leads = role == LEADER
+    container = (leader_container(model, lay, api_key_secret, tls_secret) if leads
+                 else worker_container(model, lay, api_key_secret))
     shm = k8s.core.v1.VolumeArgs(name="shm", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
         medium="Memory", size_limit=f"{group_pod_shm_gib(lay.gpus_per_node)}Gi"))
     # The staging init container (per-pod weights) reads the Hugging Face token from its Secret volume.
     volumes = scratch_volumes(None) + [shm] + ([weights] if weights is not None else []) + (
-        hf_token_volume(hf_token_secret, trust_bundle) if stage_in_pod else [])
+        hf_token_volume(hf_token_secret, trust_bundle) if stage_in_pod else []) + (
+        [serving_tls.volume(tls_secret)] if leads and tls_secret else [])
     security = _set(base.security_context, sysctls=[k8s.core.v1.SysctlArgs(
         name="net.ipv4.ip_local_port_range", value=f"{EPHEMERAL_PORTS[0]} {EPHEMERAL_PORTS[1]}")])
     return _set(base, containers=[container], volumes=volumes, security_context=security)

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.builders import k8s as _k8s
+from components.builders import serving_tls
 from components.builders.cluster_spec import GPU_NODE_LABELS, GPU_TAINT
 from components.config import ModelConfig
 from components.planning.sizing import shm_gib, startup_failure_threshold
@@ -178,9 +179,11 @@ def pod_security() -> k8s.core.v1.PodSecurityContextArgs:
     )
 
 
-def _probe(period: int, failures: int, timeout: int = 5) -> k8s.core.v1.ProbeArgs:
+def _probe(period: int, failures: int, timeout: int = 5, tls: bool = False) -> k8s.core.v1.ProbeArgs:
+    # Over TLS the kubelet does not verify the certificate; /health carries no prompt. Plain HTTP keeps the default
+    # unset, so a stack without TLS keeps its templates (and its running replicas) as they were.
     return k8s.core.v1.ProbeArgs(
-        http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port=PORT_NAME),
+        http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port=PORT_NAME, scheme="HTTPS" if tls else None),
         period_seconds=period,
         timeout_seconds=timeout,
         failure_threshold=failures,
@@ -199,19 +202,21 @@ def download_resources() -> k8s.core.v1.ResourceRequirementsArgs:
     return k8s.core.v1.ResourceRequirementsArgs(requests=amounts, limits=amounts)
 
 
-def vllm_container(model: ModelConfig, api_key_secret: str) -> k8s.core.v1.ContainerArgs:
+def vllm_container(model: ModelConfig, api_key_secret: str, tls_secret: str | None = None) -> k8s.core.v1.ContainerArgs:
+    """The server; with ``tls_secret`` (its serving certificate's Secret) it serves HTTPS and its probes follow."""
+    tls = tls_secret is not None
     return k8s.core.v1.ContainerArgs(
         name="vllm",
         image=model.image.reference,
         image_pull_policy="IfNotPresent",
-        args=vllm_args(model) + api_key_args(model),
+        args=vllm_args(model) + (serving_tls.vllm_args() if tls else []) + api_key_args(model),
         env=vllm_env(api_key_secret, model.api_key_rotation, accepts_previous_key(model)),
         ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=API_PORT, protocol="TCP")],
         resources=resources(model),
         # Loading weights and capturing CUDA graphs takes minutes; liveness only starts after this.
-        startup_probe=_probe(10, startup_failure_threshold(model.startup_timeout_seconds)),
-        readiness_probe=_probe(5, 3),
-        liveness_probe=_probe(10, 3),
+        startup_probe=_probe(10, startup_failure_threshold(model.startup_timeout_seconds), tls=tls),
+        readiness_probe=_probe(5, 3, tls=tls),
+        liveness_probe=_probe(10, 3, tls=tls),
         # Let the Service drop the endpoint before vLLM stops taking requests.
         lifecycle=k8s.core.v1.LifecycleArgs(pre_stop=k8s.core.v1.LifecycleHandlerArgs(
             exec_=k8s.core.v1.ExecActionArgs(command=["sleep", "10"])
@@ -222,6 +227,7 @@ def vllm_container(model: ModelConfig, api_key_secret: str) -> k8s.core.v1.Conta
             k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT),
             k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
             k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),
+            *([serving_tls.mount()] if tls else []),
         ],
     )
 
@@ -333,10 +339,12 @@ def gpu_scheduling(selector: dict[str, str]) -> dict:
 
 def pod_spec(model: ModelConfig, service_account: str, api_key_secret: str, pull_secret: str, selector: dict[str, str],
              weights: k8s.core.v1.VolumeArgs | None, hf_token_secret: str | None,
-             stage_in_pod: bool, trust_bundle: bool = False) -> k8s.core.v1.PodSpecArgs:
-    """The vLLM pod. ``stage_in_pod`` adds the download as an init container (per-replica volumes)."""
+             stage_in_pod: bool, trust_bundle: bool = False, tls_secret: str | None = None) -> k8s.core.v1.PodSpecArgs:
+    """The vLLM pod. ``stage_in_pod`` adds the download as an init container (per-replica volumes); ``tls_secret``
+    serves HTTPS with that Secret's certificate."""
     volumes = scratch_volumes(model) + ([weights] if weights is not None else []) + (
-        hf_token_volume(hf_token_secret, trust_bundle) if stage_in_pod else [])
+        hf_token_volume(hf_token_secret, trust_bundle) if stage_in_pod else []) + (
+        [serving_tls.volume(tls_secret)] if tls_secret else [])
     return k8s.core.v1.PodSpecArgs(
         service_account_name=service_account,
         automount_service_account_token=False,
@@ -345,7 +353,7 @@ def pod_spec(model: ModelConfig, service_account: str, api_key_secret: str, pull
         image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=pull_secret)],
         security_context=pod_security(),
         init_containers=staging_containers(model, hf_token_secret, trust_bundle) if stage_in_pod else None,
-        containers=[vllm_container(model, api_key_secret)],
+        containers=[vllm_container(model, api_key_secret, tls_secret)],
         volumes=volumes,
         # In-flight generations finish within this window after SIGTERM.
         termination_grace_period_seconds=120,

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from components.config import fields as f
+from components.config.certificates import server_chain
 from components.config.fields import at_most, checked
 from components.jobs.stage_weights import manifest_digest
 from components.jobs.verify_signature import key_fingerprint as public_key_fingerprint
@@ -958,6 +959,23 @@ class TokenLimitsConfig(_Model):
         return value
 
 
+class UpstreamTlsConfig(_Model):
+    """TLS from the gateway's proxies to the model servers, whose traffic is the prompts and completions."""
+
+    enabled: Bool = Field(
+        False,
+        description="vLLM serves HTTPS with `certificate` and the secret `upstreamTlsKey`; the gateway verifies it "
+        "against site.trustBundle (a BackendTLSPolicy per model backend), and Prometheus scrapes it over HTTPS the "
+        "same way. Required in production. Default: false (plain HTTP on the pod network).")
+    certificate: Annotated[str | None, checked(server_chain)] = Field(
+        None,
+        description="PEM certificate chain vLLM serves, the server certificate first, then any intermediate CAs, "
+        "issued by a CA of site.trustBundle for the model Services' names "
+        "(`*.<tanzu.servingNamespace>.svc.cluster.local`, or each `<model>-api` and `<model>-candidate-api` there); "
+        "its key is the secret `upstreamTlsKey`. Public material, reviewed in version control; a new one rolls the "
+        "replicas. Required when enabled. Default: none.")
+
+
 class GatewayConfig(_Model):
     """The authenticating gateway: one OpenAI base URL for every model, the only way into the model endpoints."""
 
@@ -1002,6 +1020,9 @@ class GatewayConfig(_Model):
         description="Replicas of the Envoy proxy, the rate-limit service and both gateway controllers, spread over nodes "
         "with a disruption budget each, so a node drain or a Kubernetes upgrade never takes the front door down. "
         "Production needs at least 2. Default: 2.")
+    upstream_tls: UpstreamTlsConfig = Field(
+        default_factory=UpstreamTlsConfig,
+        description="TLS from the gateway to vLLM. Default: off outside production.")
 
 
 class AccessConfig(_Model):
@@ -1393,6 +1414,9 @@ SECRET_KEYS: tuple[SecretKey, ...] = (
               when=_WHEN_ARIA),
     SecretKey("gatewayTlsCert", "PEM certificate chain of gateway.hostname", _deploys, "llm.crt"),
     SecretKey("gatewayTlsKey", "PEM private key of the gateway certificate", _deploys, "llm.key"),
+    SecretKey("upstreamTlsKey", "PEM private key of gateway.upstreamTls.certificate, which vLLM serves",
+              lambda c: c.serves_models and c.gateway.upstream_tls.enabled, "serving.key",
+              when="`gateway.upstreamTls.enabled` on a stack that serves models"),
     SecretKey("benchmarkToken", "bearer token of a group the benchmarked models admit (from the identity provider)",
               lambda c: c.serves_models and c.benchmark.enabled, "benchmark.token",
               when="`benchmark.enabled` on a stack that serves models"),

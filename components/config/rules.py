@@ -1314,6 +1314,46 @@ def _rule_trust_bundle(c: PlatformConfig) -> list[ConfigIssue]:
     )]
 
 
+def _rule_upstream_tls(c: PlatformConfig) -> list[ConfigIssue]:
+    """Prompts cross the pod network from the gateway to vLLM: production sends them over TLS, with a certificate the
+    gateway and Prometheus can verify for every Service they call."""
+    from components.config import certificates
+
+    tls = c.gateway.upstream_tls
+    if not c.serves_models:
+        return []
+    if not tls.enabled:
+        return [ConfigIssue(
+            "gateway.upstreamTls.enabled", False,
+            "production sends prompts from the gateway to vLLM over TLS (transmission security, 45 CFR 164.312(e)(1)); "
+            "set it to true with gateway.upstreamTls.certificate (issued by a CA of site.trustBundle) and the secret "
+            "upstreamTlsKey (docs/security.md#tls-inside-the-cluster)",
+        )] if c.compliance.tier == "production" else []
+    if tls.certificate is None:
+        return [ConfigIssue("gateway.upstreamTls.certificate", MISSING,
+                            "vLLM needs a certificate to serve HTTPS: paste the PEM chain the site's CA issued for "
+                            f"*.{c.tanzu.serving_namespace}.svc.cluster.local")]
+    if not c.site.trust_bundle:
+        return [ConfigIssue("site.trustBundle", MISSING,
+                            "gateway.upstreamTls is on, and the gateway and Prometheus verify vLLM's certificate "
+                            "against the site's CA: paste the CA certificates that issued it (PEM)")]
+    issues = []
+    names = certificates.dns_names(tls.certificate)
+    hosts = [f"{key}-api.{c.tanzu.serving_namespace}.svc.cluster.local" for key in c.models]
+    hosts += [f"{key}-candidate-api.{c.tanzu.serving_namespace}.svc.cluster.local"
+              for key, m in c.models.items() if m.candidate_model is not None]
+    missing = [host for host in hosts if not certificates.covers(names, host)]
+    if missing:
+        issues.append(ConfigIssue(
+            "gateway.upstreamTls.certificate", f"a certificate for {', '.join(names) or 'no DNS name'}",
+            f"does not name {', '.join(missing)}, which the gateway verifies it against; issue one with the DNS name "
+            f"*.{c.tanzu.serving_namespace}.svc.cluster.local (or each Service name)"))
+    broken = certificates.unverified_by(tls.certificate, c.site.trust_bundle)
+    if broken:
+        issues.append(ConfigIssue("gateway.upstreamTls.certificate", "the PEM chain in the stack file", broken))
+    return issues
+
+
 def _rule_quantization_dtype(c: PlatformConfig) -> list[ConfigIssue]:
     return [ConfigIssue(
         f"models.{key}.dtype", m.dtype,
@@ -1367,6 +1407,7 @@ WINDOW_MINUTES = {"Minute": 1, "Hour": 60, "Day": 1440, "Week": 10080, "Month": 
 
 RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_trust_bundle,
+    _rule_upstream_tls,
     _rule_quantization_dtype,
     _rule_endpoints_served,
     _rule_quota_covers_a_window,

@@ -56,8 +56,13 @@ MANAGED: dict[str, str] = {
     "--trust-remote-code": "it runs the model repository's own Python code; staging fetches no code (safetensors, "
     "configs and tokenizers only), so use an architecture the pinned vLLM implements",
     "--config": "a config file could set any managed flag; set the keys of models.<name> instead",
-    "--ssl-keyfile": "TLS ends at the gateway; probes and the gateway speak HTTP to the server",
-    "--ssl-certfile": "TLS ends at the gateway; probes and the gateway speak HTTP to the server",
+    "--ssl-keyfile": "set gateway.upstreamTls: the platform mounts the key, and the gateway, probes and Prometheus "
+    "follow the scheme",
+    "--ssl-certfile": "set gateway.upstreamTls: the platform mounts the certificate, and the gateway, probes and "
+    "Prometheus follow the scheme",
+    "--ssl-cert-reqs": "the gateway's proxies and Prometheus present no client certificate; a required one refuses "
+    "them all",
+    "--ssl-ca-certs": "the gateway's proxies and Prometheus present no client certificate to verify",
 }
 SHORT: dict[str, str] = {
     "-tp": "--tensor-parallel-size",

@@ -34,6 +34,7 @@ from components import versions
 from components.builders import ai_gateway as ai
 from components.builders import ai_gateway_rbac as rbac_rules
 from components.builders import k8s as _k8s
+from components.builders import serving_tls
 from components.builders.charts import mirrored, release_args
 from components.builders.gateway_pods import (
     CONTROLLER_NAMESPACE,
@@ -69,6 +70,8 @@ class CandidateBackend:
     weight: int
     """Percent of the model's requests it receives."""
     key_generation: str = "g0"
+    tls: bool = False
+    """Whether its replicas serve HTTPS (the gateway then verifies them: a BackendTLSPolicy)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class RoutedModel:
     """Generation of ``api_key`` (``g<N>``), recorded on the credential so a plan can match it to the replicas."""
     candidate: CandidateBackend | None = None
     """A canary beside the model's Service; None: every request goes to ``service``."""
+    tls: bool = False
+    """Whether the model's replicas serve HTTPS (the gateway then verifies them: a BackendTLSPolicy)."""
 
 
 @dataclass(frozen=True)
@@ -296,9 +301,10 @@ class ModelGateway(pulumi.ComponentResource):
             after(controller, ai_controller, tls, proxy_pull, extproc, base=in_ns))
         custom("strip-identity-headers", eg, "ClientTrafficPolicy", "strip-identity-headers",
                ai.client_traffic_policy_spec(gateway), after_eg)
-        jwks_backend = None
+        jwks_backend, trust = None, None
         if cluster.trust_bundle:
-            # The proxies fetch the IdP's keys through a Backend that trusts the site's CA.
+            # The proxies fetch the IdP's keys through a Backend that trusts the site's CA, and verify the model
+            # servers against it.
             trust = _k8s.trust_bundle_config_map(f"{name}-trust-bundle", ns, cluster.trust_bundle,
                                                  _k8s.labels(_k8s.TRUST_BUNDLE, name, "gateway"), in_ns)
             jwks_backend = custom("jwks-backend", eg, "Backend", ai.JWKS_BACKEND,
@@ -309,14 +315,18 @@ class ModelGateway(pulumi.ComponentResource):
         custom("token-limits", eg, "BackendTrafficPolicy", "token-limits",
                ai.backend_traffic_policy_spec(settings, gateway), after_eg)
 
+        if trust is None and any(m.tls or (m.candidate and m.candidate.tls) for m in args.models):
+            raise ValueError("a model serves HTTPS but the cluster has no site trust bundle to verify it against; "
+                             "config requires site.trustBundle with gateway.upstreamTls")
         backends = []
         for model, routed in zip(models, args.models, strict=True):
             backends += self._backend(name, model, routed.api_key, routed.key_generation, ns, labels, custom,
-                                      after_eg, after_ai_crds, in_ns)
+                                      after_eg, after_ai_crds, in_ns, trust if routed.tls else None)
             if routed.candidate is not None:
                 canary = replace(model, key=ai.candidate_backend(model.key), backend_service=routed.candidate.service)
                 backends += self._backend(name, canary, routed.candidate.api_key, routed.candidate.key_generation,
-                                          ns, labels, custom, after_eg, after_ai_crds, in_ns)
+                                          ns, labels, custom, after_eg, after_ai_crds, in_ns,
+                                          trust if routed.candidate.tls else None)
         for route_name, spec in ai.ai_routes(models, gateway, settings.request_timeout_seconds).items():
             custom(route_name.replace(ai.ROUTE_NAME, "route", 1), aig, "AIGatewayRoute", route_name, spec,
                    after(*backends, base=after_ai_crds))
@@ -344,9 +354,10 @@ class ModelGateway(pulumi.ComponentResource):
 
     def _backend(self, name: str, model: ai.GatewayModel, api_key: pulumi.Input[str],
                  key_generation: str, ns: str, labels: dict[str, str], custom, after_eg: pulumi.ResourceOptions,
-                 after_ai_crds: pulumi.ResourceOptions, in_ns: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+                 after_ai_crds: pulumi.ResourceOptions, in_ns: pulumi.ResourceOptions,
+                 trust: pulumi.Resource | None) -> list[pulumi.Resource]:
         """The model (or its candidate, ``model.key`` then naming the candidate's backend) as an AI gateway backend,
-        with its API key injected from a Secret."""
+        with its API key injected from a Secret; with ``trust`` (the site's CAs here), reached over verified TLS."""
         secret = k8s.core.v1.Secret(
             f"{name}-{model.key}-credential",
             metadata=_k8s.metadata(ai.upstream_key_secret(model.key), ns, labels,
@@ -357,9 +368,18 @@ class ModelGateway(pulumi.ComponentResource):
         )
         backend = custom(f"{model.key}-backend", "gateway.envoyproxy.io/v1alpha1", "Backend", model.key,
                          ai.backend_spec(model), after_eg)
+        upstream = []
+        if trust is not None:
+            # Before the route sends prompts to it: the AIServiceBackend and the route wait for the policy.
+            upstream = [custom(f"{model.key}-upstream-tls", serving_tls.POLICY_API_VERSION, serving_tls.POLICY_KIND,
+                               model.key, serving_tls.backend_tls_policy_spec(
+                                   model.key, serving_tls.service_host(model.backend_service, model.backend_namespace)),
+                               pulumi.ResourceOptions.merge(after_eg, pulumi.ResourceOptions(
+                                   depends_on=[backend, trust])))]
         service_backend = custom(f"{model.key}-ai-backend", "aigateway.envoyproxy.io/v1beta1", "AIServiceBackend",
                                  model.key, ai.ai_service_backend_spec(model),
-                                 pulumi.ResourceOptions.merge(after_ai_crds, pulumi.ResourceOptions(depends_on=[backend])))
+                                 pulumi.ResourceOptions.merge(after_ai_crds, pulumi.ResourceOptions(
+                                     depends_on=[backend, *upstream])))
         key = custom(f"{model.key}-upstream-key", "aigateway.envoyproxy.io/v1beta1", "BackendSecurityPolicy", model.key,
                      ai.backend_security_policy_spec(model),
                      pulumi.ResourceOptions.merge(after_ai_crds, pulumi.ResourceOptions(depends_on=[secret, service_backend])))

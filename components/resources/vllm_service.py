@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.builders import k8s as _k8s
-from components.builders import lws
+from components.builders import lws, serving_tls
 from components.builders.gateway_pods import gateway_proxy_selector
 from components.builders.monitoring import MONITOR_LABELS, PROMETHEUS_POD_LABELS, prometheus_url
 from components.builders.vllm_pod import (
@@ -49,6 +49,16 @@ NOT_BACKED_UP = {"velero.io/exclude-from-backup": "true"}
 
 
 @dataclass(frozen=True)
+class ServingCertificate:
+    """What vLLM serves HTTPS with (``gateway.upstreamTls``)."""
+
+    certificate: str
+    """PEM chain, server certificate first (public: the stack file's ``gateway.upstreamTls.certificate``)."""
+    key: pulumi.Input[str]
+    """Its private key (the secret ``upstreamTlsKey``)."""
+
+
+@dataclass(frozen=True)
 class VllmServiceArgs:
     model: ModelConfig
     """The model entry from stack config."""
@@ -69,6 +79,8 @@ class VllmServiceArgs:
     shared_weights_claim: str | None = None
     """A candidate with ReadWriteMany weights stages into the current revision's claim (its own revision directory)
     instead of a claim of its own, so removing it deletes no protected volume. None: its own claim."""
+    serving_tls: ServingCertificate | None = None
+    """vLLM serves HTTPS with this certificate, and its probes and monitor follow. None: plain HTTP."""
 
 
 class VllmService(pulumi.ComponentResource):
@@ -78,7 +90,11 @@ class VllmService(pulumi.ComponentResource):
     namespace: str
     service_name: str
     base_url: str
-    """In-cluster OpenAI base URL, ``http://<svc>.<ns>.svc.cluster.local:8000/v1``."""
+    """In-cluster OpenAI base URL, ``http(s)://<svc>.<ns>.svc.cluster.local:8000/v1`` (https with serving TLS)."""
+    host: str
+    """The Service's cluster DNS name, which the serving certificate names."""
+    tls: bool
+    """Whether the replicas serve HTTPS."""
     api_key_secret_name: str
     api_key: pulumi.Output[str]
     """The key the gateway sends (secret), never held by end users: the previous generation's during ``prepare``."""
@@ -99,7 +115,10 @@ class VllmService(pulumi.ComponentResource):
         # Never "vllm": Kubernetes would inject VLLM_PORT=tcp://... and vLLM would crash on it.
         self.service_name = f"{name}-api"
         self.served_model_name = model.served_model_name
-        self.base_url = f"http://{self.service_name}.{self.namespace}.svc.cluster.local:{API_PORT}/v1"
+        self.host = serving_tls.service_host(self.service_name, self.namespace)
+        self.tls = args.serving_tls is not None
+        self._certificate = args.serving_tls.certificate if args.serving_tls else None
+        self.base_url = f"{serving_tls.scheme(self.tls)}://{self.host}:{API_PORT}/v1"
         self.api_key_secret_name = f"{name}-api-key"
         shared_weights = model.weights.access_mode == "ReadWriteMany"
         layout = args.layout or Layout(model.tensor_parallel_size, 1, 1, model.tensor_parallel_size)
@@ -120,6 +139,18 @@ class VllmService(pulumi.ComponentResource):
         if args.hf_token is not None:
             hf_token_secret = f"{name}-hf-token"
             self._secret(f"{name}-hf-token", hf_token_secret, {HF_TOKEN_ENTRY: args.hf_token})
+        # Pods start only once their certificate exists; a renewal updates it in place (the provider's mutable Secrets).
+        self._tls_secret = None
+        self._after_tls: list[pulumi.Resource] = []
+        if args.serving_tls is not None:
+            self._tls_secret = serving_tls.secret_name(name)
+            self._after_tls = [k8s.core.v1.Secret(
+                f"{name}-serving-tls",
+                metadata=self._meta(self._tls_secret),
+                type="kubernetes.io/tls",
+                string_data={"tls.crt": args.serving_tls.certificate, "tls.key": pulumi.Output.secret(args.serving_tls.key)},
+                opts=self._on_cluster,
+            )]
         k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata=self._meta(name),
@@ -193,13 +224,22 @@ class VllmService(pulumi.ComponentResource):
     def _template(self, name: str, model: ModelConfig, cluster: ClusterCore, weights: k8s.core.v1.VolumeArgs | None,
                   hf_token_secret: str | None, stage_in_pod: bool) -> k8s.core.v1.PodTemplateSpecArgs:
         return k8s.core.v1.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels, annotations=pod_annotations(model)),
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels, annotations=self._pod_annotations(model)),
             spec=pod_spec(
                 model, service_account=name, api_key_secret=self.api_key_secret_name,
                 pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
                 hf_token_secret=hf_token_secret, stage_in_pod=stage_in_pod, trust_bundle=bool(cluster.trust_bundle),
+                tls_secret=self._tls_secret,
             ),
         )
+
+    def _pod_annotations(self, model: ModelConfig) -> dict[str, str]:
+        return {**pod_annotations(model), **serving_tls.pod_annotation(self._certificate)}
+
+    def _after(self, *resources: pulumi.Resource, timeouts: pulumi.CustomTimeouts) -> pulumi.ResourceOptions:
+        """Options of a workload: after ``resources`` and its serving certificate, waiting ``timeouts``."""
+        return pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
+            depends_on=[*resources, *self._after_tls], custom_timeouts=timeouts))
 
     # -- the two storage layouts -----------------------------------------------------------------
 
@@ -276,9 +316,7 @@ class VllmService(pulumi.ComponentResource):
                 template=self._template(name, model, cluster, _claim_volume(claim, read_only=True), None, False),
             ),
             # The weights must be staged before any replica starts: vLLM runs with HF_HUB_OFFLINE=1.
-            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
-                depends_on=[job], custom_timeouts=workload_timeouts(model, cluster, staged_in_pod=False),
-            )),
+            opts=self._after(job, timeouts=workload_timeouts(model, cluster, staged_in_pod=False)),
         )
 
     def _statefulset_with_own_weights(self, name: str, model: ModelConfig, cluster: ClusterCore,
@@ -300,9 +338,7 @@ class VllmService(pulumi.ComponentResource):
                 template=self._template(name, model, cluster, None, hf_token_secret, True),
             ),
             # Each replica stages its own weights in an init container before the model loads.
-            opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
-                custom_timeouts=workload_timeouts(model, cluster, staged_in_pod=True),
-            )),
+            opts=self._after(timeouts=workload_timeouts(model, cluster, staged_in_pod=True)),
         )
 
     def _weights_claim_template(self, model: ModelConfig, cluster: ClusterCore) -> k8s.core.v1.PersistentVolumeClaimArgs:
@@ -338,12 +374,12 @@ class VllmService(pulumi.ComponentResource):
         def template(role: str) -> k8s.core.v1.PodTemplateSpecArgs:
             return k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels={**self._labels, lws.ROLE_LABEL: role},
-                                                    annotations=pod_annotations(model)),
+                                                    annotations=self._pod_annotations(model)),
                 spec=lws.group_pod_spec(
                     model, layout, role, service_account=name, api_key_secret=self.api_key_secret_name,
                     pull_secret=cluster.image_pull_secret, selector=self._selector, weights=weights,
                     hf_token_secret=None if shared_weights else hf_token_secret, stage_in_pod=not shared_weights,
-                    trust_bundle=bool(cluster.trust_bundle),
+                    trust_bundle=bool(cluster.trust_bundle), tls_secret=self._tls_secret,
                 ),
             )
 
@@ -361,7 +397,7 @@ class VllmService(pulumi.ComponentResource):
             metadata=self._meta(name, annotations={"pulumi.com/waitFor": "condition=Available"}),
             spec=lws.leader_worker_set_spec(layout, template(lws.LEADER), template(lws.WORKER), claims),
             opts=pulumi.ResourceOptions.merge(self._on_cluster, pulumi.ResourceOptions(
-                depends_on=depends,
+                depends_on=[*depends, *self._after_tls],
                 custom_timeouts=_timeouts(
                     waits.workload_create_seconds(model.startup_timeout_seconds, cluster.waits, staged_in_pod=staged,
                                                   size_gib=model.weights.size_gib),
@@ -480,8 +516,10 @@ class VllmService(pulumi.ComponentResource):
                         "action": "replace"},
                        # The current revision and a candidate share the served name; this tells their series apart.
                        {"targetLabel": ROLE_LABEL, "replacement": self._role, "action": "replace"}]
-        endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": "15s", "scheme": "http",
+        endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": "15s", "scheme": serving_tls.scheme(self.tls),
                     "relabelings": relabelings}
+        if self.tls:
+            endpoint["tlsConfig"] = serving_tls.scrape_tls_config(self.host)
         if layout.multi_node:
             # Each leader speaks for its group: its series carry the group's index.
             relabelings += lws.monitor_relabelings()

@@ -12,6 +12,9 @@ from the same inventories and the stack's config:
   the model is down while it restarts. A replaced workload is down until the new one is Ready.
 - The key the gateway sends must be one every replica accepts, before and after the roll (the key
   generations on the gateway's credential and the replicas' template, see ``VllmService``).
+- The gateway must speak the scheme every replica serves: turning ``gateway.upstreamTls`` on or off switches the
+  gateway's side (its BackendTLSPolicy) at once while the replicas roll one by one, so requests fail until the last
+  one restarted. A renewed certificate of the same CA changes neither side's scheme: no request fails.
 - Envoy Gateway keys each rate-limit rule's counters by its position: a rule that moves restarts its
   counts (a monthly quota its month-to-date usage).
 - A Kubernetes version change replaces every node, one at a time: a model with one replica is down
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.builders.ai_gateway import REDIS_NAMESPACE
+from components.builders.serving_tls import CERTIFICATE_ANNOTATION
 from components.config import PlatformConfig
 from components.planning import capacity, waits
 from offline.plan.update import Plan, Step
@@ -153,6 +157,7 @@ def assess(result: Plan, baseline: dict[str, Any], current: dict[str, Any], cfg:
 
     for key in keys:
         _key_consistency(key, old, new, impact)
+        _scheme_consistency(key, old, new, impact, cfg)
     impact.counters = _moved_counters(old, new)
     impact.evaluations = _evaluations(cfg)
     return impact
@@ -301,6 +306,30 @@ def _key_consistency(key: str, old: dict, new: dict, impact: Impact) -> None:
             f"requests refused (401) until every replica restarted: the gateway sends key {sent_after} while replicas "
             f"accept {','.join(sorted(accepted_before))} before and {','.join(sorted(accepted_after))} after; rotate in "
             "stages (apiKeyStage prepare, switch, done)")
+
+
+def _serves_https(resource: dict[str, Any] | None) -> bool | None:
+    """Whether a model workload's replicas serve HTTPS (their template names a serving certificate); None: absent."""
+    if resource is None:
+        return None
+    annotations = (_template(resource["inputs"]).get("metadata") or {}).get("annotations") or {}
+    return CERTIFICATE_ANNOTATION in annotations
+
+
+def _scheme_consistency(key: str, old: dict, new: dict, impact: Impact, cfg: PlatformConfig) -> None:
+    """The gateway switches its scheme to a model in one step; the replicas switch theirs one restart at a time."""
+    workloads = [(t, n) for (t, n) in new if t in WORKLOADS and n == f"{key}-server"]
+    if not workloads:
+        return
+    before, after = _serves_https(old.get(workloads[0])), _serves_https(new.get(workloads[0]))
+    if before is None or before == after:
+        return
+    model = cfg.models.get(key)
+    minutes = _restart_minutes(model, cfg) * max(1, model.replicas.max) if model else 10
+    impact.models[key].append(
+        f"requests fail for up to {minutes} min: the gateway {'starts' if after else 'stops'} verifying TLS to "
+        f"{key} (its BackendTLSPolicy) as soon as it is applied, while each replica still serves "
+        f"{'plain HTTP' if after else 'HTTPS'} until it restarts; turn gateway.upstreamTls on in a maintenance window")
 
 
 def _rule_identity(rule: dict[str, Any]) -> str:

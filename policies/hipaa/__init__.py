@@ -28,6 +28,7 @@ from hipaa import (
     gateway_identity_headers,
     gateway_only_exposure,
     image_provenance,
+    in_cluster_tls,
     ingress_tls,
     model_port_ingress,
     namespace_pod_security,
@@ -56,7 +57,7 @@ RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     gateway_authentication, audit_shipping, cluster_admin_break_glass, rbac_least_privilege, model_port_ingress,
     no_open_network, no_prompt_logging, chart_secret_access, backup_encryption, audit_evidence_separation,
     gateway_identity_headers, ai_gateway_authenticated, ai_gateway_token_limited, vsphere_permissions_owned,
-    effective_capability, configmap_no_credentials, gateway_access_log, rate_limit_store_isolated,
+    effective_capability, configmap_no_credentials, gateway_access_log, rate_limit_store_isolated, in_cluster_tls,
 ))
 
 
