@@ -268,3 +268,36 @@ def test_the_offline_world_refuses_a_grant_before_its_namespace_or_on_a_site_tha
     down = FakeWorld("prod", mode=Mode.UP, unreachable=frozenset({"vcenter-a.hospital.example"}))
     with pytest.raises(Unreachable, match="cannot reach vCenter"):
         down.created(DYNAMIC, "grant", inputs)
+
+
+# -- what an update does to the entries ----------------------------------------------------------
+
+
+def _grant_plan(evaluations, raw_config, grants):
+    from offline.plan.update import plan
+    from offline.render import inventory
+    from offline.run import evaluate
+
+    raw = raw_config("prod")
+    raw["tanzu"]["namespaceAccess"] = grants
+    return plan(inventory(evaluations["prod"]), inventory(evaluate("prod", raw)), "test")
+
+
+DEFAULTS = [{"principal": USER, "type": "user", "role": "edit"},
+            {"principal": "HOSPITAL.EXAMPLE\\llm-operators", "type": "group", "role": "view"}]
+
+
+def test_the_defaults_written_out_change_nothing_and_a_role_change_is_in_place(evaluations, raw_config):
+    assert _grant_plan(evaluations, raw_config, DEFAULTS).changed == []
+    raised = _grant_plan(evaluations, raw_config, [DEFAULTS[0], {**DEFAULTS[1], "role": "edit"}])
+    assert [(s.name, s.op) for s in raised.changed] == [("primary-namespace-access-hospital-example-llm-operators", "update")]
+
+
+def test_another_type_for_the_same_principal_is_replaced_deleting_the_old_entry_first(evaluations, raw_config):
+    """The engine asks the dynamic provider what a change replaces; the plan asks the same provider."""
+    retyped = _grant_plan(evaluations, raw_config, [DEFAULTS[0], {**DEFAULTS[1], "type": "user"}])
+    [step] = retyped.changed
+    assert (step.name, step.op, step.delete_before_replace) == (
+        "primary-namespace-access-hospital-example-llm-operators", "replace", True)
+    assert step.replace_reasons == ("subjectType",)
+    assert not retyped.errors

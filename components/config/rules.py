@@ -698,7 +698,7 @@ def _rule_namespace_access(c: PlatformConfig) -> list[ConfigIssue]:
         return []
     issues, seen = [], {}
     for i, grant in enumerate(grants):
-        key = (grant.principal.lower(), grant.type)
+        key = grant.principal.lower()
         if key in seen:
             issues.append(ConfigIssue(
                 f"tanzu.namespaceAccess[{i}].principal", grant.principal,

@@ -128,7 +128,8 @@ class TanzuCluster(pulumi.ComponentResource):
         # entry before it may create anything there.
         grants = [
             NamespaceAccess(
-                f"{name}-namespace-access-{grant.type}-{_grant_suffix(grant.principal)}", host_pool.vcenter,
+                # Named by principal alone: vCenter keeps one entry per principal, so a new type is that entry replaced.
+                f"{name}-namespace-access-{_grant_suffix(grant.principal)}", host_pool.vcenter,
                 vsphere_namespace.name, grant.principal, grant.type.upper(), grant.role.upper(),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[vsphere_namespace]),
             )

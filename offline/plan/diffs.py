@@ -31,6 +31,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulumi.dynamic import ResourceProvider
+
+from components.resources.namespace_access import NamespaceAccessProvider
+
 Path = tuple[str | int, ...]
 ANY = "*"
 
@@ -242,6 +246,18 @@ OTHER_FORCE_NEW: dict[str, tuple[Path, ...]] = {
 }
 
 
+DYNAMIC = "pulumi-python:dynamic:Resource"
+DYNAMIC_PROVIDERS: tuple[tuple[str, type[ResourceProvider]], ...] = (("subjectType", NamespaceAccessProvider),)
+"""The program's dynamic providers, each known by an input only its resources carry. The engine asks a
+dynamic provider itself what a change replaces, so the plan does too."""
+
+
+def _dynamic_provider(type_token: str, inputs: dict) -> ResourceProvider | None:
+    if type_token != DYNAMIC:
+        return None
+    return next((provider() for key, provider in DYNAMIC_PROVIDERS if key in inputs), None)
+
+
 def _other_refusals(type_token: str, found: list[Change]) -> list[str]:
     refusals = []
     if type_token == "vsphere:index/entityPermissions:EntityPermissions":
@@ -263,6 +279,8 @@ def verdict(type_token: str, old: dict, new: dict, found: list[Change], provider
     """How the provider treats ``found`` (the changes between ``old`` and ``new`` inputs)."""
     kind = kubernetes_kind(type_token)
     rules = _kubernetes_rules(kind, old, new, provider_inputs) if kind else OTHER_FORCE_NEW.get(type_token, ())
+    if (dynamic := _dynamic_provider(type_token, new)) is not None:
+        rules = tuple((key,) for key in dynamic.diff("", old, new).replaces or ())
     rules += tuple(() if text == "*" else parse_path(text) for text in replace_on_changes)
     replaces = [c.path for c in found if any(matches(rule, c.path) for rule in rules)]
     refusals, notes = _other_refusals(type_token, found), []
@@ -278,6 +296,8 @@ def delete_before_replace(type_token: str, old: dict, new: dict, option: bool) -
     the ``deleteBeforeReplace`` option says otherwise."""
     if option:
         return True
+    if (dynamic := _dynamic_provider(type_token, new)) is not None:
+        return bool(dynamic.diff("", old, new).delete_before_replace)
     metadata = new.get("metadata") if kubernetes_kind(type_token) else None
     if not (isinstance(metadata, dict) and metadata.get("name")):
         return False
