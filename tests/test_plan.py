@@ -64,7 +64,9 @@ def test_vllm_image_tag_replaces_the_download_job_and_rolls_the_servers(deployed
         (f"{LLAMA}-download", "replace", True),
         (f"{LLAMA}-server", "update", False),
     }
-    assert result.step(f"{LLAMA}-download").replace_reasons == ("spec.template.spec.containers[0].image",)
+    # prod's llama is signed: its Job stages in the init container (the vLLM image) and verifies the signature in
+    # its container (the verifier image, unchanged).
+    assert result.step(f"{LLAMA}-download").replace_reasons == ("spec.template.spec.initContainers[0].image",)
     # Where each pod stages its own weights (dev), the init container moves to the new image with the server.
     staged = _update(deployed, raw_config, "dev", edit)
     assert staged.step(f"{LLAMA}-server").diffs == ["spec.template.spec.containers[0].image",
