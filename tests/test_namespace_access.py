@@ -96,7 +96,9 @@ class FakeVcenter:
                 if self.command == "GET":
                     if key not in entries:
                         return self._error(400, "UNSUPPORTED", "Principal is not associated with the namespace.")
-                    return self._answer(200, {"role": entries[key], "inherited": False})
+                    role = entries[key]
+                    inherited = role.startswith("inherited:")
+                    return self._answer(200, {"role": role.removeprefix("inherited:"), "inherited": inherited})
                 if self.command == "POST":
                     if key in entries:
                         return self._error(400, "ALREADY_EXISTS", "Principal already has a role on the namespace.")
@@ -161,6 +163,15 @@ def test_an_entry_that_existed_with_the_same_role_is_adopted_and_never_deleted(v
     assert ("POST", f"{ACCESS}{NAMESPACE}/access/vsphere.local/svc-llm-platform") not in vcenter.calls
     provider.delete(created.id, created.outs)
     assert vcenter.entries[NAMESPACE] == {("vsphere.local", "svc-llm-platform", "USER"): "EDIT"}
+
+
+def test_a_role_inherited_through_a_group_is_not_an_entry_of_the_principals_own(vcenter):
+    # The fake answers GET with inherited: true for this principal (vCenter 8.0.3's Access.Info.inherited).
+    vcenter.entries[NAMESPACE][("vsphere.local", "svc-llm-platform", "USER")] = "inherited:VIEW"
+    provider = NamespaceAccessProvider()
+    assert provider.read("id", vcenter.props(USER, "USER", "EDIT")).id == ""
+    with pytest.raises(VcenterError, match="ALREADY_EXISTS|already has a role"):
+        provider.create(vcenter.props(USER, "USER", "EDIT"))  # the fake then refuses the POST, as vCenter may
 
 
 def test_an_entry_held_with_another_role_fails_the_create_naming_both_and_changes_nothing(vcenter):

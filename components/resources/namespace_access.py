@@ -63,7 +63,7 @@ def grant_id(props: dict[str, Any]) -> str:
 
 
 def current_role(api: VcenterApi, props: dict[str, Any]) -> str | None:
-    """The principal's role on the namespace, None when it has no entry there."""
+    """The principal's own role on the namespace, None when it has no entry of its own there."""
     try:
         info = api.request("GET", _path(props), f"reading the access of {_principal(props)} to vSphere Namespace "
                            f"{props['namespace']}", query={"type": props["subjectType"]})
@@ -73,7 +73,9 @@ def current_role(api: VcenterApi, props: dict[str, Any]) -> str | None:
         if failure.error_type in ("NOT_FOUND", "UNSUPPORTED") and failure.status in (400, 404):
             return None
         raise
-    return (info or {}).get("role")
+    info = info or {}
+    # A role inherited through a group is the group's entry, not this principal's: it has none of its own.
+    return None if info.get("inherited") else info.get("role")
 
 
 class NamespaceAccessProvider(ResourceProvider):
