@@ -18,6 +18,25 @@ LOCK_FILE = Path(__file__).resolve().parent.parent / "artifacts.lock.json"
 
 
 @dataclass(frozen=True)
+class PinnedImage:
+    name: str
+    image: str
+    """Upstream repository including its registry host, e.g. docker.io/velero/velero-plugin-for-aws."""
+    tag: str
+    digest: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The repository without its registry host: where the private registry mirrors it."""
+        return self.image.split("/", 1)[1]
+
+    @property
+    def key(self) -> str:
+        """``<path>:<tag>``: how tanzu.registry.imageDigests names the site's copy."""
+        return f"{self.path}:{self.tag}"
+
+
+@dataclass(frozen=True)
 class Chart:
     name: str
     version: str
@@ -25,6 +44,16 @@ class Chart:
     """Upstream chart repository: an https index or an ``oci://`` registry path."""
     content_digest: str
     """sha256 over the archive's sorted member paths and their sha256 (archives differ in timestamps)."""
+    images: tuple[PinnedImage, ...] = ()
+    """The images the chart renders with the platform's values, each at the chart's own tag."""
+
+    def image(self, upstream: str) -> PinnedImage:
+        """The pinned tag (and any locked digest) of one of the chart's images, by upstream repository."""
+        for image in self.images:
+            if image.image == upstream:
+                return image
+        raise KeyError(f"chart {self.name} {self.version} has no image {upstream!r} in {LOCK_FILE.name}; "
+                       f"it renders: {sorted(i.image for i in self.images)}")
 
     @property
     def archive(self) -> str:
@@ -49,20 +78,6 @@ class Crd:
     git_blob: str
 
 
-@dataclass(frozen=True)
-class PinnedImage:
-    name: str
-    image: str
-    """Upstream repository including its registry host, e.g. docker.io/velero/velero-plugin-for-aws."""
-    tag: str
-    digest: str | None = None
-
-    @property
-    def path(self) -> str:
-        """The repository without its registry host: where the private registry mirrors it."""
-        return self.image.split("/", 1)[1]
-
-
 @cache
 def lock() -> dict[str, Any]:
     return json.loads(LOCK_FILE.read_text())
@@ -70,7 +85,9 @@ def lock() -> dict[str, Any]:
 
 def charts() -> dict[str, Chart]:
     return {
-        name: Chart(name, entry["version"], entry["repository"], entry["contentDigest"])
+        name: Chart(name, entry["version"], entry["repository"], entry["contentDigest"], tuple(
+            PinnedImage(f"{name}:{image}", image, pin["tag"], pin.get("digest"))
+            for image, pin in entry.get("images", {}).items()))
         for name, entry in lock()["charts"].items()
     }
 
@@ -112,6 +129,7 @@ LWS = chart("lws")
 VELERO_AWS_PLUGIN = images()["velero-plugin-for-aws"]
 ENVOY_PROXY = images()["envoy-proxy"]
 BUSYBOX = images()["busybox"]
+KUBECTL = images()["kubectl"]
 AI_GATEWAY_CONTROLLER = images()["ai-gateway-controller"]
 AI_GATEWAY_EXTPROC = images()["ai-gateway-extproc"]
 ENVOY_RATELIMIT = images()["envoy-ratelimit"]

@@ -142,7 +142,8 @@ def _preview_tree(raw: dict, secrets: tuple[str, ...], mode: Mode, world: FakeWo
 
 def _check(cfg, evaluation, artifacts_dir, helm_bin) -> preview_checks.PreviewChecks:
     return preview_checks.run(evaluation.graph, cfg.tanzu.kubernetes_version, list(cfg.compliance.allowed_registries),
-                              artifacts_dir, helm_bin, policy_config(cfg)["effective-capability"])
+                              artifacts_dir, helm_bin, policy_config(cfg)["effective-capability"],
+                              require_digest=cfg.compliance.require_image_digest)
 
 
 def validated_config(stack: str, raw: dict, secrets: tuple[str, ...]) -> PlatformConfig:

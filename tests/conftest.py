@@ -100,7 +100,8 @@ def chart_checks(evaluations, chart_tools):
     for stack, evaluation in evaluations.items():
         raw = stack_config(stack)
         found[stack] = preview.run(evaluation.graph, raw["tanzu"]["kubernetesVersion"],
-                                   raw["compliance"]["allowedRegistries"], artifacts_dir, helm_bin)
+                                   raw["compliance"]["allowedRegistries"], artifacts_dir, helm_bin,
+                                   require_digest=raw["compliance"].get("requireImageDigest", True))
     return found
 
 
@@ -128,6 +129,14 @@ def seventy_b_config() -> dict:
     raw["gateway"]["modelAccess"] = {SEVENTY_B: access.pop("llama-2-7b-chat"), **access}
     raw["gpuPool"]["nodes"] = 8
     raw["cost"]["itlTargetSeconds"] = 0.15
+    return with_lws_digests(raw)
+
+
+def with_lws_digests(raw: dict) -> dict:
+    """A stack that installs the LeaderWorkerSet controller names the digests of its chart and image (examples)."""
+    registry = raw["tanzu"]["registry"]
+    registry["imageDigests"] = {**registry["imageDigests"], "lws/lws:v0.10.0": "sha256:" + "1" * 64}
+    registry["chartDigests"] = {**registry["chartDigests"], "lws": "sha256:" + "2" * 64}
     return raw
 
 
@@ -137,7 +146,7 @@ def seventy_b_standby_config() -> dict:
     raw["gpuPool"]["nodes"] = 8
     raw["dr"]["standbyGpuNodes"] = 4
     raw["cost"] = {**raw.get("cost", {}), "itlTargetSeconds": 0.15}
-    return raw
+    return with_lws_digests(raw)
 
 
 def with_changed(graph: ResourceGraph, name: str, change, type_: str | None = None) -> ResourceGraph:

@@ -112,7 +112,8 @@ def test_the_verdict_counts_each_kind_of_problem():
 
     checks = PreviewChecks(images=["a", "b"], pod_security=["c"], skipped=["no helm"])
     report = PolicyReport(violations=[Violation("p", "urn", "m", "mandatory"), Violation("q", "urn", "m", "advisory")])
-    assert verdict(report, checks, 3) == ("Preview FAILED: 1 mandatory policy violation(s), 1 Pod Security violation(s), "
-                                          "2 image registry problem(s), 3 failure(s) of the simulated first `pulumi up`")
+    assert verdict(report, checks, 3) == (
+        "Preview FAILED: 1 mandatory policy violation(s), 1 Pod Security violation(s), "
+        "2 image registry or digest problem(s), 3 failure(s) of the simulated first `pulumi up`")
     assert verdict(PolicyReport(violations=[Violation("q", "urn", "m", "advisory")]), PreviewChecks(skipped=["x"]), 0) == (
         "Preview passed (1 advisory policy violation(s), 1 check(s) skipped)")

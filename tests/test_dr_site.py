@@ -6,6 +6,7 @@ import pytest
 
 from components import versions
 from components.planning.dr_plan import DrInputs, achievable, cron_for_interval
+from offline.charts.render import chart_of
 from offline.record import Secret
 from offline.run import evaluate, stack_config
 
@@ -96,7 +97,7 @@ def test_both_sites_encrypt_the_repositories_with_the_key_from_config(prod, stan
 
 def test_velero_runs_on_both_sites_pinned_with_a_data_mover_that_needs_no_host_path(prod, standby):
     releases = [r for evaluation in (prod, standby) for r in evaluation.graph.of_type(RELEASE)
-                if r.inputs["chart"].rsplit("/", 1)[-1] == "velero"]
+                if chart_of(r).name == "velero"]
     assert {r.name for r in releases} == {"dr-velero-primary-release", "dr-velero-standby-release"}
     for release in releases:
         values = release.inputs["values"]

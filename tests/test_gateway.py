@@ -200,19 +200,23 @@ def test_envoy_gateway_runs_the_ai_extension_and_a_redis_backed_rate_limit(prod)
         "hostname": "ai-gateway-controller.envoy-ai-gateway-system.svc.cluster.local", "port": 1063}
     assert config["rateLimit"]["backend"] == {"type": "Redis",
                                               "redis": {"url": "redis.gateway-redis.svc.cluster.local:6379"}}
-    assert values["global"]["images"]["ratelimit"]["image"] == "harbor-a.hospital.example/envoyproxy/ratelimit:17b1956c"
+    digest = stack_config("prod")["tanzu"]["registry"]["imageDigests"]["envoyproxy/ratelimit:17b1956c"]
+    assert values["global"]["images"]["ratelimit"]["image"] == f"harbor-a.hospital.example/envoyproxy/ratelimit:17b1956c@{digest}"
 
 
 def test_ai_gateway_images_come_from_the_private_registry_as_the_lock_pins_them(prod):
     values = prod.graph.named("gateway-ai-gateway", HELM).inputs["values"]
+    registry = stack_config("prod")["tanzu"]["registry"]
+    digests = registry["imageDigests"]
+    controller, extproc = versions.AI_GATEWAY_CONTROLLER, versions.AI_GATEWAY_EXTPROC
     assert values["controller"]["image"] == {"repository": "harbor-a.hospital.example/envoyproxy/ai-gateway-controller",
-                                             "tag": versions.AI_GATEWAY_CONTROLLER.tag}
+                                             "tag": f"{controller.tag}@{digests[controller.key]}"}
     assert values["extProc"]["image"] == {"repository": "harbor-a.hospital.example/envoyproxy/ai-gateway-extproc",
-                                          "tag": versions.AI_GATEWAY_EXTPROC.tag}
+                                          "tag": f"{extproc.tag}@{digests[extproc.key]}"}
     assert values["controller"]["metricsRequestHeaderAttributes"] == "x-llm-user:llm.user,x-llm-group:llm.group"
     for name, chart in (("gateway-ai-gateway", versions.AI_GATEWAY), ("gateway-ai-gateway-crds", versions.AI_GATEWAY_CRDS)):
         release = prod.graph.named(name, HELM).inputs
-        assert release["chart"] == f"oci://harbor-a.hospital.example/charts/{chart.name}"
+        assert release["chart"] == f"oci://harbor-a.hospital.example/charts/{chart.name}@{registry['chartDigests'][chart.name]}"
         assert release["version"] == chart.version
 
 

@@ -276,7 +276,7 @@ def test_weights_are_staged_once_and_mounted_read_only_by_every_pod(seventy_b):
 
 def test_the_controller_is_a_pinned_release_from_the_mirror_and_the_set_waits_for_it(seventy_b):
     release = seventy_b.graph.named("primary-lws", RELEASE)
-    assert release.inputs["chart"] == "oci://harbor-a.hospital.example/charts/lws"
+    assert release.inputs["chart"] == "oci://harbor-a.hospital.example/charts/lws@sha256:" + "2" * 64
     assert release.inputs["version"] == versions.LWS.version == "v0.10.0"
     assert release.inputs["namespace"] == "lws-system"
     assert release.inputs["values"]["image"]["manager"]["repository"] == "harbor-a.hospital.example/lws/lws"
@@ -298,7 +298,7 @@ def test_the_dr_standby_runs_the_group_with_its_own_weights_and_controller(seven
     assert claim["storageClassName"] == "vsan-file-services-b" and claim["accessModes"] == ["ReadWriteMany"]
     assert "volumeClaimTemplates" not in template
     release = seventy_b_standby.graph.named("standby-lws", RELEASE)
-    assert release.inputs["chart"] == "oci://harbor-b.hospital.example/charts/lws"
+    assert release.inputs["chart"] == "oci://harbor-b.hospital.example/charts/lws@sha256:" + "2" * 64
     assert release.urn in standby.options["dependencies"]
     scaler = seventy_b_standby.graph.named(f"{SEVENTY_B}-scaler").inputs["spec"]
     assert scaler["minReplicaCount"] == scaler["maxReplicaCount"] == 1
@@ -467,8 +467,9 @@ def test_the_mirror_list_holds_the_controller_chart_and_image(seventy_b_checks, 
                and c.source == "oci://registry.k8s.io/lws/charts/lws" for c in charts)
     images = mirror.images_to_mirror(seventy_b_checks.image_uses, seventy_b_checks.releases, artifacts_dir, helm_bin,
                                      "1.32")
-    controller = next(i for i in images if i.destination == "harbor-a.hospital.example/lws/lws:v0.10.0")
-    assert controller.source == "registry.k8s.io/lws/lws:v0.10.0"
+    pinned = "v0.10.0@sha256:" + "1" * 64
+    controller = next(i for i in images if i.destination == f"harbor-a.hospital.example/lws/lws:{pinned}")
+    assert controller.source == f"registry.k8s.io/lws/lws:{pinned}"
 
 
 def test_the_offline_preview_of_the_generated_stack_passes(tmp_path, chart_tools):

@@ -140,7 +140,11 @@ def test_kubernetes_version_updates_the_cluster_and_the_pod_security_versions(de
     assert ("primary-cluster", "update", False) in steps
     assert all(op == "update" for _, op, _ in steps)
     namespaces = [s for s in result.changed if s.type == "kubernetes:core/v1:Namespace"]
-    assert len(namespaces) == len(steps) - 1 == 8
+    # The CRD upgrade Job's kubectl is tagged with the cluster's version: v1.33.0 is another image, whose digest
+    # (tanzu.registry.imageDigests) the stack does not name yet, so the release's values change with it.
+    assert ("observability-kube-prometheus-stack", "update", False) in steps
+    assert result.step("observability-kube-prometheus-stack").diffs == ["values.crds.upgradeJob.image.kubectl.sha"]
+    assert len(namespaces) == len(steps) - 2 == 8
     assert result.step("primary-cluster").diffs == ["spec.topology.version"]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from components import versions
 from offline.record import Secret
-from offline.run import evaluate
+from offline.run import evaluate, stack_config
 
 VM_CLASS = "vsphere:index/virtualMachineClass:VirtualMachineClass"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -75,7 +75,8 @@ def test_vsphere_namespace_binds_the_policy_and_classes_on_the_supervisor(prod):
                                                 ("primary-keda", versions.KEDA)])
 def test_add_on_releases_are_pinned_and_pulled_from_the_registry_mirror(prod, release, chart):
     record = prod.graph.named(release, RELEASE)
-    assert record.inputs["chart"] == f"oci://harbor-a.hospital.example/charts/{chart.name}"
+    digest = stack_config("prod")["tanzu"]["registry"]["chartDigests"][chart.name]
+    assert record.inputs["chart"] == f"oci://harbor-a.hospital.example/charts/{chart.name}@{digest}"
     assert record.inputs["version"] == chart.version
     assert re.fullmatch(r"v?\d+\.\d+\.\d+", record.inputs["version"]), "a chart version must be exact"
     assert "repositoryOpts" not in record.inputs, "an air-gapped site reaches no chart repository"
@@ -142,7 +143,6 @@ def test_node_pools_are_exported(prod):
 
 @pytest.fixture(scope="module")
 def passthrough(request):
-    from offline.run import stack_config
     raw = stack_config("dev")
     raw["gpuPool"] = {**raw["gpuPool"], "mode": "passthrough", "existingVmClass": "a100-passthrough-16cpu-128gb"}
     del raw["gpuPool"]["vgpuProfile"]

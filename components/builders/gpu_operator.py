@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.builders.charts import mirrored
+from components import versions
+from components.builders.charts import image_digest, mirrored, pinned_tag
 from components.builders.cluster_spec import GPU_TAINT
 from components.builders.monitoring import MONITOR_LABELS
 from components.config import GpuOperatorConfig
+from components.config.model import RegistryConfig
 
 LICENSING_SECRET = "licensing-config"
 # gridd.conf for NLS-licensed guests: the client configuration token carries the licence server;
@@ -42,22 +44,51 @@ OPERAND_REPOSITORIES = {
     "ccManager": "nvcr.io/nvidia/cloud-native",
     "draDriver": "nvcr.io/nvidia",
 }
+# The image name of each operand, as the pinned chart defaults it (with its repository above: the upstream image).
+OPERAND_IMAGES = {
+    "operator": "gpu-operator", "validator": "gpu-operator", "toolkit": "container-toolkit",
+    "devicePlugin": "k8s-device-plugin", "dcgmExporter": "dcgm-exporter", "gfd": "k8s-device-plugin",
+    "migManager": "k8s-mig-manager", "ccManager": "k8s-cc-manager", "sandboxDevicePlugin": "kubevirt-gpu-device-plugin",
+    "kataSandboxDevicePlugin": "nvidia-sandbox-device-plugin",
+}
 DRIVER_MANAGER_REPOSITORY = "nvcr.io/nvidia/cloud-native"
 NFD_REPOSITORY = "registry.k8s.io/nfd/node-feature-discovery"
+DRIVER_IMAGE = "driver"
 
 
-def gpu_operator_values(mode: str, settings: GpuOperatorConfig, registry: str, pull_secret: str) -> dict[str, Any]:
+def _pinned_version(registry: RegistryConfig, upstream: str) -> dict[str, str]:
+    """``version: <tag>@<digest>`` for an operand whose digest the site gave. The chart writes ``repository/image:version``
+    for the operator and validator, and the operator composes the others the same way, so the tag stays for readers."""
+    image = versions.GPU_OPERATOR.image(upstream)
+    digest = image_digest(registry, image)
+    return {"version": f"{image.tag}@{digest}"} if digest else {}
+
+
+def driver_image_key(settings: GpuOperatorConfig, registry: RegistryConfig) -> str:
+    """How tanzu.registry.imageDigests names the site's guest driver image (``<path>/driver:<driverVersion>``)."""
+    path = settings.driver_repository.removeprefix(f"{registry.server}/")
+    return f"{path}/{DRIVER_IMAGE}:{settings.driver_version}"
+
+
+def gpu_operator_values(mode: str, settings: GpuOperatorConfig, registry: RegistryConfig,
+                        pull_secret: str) -> dict[str, Any]:
     secrets = [pull_secret]
+    server = registry.server
     operands: dict[str, Any] = {
-        name: {"repository": mirrored(registry, upstream), "imagePullSecrets": secrets}
+        name: {"repository": mirrored(server, upstream), "imagePullSecrets": secrets,
+               **(_pinned_version(registry, f"{upstream}/{OPERAND_IMAGES[name]}") if name in OPERAND_IMAGES else {})}
         for name, upstream in OPERAND_REPOSITORIES.items()
     }
-    driver_manager = {"repository": mirrored(registry, DRIVER_MANAGER_REPOSITORY)}
+    driver_manager = {"repository": mirrored(server, DRIVER_MANAGER_REPOSITORY),
+                      **_pinned_version(registry, f"{DRIVER_MANAGER_REPOSITORY}/k8s-driver-manager")}
+    # The operator appends the node's OS to a driver tag (570.158.01-ubuntu22.04) but pulls a version that is a digest
+    # as it is, so the site's digest replaces the version (the image the driver pods run on the GPU nodes).
+    driver_digest = registry.digest_of(driver_image_key(settings, registry))
     driver: dict[str, Any] = {
         "enabled": True,
         "repository": settings.driver_repository,
-        "image": "driver",
-        "version": settings.driver_version,
+        "image": DRIVER_IMAGE,
+        "version": driver_digest or settings.driver_version,
         "imagePullSecrets": secrets,
         "manager": driver_manager,
     }
@@ -72,7 +103,8 @@ def gpu_operator_values(mode: str, settings: GpuOperatorConfig, registry: str, p
         "devicePlugin": {**operands["devicePlugin"], "enabled": True},
         "cdi": {"enabled": True},
         "nfd": {"enabled": True},
-        "node-feature-discovery": {"image": {"repository": mirrored(registry, NFD_REPOSITORY)},
+        "node-feature-discovery": {"image": {"repository": mirrored(server, NFD_REPOSITORY),
+                                             **pinned_tag(registry, versions.GPU_OPERATOR.image(NFD_REPOSITORY))},
                                    "imagePullSecrets": [{"name": pull_secret}]},
         "gfd": {**operands["gfd"], "enabled": True},
         "dcgmExporter": {**operands["dcgmExporter"], "enabled": True, "serviceMonitor": {

@@ -423,6 +423,34 @@ def image_digest(value: str) -> str:
                      "`docker buildx imagetools inspect` print it")
 
 
+def image_digests(entries: dict[str, str]) -> None:
+    """``<path>:<tag>`` (an image's path in the site's registry, no host) to the digest of the site's copy."""
+    for key, digest in entries.items():
+        path, colon, tag = key.rpartition(":")
+        first = path.split("/", 1)[0]
+        if "/" in path and ("." in first or first == "localhost"):
+            raise ValueError(f"key {key!r} names a registry host; give the path under tanzu.registry.server, without "
+                             f"its host: {path.split('/', 1)[1] + colon + tag!r}")
+        if not colon or not re.fullmatch(rf"{_PATH_COMPONENT}(/{_PATH_COMPONENT})*", path) or not _TAG.match(tag):
+            raise ValueError(f"key {key!r} is not '<path>:<tag>' of an image in the registry, without its host, "
+                             "e.g. 'envoyproxy/envoy:distroless-v1.39.0' (as `python -m offline mirror` lists it)")
+        try:
+            image_digest(digest)
+        except ValueError as error:
+            raise ValueError(f"{key!r}: {digest!r} {error}") from None
+
+
+def chart_digests(entries: dict[str, str]) -> None:
+    """Chart name to the OCI manifest digest of its copy in the registry's chart mirror."""
+    for name, digest in entries.items():
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+            raise ValueError(f"key {name!r} is not a chart name (as artifacts.lock.json pins it, e.g. 'keda')")
+        try:
+            image_digest(digest)
+        except ValueError as error:
+            raise ValueError(f"{name!r}: {digest!r} {error} (`helm push` prints it as Digest)") from None
+
+
 # ---------------------------------------------------------------------------------------------
 # Other grammars
 # ---------------------------------------------------------------------------------------------

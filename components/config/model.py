@@ -156,6 +156,24 @@ class RegistryConfig(_Model):
         "charts",
         description="Project (path) in the registry holding the mirrored charts. Default: charts.",
     )
+    image_digests: Annotated[dict[str, str], checked(f.image_digests)] = Field(
+        default_factory=dict,
+        description="Digest of each image as this registry holds it: `<path>:<tag>` (the path under `server`, "
+        "e.g. `kedacore/keda:2.20.2`) to `sha256:...`, as the mirror step reports it (`crane digest "
+        "<server>/<path>:<tag>`). Every chart's values and every image the program adds pull by this digest; "
+        "with compliance.requireImageDigest the preview refuses an image that has none. A digest artifacts.lock.json "
+        "records for an image must be the same. Default: none.",
+    )
+    chart_digests: Annotated[dict[str, str], checked(f.chart_digests)] = Field(
+        default_factory=dict,
+        description="OCI manifest digest of each chart in the chart mirror (chart name to `sha256:...`, as `helm push` "
+        "prints it). With airGapped the Release pulls `oci://<server>/<chartPath>/<chart>@<digest>` and helm refuses "
+        "other content; with compliance.requireImageDigest the preview refuses a chart without one. Default: none.",
+    )
+
+    def digest_of(self, path_and_tag: str, locked: str | None = None) -> str | None:
+        """The digest to pull ``<path>:<tag>`` by: the site's, else the one the lock records."""
+        return self.image_digests.get(path_and_tag) or locked
 
 
 class NamespaceGrantConfig(_Model):

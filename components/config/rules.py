@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable
 
+from components import versions
 from components.config import question_set
 from components.config.issues import MISSING, ConfigIssue
 from components.config.model import ModelConfig, PlatformConfig
@@ -441,6 +442,23 @@ def _rule_images_allowed(c: PlatformConfig) -> list[ConfigIssue]:
                 f"{path}.digest", MISSING,
                 "compliance.requireImageDigest is on; add the image's sha256 digest (`crane digest "
                 f"{image.repository}:{image.tag}`)",
+            ))
+    return issues
+
+
+def _rule_image_digests_match_lock(c: PlatformConfig) -> list[ConfigIssue]:
+    """Where artifacts.lock.json records an image's digest, the mirror copies that digest, so the site's must agree."""
+    locked = [*versions.images().values(), *(i for chart in versions.charts().values() for i in chart.images)]
+    issues = []
+    for image in locked:
+        site = c.tanzu.registry.image_digests.get(image.key)
+        if image.digest and site and site != image.digest:
+            issues.append(ConfigIssue(
+                f"tanzu.registry.imageDigests.{image.key}", site,
+                f"{versions.LOCK_FILE.name} pins {image.image}:{image.tag} at {image.digest}, and the mirror copies it "
+                "by that digest; a copy with another digest is not the reviewed image: copy it again by digest "
+                f"(`crane copy {image.image}@{image.digest} {c.tanzu.registry.server}/{image.key}`) and set the "
+                "locked digest here, or remove the entry",
             ))
     return issues
 
@@ -1435,6 +1453,7 @@ RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_evaluation,
     _rule_images_allowed,
     _rule_image_is_pinned_vllm,
+    _rule_image_digests_match_lock,
     _rule_benchmark,
     _rule_gpu_mode,
     _rule_production_tier,

@@ -29,7 +29,7 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.builders import audit_tools, evaluation
 from components.builders import k8s as _k8s
-from components.builders.charts import release_args
+from components.builders.charts import image_digest, release_args
 from components.builders.monitoring import MONITOR_LABELS
 from components.builders.vllm_pod import container_security, pod_security
 from components.config.model import AuditConfig
@@ -40,6 +40,7 @@ from components.resources.tanzu_cluster import ClusterCore
 
 TYPE = "onprem:platform:AuditShipping"
 NAMESPACE = "logging"
+FLUENT_BIT_IMAGE = "cr.fluentbit.io/fluent/fluent-bit"
 SEALING_NAMESPACE = "audit-sealing"
 CREDENTIALS = "audit-s3"
 """Fluent Bit's shipping identity, as an AWS shared credentials file."""
@@ -132,7 +133,8 @@ class AuditShipping(pulumi.ComponentResource):
             namespace=NAMESPACE,
             values=fluent_bit_values(settings, cluster.registry_server, args.gateway_namespace, args.monitoring is not None,
                                      args.prefix, trust_bundle=bool(cluster.trust_bundle),
-                                     evaluation_namespace=args.evaluation_namespace),
+                                     evaluation_namespace=args.evaluation_namespace,
+                                     digest=image_digest(cluster.registry, chart.image(FLUENT_BIT_IMAGE))),
             timeout=waits.release_seconds(cluster.waits),
             # Nothing ships before the bucket is known to lock every object (the Job must succeed first);
             # the chart renders its ServiceMonitor only when the monitoring API exists at install time.
@@ -291,7 +293,9 @@ def evaluation_log_glob(namespace: str) -> str:
 
 
 def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: str, monitored: bool,
-                      prefix: str = PREFIX, trust_bundle: bool = False, evaluation_namespace: str | None = None) -> dict:
+                      prefix: str = PREFIX, trust_bundle: bool = False, evaluation_namespace: str | None = None,
+                      digest: str | None = None) -> dict:
+    """``digest``: of the site's copy of the chart's Fluent Bit image (the chart writes ``repository:tag@digest``)."""
     host = settings.s3_url.removeprefix("https://").split("/", 1)[0]
     # With the site's CA, the audit store's certificate is verified against it (ConfigMap site-trust-bundle).
     ca_file = f"    tls.ca_file {_k8s.TRUST_BUNDLE_FILE}\n" if trust_bundle else ""
@@ -305,7 +309,7 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
     )
     tail_common = "    storage.type filesystem\n    Read_from_Head On\n"
     return {
-        "image": {"repository": f"{registry}/fluent/fluent-bit"},
+        "image": {"repository": f"{registry}/fluent/fluent-bit", **({"digest": digest} if digest else {})},
         "imagePullSecrets": [{"name": _k8s.PULL_SECRET}],
         # The shipping identity is a file, read through the AWS credential chain; no key in the environment.
         "env": [{"name": "AWS_SHARED_CREDENTIALS_FILE", "value": f"{CREDENTIALS_DIR}/credentials"}],

@@ -35,7 +35,7 @@ from components.builders import ai_gateway as ai
 from components.builders import ai_gateway_rbac as rbac_rules
 from components.builders import k8s as _k8s
 from components.builders import serving_tls
-from components.builders.charts import mirrored, release_args
+from components.builders.charts import mirrored, pinned_reference, release_args, tag_and_digest
 from components.builders.gateway_pods import (
     CONTROLLER_NAMESPACE,
     EXTPROC_METRICS_PORT,
@@ -191,8 +191,10 @@ class ModelGateway(pulumi.ComponentResource):
         proxy_pull = pull_secret("", ns, gateway_ns)
         redis = self._redis(name, cluster, labels, pull_secret("-redis", ai.REDIS_NAMESPACE, redis_ns), after(redis_ns))
 
-        proxy_image = f"{mirrored(cluster.registry_server, versions.ENVOY_PROXY.image)}:{versions.ENVOY_PROXY.tag}"
-        ratelimit_image = f"{mirrored(cluster.registry_server, versions.ENVOY_RATELIMIT.image)}:{versions.ENVOY_RATELIMIT.tag}"
+        # The proxy carries every prompt: it, like every image here, is pulled by the digest of the site's copy.
+        proxy_image = pinned_reference(cluster.registry, versions.ENVOY_PROXY)
+        ratelimit_image = pinned_reference(cluster.registry, versions.ENVOY_RATELIMIT)
+        controller_chart_image = versions.ENVOY_GATEWAY.image("docker.io/envoyproxy/gateway")
         controller = k8s.helm.v3.Release(
             f"{name}-envoy-gateway",
             name="envoy-gateway",
@@ -200,7 +202,8 @@ class ModelGateway(pulumi.ComponentResource):
             namespace=CONTROLLER_NAMESPACE,
             values={
                 "global": {"imageRegistry": cluster.registry_server, "imagePullSecrets": [{"name": _k8s.PULL_SECRET}],
-                           "images": {"envoyProxy": {"image": proxy_image}, "ratelimit": {"image": ratelimit_image}}},
+                           "images": {"envoyGateway": {"image": pinned_reference(cluster.registry, controller_chart_image)},
+                                      "envoyProxy": {"image": proxy_image}, "ratelimit": {"image": ratelimit_image}}},
                 "config": {"envoyGateway": ai.envoy_gateway_config(ns, settings.replicas,
                                                                    rate_limit_fails_closed(settings))},
                 **({"deployment": {"replicas": settings.replicas, "pod": {
@@ -226,8 +229,10 @@ class ModelGateway(pulumi.ComponentResource):
             name="ai-gateway",
             **release_args(versions.AI_GATEWAY, cluster.registry),
             namespace=ai.AI_GATEWAY_NAMESPACE,
-            values=ai.ai_gateway_values(controller_image, extproc_image, versions.AI_GATEWAY_CONTROLLER.tag,
-                                        versions.AI_GATEWAY_EXTPROC.tag, _k8s.PULL_SECRET, ns, settings.replicas),
+            values=ai.ai_gateway_values(controller_image, extproc_image,
+                                        tag_and_digest(cluster.registry, versions.AI_GATEWAY_CONTROLLER),
+                                        tag_and_digest(cluster.registry, versions.AI_GATEWAY_EXTPROC),
+                                        _k8s.PULL_SECRET, ns, settings.replicas),
             timeout=waits.release_seconds(cluster.waits),
             # It watches its own CRDs and Envoy Gateway's (Backend, HTTPRouteFilter) from the start, as its own account.
             opts=after(ai_ns, pull_secret("-ai-controller", ai.AI_GATEWAY_NAMESPACE, ai_ns), ai_crds, controller,
@@ -390,8 +395,7 @@ class ModelGateway(pulumi.ComponentResource):
         """The rate-limit counters: one Redis persisting to its own volume, reachable from the rate-limit service alone."""
         selector = {**ai.REDIS_SELECTOR, "app.kubernetes.io/instance": name}
         pod_labels = {**labels, **selector, "app.kubernetes.io/component": "rate-limit-store"}
-        image = versions.REDIS
-        reference = f"{mirrored(cluster.registry_server, image.image)}:{image.tag}" + (f"@{image.digest}" if image.digest else "")
+        reference = pinned_reference(cluster.registry, versions.REDIS)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-redis-sa", metadata=_k8s.metadata(ai.REDIS_NAME, ai.REDIS_NAMESPACE, pod_labels),
             automount_service_account_token=False, opts=opts)

@@ -11,9 +11,10 @@ import yaml
 
 from components import versions
 from components.builders import k8s as _k8s
-from components.builders.charts import release_args
+from components.builders.charts import image_digest, kubectl_image, merged, pinned_tag, release_args
 from components.builders.monitoring import MONITOR_LABELS, PROMETHEUS_POD_LABELS, PROMETHEUS_PORT, prometheus_url
 from components.config import ObservabilityConfig
+from components.config.model import RegistryConfig
 from components.planning import waits
 from components.planning.monitoring.dashboards import dashboards, to_json
 from components.planning.monitoring.rules import RuleSettings, rule_groups
@@ -110,8 +111,9 @@ class ObservabilityStack(pulumi.ComponentResource):
             name=RELEASE,
             **release_args(chart, cluster.registry),
             namespace=ns,
-            values=stack_values(settings, cluster.storage_class, cluster.registry_server,
-                                trust_bundle=bool(cluster.trust_bundle)),
+            values=merged(stack_values(settings, cluster.storage_class, cluster.registry_server,
+                                       trust_bundle=bool(cluster.trust_bundle)),
+                          stack_image_digests(cluster.registry, cluster.kubernetes_version)),
             timeout=waits.release_seconds(cluster.waits),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
                 depends_on=[grafana_secret, alertmanager_secret, pull, grafana_role],
@@ -232,6 +234,42 @@ def alertmanager_config(settings: ObservabilityConfig, smtp_password: str | None
         "receivers": receivers,
     }
     return yaml.safe_dump(config, sort_keys=True)
+
+
+# Where kube-prometheus-stack and its subcharts take each image's digest: (values path, upstream image). The chart's
+# own templates write `<repository>:<tag>@sha256:<sha>`, so `sha` is the hex alone; kube-state-metrics writes
+# `<tag>@<sha>`, so there it carries the algorithm.
+STACK_IMAGES = (
+    (("prometheusOperator", "image"), "quay.io/prometheus-operator/prometheus-operator"),
+    (("prometheusOperator", "prometheusConfigReloader", "image"), "quay.io/prometheus-operator/prometheus-config-reloader"),
+    (("prometheusOperator", "thanosImage"), "quay.io/thanos/thanos"),
+    (("prometheusOperator", "admissionWebhooks", "patch", "image"), "ghcr.io/jkroepke/kube-webhook-certgen"),
+    (("prometheus", "prometheusSpec", "image"), "quay.io/prometheus/prometheus"),
+    (("alertmanager", "alertmanagerSpec", "image"), "quay.io/prometheus/alertmanager"),
+    (("grafana", "image"), "docker.io/grafana/grafana"),
+    (("grafana", "sidecar", "image"), "quay.io/kiwigrid/k8s-sidecar"),
+    (("kube-state-metrics", "image"), "registry.k8s.io/kube-state-metrics/kube-state-metrics"),
+)
+WITH_ALGORITHM = {"kube-state-metrics"}
+
+
+def stack_image_digests(registry: RegistryConfig, kubernetes_version: str) -> dict:
+    """The digest of the site's copy of every image the chart renders, where the site gave one (values to merge)."""
+    chart = versions.KUBE_PROMETHEUS_STACK
+    pinned = [(path, chart.image(upstream)) for path, upstream in STACK_IMAGES]
+    pinned += [(("crds", "upgradeJob", "image", "kubectl"), kubectl_image(kubernetes_version))]
+    # The CRD upgrade Job writes busybox's `sha` only when `upgradeJob.image.sha` (no image's) is set, so its digest
+    # rides on the tag instead (`<repository>:<tag>@<digest>`).
+    values: dict = {"crds": {"upgradeJob": {"image": {"busybox": pinned_tag(registry, versions.BUSYBOX)}}}}
+    for path, image in pinned:
+        digest = image_digest(registry, image)
+        if not digest:
+            continue
+        node = values
+        for key in path:
+            node = node.setdefault(key, {})
+        node["sha"] = digest if path[0] in WITH_ALGORITHM else digest.removeprefix("sha256:")
+    return values
 
 
 def stack_values(settings: ObservabilityConfig, storage_class: str, registry: str, trust_bundle: bool = False) -> dict:

@@ -12,7 +12,7 @@ import pulumi_vsphere as vsphere
 
 from components import versions
 from components.builders import k8s as _k8s
-from components.builders.charts import mirrored, release_args
+from components.builders.charts import mirrored, pinned_tag, release_args
 from components.builders.cluster_spec import UBUNTU_IMAGE, NodeShape, clusterclass_spec, tkc_spec
 from components.builders.gpu_operator import GRIDD_CONF, LICENSING_SECRET, gpu_operator_values
 from components.builders.k8s import PULL_SECRET
@@ -31,6 +31,8 @@ def _grant_suffix(principal: str) -> str:
     """A principal as part of a resource name: HOSPITAL.EXAMPLE\\llm-operators -> hospital-example-llm-operators."""
     return re.sub(r"[^a-z0-9]+", "-", principal.lower()).strip("-")
 LWS_IMAGE = "registry.k8s.io/lws/lws"
+# KEDA's image of each component, as the chart's values name them.
+KEDA_IMAGES = {"keda": "keda", "metricsApiServer": "keda-metrics-apiserver", "webhooks": "keda-admission-webhooks"}
 """The LeaderWorkerSet controller image the chart pulls (its values.yaml), mirrored under the same path."""
 LWS_WEBHOOK_PORT = 9443
 
@@ -306,7 +308,7 @@ class TanzuCluster(pulumi.ComponentResource):
             name="gpu-operator",
             **release_args(chart, args.tanzu.registry),
             namespace=namespace,
-            values=gpu_operator_values(mode, settings, args.tanzu.registry.server, PULL_SECRET),
+            values=gpu_operator_values(mode, settings, args.tanzu.registry, PULL_SECRET),
             # Driver builds and installs take minutes per node, after the operands' images are pulled.
             timeout=waits.gpu_operator_release_seconds(args.waits),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=needs)),
@@ -328,6 +330,9 @@ class TanzuCluster(pulumi.ComponentResource):
             values={
                 # Every KEDA image from the private registry; the chart keeps the upstream paths.
                 "global": {"image": {"registry": registry.server}},
+                # Each pulled by the digest of the site's copy (the chart writes `<repository>:<tag>`).
+                "image": {part: tag for part, upstream in KEDA_IMAGES.items()
+                          if (tag := pinned_tag(registry, chart.image(f"ghcr.io/kedacore/{upstream}")))},
                 "imagePullSecrets": [{"name": PULL_SECRET}],
                 # KEDA reads Secrets only for TriggerAuthentications, which the platform does not use: its own
                 # namespace only, instead of every Secret of the cluster.
@@ -384,7 +389,8 @@ class TanzuCluster(pulumi.ComponentResource):
             namespace=namespace,
             values={
                 # The controller image from the private registry under its upstream path; the tag stays the chart's.
-                "image": {"manager": {"repository": mirrored(registry.server, LWS_IMAGE)}},
+                "image": {"manager": {"repository": mirrored(registry.server, LWS_IMAGE),
+                                      **pinned_tag(registry, versions.LWS.image(LWS_IMAGE))}},
                 "imagePullSecrets": [{"name": PULL_SECRET}],
                 # The chart runs non-root with no privilege escalation and no capabilities; add the seccomp profile
                 # Pod Security restricted requires.

@@ -10,10 +10,11 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.builders import audit_tools
 from components.builders import k8s as _k8s
-from components.builders.charts import mirrored, release_args
+from components.builders.charts import image_digest, mirrored, pinned_reference, release_args
 from components.builders.monitoring import MONITOR_LABELS
 from components.builders.vllm_pod import container_security, pod_security
 from components.config import BackupStorageConfig
+from components.config.model import RegistryConfig
 from components.planning import waits
 from components.planning.dr_plan import cron_for_interval
 from components.resources.tanzu_cluster import ClusterCore
@@ -240,8 +241,14 @@ def schedule_spec(schedule: BackupSchedule, file_system_backup: bool) -> dict:
     }
 
 
+def _digest(registry: RegistryConfig, image: versions.PinnedImage) -> dict[str, str]:
+    digest = image_digest(registry, image)
+    return {"digest": digest} if digest else {}
+
+
 def velero_values(args: VeleroArgs) -> dict:
     registry = args.cluster.registry_server
+    site = args.cluster.registry
     restricted_pod = {"runAsNonRoot": True, "runAsUser": 65532, "fsGroup": 65532,
                       "seccompProfile": {"type": "RuntimeDefault"}}
     restricted_container = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
@@ -249,7 +256,7 @@ def velero_values(args: VeleroArgs) -> dict:
     plugin_image = versions.VELERO_AWS_PLUGIN
     plugin = {
         "name": "velero-plugin-for-aws",
-        "image": f"{mirrored(registry, plugin_image.image)}:{plugin_image.tag}",
+        "image": pinned_reference(site, plugin_image),
         "imagePullPolicy": "IfNotPresent",
         "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
         "securityContext": restricted_container,
@@ -260,13 +267,17 @@ def velero_values(args: VeleroArgs) -> dict:
         # file-system backup reads pod volumes from the host.
         node_agent["disableHostPath"] = True
     return {
-        "image": {"repository": mirrored(registry, "docker.io/velero/velero"), "imagePullSecrets": [_k8s.PULL_SECRET]},
+        # The chart writes `repository@digest` when a digest is given (the tag then only documents it).
+        "image": {"repository": mirrored(registry, "docker.io/velero/velero"), "imagePullSecrets": [_k8s.PULL_SECRET],
+                  **_digest(site, versions.VELERO.image("docker.io/velero/velero"))},
         "initContainers": [plugin],
         "podSecurityContext": restricted_pod,
         "containerSecurityContext": restricted_container,
         # Helm never upgrades the CRDs in a chart's crds/ folder; the chart's hook Job applies them
         # on every upgrade, with kubectl from the private registry.
         "upgradeCRDs": True,
+        # The CRD upgrade Job runs the Velero image itself (pinned above); the chart's kubectl serves only its
+        # cleanup Job, which the platform does not render.
         "kubectl": {"image": {"repository": mirrored(registry, "registry.k8s.io/kubectl")}},
         "credentials": {"useSecret": True, "existingSecret": CREDENTIALS},
         # Locations and schedules are typed objects of this program, so policies and reviews see them.

@@ -49,7 +49,7 @@ def charts_to_mirror(releases: list[RenderedRelease]) -> list[ChartToMirror]:
     found = {}
     for release in releases:
         chart = release.chart
-        reference = str(release.record.inputs["chart"])
+        reference = str(release.record.inputs["chart"]).split("@", 1)[0]
         destination = reference if reference.startswith("oci://") else f"{chart.repository} (not mirrored: airGapped is off)"
         found[(chart.name, chart.version, destination)] = ChartToMirror(
             chart.name, chart.version, chart.upstream_reference, destination, chart.content_digest)

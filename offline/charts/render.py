@@ -77,7 +77,8 @@ def _upgrades_its_crds(objects: list[dict[str, Any]]) -> bool:
 
 def chart_of(record: Record) -> versions.Chart:
     """The locked chart a Release installs, from its chart reference and version."""
-    name = str(record.inputs["chart"]).rstrip("/").rsplit("/", 1)[-1]
+    # An OCI reference may end in the mirror copy's digest (``.../keda@sha256:...``).
+    name = str(record.inputs["chart"]).split("@", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     chart = versions.chart(name)
     if record.inputs.get("version") != chart.version:
         raise ValueError(f"{record.urn}: chart {name} at {record.inputs.get('version')!r}, "

@@ -165,8 +165,48 @@ def image_uses(documents: list[dict[str, Any]]) -> list[ImageUse]:
     return found
 
 
-def problems(uses: list[ImageUse], allowed_registries: list[str]) -> list[str]:
-    """Images outside the allowed registries or without a release tag (digests are not required of charts)."""
+DIGEST_KEY = "tanzu.registry.imageDigests"
+
+
+def site_key(reference: str) -> str:
+    """``<path>:<tag>`` of a reference: how tanzu.registry.imageDigests names the site's copy of the image."""
+    host, _, rest = reference.partition("/")
+    if "." not in host and ":" not in host and host != "localhost":
+        rest = reference
+    return rest.split("@", 1)[0]
+
+
+def problems(uses: list[ImageUse], allowed_registries: list[str], require_digest: bool = False) -> list[str]:
+    """Images outside the allowed registries, without a release tag, or (``require_digest``) without a digest.
+
+    With compliance.requireImageDigest every image the clusters pull, charts' and operands' included, must name
+    its digest, so a tag moved in the registry never changes what runs; the message names the config key that
+    gives the program the digest of the site's copy."""
     config = {"allowedRegistries": allowed_registries, "requireDigest": False}
-    return sorted({f"{use.where}: {problem.removeprefix('.image ')}"
-                   for use in uses for problem in image_problems("", use.image, config)})
+    # A digest pins content more tightly than any tag, and some charts and operators take it in place of the tag
+    # (Velero's image.digest; the GPU Operator's driver version, which would otherwise get the node's OS appended).
+    found = {f"{use.where}: {problem.removeprefix('.image ')}"
+             for use in uses for problem in image_problems("", use.image, config)
+             if not ("@sha256:" in use.image and "must carry a release tag" in problem)}
+    if require_digest:
+        found |= {f"{use.where}: {use.image} has no digest (compliance.requireImageDigest); set "
+                  f"{DIGEST_KEY}.\"{site_key(use.image)}\" to the digest of the site's copy "
+                  f"(`crane digest {use.image}`)"
+                  for use in uses if "@sha256:" not in use.image}
+    return sorted(found)
+
+
+def unpinned_charts(references: dict[str, tuple[str, str]], require_digest: bool) -> list[str]:
+    """Releases whose chart is not pulled by digest: ``references`` maps a Release's URN to (chart name, reference)."""
+    if not require_digest:
+        return []
+    found = []
+    for urn, (name, reference) in sorted(references.items()):
+        if not reference.startswith("oci://"):
+            found.append(f"{urn}: chart {name} comes from its upstream repository {reference!r}, which serves it by "
+                         "version only (compliance.requireImageDigest); set tanzu.registry.airGapped to true and "
+                         f"tanzu.registry.chartDigests.{name} to the digest of the mirror's copy")
+        elif "@sha256:" not in reference:
+            found.append(f"{urn}: chart {reference} is pulled by version, not digest (compliance.requireImageDigest); "
+                         f"set tanzu.registry.chartDigests.{name} to the digest `helm push` printed for it")
+    return found

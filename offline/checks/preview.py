@@ -19,10 +19,10 @@ from components import versions
 from offline.charts.artifacts import HOW_TO_GET, ArtifactsDir, ArtifactsMissing
 from offline.charts.cache import cached
 from offline.charts.helm import Helm, HelmMissing
-from offline.charts.render import RenderedRelease, render_releases
+from offline.charts.render import RenderedRelease, chart_of, render_releases
 from offline.checks import capability, crds, images, pod_security, pod_validation, promql, schemas
 from offline.checks.crds import CrdReport
-from offline.graph import ResourceGraph
+from offline.graph import HELM_RELEASE, ResourceGraph
 from offline.render import cluster_of, manifest
 
 
@@ -40,6 +40,10 @@ class PreviewChecks:
     pod_validation: list[str] = field(default_factory=list)
     """What the API server's own validation refuses in a pod template (tests of charts excluded)."""
     images: list[str] = field(default_factory=list)
+    digests_required: bool = False
+    """compliance.requireImageDigest: every image and chart pulled by digest."""
+    unpinned_charts: list[str] = field(default_factory=list)
+    """Releases that would install a chart by version alone where every artifact must be pinned by digest."""
     image_uses: list[images.ImageUse] = field(default_factory=list)
     promql_expressions: list[promql.Expression] = field(default_factory=list)
     """The PromQL of the program's own rules, dashboards and KEDA triggers."""
@@ -52,7 +56,7 @@ class PreviewChecks:
         """Every failure, one line each."""
         return [*self.render_errors, *self.ignored_values, *(str(e) for e in self.builtin_errors),
                 *(str(e) for e in self.crd_report.errors), *(str(e) for e in self.crd_report.rule_errors),
-                *self.pod_security, *self.pod_validation, *self.images, *self.promql_errors,
+                *self.pod_security, *self.pod_validation, *self.images, *self.unpinned_charts, *self.promql_errors,
                 *(self.capability.problems if self.capability else [])]
 
     @property
@@ -65,7 +69,8 @@ class PreviewChecks:
                 (len(self.builtin_errors), "object schema error(s)"),
                 (len(self.crd_report.errors) + len(self.crd_report.rule_errors), "custom resource error(s)"),
                 (len(self.pod_security), "Pod Security violation(s)"), (len(self.pod_validation), "invalid pod(s)"),
-                (len(self.images), "image registry problem(s)"), (len(self.promql_errors), "PromQL error(s)")]
+                (len(self.images), "image registry or digest problem(s)"),
+                (len(self.unpinned_charts), "chart(s) not pulled by digest"), (len(self.promql_errors), "PromQL error(s)")]
 
 
 def objects_by_cluster(graph: ResourceGraph, releases: list[RenderedRelease],
@@ -109,10 +114,11 @@ def crd_schemas(graph: ResourceGraph, kubernetes_minor: str, artifacts: Artifact
 
 def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[str],
         artifacts: ArtifactsDir | None, helm: Helm | HelmMissing | None,
-        capability_config: dict[str, Any] | None = None) -> PreviewChecks:
+        capability_config: dict[str, Any] | None = None, require_digest: bool = False) -> PreviewChecks:
     """``capability_config``: the pack's effective-capability settings; the preview always passes them, callers that
-    want only the schema and image checks leave them out."""
-    result = PreviewChecks()
+    want only the schema and image checks leave them out. ``require_digest``: compliance.requireImageDigest, every
+    image and every chart pulled by digest."""
+    result = PreviewChecks(digests_required=require_digest)
     crd_documents: list[dict[str, Any]] = []
     if artifacts is None:
         result.skipped.append(f"chart rendering, CRD schemas and ignored-value checks: no artifacts directory; {HOW_TO_GET}")
@@ -151,7 +157,9 @@ def run(graph: ResourceGraph, kubernetes_minor: str, allowed_registries: list[st
         result.crd_report = crds.check(custom, crd_schemas)
     else:
         result.skipped.append("custom resources against CRD schemas: no CRDs without the artifacts directory")
-    result.images = images.problems(result.image_uses, allowed_registries)
+    result.images = images.problems(result.image_uses, allowed_registries, require_digest)
+    result.unpinned_charts = images.unpinned_charts(
+        {r.urn: (chart_of(r).name, str(r.inputs["chart"])) for r in graph.of_type(HELM_RELEASE)}, require_digest)
     result.promql_expressions = promql.expressions([manifest(record) for record in graph.kubernetes_objects()])
     result.promql_errors = promql.syntax_errors(result.promql_expressions)
     if capability_config is not None:
@@ -179,7 +187,10 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
         f"  pod templates against the API server's validation (mounts, names, ports, resources, selectors): "
         f"{len(result.pod_validation)} rejected",
         f"  images: {len({u.image for u in result.image_uses})} pulled by {pods} objects, "
-        f"{len(result.images)} outside compliance.allowedRegistries or without a release tag",
+        f"{len(result.images)} outside compliance.allowedRegistries, without a release tag"
+        + (" or without a digest" if result.digests_required else ""),
+        f"  charts pulled by digest: {len(result.unpinned_charts)} by version only"
+        + ("" if result.digests_required else " (not required: compliance.requireImageDigest is off)"),
         f"  PromQL of the program's rules, dashboards and KEDA triggers: {len(result.promql_expressions)} expressions "
         f"parsed, {len(result.promql_errors)} refused",
         f"  chart values: {len(result.ignored_values)} key(s) the charts ignore; {len(result.render_errors)} render failure(s)",
@@ -195,7 +206,7 @@ def summary(result: PreviewChecks, kubernetes_minor: str, helm_version: str | No
                          ("schema error", result.builtin_errors), ("CRD schema error", crd.errors),
                          ("CRD validation rule", crd.rule_errors), ("skipped CEL rule", crd.skipped_sites),
                          ("Pod Security", result.pod_security), ("pod validation", result.pod_validation),
-                         ("image", result.images), ("PromQL", result.promql_errors),
+                         ("image", result.images), ("chart", result.unpinned_charts), ("PromQL", result.promql_errors),
                          ("capability", result.capability.problems if result.capability else [])):
         lines += [f"  {title}: {item}" for item in items]
     for release in result.releases:

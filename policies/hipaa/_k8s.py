@@ -67,6 +67,12 @@ def namespace_of(resource: Resource) -> str | None:
     return (resource.props.get("metadata") or {}).get("namespace")
 
 
+def chart_of(resource: Resource) -> str:
+    """The chart a Release installs: named directly, or by an OCI reference ending in its name (and perhaps
+    ``@sha256:...``, the mirror copy's digest)."""
+    return str(resource.props.get("chart", "")).split("@", 1)[0].rsplit("/", 1)[-1]
+
+
 def name_of(resource: Resource) -> str:
     return (resource.props.get("metadata") or {}).get("name") or resource.name
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from hipaa._k8s import NAMESPACE, name_of
+from hipaa._k8s import NAMESPACE, chart_of, name_of
 from hipaa._rule import Resource, Rule
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -49,12 +49,9 @@ def check(resources: list[Resource], config: dict) -> list[tuple[str, str]]:
     # Every cluster the stack runs workloads on (its Kubernetes provider creates namespaces) ships its own logs:
     # the standby site too, which serves after a failover.
     clusters = {r.provider: r for r in resources if r.type == NAMESPACE}
-    # The chart is named directly, or by an OCI reference ending in its name.
-    shipped = {r.provider for r in resources
-               if r.type == RELEASE and str(r.props.get("chart", "")).rsplit("/", 1)[-1] == "fluent-bit"}
+    shipped = {r.provider for r in resources if r.type == RELEASE and chart_of(r) == "fluent-bit"}
     declared = {r.provider for r in resources if r.type == CONFIG_MAP and name_of(r) == "audit-retention"}
-    for release in (r for r in resources if r.type == RELEASE
-                    and str(r.props.get("chart", "")).rsplit("/", 1)[-1] == "fluent-bit"):
+    for release in (r for r in resources if r.type == RELEASE and chart_of(r) == "fluent-bit"):
         violations += [(release.urn, f"Release {release.name}: {p}") for p in tls_problems(release.props.get("values") or {})]
     for provider, namespace in sorted(clusters.items()):
         if provider not in shipped:

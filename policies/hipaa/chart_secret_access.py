@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
+from hipaa._k8s import chart_of
 from hipaa._rule import Resource, Rule
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -12,7 +13,7 @@ KSM_DEFAULT_COLLECTS_SECRETS = True
 
 
 def _chart(resource: Resource) -> str:
-    return str(resource.props.get("chart", "")).rsplit("/", 1)[-1]
+    return chart_of(resource)
 
 
 def _grafana(values: dict, where: str, on_by_default: tuple[str, ...] = ()) -> list[str]:
