@@ -141,6 +141,10 @@ def test_a_department_added_at_the_end_moves_no_counter_even_if_it_sorts_first(d
         raw["gateway"]["modelAccess"][LLAMA]["groups"].append("anaesthesia")
     _, impact, _, _ = _update(deployed, at_the_end)
     assert impact.counters == []
+    # The reservations sit after the quotas: they move, and each restarts one minute's reservations.
+    assert len(impact.reservations) == 2 and all(
+        "its reservations restart, so its callers may start one more minute's generations" in line
+        for line in impact.reservations)
 
     def as_a_mapping(raw):
         """A mapping reaches the program sorted: the new group sorts first and every other count restarts."""
@@ -150,6 +154,20 @@ def test_a_department_added_at_the_end_moves_no_counter_even_if_it_sorts_first(d
     _, impact, _, _ = _update(deployed, as_a_mapping)
     assert len(impact.counters) == 3 and all("its counters restart" in line for line in impact.counters)
     assert '"value": "clinical-informatics"' in impact.counters[0]
+
+
+def test_turning_reservations_on_moves_no_budget_or_quota_counter(deployed):
+    """From the rules a stack had before it reserved tokens: every earlier rule keeps its position."""
+    baseline = copy.deepcopy(deployed)
+    policy = next(r for r in baseline["resources"]
+                  if r["type"].endswith(":BackendTrafficPolicy") and r["inputs"]["metadata"]["name"] == "token-limits")
+    rules = policy["inputs"]["spec"]["rateLimit"]["global"]["rules"]
+    rules[:] = [r for r in rules if "response" in r.get("cost", {"response": None})]
+    assert len(rules) == 7, "requests per minute, three budgets, three quotas"
+    steps = plan(baseline, deployed)
+    impact = assess(steps, baseline, deployed, platform_config("prod", stack_config("prod")))
+    assert impact.counters == [] and impact.reservations == []
+    assert any(s.name == "gateway-token-limits" and s.op == "update" for s in steps.changed)
 
 
 @pytest.mark.parametrize("failure, outage", [("open", False), ("closed", True)])
