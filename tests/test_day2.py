@@ -156,18 +156,27 @@ def test_a_department_added_at_the_end_moves_no_counter_even_if_it_sorts_first(d
     assert '"value": "clinical-informatics"' in impact.counters[0]
 
 
-def test_turning_reservations_on_moves_no_budget_or_quota_counter(deployed):
-    """From the rules a stack had before it reserved tokens: every earlier rule keeps its position."""
+def test_turning_reservations_on_moves_no_counter_and_fails_no_request(deployed):
+    """From what a stack rendered before it reserved tokens: no rule, no ceiling, no one-choice mutation."""
     baseline = copy.deepcopy(deployed)
-    policy = next(r for r in baseline["resources"]
-                  if r["type"].endswith(":BackendTrafficPolicy") and r["inputs"]["metadata"]["name"] == "token-limits")
-    rules = policy["inputs"]["spec"]["rateLimit"]["global"]["rules"]
+    by_name = {r["name"]: r for r in baseline["resources"]}
+    rules = by_name["gateway-token-limits"]["inputs"]["spec"]["rateLimit"]["global"]["rules"]
     rules[:] = [r for r in rules if "response" in r.get("cost", {"response": None})]
     assert len(rules) == 7, "requests per minute, three budgets, three quotas"
+    for rule in by_name["gateway-route"]["inputs"]["spec"]["rules"]:
+        for ref in rule["backendRefs"]:
+            del ref["bodyMutation"]
+    for key in (LLAMA, MISTRAL):
+        args = next(c for c in by_name[f"{key}-server"]["inputs"]["spec"]["template"]["spec"]["containers"]
+                    if c["name"] == "vllm")["args"]
+        del args[args.index("--override-generation-config"):args.index("--override-generation-config") + 2]
     steps = plan(baseline, deployed)
     impact = assess(steps, baseline, deployed, platform_config("prod", stack_config("prod")))
     assert impact.counters == [] and impact.reservations == []
-    assert any(s.name == "gateway-token-limits" and s.op == "update" for s in steps.changed)
+    assert {"gateway-token-limits", "gateway-route"} <= {s.name for s in steps.changed if s.op == "update"}
+    servers = {e.name: e for e in impact.effects if e.name in (f"{LLAMA}-server", f"{MISTRAL}-server")}
+    assert {e.kind for e in servers.values()} == {"rolling"}
+    assert impact.verdict(LLAMA) == impact.verdict(MISTRAL) == "no request fails"
 
 
 @pytest.mark.parametrize("failure, outage", [("open", False), ("closed", True)])
