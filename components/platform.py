@@ -145,7 +145,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
             settings=gateway_settings(cfg), cluster=cluster.core,
             models=tuple(RoutedModel(key, svc.service_name, API_PORT, svc.api_key, svc.served_model_name,
                                      svc.api_key_generation, candidate=_canary(cfg, key, candidates.get(key)),
-                                     tls=svc.tls)
+                                     tls=svc.tls, max_tokens=cfg.models[key].max_tokens_ceiling)
                          for key, svc in models.items()),
             tls_certificate=secrets["gatewayTlsCert"], tls_key=secrets["gatewayTlsKey"],
             api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,

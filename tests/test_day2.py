@@ -141,6 +141,10 @@ def test_a_department_added_at_the_end_moves_no_counter_even_if_it_sorts_first(d
         raw["gateway"]["modelAccess"][LLAMA]["groups"].append("anaesthesia")
     _, impact, _, _ = _update(deployed, at_the_end)
     assert impact.counters == []
+    # The reservations sit after the quotas: they move, and each restarts one minute's reservations.
+    assert len(impact.reservations) == 2 and all(
+        "its reservations restart, so its callers may start one more minute's generations" in line
+        for line in impact.reservations)
 
     def as_a_mapping(raw):
         """A mapping reaches the program sorted: the new group sorts first and every other count restarts."""
@@ -150,6 +154,29 @@ def test_a_department_added_at_the_end_moves_no_counter_even_if_it_sorts_first(d
     _, impact, _, _ = _update(deployed, as_a_mapping)
     assert len(impact.counters) == 3 and all("its counters restart" in line for line in impact.counters)
     assert '"value": "clinical-informatics"' in impact.counters[0]
+
+
+def test_turning_reservations_on_moves_no_counter_and_fails_no_request(deployed):
+    """From what a stack rendered before it reserved tokens: no rule, no ceiling, no one-choice mutation."""
+    baseline = copy.deepcopy(deployed)
+    by_name = {r["name"]: r for r in baseline["resources"]}
+    rules = by_name["gateway-token-limits"]["inputs"]["spec"]["rateLimit"]["global"]["rules"]
+    rules[:] = [r for r in rules if "response" in r.get("cost", {"response": None})]
+    assert len(rules) == 7, "requests per minute, three budgets, three quotas"
+    for rule in by_name["gateway-route"]["inputs"]["spec"]["rules"]:
+        for ref in rule["backendRefs"]:
+            del ref["bodyMutation"]
+    for key in (LLAMA, MISTRAL):
+        args = next(c for c in by_name[f"{key}-server"]["inputs"]["spec"]["template"]["spec"]["containers"]
+                    if c["name"] == "vllm")["args"]
+        del args[args.index("--override-generation-config"):args.index("--override-generation-config") + 2]
+    steps = plan(baseline, deployed)
+    impact = assess(steps, baseline, deployed, platform_config("prod", stack_config("prod")))
+    assert impact.counters == [] and impact.reservations == []
+    assert {"gateway-token-limits", "gateway-route"} <= {s.name for s in steps.changed if s.op == "update"}
+    servers = {e.name: e for e in impact.effects if e.name in (f"{LLAMA}-server", f"{MISTRAL}-server")}
+    assert {e.kind for e in servers.values()} == {"rolling"}
+    assert impact.verdict(LLAMA) == impact.verdict(MISTRAL) == "no request fails"
 
 
 @pytest.mark.parametrize("failure, outage", [("open", False), ("closed", True)])

@@ -46,8 +46,9 @@ def test_one_ai_route_covers_every_served_model(prod, standby):
     spec = _spec(prod, "gateway-route")
     assert spec["parentRefs"] == [{**ai.gateway_ref("llm-gateway"), "sectionName": "https"}]
     routed = {rule["matches"][0]["headers"][0]["value"]: rule["backendRefs"] for rule in spec["rules"]}
-    assert routed == {"llama-2-7b-chat": [{"name": "llama-2-7b-chat"}],
-                      "mistral-7b-instruct": [{"name": "mistral-7b-instruct"}]}
+    one = {"set": [{"path": "n", "value": "1"}]}
+    assert routed == {"llama-2-7b-chat": [{"name": "llama-2-7b-chat", "bodyMutation": one}],
+                      "mistral-7b-instruct": [{"name": "mistral-7b-instruct", "bodyMutation": one}]}
     for rule in spec["rules"]:
         assert rule["matches"][0]["headers"][0] == {"type": "Exact", "name": "x-ai-eg-model",
                                                     "value": rule["matches"][0]["headers"][0]["value"]}
@@ -189,6 +190,52 @@ def test_monthly_quotas_are_per_group_across_models(prod):
     assert quotas == {"cardiology": {"requests": 50_000_000, "unit": "Month"},
                       "clinical-informatics": {"requests": 200_000_000, "unit": "Month"},
                       "radiology": {"requests": 100_000_000, "unit": "Month"}}
+
+
+def _server_ceiling(evaluation, key):
+    args = next(c for c in evaluation.graph.named(f"{key}-server").inputs["spec"]["template"]["spec"]["containers"]
+                if c["name"] == "vllm")["args"]
+    return json.loads(args[args.index("--override-generation-config") + 1])["max_new_tokens"]
+
+
+def test_each_request_reserves_its_models_ceiling_for_its_user_when_admitted(prod):
+    """The reservation is the very ceiling vLLM enforces, charged on arrival and never again on the response."""
+    rules = _spec(prod, "gateway-token-limits")["rateLimit"]["global"]["rules"]
+    reserved = {r["clientSelectors"][0]["headers"][1]["value"]: r for r in rules
+                if r["clientSelectors"][0]["headers"][1:2] and r["clientSelectors"][0]["headers"][1]["type"] == "Exact"}
+    assert sorted(reserved) == ["llama-2-7b-chat", "mistral-7b-instruct"]
+    for served, rule in reserved.items():
+        assert rule["clientSelectors"] == [{"headers": [{"name": "x-llm-user", "type": "Distinct"},
+                                                        {"name": "x-ai-eg-model", "type": "Exact", "value": served}]}]
+        assert rule["limit"] == {"requests": 20000, "unit": "Minute"} and rule["shared"] is True
+        assert rule["cost"] == {"request": {"from": "Number", "number": _server_ceiling(prod, served)}}
+    assert [reserved[m]["cost"]["request"]["number"] for m in ("llama-2-7b-chat", "mistral-7b-instruct")] == [1024, 1536]
+
+
+def test_every_choice_is_one_so_a_request_generates_at_most_its_reservation(prod):
+    for spec in [r.inputs["spec"] for r in _of_kind(prod, "AIGatewayRoute")]:
+        for rule in spec["rules"]:
+            assert all(ref["bodyMutation"] == {"set": [{"path": "n", "value": "1"}]} for ref in rule["backendRefs"])
+
+
+def test_reservations_follow_the_completion_charged_rules_and_move_none_of_their_counters(prod):
+    """Envoy Gateway keys a rule's counters by its position: every earlier rule keeps the one it had without them."""
+    cfg = _parse(stack_config("prod"))
+    rules = _spec(prod, "gateway-token-limits")["rateLimit"]["global"]["rules"]
+    without = ai.rate_limit_rules(cfg.gateway)
+    assert rules[:len(without)] == without
+    tail = rules[len(without):]
+    assert len(tail) == len(cfg.models) * len(cfg.gateway.token_limits.reserved_per_user) == 2
+    assert all("response" not in r["cost"] for r in tail)
+    assert all(r["cost"]["request"]["number"] == 0 for r in without if "cost" in r), "completion-charged rules only check"
+
+
+def test_a_stack_without_reservations_keeps_only_the_completion_charged_rules(raw_config):
+    raw = raw_config("dev")
+    raw["gateway"].setdefault("tokenLimits", {})["reservedPerUser"] = []
+    cfg = _parse(raw)
+    models = [ai.GatewayModel("m", "m", "m-api", "llm-serving", 8000, ("g",), ("chat",), max_tokens=512)]
+    assert ai.rate_limit_rules(cfg.gateway, models) == ai.rate_limit_rules(cfg.gateway)
 
 
 def test_envoy_gateway_runs_the_ai_extension_and_a_redis_backed_rate_limit(prod):
@@ -366,6 +413,12 @@ def test_chargeback_prices_groups_at_the_cost_per_million_tokens(prod):
     (lambda g: g["tokenLimits"]["perUser"].append({"tokens": 5, "per": "Day"}), "gateway.tokenLimits.perUser",
      "more than once"),
     (lambda g: g["oidc"].pop("groupClaim"), "gateway.oidc.groupClaim", ""),
+    (lambda g: g["tokenLimits"].update({"reservedPerUser": [{"tokens": 1200, "per": "Minute"}]}),
+     "gateway.tokenLimits.reservedPerUser[0].tokens", "cannot hold one request of ['mistral-7b-instruct'] (maxTokens 1536)"),
+    (lambda g: g["tokenLimits"].update({"reservedPerUser": []}), "gateway.tokenLimits.reservedPerUser",
+     "production reserves tokens when a request is admitted"),
+    (lambda g: g["tokenLimits"]["reservedPerUser"].append({"tokens": 9, "per": "Minute"}),
+     "gateway.tokenLimits.reservedPerUser", "more than once"),
 ])
 def test_gateway_config_is_checked(change, path, reason):
     raw = stack_config("prod")
@@ -373,6 +426,27 @@ def test_gateway_config_is_checked(change, path, reason):
     with pytest.raises(ConfigError) as caught:
         _parse(raw)
     assert any(i.path.startswith(path) and reason in i.reason for i in caught.value.issues), caught.value
+
+
+@pytest.mark.parametrize(("max_tokens", "reason"), [
+    (8192, "is not below the model's context length (maxModelLen 8192)"),
+    (20000, "is not below the model's context length (maxModelLen 8192)"),
+    (0, "must be at least 1 (tokens)"),
+])
+def test_a_ceiling_the_context_cannot_hold_is_refused(max_tokens, reason):
+    raw = stack_config("prod")
+    raw["models"]["mistral-7b-instruct"]["maxTokens"] = max_tokens
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw)
+    assert any(i.path == "models.mistral-7b-instruct.maxTokens" and i.value == max_tokens and reason in i.reason
+               for i in caught.value.issues), caught.value
+
+
+def test_the_default_ceiling_is_a_quarter_of_the_context_and_fits_the_default_reservation(raw_config):
+    cfg = _parse(raw_config("dev"))
+    for model in cfg.models.values():
+        assert model.max_tokens is None and model.max_tokens_ceiling == model.max_model_len // 4
+        assert cfg.gateway.token_limits.reserved_per_user[0].tokens >= model.max_tokens_ceiling
 
 
 def test_more_models_than_a_route_holds_get_a_second_route(raw_config, chart_tools):

@@ -17,6 +17,7 @@ import sys
 import pytest
 import yaml
 
+from components.builders import ai_gateway as ai
 from components.config import SECRET_KEYS, ConfigError, parse_config
 from components.config.site_mirror import mirror_of
 from components.jobs import evaluate_model
@@ -131,8 +132,9 @@ def test_a_candidate_runs_as_a_second_workload_with_its_own_weights_directory(ca
 
 def test_one_route_splits_the_model_between_the_two_revisions_by_weight(canary):
     rules = {r["name"]: r for r in _spec(canary, "gateway-route")["rules"]}
-    assert rules[LLAMA]["backendRefs"] == [{"name": LLAMA, "weight": 90}, {"name": CANDIDATE, "weight": 10}]
-    assert rules[MISTRAL]["backendRefs"] == [{"name": MISTRAL}]
+    assert rules[LLAMA]["backendRefs"] == [{"name": LLAMA, "weight": 90, "bodyMutation": ai.ONE_CHOICE},
+                                           {"name": CANDIDATE, "weight": 10, "bodyMutation": ai.ONE_CHOICE}]
+    assert rules[MISTRAL]["backendRefs"] == [{"name": MISTRAL, "bodyMutation": ai.ONE_CHOICE}]
     backend = _spec(canary, f"gateway-{CANDIDATE}-backend")
     assert backend["endpoints"][0]["fqdn"]["hostname"] == f"{CANDIDATE}-api.llm-serving.svc.cluster.local"
     policy = _spec(canary, f"gateway-{CANDIDATE}-upstream-key")
@@ -389,9 +391,9 @@ def test_the_evaluation_jobs_log_ships_to_the_audit_store_only_where_evaluation_
 def test_the_route_pins_each_revision_for_the_evaluation(canary):
     rules = {r["name"]: r for r in _spec(canary, "gateway-route")["rules"]}
     pinned = rules[f"{LLAMA}-pin-candidate"]
-    assert pinned["backendRefs"] == [{"name": CANDIDATE}]
+    assert pinned["backendRefs"] == [{"name": CANDIDATE, "bodyMutation": ai.ONE_CHOICE}]
     assert {"type": "Exact", "name": "x-onprem-llm-revision", "value": "candidate"} in pinned["matches"][0]["headers"]
-    assert rules[f"{LLAMA}-pin-current"]["backendRefs"] == [{"name": LLAMA}]
+    assert rules[f"{LLAMA}-pin-current"]["backendRefs"] == [{"name": LLAMA, "bodyMutation": ai.ONE_CHOICE}]
 
 
 def test_the_recorded_score_is_a_metric(canary, tmp_path):

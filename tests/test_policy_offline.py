@@ -72,11 +72,17 @@ def _optional_jwt(record, _):
     record["inputs"]["spec"]["jwt"]["optional"] = True
 
 
+def _no_reservations(record, _):
+    rules = record["inputs"]["spec"]["rateLimit"]["global"]["rules"]
+    rules[:] = [r for r in rules if "response" in r.get("cost", {"response": None})]
+
+
 MUTATIONS = [
     ("gateway-authentication", _optional_jwt, "", "gateway-authentication", "HTTPRoute::gateway-models-route-0"),
     ("gateway-authentication", _optional_jwt, "", "ai-gateway-authenticated", "SecurityPolicy::gateway-authentication"),
     ("gateway-strip-identity-headers", _delete, "", "gateway-identity-headers-stripped",
      "SecurityPolicy::gateway-authentication"),
+    ("gateway-token-limits", _no_reservations, "", "ai-gateway-token-reservation", "AIGatewayRoute::gateway-route"),
     ("gateway-token-limits", _delete, "", "ai-gateway-token-limited", "AIGatewayRoute::gateway-route"),
     ("llama-2-7b-chat-server", _privileged, "", "pod-security-restricted", "Deployment::llama-2-7b-chat-server"),
     ("llama-2-7b-chat-server", _no_memory_limit, "", "container-resources", "Deployment::llama-2-7b-chat-server"),

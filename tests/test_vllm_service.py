@@ -66,6 +66,11 @@ def test_vllm_runs_vllm_serve_with_flags_from_config(prod):
     assert flags["--served-model-name"] == "llama-2-7b-chat"
     assert flags["--tensor-parallel-size"] == "1" and flags["--port"] == "8000"
     assert flags["--max-model-len"] == "4096" and flags["--gpu-memory-utilization"] == "0.9"
+    # No maxTokens in prod for this model: a quarter of its context caps each request's max_tokens.
+    assert json.loads(flags["--override-generation-config"]) == {"max_new_tokens": 1024}
+    mistral = _vllm(prod.graph.named("mistral-7b-instruct-server"))["args"]
+    assert json.loads(dict(zip(mistral[1::2], mistral[2::2], strict=True))["--override-generation-config"]) == {
+        "max_new_tokens": 1536}
     assert "--api-key" not in args
 
 

@@ -81,6 +81,8 @@ def policy_config(cfg: PlatformConfig) -> dict[str, Any]:
         },
         "no-open-network": {"production": cfg.compliance.tier == "production", "gatewayNamespace": cfg.gateway.namespace},
         "in-cluster-tls": {"requireUpstreamTls": cfg.compliance.tier == "production"},
+        "ai-gateway-token-reservation": {"requireReservation": cfg.compliance.tier == "production",
+                                         "userClaim": cfg.gateway.oidc.user_claim},
         "chart-secret-access": {"exceptions": dict(CHART_SECRET_READERS)},
         "audit-evidence-separation": {"auditRequired": cfg.deploys_site and (cfg.compliance.tier == "production"
                                                                              or cfg.audit.enabled)},

@@ -18,10 +18,12 @@ filter, in the order Envoy Gateway v1.9 and the AI gateway v1.1 put them:
    route's 404.
 5. Global rate limit (BackendTrafficPolicy, Redis-backed, shared by all replicas): requests per
    minute per user, token budgets per (user, model) and (group, model), monthly quotas per group;
-   token costs are charged from the response's usage when it completes.
+   token costs are charged from the response's usage when it completes. Reservations per (user,
+   model) are charged when the request arrives: the model's max_tokens ceiling, whatever it uses.
 6. The AIGatewayRoute routes by ``x-ai-eg-model`` to each model's AIServiceBackend (an Envoy Gateway
-   Backend naming the model's ``<key>-api`` Service); the BackendSecurityPolicy injects the vLLM
-   API key from a Secret. Envoy-generated 401, 403, 404 and 429 get OpenAI-style error bodies.
+   Backend naming the model's ``<key>-api`` Service), setting the body's ``n`` to 1; the
+   BackendSecurityPolicy injects the vLLM API key from a Secret. Envoy-generated 401, 403, 404 and
+   429 get OpenAI-style error bodies.
 """
 
 from __future__ import annotations
@@ -110,6 +112,9 @@ class GatewayModel:
     """A canary's Service beside ``backend_service``, under the same served name; None: no canary."""
     candidate_weight: int = 0
     """Percent of the model's requests the canary receives."""
+    max_tokens: int | None = None
+    """The ceiling vLLM puts on each request's max_tokens (models.<key>.maxTokens), which a request reserves when it
+    is admitted; None: a model the reservation rules cannot cover (refused when reservedPerUser has a window)."""
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -239,7 +244,35 @@ def _token_cost() -> dict[str, Any]:
             "response": {"from": "Metadata", "metadata": {"namespace": AI_METADATA_NAMESPACE, "key": TOKEN_KEYS["total"]}}}
 
 
-def rate_limit_rules(settings: GatewayConfig) -> list[dict[str, Any]]:
+def _reserved_cost(ceiling: int) -> dict[str, Any]:
+    # Charged when the request arrives, never on the response: the pinned CRD's cost.request "tries to reduce the rate
+    # limit counters by the specified number. If the counter doesn't have enough capacity, the request is rate
+    # limited" (gateway-helm v1.9.0, BackendTrafficPolicy rateLimit.global.rules[].cost.request).
+    return {"request": {"from": "Number", "number": ceiling}}
+
+
+def reservation_rules(settings: GatewayConfig, models: Sequence[GatewayModel]) -> list[dict[str, Any]]:
+    """Per (user, model) and window: each admitted request reserves the model's max_tokens ceiling.
+
+    The AI gateway knows a request's tokens only from its response, and it can overwrite a body field but not read
+    one into a rate-limit cost, so the reservation is the ceiling vLLM enforces, not the request's own max_tokens.
+    Model by model in the models' order, its windows together: a model added at the end moves no other rule."""
+    rules = []
+    for model in models:
+        if settings.token_limits.reserved_per_user and model.max_tokens is None:
+            raise ValueError(f"model {model.key!r} has no max_tokens ceiling to reserve; set models.{model.key}.maxTokens")
+        rules += [{
+            "clientSelectors": [{"headers": [
+                {"name": USER_HEADER, "type": "Distinct"},
+                {"name": MODEL_HEADER, "type": "Exact", "value": model.served_model_name}]}],
+            "limit": {"requests": window.tokens, "unit": window.per},
+            "cost": _reserved_cost(model.max_tokens or 0),
+            "shared": True,
+        } for window in settings.token_limits.reserved_per_user]
+    return rules
+
+
+def rate_limit_rules(settings: GatewayConfig, models: Sequence[GatewayModel] = ()) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = [{
         "clientSelectors": _distinct(USER_HEADER),
         "limit": {"requests": settings.requests_per_minute_per_user, "unit": "Minute"},
@@ -260,7 +293,10 @@ def rate_limit_rules(settings: GatewayConfig) -> list[dict[str, Any]]:
     # In the quotas' configured order (a list keeps it): Envoy Gateway keys each rule's counters by its position in
     # this list, so a department added at the end moves no other department's month-to-date count.
     } for group, tokens in settings.monthly_token_quotas.items()]
-    return rules
+    # Last: Envoy Gateway sends every rule's descriptor in one call, so where the reservations sit changes nothing of
+    # what they enforce, and after the quotas they move none of the completion-charged counters. A department added
+    # to the quotas moves them instead, which restarts at most one window of reservations.
+    return rules + reservation_rules(settings, models)
 
 
 def response_overrides() -> list[dict[str, Any]]:
@@ -271,10 +307,11 @@ def response_overrides() -> list[dict[str, Any]]:
     } for status in sorted(ERRORS)]
 
 
-def backend_traffic_policy_spec(settings: GatewayConfig, gateway: dict[str, str]) -> dict[str, Any]:
+def backend_traffic_policy_spec(settings: GatewayConfig, gateway: dict[str, str],
+                                models: Sequence[GatewayModel] = ()) -> dict[str, Any]:
     return {
         "targetRefs": [gateway],
-        "rateLimit": {"global": {"rules": rate_limit_rules(settings)}},
+        "rateLimit": {"global": {"rules": rate_limit_rules(settings, models)}},
         "responseOverride": response_overrides(),
     }
 
@@ -317,9 +354,19 @@ def model_rules(model: GatewayModel, timeout_seconds: int) -> list[dict[str, Any
 
     rules = [rule(model.key, backend_refs(model))]
     if model.candidate_service is not None:
-        rules += [rule(f"{model.key}-pin-current", [{"name": model.key}], "current"),
-                  rule(f"{model.key}-pin-candidate", [{"name": candidate_backend(model.key)}], "candidate")]
+        rules += [rule(f"{model.key}-pin-current", [one_choice({"name": model.key})], "current"),
+                  rule(f"{model.key}-pin-candidate", [one_choice({"name": candidate_backend(model.key)})], "candidate")]
     return rules
+
+
+ONE_CHOICE = {"set": [{"path": "n", "value": "1"}]}
+"""The body's ``n`` overwritten with 1 before it reaches vLLM: each choice may generate up to max_tokens, so ``n``
+choices would generate n times what the request reserved. The AI gateway v1.1 can only overwrite a top-level field
+(its CRD's backendRefs[].bodyMutation.set), not cap or refuse one; an embedding request ignores the field."""
+
+
+def one_choice(ref: dict[str, Any]) -> dict[str, Any]:
+    return {**ref, "bodyMutation": ONE_CHOICE}
 
 
 def ai_route_spec(models: Sequence[GatewayModel], gateway: dict[str, str], timeout_seconds: int) -> dict[str, Any]:
@@ -339,9 +386,9 @@ def backend_refs(model: GatewayModel) -> list[dict[str, Any]]:
     """One backend, or the current revision and its candidate split by weight under the same served name. Both sit
     at priority 0: a weighted split, not a fallback, so the canary really receives its share."""
     if model.candidate_service is None:
-        return [{"name": model.key}]
-    return [{"name": model.key, "weight": 100 - model.candidate_weight},
-            {"name": candidate_backend(model.key), "weight": model.candidate_weight}]
+        return [one_choice({"name": model.key})]
+    return [one_choice({"name": model.key, "weight": 100 - model.candidate_weight}),
+            one_choice({"name": candidate_backend(model.key), "weight": model.candidate_weight})]
 
 
 def backend_spec(model: GatewayModel) -> dict[str, Any]:

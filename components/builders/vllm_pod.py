@@ -67,6 +67,10 @@ def vllm_args(model: ModelConfig) -> list[str]:
         "--gpu-memory-utilization", str(model.gpu_memory_utilization),
         "--max-model-len", str(model.max_model_len),
         "--max-num-seqs", str(model.max_num_seqs),
+        # A cap, not a default: the pinned vLLM takes the smallest of the request's max_tokens (or
+        # max_completion_tokens), this override and what the context leaves (get_max_tokens in
+        # vllm/entrypoints/serve/utils/api_utils.py, v0.34.0), with any --generation-config. The gateway reserves it.
+        "--override-generation-config", json.dumps({"max_new_tokens": model.max_tokens_ceiling}, separators=(",", ":")),
         "--dtype", model.dtype,
         "--kv-cache-dtype", model.kv_cache_dtype,
         "--port", str(API_PORT),

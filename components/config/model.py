@@ -520,6 +520,10 @@ class CandidateConfig(_Model):
         "it moves to models.<key>.evaluation. Default: none.")
 
 
+MAX_TOKENS_SHARE = 4
+"""Without models.<key>.maxTokens a request may generate a quarter of the model's context (maxModelLen)."""
+
+
 class ModelConfig(_Model):
     """Models, one endpoint each; the key names its objects and gateway.modelAccess entry, clients send servedModelName."""
 
@@ -582,6 +586,13 @@ class ModelConfig(_Model):
     )
     replicas: ReplicaConfig = Field(default_factory=ReplicaConfig, description="Replica bounds.")
     max_model_len: Tokens = Field(4096, ge=256, description="Context length (`--max-model-len`), tokens. Default: 4096.")
+    max_tokens: Annotated[int | None, at_most(10_485_760, "tokens")] = Field(
+        None, ge=1,
+        description="Most tokens one request may generate, its `max_tokens` ceiling: vLLM caps every request's "
+        "`max_tokens`/`max_completion_tokens` at it (`--override-generation-config {\"max_new_tokens\": N}`; a "
+        "request asking for more stops there with finish_reason `length`, one asking for none gets it), the gateway "
+        "sets `n` to 1, and each request reserves this many tokens of gateway.tokenLimits.reservedPerUser when it is "
+        "admitted. Below maxModelLen. Default: a quarter of maxModelLen (1024 for 4096).")
     gpu_memory_utilization: float = Field(
         0.9, gt=0.1, le=0.98, description="GPU memory fraction vLLM may use (`--gpu-memory-utilization`). Default: 0.9."
     )
@@ -650,6 +661,11 @@ class ModelConfig(_Model):
             "weights_manifest": c.weights_manifest or (self.weights_manifest if same_bytes else None),
             "replicas": ReplicaConfig(min=c.replicas, max=c.replicas), "candidate": None, "evaluation": c.evaluation,
         })
+
+    @property
+    def max_tokens_ceiling(self) -> int:
+        """The ``max_tokens`` ceiling vLLM enforces and the gateway reserves: maxTokens, or a quarter of the context."""
+        return self.max_tokens if self.max_tokens is not None else max(1, self.max_model_len // MAX_TOKENS_SHARE)
 
     @property
     def weights_identity(self) -> str:
@@ -965,8 +981,16 @@ class TokenLimitsConfig(_Model):
         description="Budgets of each caller (oidc.userClaim) on each model. Default: 100000 tokens per hour.")
     per_group: tuple[TokenWindowConfig, ...] = Field(
         (), description="Budgets of each group (oidc.groupClaim) on each model. Default: none.")
+    reserved_per_user: tuple[TokenWindowConfig, ...] = Field(
+        (TokenWindowConfig(tokens=32768, per="Minute"),),
+        description="Tokens each caller (oidc.userClaim) may reserve on each model per window. The budgets above are "
+        "charged when a response completes, so generations already running are not counted; here every request "
+        "reserves its model's models.<key>.maxTokens when it is admitted, whatever it later uses, and gets 429 "
+        "when the window's reservations would pass the figure: at most tokens / maxTokens generations start per "
+        "caller, model and window. Each figure must hold one request of every model. Required in production. "
+        "Default: 32768 tokens per minute.")
 
-    @field_validator("per_user", "per_group")
+    @field_validator("per_user", "per_group", "reserved_per_user")
     @classmethod
     def _one_budget_per_window(cls, value: tuple[TokenWindowConfig, ...]) -> tuple[TokenWindowConfig, ...]:
         windows = [w.per for w in value]

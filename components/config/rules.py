@@ -1423,12 +1423,41 @@ def _rule_quota_covers_a_window(c: PlatformConfig) -> list[ConfigIssue]:
 WINDOW_MINUTES = {"Minute": 1, "Hour": 60, "Day": 1440, "Week": 10080, "Month": 43200}
 
 
+def _rule_token_reservation(c: PlatformConfig) -> list[ConfigIssue]:
+    """Each ceiling leaves room for a prompt; each reservation window holds one request of every model."""
+    issues = []
+    for key, m in c.models.items():
+        if m.max_tokens is not None and m.max_tokens >= m.max_model_len:
+            issues.append(ConfigIssue(
+                f"models.{key}.maxTokens", m.max_tokens,
+                f"is not below the model's context length (maxModelLen {m.max_model_len}), which holds the prompt and "
+                f"the completion together; set at most {m.max_model_len - 1} (a quarter, "
+                f"{m.max_model_len // 4}, is the default), or raise maxModelLen"))
+    ceilings = {key: m.max_tokens_ceiling for key, m in c.models.items()}
+    for index, window in enumerate(c.gateway.token_limits.reserved_per_user):
+        short = sorted(key for key, ceiling in ceilings.items() if ceiling > window.tokens)
+        if short:
+            worst = max(ceilings[k] for k in short)
+            issues.append(ConfigIssue(
+                f"gateway.tokenLimits.reservedPerUser[{index}].tokens", window.tokens,
+                f"cannot hold one request of {short} (maxTokens {', '.join(str(ceilings[k]) for k in short)}): each "
+                f"request reserves its model's maxTokens, so those models would refuse every request; set at least "
+                f"{worst}, or lower models.<key>.maxTokens"))
+    if c.compliance.tier == "production" and not c.gateway.token_limits.reserved_per_user:
+        issues.append(ConfigIssue(
+            "gateway.tokenLimits.reservedPerUser", [],
+            "production reserves tokens when a request is admitted: without it a caller can start many generations "
+            "before the first one is charged; give a window, e.g. [{tokens: 32768, per: Minute}]"))
+    return issues
+
+
 RULES: tuple[Callable[[PlatformConfig], list[ConfigIssue]], ...] = (
     _rule_trust_bundle,
     _rule_upstream_tls,
     _rule_quantization_dtype,
     _rule_endpoints_served,
     _rule_quota_covers_a_window,
+    _rule_token_reservation,
     _rule_access_and_audit,
     _rule_no_open_network,
     _rule_gateway,

@@ -39,6 +39,8 @@ MANAGED: dict[str, str] = {
     "--gpu-memory-utilization": "set gpuMemoryUtilization (memory sizing follows it)",
     "--max-model-len": "set maxModelLen (KV-cache sizing follows it)",
     "--max-num-seqs": "set maxNumSeqs (capacity planning follows it)",
+    "--override-generation-config": "set maxTokens: the platform caps every request's max_tokens with it, and the "
+    "gateway reserves that ceiling",
     "--dtype": "set dtype",
     "--kv-cache-dtype": "set kvCacheDtype",
     "--quantization": "set quantization",

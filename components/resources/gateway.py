@@ -89,6 +89,8 @@ class RoutedModel:
     """A canary beside the model's Service; None: every request goes to ``service``."""
     tls: bool = False
     """Whether the model's replicas serve HTTPS (the gateway then verifies them: a BackendTLSPolicy)."""
+    max_tokens: int | None = None
+    """The ceiling vLLM puts on each request's max_tokens, which the gateway reserves at admission."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def gateway_models(settings: GatewayConfig, models: tuple[RoutedModel, ...], ser
             backend_namespace=serving_namespace, port=model.port,
             groups=access.groups if access else (), endpoints=access.endpoints if access else ("chat",),
             candidate_service=model.candidate.service if model.candidate else None,
-            candidate_weight=model.candidate.weight if model.candidate else 0,
+            candidate_weight=model.candidate.weight if model.candidate else 0, max_tokens=model.max_tokens,
         ))
     return found
 
@@ -318,7 +320,7 @@ class ModelGateway(pulumi.ComponentResource):
                ai.security_policy_spec(settings.oidc, models, gateway, ai.JWKS_BACKEND if jwks_backend else None),
                after(controller, *([jwks_backend] if jwks_backend else []), base=in_ns))
         custom("token-limits", eg, "BackendTrafficPolicy", "token-limits",
-               ai.backend_traffic_policy_spec(settings, gateway), after_eg)
+               ai.backend_traffic_policy_spec(settings, gateway, models), after_eg)
 
         if trust is None and any(m.tls or (m.candidate and m.candidate.tls) for m in args.models):
             raise ValueError("a model serves HTTPS but the cluster has no site trust bundle to verify it against; "

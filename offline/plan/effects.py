@@ -16,7 +16,8 @@ from the same inventories and the stack's config:
   gateway's side (its BackendTLSPolicy) at once while the replicas roll one by one, so requests fail until the last
   one restarted. A renewed certificate of the same CA changes neither side's scheme: no request fails.
 - Envoy Gateway keys each rate-limit rule's counters by its position: a rule that moves restarts its
-  counts (a monthly quota its month-to-date usage).
+  counts (a monthly quota its month-to-date usage). A reservation rule (charged on arrival only) that
+  moves restarts its window's reservations: its callers may start one more window of generations.
 - A Kubernetes version change replaces every node, one at a time: a model with one replica is down
   while its pod moves.
 
@@ -66,7 +67,9 @@ class Impact:
     site: list[str] = field(default_factory=list)
     """What clients of every model see (the gateway, the cluster)."""
     counters: list[str] = field(default_factory=list)
-    """Rate-limit counters that restart or move."""
+    """Rate-limit counters of usage (budgets, quotas, requests) that restart or move."""
+    reservations: list[str] = field(default_factory=list)
+    """Reservation counters (tokens reserved on arrival) that restart or move."""
     evaluations: list[str] = field(default_factory=list)
     """Per model, the last evaluation record config holds for what it will serve (and for its candidate)."""
 
@@ -77,6 +80,7 @@ class Impact:
     def summary(self) -> list[str]:
         lines = [f"{key}: {self.verdict(key)}" for key in sorted(self.models)]
         lines += [f"counters: {line}" for line in self.counters]
+        lines += [f"reservations: {line}" for line in self.reservations]
         lines += [f"evaluation: {line}" for line in self.evaluations]
         return lines
 
@@ -158,7 +162,9 @@ def assess(result: Plan, baseline: dict[str, Any], current: dict[str, Any], cfg:
     for key in keys:
         _key_consistency(key, old, new, impact)
         _scheme_consistency(key, old, new, impact, cfg)
-    impact.counters = _moved_counters(old, new)
+    moved = _moved_counters(old, new)
+    impact.counters = [line for reserved, line in moved if not reserved]
+    impact.reservations = [line for reserved, line in moved if reserved]
     impact.evaluations = _evaluations(cfg)
     return impact
 
@@ -337,20 +343,35 @@ def _rule_identity(rule: dict[str, Any]) -> str:
                       sort_keys=True)
 
 
-def _moved_counters(old: dict, new: dict) -> list[str]:
+def _reserves(rule: dict[str, Any]) -> bool:
+    """A reservation: charged when the request arrives, nothing charged from the response."""
+    cost = rule.get("cost") or {}
+    return "response" not in cost and ((cost.get("request") or {}).get("number") or 0) > 0
+
+
+def _global_rules(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    return ((((resource["inputs"].get("spec") or {}).get("rateLimit") or {}).get("global") or {}).get("rules") or [])
+
+
+def _moved_counters(old: dict, new: dict) -> list[tuple[bool, str]]:
+    """(is a reservation, what moved) for each rule whose position changed."""
     found = []
     for (type_, name), resource in new.items():
         if type_ != TRAFFIC_POLICY or (type_, name) not in old:
             continue
-        before = [_rule_identity(r) for r in (((old[(type_, name)]["inputs"].get("spec") or {}).get("rateLimit") or {})
-                                              .get("global") or {}).get("rules") or []]
-        after = [_rule_identity(r) for r in (((resource["inputs"].get("spec") or {}).get("rateLimit") or {})
-                                             .get("global") or {}).get("rules") or []]
+        rules = _global_rules(old[(type_, name)])
+        before, after = [_rule_identity(r) for r in rules], [_rule_identity(r) for r in _global_rules(resource)]
         for index, identity in enumerate(before):
             if identity in after and after.index(identity) != index:
                 selectors = json.loads(identity)["clientSelectors"]
-                found.append(f"{name}: the rule {json.dumps(selectors, sort_keys=True)} moves from position {index} to "
-                             f"{after.index(identity)}: its counters restart (a monthly quota's month-to-date use)")
+                where = (f"{name}: the rule {json.dumps(selectors, sort_keys=True)} moves from position {index} to "
+                         f"{after.index(identity)}")
+                if _reserves(rules[index]):
+                    unit = ((rules[index].get("limit") or {}).get("unit") or "window").lower()
+                    found.append((True, f"{where}: its reservations restart, so its callers may start one more "
+                                        f"{unit}'s generations"))
+                else:
+                    found.append((False, f"{where}: its counters restart (a monthly quota's month-to-date use)"))
     return found
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from hipaa import (
     ai_gateway_authenticated,
     ai_gateway_token_limited,
+    ai_gateway_token_reservation,
     alerting_present,
     audit_evidence_separation,
     audit_shipping,
@@ -58,6 +59,7 @@ RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     no_open_network, no_prompt_logging, chart_secret_access, backup_encryption, audit_evidence_separation,
     gateway_identity_headers, ai_gateway_authenticated, ai_gateway_token_limited, vsphere_permissions_owned,
     effective_capability, configmap_no_credentials, gateway_access_log, rate_limit_store_isolated, in_cluster_tls,
+    ai_gateway_token_reservation,
 ))
 
 
