@@ -214,7 +214,8 @@ def _canary(cfg: PlatformConfig, key: str, svc: VllmService | None) -> Candidate
 def serving_certificate(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -> ServingCertificate | None:
     """What vLLM serves HTTPS with (``gateway.upstreamTls``), or None for plain HTTP."""
     tls = cfg.gateway.upstream_tls
-    if not tls.enabled or tls.certificate is None:
+    # A standby that serves nothing until failover (pilot-light) has no model server to give the key to.
+    if not cfg.serves_models or not tls.enabled or tls.certificate is None:
         return None
     return ServingCertificate(tls.certificate, secrets["upstreamTlsKey"])
 

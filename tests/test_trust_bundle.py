@@ -69,7 +69,8 @@ def test_the_weights_download_trusts_the_site_ca(prod):
     assert len(jobs) == 2
     for job in jobs:
         pod = _pod_spec(job)
-        (container,) = pod["containers"]
+        # A signed model's Job stages in its init container and verifies in its container; the staging step downloads.
+        (container,) = [c for c in pod.get("initContainers", []) + pod["containers"] if c["name"] == "stage-weights"]
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env["SITE_TRUST_BUNDLE"] == _k8s.TRUST_BUNDLE_FILE and _mounts_bundle(pod, container)
 
