@@ -1,4 +1,4 @@
-"""The AI gateway controller's RBAC, written by the program instead of the chart.
+"""The AI gateway controller's RBAC, written by the program instead of the chart, and Envoy Gateway's one missing Role.
 
 The pinned chart (ai-gateway-helm v1.1.0, `templates/serviceaccount.yaml`) binds one ClusterRole with `*`
 on Secrets, pods, deployments and daemonsets in every namespace, and no value narrows it; with
@@ -68,3 +68,20 @@ def own_namespace_rules() -> list[dict[str, Any]]:
         _rule(["coordination.k8s.io"], ["leases"], ["get", "list", "watch", "create", "update", "patch"]),
         _rule(["", "events.k8s.io"], ["events"], ["create", "patch"]),
     ]
+
+
+# -- Envoy Gateway ---------------------------------------------------------------------------------------
+
+ENVOY_GATEWAY_ACCOUNT = "envoy-gateway"
+"""The controller's account (chart gateway-helm v1.9.0), in its own namespace."""
+
+
+def envoy_gateway_own_namespace_rules() -> list[dict[str, Any]]:
+    """What Envoy Gateway caches in its own namespace and the chart does not grant there.
+
+    With `watch.type: Namespaces` its cache (envoyproxy/gateway v1.9.0, `internal/provider/kubernetes/kubernetes.go`)
+    watches ConfigMaps, Services and EndpointSlices in the watched namespaces and its own, and the controller always
+    watches EndpointSlices (`controller.go`). The chart binds EndpointSlice reads in the watched namespaces only
+    (`_rbac.tpl`, `eg.rbac.namespaced.discovery`); without this Role the informer is forbidden, the cache never syncs
+    and the controller never becomes ready."""
+    return [_rule(["discovery.k8s.io"], ["endpointslices"], READ)]
