@@ -228,3 +228,44 @@ def test_without_the_programs_role_envoy_gateway_cannot_sync_its_own_namespaces_
                and o["metadata"]["name"] == "onprem-llm-envoy-gateway-endpointslices"]
     assert [r for o in granted for r in o["rules"]] == [
         {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]}]
+
+
+# -- the AI gateway controller holds what its code uses -------------------------------------------------------
+
+AI_CONTROLLER = cap.Subject("ServiceAccount", "ai-gateway-controller", "envoy-ai-gateway-system")
+
+
+def _verbs(objects: list[dict], subject: cap.Subject, namespace: str, group: str, resource: str) -> set[str]:
+    """Every verb ``subject`` holds on the resource in ``namespace`` (a wildcard spelled out), by name or not."""
+    verbs = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+    grants = cap.bindings(objects)[0].get(subject, [])
+    return {verb for verb in verbs if any(g.namespace in (namespace, cap.ALL) and cap._matches(g, group, resource, [verb])
+                                          for g in grants)}
+
+
+def test_the_ai_controller_rolls_the_proxies_but_cannot_create_a_workload(prod_objects):
+    for group, resource in (("", "pods"), ("apps", "deployments"), ("apps", "daemonsets")):
+        assert _verbs(prod_objects, AI_CONTROLLER, "api-gateway", group, resource) == {"get", "list", "watch", "patch"}
+        assert _verbs(prod_objects, AI_CONTROLLER, "envoy-gateway-system", group, resource) == {"list"}
+    for group, resource in (("apps", "replicasets"), ("apps", "statefulsets"), ("batch", "jobs"),
+                            ("batch", "cronjobs"), ("", "serviceaccounts")):
+        assert _verbs(prod_objects, AI_CONTROLLER, "api-gateway", group, resource) == set(), resource
+    assert _verbs(prod_objects, AI_CONTROLLER, "api-gateway", "", "services") == {"get", "list", "watch"}
+    # The filter configuration Secrets: read, created, replaced, deleted; never patched or deleted in bulk.
+    assert _verbs(prod_objects, AI_CONTROLLER, "api-gateway", "", "secrets") == {
+        "get", "list", "watch", "create", "update", "delete"}
+    assert _verbs(prod_objects, AI_CONTROLLER, "api-gateway", "", "events") == set()
+
+
+def test_the_ai_controller_reads_nothing_cluster_wide_but_the_routes_its_webhook_lists(prod_objects):
+    cluster_wide = {(g.group, g.resource, g.verb, g.names) for g in cap.bindings(prod_objects)[0][AI_CONTROLLER]
+                    if g.namespace == cap.ALL}
+    assert cluster_wide == {
+        ("aigateway.envoyproxy.io", "aigatewayroutes", "list", ()),
+        ("aigateway.envoyproxy.io", "mcproutes", "list", ()),
+        ("apiextensions.k8s.io", "customresourcedefinitions", "get", ("inferencepools.inference.networking.k8s.io",)),
+        *{("admissionregistration.k8s.io", "mutatingwebhookconfigurations", verb,
+           ("envoy-ai-gateway-gateway-pod-mutator.envoy-ai-gateway-system",)) for verb in ("get", "update")},
+    }
+    assert _verbs(prod_objects, AI_CONTROLLER, "envoy-ai-gateway-system", "coordination.k8s.io", "leases") == {
+        "get", "create", "update"}
