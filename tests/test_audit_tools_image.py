@@ -57,7 +57,8 @@ def test_every_audit_job_runs_the_images_program_pinned_by_its_digest(prod):
     digest = hashlib.sha256(audit_tools.PROGRAM_SOURCE.read_bytes()).hexdigest()
     for record in jobs:
         container = _pod(record)["containers"][0]
-        assert container["command"][:2] == ["python3", audit_tools.PROGRAM_PATH], record.name
+        # Isolated: no PYTHON* variable, user site or script directory changes what the interpreter loads.
+        assert container["command"][:3] == ["python3", "-I", audit_tools.PROGRAM_PATH], record.name
         assert {"name": audit_manifest.PROGRAM_DIGEST_ENV, "value": digest} in container["env"], record.name
         assert not any((v.get("configMap") or {}).get("name") not in (None, "site-trust-bundle")
                        for v in _pod(record)["volumes"]), record.name
@@ -71,6 +72,20 @@ def test_the_program_refuses_to_run_as_another_release(tmp_path):
     audit_manifest.verify_program(str(program), hashlib.sha256(b"print('sealing')\n").hexdigest())
     with pytest.raises(SystemExit, match="rebuild the audit tools image"):
         audit_manifest.verify_program(str(program), hashlib.sha256(b"print('other')\n").hexdigest())
+
+
+@pytest.mark.parametrize("expected", [None, ""])
+def test_the_program_refuses_to_run_without_the_digest_it_must_have(tmp_path, expected):
+    program = tmp_path / "audit_manifest.py"
+    program.write_bytes(b"print('sealing')\n")
+    with pytest.raises(SystemExit, match=f"{audit_manifest.PROGRAM_DIGEST_ENV} is not set"):
+        audit_manifest.verify_program(str(program), expected)
+
+
+def test_the_program_checks_itself_before_importing_any_package():
+    source = audit_tools.PROGRAM_SOURCE.read_text()
+    entry = source[source.index("def main("):]
+    assert entry.index("verify_program(") < entry.index("import boto3")
 
 
 def test_nothing_but_the_sealing_jobs_runs_in_the_sealing_namespace(prod, chart_checks):
