@@ -269,3 +269,22 @@ def test_the_ai_controller_reads_nothing_cluster_wide_but_the_routes_its_webhook
     }
     assert _verbs(prod_objects, AI_CONTROLLER, "envoy-ai-gateway-system", "coordination.k8s.io", "leases") == {
         "get", "create", "update"}
+
+
+def test_the_clustertrustbundle_read_is_documented_not_granted(prod_objects):
+    """Envoy Gateway watches ClusterTrustBundles cluster-wide only where the cluster serves the beta API; the program
+    does not grant that read, and docs/deploying.md carries the roles a site adds then."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    def cluster_wide(objects: list[dict]) -> set[str]:
+        return {g.verb for g in cap.bindings(objects)[0].get(ENVOY_GATEWAY, []) if g.namespace == cap.ALL
+                and cap._matches(g, "certificates.k8s.io", "clustertrustbundles", [g.verb])}
+
+    assert cluster_wide(prod_objects) == set()
+    text = (Path(__file__).parent.parent / "docs" / "deploying.md").read_text()
+    section = text.split("### When the cluster serves ClusterTrustBundles", 1)[1].split("\n## ", 1)[0]
+    documented = list(yaml.safe_load_all(re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)))
+    assert cluster_wide(prod_objects + documented) >= {"list", "watch"}
