@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from components.builders import audit_tools
 from components.jobs import audit_manifest
 from offline.checks import schemas
 from offline.checks.preview import objects_by_cluster
+from tests.test_image_requirements import requirements
 
 ROOT = Path(__file__).parent.parent
 IMAGE = ROOT / "images" / "audit-tools"
@@ -40,13 +42,10 @@ def test_the_dockerfile_bakes_the_program_where_the_jobs_run_it():
 
 
 def test_the_images_packages_are_the_versions_the_program_is_tested_with():
-    def pins(text: str) -> dict[str, str]:
-        return dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.MULTILINE))
-
-    image = pins((IMAGE / "requirements.txt").read_text())
-    locked = pins((ROOT / "constraints.txt").read_text())
+    # Pins, hashes and constraints.txt's versions: tests/test_image_requirements.py, for both images.
+    image = requirements(IMAGE / "requirements.txt")
     assert {"boto3", "botocore", "cryptography"} <= set(image)
-    assert {name: version for name, version in image.items() if locked.get(name) != version} == {}
+    assert {name: pin for name, (pin, _) in image.items() if pin != f"=={version(name)}"} == {}
 
 
 def test_every_audit_job_runs_the_images_program_pinned_by_its_digest(prod):
