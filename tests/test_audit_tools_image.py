@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from components.builders import audit_tools
 from components.jobs import audit_manifest
 from offline.checks import schemas
 from offline.checks.preview import objects_by_cluster
+from tests.test_image_requirements import requirements
 
 ROOT = Path(__file__).parent.parent
 IMAGE = ROOT / "images" / "audit-tools"
@@ -40,13 +42,10 @@ def test_the_dockerfile_bakes_the_program_where_the_jobs_run_it():
 
 
 def test_the_images_packages_are_the_versions_the_program_is_tested_with():
-    def pins(text: str) -> dict[str, str]:
-        return dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.MULTILINE))
-
-    image = pins((IMAGE / "requirements.txt").read_text())
-    locked = pins((ROOT / "constraints.txt").read_text())
+    # Pins, hashes and constraints.txt's versions: tests/test_image_requirements.py, for both images.
+    image = requirements(IMAGE / "requirements.txt")
     assert {"boto3", "botocore", "cryptography"} <= set(image)
-    assert {name: version for name, version in image.items() if locked.get(name) != version} == {}
+    assert {name: pin for name, (pin, _) in image.items() if pin != f"=={version(name)}"} == {}
 
 
 def test_every_audit_job_runs_the_images_program_pinned_by_its_digest(prod):
@@ -57,7 +56,8 @@ def test_every_audit_job_runs_the_images_program_pinned_by_its_digest(prod):
     digest = hashlib.sha256(audit_tools.PROGRAM_SOURCE.read_bytes()).hexdigest()
     for record in jobs:
         container = _pod(record)["containers"][0]
-        assert container["command"][:2] == ["python3", audit_tools.PROGRAM_PATH], record.name
+        # Isolated: no PYTHON* variable, user site or script directory changes what the interpreter loads.
+        assert container["command"][:3] == ["python3", "-I", audit_tools.PROGRAM_PATH], record.name
         assert {"name": audit_manifest.PROGRAM_DIGEST_ENV, "value": digest} in container["env"], record.name
         assert not any((v.get("configMap") or {}).get("name") not in (None, "site-trust-bundle")
                        for v in _pod(record)["volumes"]), record.name
@@ -71,6 +71,20 @@ def test_the_program_refuses_to_run_as_another_release(tmp_path):
     audit_manifest.verify_program(str(program), hashlib.sha256(b"print('sealing')\n").hexdigest())
     with pytest.raises(SystemExit, match="rebuild the audit tools image"):
         audit_manifest.verify_program(str(program), hashlib.sha256(b"print('other')\n").hexdigest())
+
+
+@pytest.mark.parametrize("expected", [None, ""])
+def test_the_program_refuses_to_run_without_the_digest_it_must_have(tmp_path, expected):
+    program = tmp_path / "audit_manifest.py"
+    program.write_bytes(b"print('sealing')\n")
+    with pytest.raises(SystemExit, match=f"{audit_manifest.PROGRAM_DIGEST_ENV} is not set"):
+        audit_manifest.verify_program(str(program), expected)
+
+
+def test_the_program_checks_itself_before_importing_any_package():
+    source = audit_tools.PROGRAM_SOURCE.read_text()
+    entry = source[source.index("def main("):]
+    assert entry.index("verify_program(") < entry.index("import boto3")
 
 
 def test_nothing_but_the_sealing_jobs_runs_in_the_sealing_namespace(prod, chart_checks):

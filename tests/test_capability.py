@@ -176,3 +176,115 @@ def test_the_compliance_report_lists_every_capability_exception_with_its_reason(
     for entry in settings["exceptions"]:
         assert any(e["reason"].startswith(entry["subject"]) and e["reason"].endswith(entry["reason"]) for e in listed)
     assert "ServiceAccount velero/velero-server may *" in markdown(document)
+
+
+# -- Envoy Gateway's cache is covered by its roles ------------------------------------------------------------
+
+ENVOY_GATEWAY = cap.Subject("ServiceAccount", "envoy-gateway", "envoy-gateway-system")
+WATCHED_AND_OWN = (("", "configmaps"), ("", "services"), ("discovery.k8s.io", "endpointslices"),
+                   ("", "secrets"), ("", "serviceaccounts"), ("apps", "deployments"))
+"""What Envoy Gateway v1.9.0 caches in its own namespace as well as the watched ones, with `watch.type: Namespaces`
+and `deploy.type: GatewayNamespace` (internal/provider/kubernetes/kubernetes.go, the cache's ByObject entries)."""
+WATCHED_ONLY = (("apps", "daemonsets"), ("autoscaling", "horizontalpodautoscalers"),
+                ("policy", "poddisruptionbudgets"), ("", "pods"),
+                ("gateway.networking.k8s.io", "gateways"), ("gateway.networking.k8s.io", "httproutes"),
+                ("gateway.networking.k8s.io", "referencegrants"), ("gateway.networking.k8s.io", "backendtlspolicies"),
+                ("gateway.envoyproxy.io", "envoyproxies"), ("gateway.envoyproxy.io", "backends"),
+                ("gateway.envoyproxy.io", "securitypolicies"), ("gateway.envoyproxy.io", "clienttrafficpolicies"),
+                ("gateway.envoyproxy.io", "backendtrafficpolicies"), ("gateway.envoyproxy.io", "httproutefilters"))
+"""Kinds it caches under the default namespaces only (the watched ones; controller.go's watches)."""
+
+
+def envoy_gateway_cache(watched: list[str], own: str) -> dict[str, set[tuple[str, str]]]:
+    cache = {namespace: set(WATCHED_AND_OWN) | set(WATCHED_ONLY) for namespace in watched}
+    cache.setdefault(own, set()).update(WATCHED_AND_OWN)
+    return cache
+
+
+def _reads(objects: list[dict], subject: cap.Subject, namespace: str, group: str, resource: str) -> set[str]:
+    grants = cap.bindings(objects)[0].get(subject, [])
+    return {verb for verb in ("get", "list", "watch") if any(
+        g.namespace in (namespace, cap.ALL) and not g.names and cap._matches(g, group, resource, [verb])
+        for g in grants)}
+
+
+def test_envoy_gateway_may_list_and_watch_everything_its_cache_holds(prod, prod_objects):
+    provider = prod.graph.named("gateway-envoy-gateway").inputs["values"]["config"]["envoyGateway"]["provider"]
+    assert provider["kubernetes"]["deploy"] == {"type": "GatewayNamespace"}
+    cache = envoy_gateway_cache(provider["kubernetes"]["watch"]["namespaces"], "envoy-gateway-system")
+    assert ("discovery.k8s.io", "endpointslices") in cache["envoy-gateway-system"]
+    missing = {(namespace, f"{group or 'core'}/{resource}"): {"list", "watch"} - _reads(
+        prod_objects, ENVOY_GATEWAY, namespace, group, resource)
+        for namespace, kinds in cache.items() for group, resource in kinds}
+    assert {where: verbs for where, verbs in missing.items() if verbs} == {}
+
+
+def test_without_the_programs_role_envoy_gateway_cannot_sync_its_own_namespaces_endpointslices(prod_objects):
+    charts_only = _without(prod_objects, "Role", "onprem-llm-envoy-gateway-endpointslices")
+    assert _reads(charts_only, ENVOY_GATEWAY, "envoy-gateway-system", "discovery.k8s.io", "endpointslices") == set()
+    assert _reads(prod_objects, ENVOY_GATEWAY, "envoy-gateway-system", "discovery.k8s.io", "endpointslices") == {
+        "get", "list", "watch"}
+    granted = [o for o in prod_objects if o.get("kind") == "Role"
+               and o["metadata"]["name"] == "onprem-llm-envoy-gateway-endpointslices"]
+    assert [r for o in granted for r in o["rules"]] == [
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]}]
+
+
+# -- the AI gateway controller holds what its code uses -------------------------------------------------------
+
+AI_CONTROLLER = cap.Subject("ServiceAccount", "ai-gateway-controller", "envoy-ai-gateway-system")
+
+
+def _verbs(objects: list[dict], subject: cap.Subject, namespace: str, group: str, resource: str) -> set[str]:
+    """Every verb ``subject`` holds on the resource in ``namespace`` (a wildcard spelled out), by name or not."""
+    verbs = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+    grants = cap.bindings(objects)[0].get(subject, [])
+    return {verb for verb in verbs if any(g.namespace in (namespace, cap.ALL) and cap._matches(g, group, resource, [verb])
+                                          for g in grants)}
+
+
+def test_the_ai_controller_rolls_the_proxies_but_cannot_create_a_workload(prod_objects):
+    for group, resource in (("", "pods"), ("apps", "deployments"), ("apps", "daemonsets")):
+        assert _verbs(prod_objects, AI_CONTROLLER, "api-gateway", group, resource) == {"get", "list", "watch", "patch"}
+        assert _verbs(prod_objects, AI_CONTROLLER, "envoy-gateway-system", group, resource) == {"list"}
+    for group, resource in (("apps", "replicasets"), ("apps", "statefulsets"), ("batch", "jobs"),
+                            ("batch", "cronjobs"), ("", "serviceaccounts")):
+        assert _verbs(prod_objects, AI_CONTROLLER, "api-gateway", group, resource) == set(), resource
+    assert _verbs(prod_objects, AI_CONTROLLER, "api-gateway", "", "services") == {"get", "list", "watch"}
+    # The filter configuration Secrets: read, created, replaced, deleted; never patched or deleted in bulk.
+    assert _verbs(prod_objects, AI_CONTROLLER, "api-gateway", "", "secrets") == {
+        "get", "list", "watch", "create", "update", "delete"}
+    assert _verbs(prod_objects, AI_CONTROLLER, "api-gateway", "", "events") == set()
+
+
+def test_the_ai_controller_reads_nothing_cluster_wide_but_the_routes_its_webhook_lists(prod_objects):
+    cluster_wide = {(g.group, g.resource, g.verb, g.names) for g in cap.bindings(prod_objects)[0][AI_CONTROLLER]
+                    if g.namespace == cap.ALL}
+    assert cluster_wide == {
+        ("aigateway.envoyproxy.io", "aigatewayroutes", "list", ()),
+        ("aigateway.envoyproxy.io", "mcproutes", "list", ()),
+        ("apiextensions.k8s.io", "customresourcedefinitions", "get", ("inferencepools.inference.networking.k8s.io",)),
+        *{("admissionregistration.k8s.io", "mutatingwebhookconfigurations", verb,
+           ("envoy-ai-gateway-gateway-pod-mutator.envoy-ai-gateway-system",)) for verb in ("get", "update")},
+    }
+    assert _verbs(prod_objects, AI_CONTROLLER, "envoy-ai-gateway-system", "coordination.k8s.io", "leases") == {
+        "get", "create", "update"}
+
+
+def test_the_clustertrustbundle_read_is_documented_not_granted(prod_objects):
+    """Envoy Gateway watches ClusterTrustBundles cluster-wide only where the cluster serves the beta API; the program
+    does not grant that read, and docs/deploying.md carries the roles a site adds then."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    def cluster_wide(objects: list[dict]) -> set[str]:
+        return {g.verb for g in cap.bindings(objects)[0].get(ENVOY_GATEWAY, []) if g.namespace == cap.ALL
+                and cap._matches(g, "certificates.k8s.io", "clustertrustbundles", [g.verb])}
+
+    assert cluster_wide(prod_objects) == set()
+    text = (Path(__file__).parent.parent / "docs" / "deploying.md").read_text()
+    section = text.split("### When the cluster serves ClusterTrustBundles", 1)[1].split("\n## ", 1)[0]
+    documented = list(yaml.safe_load_all(re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)))
+    assert cluster_wide(prod_objects + documented) >= {"list", "watch"}

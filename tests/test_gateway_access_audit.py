@@ -133,7 +133,7 @@ def test_daily_manifest_job_seals_apart_with_its_own_identity_and_key(prod):
     namespace = prod.graph.named("audit-sealing-ns").inputs["metadata"]["labels"]
     assert namespace["pod-security.kubernetes.io/enforce"] == "restricted"
     # The program comes from the digest-pinned image (tests/test_audit_tools_image.py), never from a ConfigMap.
-    assert pod["containers"][0]["command"] == ["python3", "/opt/onprem-llm/audit_manifest.py", "seal"]
+    assert pod["containers"][0]["command"] == ["python3", "-I", "/opt/onprem-llm/audit_manifest.py", "seal"]
     assert not any(v.get("configMap") and v["configMap"]["name"] != "site-trust-bundle" for v in pod["volumes"])
 
 

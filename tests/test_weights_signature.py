@@ -13,7 +13,6 @@ import datetime
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 from importlib.metadata import version
@@ -31,6 +30,7 @@ from components.jobs import stage_weights, verify_signature
 from components.jobs.stage_weights import manifest_digest
 from offline.run import evaluate, stack_config
 from tests.test_config import _parse, _set
+from tests.test_image_requirements import requirements
 
 ROOT = Path(__file__).resolve().parent.parent
 REVISION = "f5db02db724555f92da89c216ac04704f23d4590"
@@ -300,21 +300,11 @@ def test_the_verifier_leaves_out_exactly_the_files_staging_writes_itself():
 # -- the verifier image installs what the tests verify with -------------------------------------
 
 
-def _pins(path: Path) -> dict[str, str]:
-    found = {}
-    for line in path.read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, pinned = line.split("==")
-            found[re.sub(r"[-_.]+", "-", name).lower()] = pinned
-    return found
-
-
 def test_the_verifier_image_pins_the_closure_the_tests_run_with():
-    image = _pins(ROOT / "images" / "weights-verifier" / "requirements.txt")
-    constraints = _pins(ROOT / "constraints.txt")
-    assert image["model-signing"] == version("model-signing")
-    assert image["pyopenssl"] == version("pyopenssl")
-    assert {name: pinned for name, pinned in image.items() if constraints.get(name) != pinned} == {}
+    # Every pin hashed and at constraints.txt's version: tests/test_image_requirements.py, for both images.
+    image = requirements(ROOT / "images" / "weights-verifier" / "requirements.txt")
+    assert image["model-signing"][0] == f"=={version('model-signing')}"
+    assert image["pyopenssl"][0] == f"=={version('pyopenssl')}"
     dockerfile = (ROOT / "images" / "weights-verifier" / "Dockerfile").read_text()
     assert "--no-deps" in dockerfile and "USER 10001" in dockerfile
 

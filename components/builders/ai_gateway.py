@@ -531,7 +531,9 @@ def envoy_gateway_config(gateway_namespace: str, replicas: int = 1, fail_closed:
 
     It watches the gateway's namespace only: with `watch.type: Namespaces` the chart (gateway-helm v1.9.0,
     `templates/envoy-gateway-rbac.yaml`, `namespaced-infra-manager-rbac.yaml`) binds its Secret, Service and
-    workload rights in the watched namespaces and its own, instead of cluster-wide."""
+    workload rights in the watched namespaces and its own, instead of cluster-wide. The chart's Roles in its own
+    namespace leave out the EndpointSlices it caches there; the program binds those
+    (`ai_gateway_rbac.envoy_gateway_own_namespace_rules`)."""
     return {
         "extensionApis": {"enableBackend": True},
         "extensionManager": {

@@ -6,7 +6,8 @@ capability analysis counts a ConfigMap write as running a workload. So the progr
 (`components/jobs/audit_manifest.py`) is copied into the image the site builds from
 `images/audit-tools/Dockerfile` and pins by digest in `audit.toolsImage`; each Job passes the SHA-256
 of this checkout's program, and the program refuses to run when its own file differs (an image built
-from another release of the repository).
+from another release of the repository) or when no digest is passed. That check is a self-check by the file it
+checks: the image digest is the control, the SHA-256 only catches an image of another release.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def program_digest() -> str:
 
 
 def command(subcommand: str) -> list[str]:
-    return ["python3", PROGRAM_PATH, subcommand]
+    # Isolated mode: no PYTHON* variable from the Job spec, no user site-packages, not the script's directory on the
+    # path; only the image's own interpreter and packages run with the key.
+    return ["python3", "-I", PROGRAM_PATH, subcommand]
 
 
 def digest_env() -> k8s.core.v1.EnvVarArgs:

@@ -432,9 +432,14 @@ PROGRAM_DIGEST_ENV = "AUDIT_PROGRAM_SHA256"
 
 
 def verify_program(path: str, expected: str | None) -> None:
-    """Refuses to run as another program than the stack's: an image built from another release holds other code."""
+    """Refuses to run as another program than the stack's: an image built from another release holds other code.
+
+    Without the expected digest it refuses too: a Job spec that dropped the variable would otherwise skip the check.
+    This catches an image from another release, nothing more: the file checks itself, so an image built to lie passes;
+    the image digest pinned in audit.toolsImage is what decides the code."""
     if not expected:
-        return
+        raise SystemExit(f"{PROGRAM_DIGEST_ENV} is not set: the stack passes the program's SHA-256 to every audit Job; "
+                         "run the Job as the stack renders it")
     with open(path, "rb") as handle:
         actual = _sha256(handle.read())
     if actual != expected:
@@ -443,9 +448,10 @@ def verify_program(path: str, expected: str | None) -> None:
 
 
 def main(argv: list[str]) -> int:  # pragma: no cover - runs in the Jobs
+    # Before any third-party import: nothing of the image's packages runs before the program is known to be this one.
+    verify_program(os.path.abspath(__file__), os.environ.get(PROGRAM_DIGEST_ENV))
     import boto3
 
-    verify_program(os.path.abspath(__file__), os.environ.get(PROGRAM_DIGEST_ENV))
     command = argv[1] if len(argv) > 1 else "seal"
     s3 = boto3.session.Session(profile_name="default").client(
         "s3", endpoint_url=os.environ["S3_URL"], region_name=os.environ.get("S3_REGION", "us-east-1"))

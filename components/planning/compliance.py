@@ -85,9 +85,10 @@ def capability_exceptions(cfg: PlatformConfig) -> list[dict[str, object]]:
          "the AI gateway controller reads the backends' API keys and writes the proxies' filter configuration Secret in "
          "the gateway's namespace; the program's Role grants it there only, in place of the chart's ClusterRole"),
         (f"ServiceAccount {AI_GATEWAY_CONTROLLER}", ["run-workloads"], [gateway],
-         "it rolls the Envoy proxies (patches their pods, deployments and daemonsets) in the gateway's namespace only"),
+         "it rolls the Envoy proxies (patches their pods, deployments and daemonsets; it creates none) in the "
+         "gateway's namespace only"),
         (f"ServiceAccount {AI_GATEWAY_CONTROLLER}", ["change-admission"], ["*"],
-         "it patches the CA bundle of its own pod-mutating webhook (the role names that webhook only)"),
+         "it updates the CA bundle of its own pod-mutating webhook (the role names that webhook only)"),
         ("ServiceAccount envoy-gateway-system/envoy-gateway", ["read-secrets"], [gateway],
          "Envoy Gateway reads the gateway's TLS and backend Secrets; watching the gateway's namespace only, the chart "
          "grants it Secret reads there and in its own namespace only"),

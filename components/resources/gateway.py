@@ -11,7 +11,8 @@ components/builders/ai_gateway.py; the objects here are, in order of `pulumi up`
   AI gateway controller and the rate-limit store (Redis: counters only, in an append-only file on its own
   protected volume);
 - the Envoy Gateway Release with the AI gateway's extension hooks and the Redis-backed global rate
-  limit, the AI gateway CRD Release and the AI gateway controller Release;
+  limit (after the Role its cache needs in its own namespace beyond the chart's), the AI gateway CRD Release
+  and the AI gateway controller Release (after the account and roles the program writes for it);
 - the EnvoyProxy (mirrored image, access log), GatewayClass, TLS Secret, the external processor's
   GatewayConfig and the Gateway;
 - the ClientTrafficPolicy that strips identity headers, the SecurityPolicy (JWT, per-model
@@ -213,8 +214,9 @@ class ModelGateway(pulumi.ComponentResource):
                     "podDisruptionBudget": {"minAvailable": 1}} if settings.replicas > 1 else {}),
             },
             timeout=waits.release_seconds(cluster.waits),
-            # The rate-limit service it starts connects to Redis at once.
-            opts=after(controller_ns, pull_secret("-controller", CONTROLLER_NAMESPACE, controller_ns), *redis),
+            # The rate-limit service it starts connects to Redis at once; its cache syncs only with every role bound.
+            opts=after(controller_ns, pull_secret("-controller", CONTROLLER_NAMESPACE, controller_ns), *redis,
+                       *self._envoy_gateway_rbac(name, labels, after(controller_ns))),
         )
         ai_crds = k8s.helm.v3.Release(
             f"{name}-ai-gateway-crds",
@@ -433,6 +435,21 @@ class ModelGateway(pulumi.ComponentResource):
             opts=opts,
         )
         return [deployment, service]
+
+    @staticmethod
+    def _envoy_gateway_rbac(name: str, labels: dict[str, str], opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """What Envoy Gateway caches in its own namespace beyond the chart's Roles there
+        (components/builders/ai_gateway_rbac.py, envoy_gateway_own_namespace_rules)."""
+        rbac, role_name = k8s.rbac.v1, "onprem-llm-envoy-gateway-endpointslices"
+        role = rbac.Role(f"{name}-envoy-gateway-role-own", metadata=_k8s.metadata(role_name, CONTROLLER_NAMESPACE, labels),
+                         rules=[rbac.PolicyRuleArgs(api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"])
+                                for r in rbac_rules.envoy_gateway_own_namespace_rules()], opts=opts)
+        binding = rbac.RoleBinding(
+            f"{name}-envoy-gateway-binding-own", metadata=_k8s.metadata(role_name, CONTROLLER_NAMESPACE, labels),
+            role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=role_name),
+            subjects=[rbac.SubjectArgs(kind="ServiceAccount", name=rbac_rules.ENVOY_GATEWAY_ACCOUNT,
+                                       namespace=CONTROLLER_NAMESPACE)], opts=opts)
+        return [role, binding]
 
     @staticmethod
     def _ai_controller_rbac(name: str, gateway_namespace: str, labels: dict[str, str],
