@@ -469,7 +469,8 @@ class ModelGateway(pulumi.ComponentResource):
                                                  "filter configuration through the API"}), opts=opts)]
         cluster_role = f"onprem-llm-{account}"
         created += [
-            rbac.ClusterRole(f"{name}-ai-controller-cluster-role", metadata=_k8s.metadata(cluster_role, None, labels),
+            rbac.ClusterRole(f"{name}-ai-controller-cluster-role", metadata=_k8s.metadata(
+                cluster_role, None, labels, annotations={"checkov.io/skip1": rbac_rules.CHECKOV_SKIPS["cluster"]}),
                              rules=rules(rbac_rules.cluster_rules(own)), opts=opts),
             rbac.ClusterRoleBinding(
                 f"{name}-ai-controller-cluster-binding", metadata=_k8s.metadata(cluster_role, None, labels),
@@ -479,7 +480,9 @@ class ModelGateway(pulumi.ComponentResource):
         for suffix, namespace, found in (("gateway", gateway_namespace, rbac_rules.gateway_namespace_rules()),
                                          ("envoy-gateway", CONTROLLER_NAMESPACE, rbac_rules.envoy_gateway_namespace_rules()),
                                          ("own", own, rbac_rules.own_namespace_rules())):
-            role = rbac.Role(f"{name}-ai-controller-role-{suffix}", metadata=_k8s.metadata(account, namespace, labels),
+            skip = {"checkov.io/skip1": rbac_rules.CHECKOV_SKIPS[suffix]} if suffix in rbac_rules.CHECKOV_SKIPS else None
+            role = rbac.Role(f"{name}-ai-controller-role-{suffix}",
+                             metadata=_k8s.metadata(account, namespace, labels, annotations=skip),
                              rules=rules(found), opts=opts)
             binding = rbac.RoleBinding(
                 f"{name}-ai-controller-binding-{suffix}", metadata=_k8s.metadata(account, namespace, labels),
