@@ -85,9 +85,16 @@ def test_the_old_config_form_of_a_key_is_the_same_key(tmp_path):
 # -- keys ---------------------------------------------------------------------------------------------------------
 
 
+def _line_of(text: str) -> int:
+    """Where ``text`` (a whole line) is in the sample dev stack file, 1-based."""
+    lines = (ROOT / "Pulumi.dev.yaml").read_text().splitlines(keepends=True)
+    return lines.index(text) + 1
+
+
 def test_a_key_without_namespace_is_refused_with_the_prefixed_form(tmp_path):
-    error = _refused(_dev_with(tmp_path, "  onprem-llm:gpuPool:\n", "  gpuPool:\n"))
-    assert "`onprem-llm:gpuPool`" in str(error) and "Pulumi.dev.yaml:33:3" in str(error)
+    key = "  onprem-llm:gpuPool:\n"
+    error = _refused(_dev_with(tmp_path, key, "  gpuPool:\n"))
+    assert "`onprem-llm:gpuPool`" in str(error) and f"Pulumi.dev.yaml:{_line_of(key)}:3" in str(error)
 
 
 def test_a_config_key_outside_config_is_refused(tmp_path):
@@ -171,7 +178,7 @@ def test_a_secure_value_inside_a_section_is_refused_without_showing_it(tmp_path)
 
 @pytest.mark.parametrize(("old", "new", "where", "hint"), [
     ("    vsphereOperatorGroup: HOSPITAL.EXAMPLE\\llm-operators\n",
-     '    vsphereOperatorGroup: "HOSPITAL.EXAMPLE\\llm-operators"\n', "Pulumi.dev.yaml:111:", "single quotes"),
+     '    vsphereOperatorGroup: "HOSPITAL.EXAMPLE\\llm-operators"\n', None, "single quotes"),
     ("    datastore: vsan-lab\n", "\tdatastore: vsan-lab\n", "Pulumi.dev.yaml:15:1", "not allow tabs"),
     ("    datacenter: dc-lab\n", '    datacenter: "dc-lab\n', "Pulumi.dev.yaml:", "line 13 opens a quote"),
     ("    computeCluster: lab-gpu-cluster\n", "    computeCluster: lab: gpu\n", "Pulumi.dev.yaml:14:", "must be quoted"),
@@ -180,6 +187,7 @@ def test_a_secure_value_inside_a_section_is_refused_without_showing_it(tmp_path)
 def test_a_syntax_error_names_file_line_column_and_the_fix(tmp_path, old, new, where, hint):
     error = _refused(_dev_with(tmp_path, old, new))
     (issue,) = error.issues
+    where = where or f"Pulumi.dev.yaml:{_line_of(old)}:"
     assert issue.path.startswith(where) and "YAML syntax error" in issue.reason and hint in issue.reason
 
 
