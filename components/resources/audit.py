@@ -2,11 +2,12 @@
 
 Fluent Bit (pinned) tails the Kubernetes API server's audit log on the control-plane nodes and the
 gateway proxies' access log, and keeps the one record line of each evaluation Job and of each weights
-signature check (every other line of those containers stays on the node); it buffers them on the node (a restarted pod resumes where it stopped), and
-uploads them to an S3-compatible bucket with Object Lock in COMPLIANCE mode, over TLS, with
-Content-MD5 (required by Object Lock) and never-overwritten object keys, with a shipping identity that
-may only put log objects. Reading node logs needs hostPath, so the `logging` namespace is a Pod
-Security exception with its reason; a default-deny policy still applies.
+signature check (every other line of those containers stays on the node); it buffers them on the node
+(a restarted pod resumes where it stopped), and uploads them to an S3-compatible bucket with Object
+Lock in COMPLIANCE mode, over TLS, with Content-MD5 (required by Object Lock) and never-overwritten
+object keys, with a shipping identity that may only put log objects. Reading node logs needs hostPath,
+so the `logging` namespace is a Pod Security exception with its reason; a default-deny policy still
+applies.
 
 Sealing runs apart, in the restricted `audit-sealing` namespace, with its own identity; nothing else runs
 there, no chart installs into it, and the program is the one baked into the digest-pinned tools image
