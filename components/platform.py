@@ -180,6 +180,7 @@ def build_platform(cfg: PlatformConfig, secrets: dict[str, pulumi.Input[str]]) -
         audit = AuditShipping("audit", AuditShippingArgs(
             settings=cfg.audit, cluster=cluster.core, gateway_namespace=cfg.gateway.namespace,
             evaluation_namespace=cfg.evaluation.namespace if cfg.evaluation.enabled else None,
+            signature_namespace=signature_namespace(cfg),
             privileged_reason=cfg.compliance.privileged_namespaces["logging"],
             access_key_id=secrets["auditS3AccessKeyId"], secret_access_key=secrets["auditS3SecretAccessKey"],
             api_server_cidrs=cfg.tanzu.api_server_cidrs, monitoring=monitoring,
@@ -238,6 +239,13 @@ def gateway_settings(cfg: PlatformConfig) -> GatewayConfig:
     if not extra:
         return cfg.gateway
     return cfg.gateway.model_copy(update={"client_namespaces": (*cfg.gateway.client_namespaces, *extra)})
+
+
+def signature_namespace(cfg: PlatformConfig) -> str | None:
+    """Where a weights signature is checked on this cluster: the serving namespace, when a served model (and so its
+    candidate, verified with the same signer) has one; None when no check runs here."""
+    signed = cfg.serves_models and any(m.weights_signature is not None for m in cfg.models.values())
+    return cfg.tanzu.serving_namespace if signed else None
 
 
 def audit_secrets(secrets: dict[str, pulumi.Input[str]]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from moto import mock_aws
 
 from components.jobs import audit_manifest as am
-from components.jobs import evaluate_model
+from components.jobs import evaluate_model, verify_signature
 
 BUCKET, ANCHORS, PREFIX = "audit", "anchors", "onprem-llm"
 DAY1, DAY2, DAY3 = datetime.date(2026, 11, 24), datetime.date(2026, 11, 25), datetime.date(2026, 11, 26)
@@ -238,3 +238,36 @@ def test_sealing_reports_an_evaluation_log_line_other_than_the_record(s3):
 
 def test_the_seal_knows_the_marker_the_evaluation_prints():
     assert am.EVALUATION_MARKER == evaluate_model.AUDIT_MARKER
+
+
+def _signature_object(*records):
+    return gzip.compress("".join(json.dumps({"date": 1.0, "stream": "stdout", "_p": "F", **r}) + "\n"
+                                 for r in records).encode())
+
+
+def test_sealing_reports_a_weights_signature_log_line_other_than_the_record(s3, anchor):
+    record = verify_signature.RECORD_MARKER + json.dumps(
+        {"model": "meta-llama/Llama-2-7b-chat-hf", "revision": "f5db02db", "weightsManifest": "sha256:" + "a" * 64,
+         "signatureMethod": "key", "signer": "key sha256:" + "b" * 64}, sort_keys=True, separators=(",", ":"))
+    kept = _signature_object({"log": record}, {"log": record})
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/2026-11-24/weights-signature/a.gz", Body=kept,
+                  ContentMD5=am._content_md5(kept))
+    assert am.write_manifest(s3, BUCKET, PREFIX, DAY1, PRIVATE, anchor)["contentFindings"] == []
+    # Each way another line of the verifier's log could have been shipped is reported: its summary, a refusal on
+    # stderr, a refusal on stderr that reads like the record, the marker without a record, a raw line.
+    leaks = [_signature_object({"log": record}, {"log": "verified the signature of m@r: signed by key sha256:b"}),
+             _signature_object({"log": "config.json differs from the signed file", "stream": "stderr"}),
+             _signature_object({"log": record, "stream": "stderr"}),
+             _signature_object({"log": verify_signature.RECORD_MARKER + "not json"}),
+             _signature_object({"log": record}) + gzip.compress(b"model.sig does not verify (key)\n")]
+    for name, body in enumerate(leaks):
+        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/logs/2026-11-25/weights-signature/{name}.gz", Body=body,
+                      ContentMD5=am._content_md5(body))
+    assert am.write_manifest(s3, BUCKET, PREFIX, DAY2, PRIVATE, anchor)["contentFindings"] == [
+        f"{PREFIX}/logs/2026-11-25/weights-signature/{name}.gz: a weights signature log record other than the record "
+        "line" for name in range(len(leaks))]
+    assert sum("weights signature log record" in p for p in _verify(s3, anchor)) == len(leaks)
+
+
+def test_the_seal_knows_the_marker_the_verifier_prints():
+    assert am.SIGNATURE_MARKER == verify_signature.RECORD_MARKER

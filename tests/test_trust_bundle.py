@@ -97,7 +97,8 @@ def test_the_download_script_adds_the_site_ca_to_the_public_ones(tmp_path):
 def test_the_audit_shipping_and_sealing_trust_the_site_ca(prod):
     release = prod.graph.named("audit-fluent-bit", "kubernetes:helm.sh/v3:Release").inputs["values"]
     outputs = release["config"]["outputs"]
-    assert outputs.count(f"tls.ca_file {_k8s.TRUST_BUNDLE_FILE}") == outputs.count("Name s3") == 2
+    # Every output: the API server's, the gateway's and the weights signature records' (prod's llama is signed).
+    assert outputs.count(f"tls.ca_file {_k8s.TRUST_BUNDLE_FILE}") == outputs.count("Name s3") == 3
     assert {"name": "site-trust", "configMap": {"name": _k8s.TRUST_BUNDLE}} in release["daemonSetVolumes"]
     assert {"name": "site-trust", "mountPath": _k8s.TRUST_BUNDLE_DIR, "readOnly": True} in release["daemonSetVolumeMounts"]
     sealing = [o for o in _objects(prod, "Job") + _objects(prod, "CronJob") if o["metadata"]["namespace"] == "audit-sealing"]

@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import copy
 import datetime
+import fnmatch
+import gzip
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from importlib.metadata import version
@@ -26,8 +29,10 @@ from cryptography.x509.oid import NameOID
 
 from components.builders.vllm_pod import DOWNLOAD_SCRIPT, VERIFY_SCRIPT, WEIGHTS_SIGNER
 from components.config import ConfigError
-from components.jobs import stage_weights, verify_signature
+from components.jobs import audit_manifest, stage_weights, verify_signature
 from components.jobs.stage_weights import manifest_digest
+from components.platform import signature_namespace
+from components.resources import audit
 from offline.run import evaluate, stack_config
 from tests.test_config import _parse, _set
 from tests.test_image_requirements import requirements
@@ -376,6 +381,133 @@ def test_a_model_staging_its_own_weights_verifies_in_a_second_init_container():
     assert [c["name"] for c in init] == ["stage-weights", "verify-signature"]
     assert init[1]["image"].startswith(f"{registry}/platform/weights-verifier:")
     assert {m["name"]: m.get("readOnly") for m in init[1]["volumeMounts"]}["weights"] is True
+
+
+# -- the record in the audit trail ---------------------------------------------------------------
+
+SHIPPER = "audit-fluent-bit"
+
+
+def _shipper(evaluation) -> dict:
+    return evaluation.graph.named(SHIPPER).inputs["values"]
+
+
+def _sections(text: str, alias: str) -> list[tuple[str, str]]:
+    """The (key, value) pairs of the Fluent Bit section with this Alias, keys lowercased, in order."""
+    for block in text.split("\n\n"):
+        pairs = [tuple(line.strip().split(" ", 1)) for line in block.splitlines()[1:] if line.strip()]
+        pairs = [(key.lower(), value) for key, value in pairs]
+        if ("alias", alias) in pairs:
+            return pairs
+    raise AssertionError(f"no section {alias} in {text!r}")
+
+
+def _kubelet_log(pod: str, namespace: str, container: str) -> str:
+    # The kubelet's log file name of a container: <pod>_<namespace>_<container>-<container id>.log.
+    return f"/var/log/containers/{pod}_{namespace}_{container}-{'0f' * 32}.log"
+
+
+def _kept(config: dict, records: list[dict[str, str]]) -> list[dict[str, str]]:
+    """What the shipper's grep filter lets through: every Regex rule must match (Logical_Op AND), searched as
+    Fluent Bit searches (not anchored unless the pattern is)."""
+    rules = _sections(config["filters"], "keep-weights-signature-record")
+    assert ("match", "audit.weights-signature") in rules and ("logical_op", "AND") in rules
+    patterns = [value.split(" ", 1) for key, value in rules if key == "regex"]
+    assert {field for field, _ in patterns} == {"stream", "log"}
+    return [r for r in records if all(re.search(pattern, r[field]) for field, pattern in patterns)]
+
+
+@pytest.fixture(scope="module")
+def staging_its_own_weights():
+    """prod with the signed model on per-replica volumes: the verifier runs as an init container of each replica."""
+    raw = stack_config("prod")
+    model = raw["models"]["llama-2-7b-chat"]
+    model["weights"]["accessMode"] = "ReadWriteOnce"
+    model["weights"].pop("storageClass")
+    model["replicas"] = {"min": 2, "max": 2}
+    return evaluate("prod", raw)
+
+
+def test_the_shipper_tails_the_verifier_in_the_staging_job_and_in_a_pod_staging_its_own_weights(
+        prod, staging_its_own_weights):
+    inputs = _sections(_shipper(prod)["config"]["inputs"], "in-weights-signature")
+    assert ("tag", "audit.weights-signature") in inputs and ("multiline.parser", "cri") in inputs
+    (path,) = [value for key, value in inputs if key == "path"]
+    record = next(r for r in prod.graph.of_type("kubernetes:batch/v1:Job") if r.name == "llama-2-7b-chat-download")
+    job, namespace = record.inputs, record.inputs["metadata"]["namespace"]
+    [stage], [verify] = _pod(record)["initContainers"], _pod(record)["containers"]
+    assert fnmatch.fnmatch(_kubelet_log(f"{job['metadata']['name']}-x7k2p", namespace, verify["name"]), path)
+    # Neither the staging step's log (file names, the hub's messages) nor another namespace's verifier is read.
+    assert not fnmatch.fnmatch(_kubelet_log(f"{job['metadata']['name']}-x7k2p", namespace, stage["name"]), path)
+    assert not fnmatch.fnmatch(_kubelet_log(f"{job['metadata']['name']}-x7k2p", "llm-evaluation", verify["name"]), path)
+
+    own = staging_its_own_weights
+    assert dict(_sections(_shipper(own)["config"]["inputs"], "in-weights-signature"))["path"] == path
+    [record] = [r for r in own.graph.of_type("kubernetes:apps/v1:StatefulSet") if r.name == "llama-2-7b-chat-server"]
+    server, pod = record.inputs, _pod(record)
+    [_, init_verify], [vllm] = pod["initContainers"], pod["containers"]
+    replica = f"{server['metadata']['name']}-0"
+    assert fnmatch.fnmatch(_kubelet_log(replica, server["metadata"]["namespace"], init_verify["name"]), path)
+    assert not fnmatch.fnmatch(_kubelet_log(replica, server["metadata"]["namespace"], vllm["name"]), path)
+    # Reading one more log changes nothing of the shipper's reach: the host's logs stay mounted read-only.
+    mounts = {m["name"]: m for m in _shipper(prod)["daemonSetVolumeMounts"]}
+    assert mounts["varlog"] == {"name": "varlog", "mountPath": "/var/log", "readOnly": True}
+    assert [name for name, m in mounts.items() if not m.get("readOnly")] == ["buffers"]
+
+
+def _printed(result: subprocess.CompletedProcess) -> list[dict[str, str]]:
+    """The verifier's output as the CRI runtime logs it: one record per line, with its stream."""
+    return [{"stream": stream, "log": line} for stream, text in (("stdout", result.stdout), ("stderr", result.stderr))
+            for line in text.splitlines()]
+
+
+def test_only_the_record_line_of_the_verifier_leaves_the_node(prod, signed, signing_key):
+    config = _shipper(prod)["config"]
+    passed = _verify(signed, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
+    assert passed.returncode == 0, passed.stderr
+    (record,) = [line for line in passed.stdout.splitlines() if line.startswith(verify_signature.RECORD_MARKER)]
+    shard = bytearray((signed / "model-00002-of-00002.safetensors").read_bytes())
+    shard[100] ^= 0x01
+    (signed / "model-00002-of-00002.safetensors").write_bytes(bytes(shard))
+    refused = _verify(signed, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
+    assert refused.returncode == 1 and "differs from the signed file" in refused.stderr
+    printed = _printed(passed) + _printed(refused)
+    assert len(printed) > 3
+    assert _kept(config, printed) == [{"stream": "stdout", "log": record}]
+    # A line on stderr never passes, even one that reads like the record.
+    assert _kept(config, [{"stream": "stderr", "log": record}]) == []
+    # The seal accepts an object of what the filter keeps, and reports one holding any line it drops.
+    key = "onprem-llm/logs/2026-11-24/weights-signature/00-00-00-x.gz"
+
+    def shipped(records):  # as the S3 output writes them: gzip, one JSON record per line
+        return gzip.compress("".join(json.dumps({"date": 1.0, "_p": "F", **r}) + "\n" for r in records).encode())
+
+    assert audit_manifest.content_findings(key, shipped(_kept(config, printed))) == []
+    assert audit_manifest.content_findings(key, shipped(printed)) == [
+        f"{key}: a weights signature log record other than the record line"]
+
+
+def test_the_record_ships_to_its_own_folder_of_the_day_that_the_seal_checks(prod):
+    output = dict(_sections(_shipper(prod)["config"]["outputs"], "s3-weights-signature"))
+    assert output["match"] == "audit.weights-signature"
+    assert output["s3_key_format"].startswith(
+        f"/onprem-llm/logs/%Y-%m-%d/{audit_manifest.SIGNATURE_LOGS}/")
+    assert audit.SIGNATURE_LOGS == audit_manifest.SIGNATURE_LOGS
+    assert output["tls"] == "On" and output["tls.verify"] == "On" and output["bucket"] == "llm-platform-audit"
+    assert output["send_content_md5"] == "On" and "$UUID" in output["s3_key_format"]
+
+
+def test_no_signature_check_no_input(standby):
+    """Only a cluster that checks a signature reads the verifier's log: the standby checks the mirrored signature."""
+    assert "in-weights-signature" in _shipper(standby)["config"]["inputs"]
+    raw = stack_config("prod")
+    del raw["models"]["llama-2-7b-chat"]["weightsSignature"]
+    cfg = _parse(raw)
+    assert signature_namespace(cfg) is None
+    assert signature_namespace(_parse(stack_config("prod"))) == cfg.tanzu.serving_namespace
+    values = audit.fluent_bit_values(cfg.audit, "harbor-a.hospital.example", cfg.gateway.namespace, True,
+                                     signature_namespace=signature_namespace(cfg))
+    assert "weights-signature" not in json.dumps(values)
 
 
 # -- config --------------------------------------------------------------------------------------

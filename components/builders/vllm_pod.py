@@ -50,6 +50,9 @@ WEIGHTS_IDENTITY = "onprem-llm.io/weights-manifest"
 # Runs in the weights-verifier image (images/weights-verifier/), after the staging step: checks the site's
 # model-signing signature of the staged files (components/jobs/verify_signature.py says how).
 VERIFY_SCRIPT = (Path(__file__).parent.parent / "jobs" / "verify_signature.py").read_text()
+VERIFY_CONTAINER = "verify-signature"
+"""The verifier's container name, the same as an init container and in the staging Job: the audit shipper finds its
+log by it (components/resources/audit.py)."""
 WEIGHTS_SIGNER = "onprem-llm.io/weights-signer"
 """Pod template annotation: who must have signed the weights the replicas serve (absent without a signature)."""
 
@@ -278,7 +281,7 @@ def verify_env(model: ModelConfig) -> list[k8s.core.v1.EnvVarArgs]:
 def verify_container(model: ModelConfig) -> k8s.core.v1.ContainerArgs:
     """The signature check of the staged revision; it only reads the weights."""
     return k8s.core.v1.ContainerArgs(
-        name="verify-signature",
+        name=VERIFY_CONTAINER,
         image=model.weights_signature.verifier_image.reference,
         image_pull_policy="IfNotPresent",
         command=["python3", "-c", VERIFY_SCRIPT],

@@ -15,8 +15,9 @@ auditors. Three commands (``check-lock`` alone verifies another bucket's lock, e
 ``verify`` needs only the public key: it reports altered, deleted (delete markers) or removed
 object versions, objects added after sealing, missing, rewritten or unanchored manifests, broken
 links in the chain, the days that were sealed late or held no records (shipping gaps), and what the
-trail must never hold (Secret payloads from the API server's audit policy, prompts in access logs),
-found when the day was sealed.
+trail must never hold (Secret payloads from the API server's audit policy, prompts in access logs,
+lines of an evaluation's or a signature check's log other than its record line), found when the day
+was sealed.
 
 It is baked into the audit tools image (images/audit-tools/Dockerfile), never mounted at run time,
 and refuses to run when its own SHA-256 is not the one the Job passes (AUDIT_PROGRAM_SHA256).
@@ -165,6 +166,10 @@ PROMPT_FIELDS = ("messages", "prompt", "input", "choices", "completion", "reques
 
 EVALUATION_MARKER = "EVALUATION-RECORD "
 """The one line of an evaluation Job's log the shipper keeps (components/jobs/evaluate_model.py prints it)."""
+SIGNATURE_MARKER = "onprem-llm-weights-signature "
+"""The one line of a weights signature check's log the shipper keeps (components/jobs/verify_signature.py prints it)."""
+SIGNATURE_LOGS = "weights-signature"
+"""Where a day's signature records are shipped: <prefix>/logs/<day>/weights-signature/."""
 
 
 def _lines(body: bytes) -> list[str]:
@@ -192,6 +197,18 @@ def _shipped_lines(body: bytes):
     return (r["log"] for r in _shipped(body) if isinstance(r.get("log"), str))
 
 
+def _signature_record(line: str) -> bool:
+    """Whether an object's line is a shipped record of the verifier's record line: from its stdout (it writes refusals
+    to stderr), the marker, then a JSON object."""
+    try:
+        record = json.loads(line)
+        logged = record["log"]
+        return record.get("stream", "stdout") == "stdout" and logged.startswith(SIGNATURE_MARKER) and isinstance(
+            json.loads(logged.removeprefix(SIGNATURE_MARKER)), dict)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False
+
+
 def _records(body: bytes):
     """The JSON records of one shipped object: the logged JSON where the raw line is JSON, else the record itself."""
     for record in _shipped(body):
@@ -206,7 +223,8 @@ def _records(body: bytes):
 
 
 def content_findings(key: str, body: bytes) -> list[str]:
-    """What the audit trail must never hold, found in one object: Secret payloads, prompts or completions.
+    """What the audit trail must never hold, found in one object: Secret payloads, prompts or completions, and any
+    line of an evaluation Job's or a weights signature check's log but its record line.
 
     The API server's audit policy on VKS is the platform's (VMware's); this is how the program verifies it: an
     event about a Secret recorded at Request or RequestResponse level, or carrying a request or response object,
@@ -224,6 +242,11 @@ def content_findings(key: str, body: bytes) -> list[str]:
     if f"/{LOGS}/" in key and "/evaluation/" in key and any(
             not line.startswith(EVALUATION_MARKER) for line in _shipped_lines(body)):
         findings.append(f"{key}: an evaluation log record other than the record line (prompts or answers)")
+    # Every line of a signature object must be a record line: anything else is the verifier's other output, which
+    # only the node keeps (stricter than the records above: a line that is not even Fluent Bit's JSON counts too).
+    if f"/{LOGS}/" in key and f"/{SIGNATURE_LOGS}/" in key and any(
+            not _signature_record(line) for line in _lines(body) if line.strip()):
+        findings.append(f"{key}: a weights signature log record other than the record line")
     return sorted(set(findings))
 
 

@@ -20,8 +20,11 @@ must be there: a changed, missing or unsigned file, a signature of another key o
 the file or the reason named. The staging marker and the hub's metadata are the program's own and are left
 out of the comparison; files the signer chose to leave out (its ``ignore_paths``) are too, and the staging
 step refuses any such file that is not a weights, config or tokenizer file of the manifest anyway. On success
-it prints one record line, ``RECORD_MARKER`` and JSON with the signer (key fingerprint, certificate subject,
-or keyless identity) next to the manifest digest, in the pod's log (not shipped to the audit store).
+it prints one record line to stdout, ``RECORD_MARKER`` and JSON with the signer (key fingerprint, certificate
+subject, or keyless identity) next to the manifest digest; refusals go to stderr. With audit shipping on, the
+log shipper keeps that line alone of this container's log and ships it to the audit store under
+``<prefix>/logs/<day>/weights-signature/``, sealed in that day's signed manifest (components/resources/audit.py);
+every other line stays in the pod's log on the node.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """AuditShipping: the API-server audit log and the gateway's access log, kept six years, tamper-evident.
 
 Fluent Bit (pinned) tails the Kubernetes API server's audit log on the control-plane nodes and the
-gateway proxies' access log, buffers them on the node (a restarted pod resumes where it stopped), and
-uploads them to an S3-compatible bucket with Object Lock in COMPLIANCE mode, over TLS, with
-Content-MD5 (required by Object Lock) and never-overwritten object keys, with a shipping identity that
-may only put log objects. Reading node logs needs hostPath, so the `logging` namespace is a Pod
-Security exception with its reason; a default-deny policy still applies.
+gateway proxies' access log, and keeps the one record line of each evaluation Job and of each weights
+signature check (every other line of those containers stays on the node); it buffers them on the node
+(a restarted pod resumes where it stopped), and uploads them to an S3-compatible bucket with Object
+Lock in COMPLIANCE mode, over TLS, with Content-MD5 (required by Object Lock) and never-overwritten
+object keys, with a shipping identity that may only put log objects. Reading node logs needs hostPath,
+so the `logging` namespace is a Pod Security exception with its reason; a default-deny policy still
+applies.
 
 Sealing runs apart, in the restricted `audit-sealing` namespace, with its own identity; nothing else runs
 there, no chart installs into it, and the program is the one baked into the digest-pinned tools image
@@ -31,9 +33,10 @@ from components.builders import audit_tools, evaluation
 from components.builders import k8s as _k8s
 from components.builders.charts import image_digest, release_args
 from components.builders.monitoring import MONITOR_LABELS
-from components.builders.vllm_pod import container_security, pod_security
+from components.builders.vllm_pod import VERIFY_CONTAINER, container_security, pod_security
 from components.config.model import AuditConfig
 from components.jobs.evaluate_model import AUDIT_MARKER
+from components.jobs.verify_signature import RECORD_MARKER as SIGNATURE_MARKER
 from components.planning import waits
 from components.planning.monitoring.rules import MANIFEST_CRONJOB
 from components.resources.tanzu_cluster import ClusterCore
@@ -80,6 +83,8 @@ class AuditShippingArgs:
     """The Release that installs the ServiceMonitor CRD; the shipper's metrics are scraped only with it."""
     evaluation_namespace: str | None = None
     """Where the evaluation Jobs run (evaluation enabled): their logs, the answers behind a promotion's record, ship too."""
+    signature_namespace: str | None = None
+    """Where weights signatures are verified (a served model has weightsSignature): each check's record line ships."""
 
 
 def credentials_file(profiles: dict[str, tuple[str, str]]) -> str:
@@ -134,6 +139,7 @@ class AuditShipping(pulumi.ComponentResource):
             values=fluent_bit_values(settings, cluster.registry_server, args.gateway_namespace, args.monitoring is not None,
                                      args.prefix, trust_bundle=bool(cluster.trust_bundle),
                                      evaluation_namespace=args.evaluation_namespace,
+                                     signature_namespace=args.signature_namespace,
                                      digest=image_digest(cluster.registry, chart.image(FLUENT_BIT_IMAGE))),
             timeout=waits.release_seconds(cluster.waits),
             # Nothing ships before the bucket is known to lock every object (the Job must succeed first);
@@ -292,10 +298,24 @@ def evaluation_log_glob(namespace: str) -> str:
     return f"/var/log/containers/*_{namespace}_{evaluation.CONTAINER}-*.log"
 
 
+SIGNATURE_LOGS = "weights-signature"
+"""The signature records' folder of a day (<prefix>/logs/<day>/weights-signature/), as the seal knows it."""
+SIGNATURE_RECORD_REGEX = rf"^{SIGNATURE_MARKER.strip()}\s\{{.*\}}$"
+r"""The verifier's record line and nothing else: its marker, then one JSON object to the end of the line.
+``\s`` stands for the marker's own space, so the pattern holds no space for the config parser to split or trim."""
+
+
+def signature_log_glob(namespace: str) -> str:
+    """The kubelet's name for a verifier container's log, an init container's or the staging Job's alike:
+    <pod>_<namespace>_<container>-<container id>.log."""
+    return f"/var/log/containers/*_{namespace}_{VERIFY_CONTAINER}-*.log"
+
+
 def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: str, monitored: bool,
                       prefix: str = PREFIX, trust_bundle: bool = False, evaluation_namespace: str | None = None,
-                      digest: str | None = None) -> dict:
-    """``digest``: of the site's copy of the chart's Fluent Bit image (the chart writes ``repository:tag@digest``)."""
+                      digest: str | None = None, signature_namespace: str | None = None) -> dict:
+    """``digest``: of the site's copy of the chart's Fluent Bit image (the chart writes ``repository:tag@digest``).
+    ``signature_namespace``: where weights signatures are checked; None when no model has one (no input then)."""
     host = settings.s3_url.removeprefix("https://").split("/", 1)[0]
     # With the site's CA, the audit store's certificate is verified against it (ConfigMap site-trust-bundle).
     ca_file = f"    tls.ca_file {_k8s.TRUST_BUNDLE_FILE}\n" if trust_bundle else ""
@@ -308,6 +328,16 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
         f"    storage.total_limit_size {BUFFER_LIMIT_MB_PER_STREAM // 2}M\n"
     )
     tail_common = "    storage.type filesystem\n    Read_from_Head On\n"
+    filters = []
+    if evaluation_namespace:
+        # Of an evaluation Job's log only its record line is kept: prompts and answers never reach the locked store.
+        filters.append(f"[FILTER]\n    Name grep\n    Alias keep-evaluation-record\n    Match audit.evaluation\n"
+                       f"    Regex log ^{AUDIT_MARKER.strip()}\\s\n")
+    if signature_namespace:
+        # Of a signature check's log only the record line is kept, and only from stdout: the verifier writes its
+        # refusals (file names, reasons) to stderr, so no refusal passes for a record by how it starts.
+        filters.append(f"[FILTER]\n    Name grep\n    Alias keep-{SIGNATURE_LOGS}-record\n    Match audit.{SIGNATURE_LOGS}\n"
+                       f"    Logical_Op AND\n    Regex stream ^stdout$\n    Regex log {SIGNATURE_RECORD_REGEX}\n")
     return {
         "image": {"repository": f"{registry}/fluent/fluent-bit", **({"digest": digest} if digest else {})},
         "imagePullSecrets": [{"name": _k8s.PULL_SECRET}],
@@ -355,10 +385,11 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
                 + (f"\n[INPUT]\n    Name tail\n    Alias in-evaluation\n    Tag audit.evaluation\n"
                    f"    Path {evaluation_log_glob(evaluation_namespace)}\n    multiline.parser cri\n"
                    f"    DB /buffers/evaluation.db\n{tail_common}" if evaluation_namespace else "")
+                + (f"\n[INPUT]\n    Name tail\n    Alias in-{SIGNATURE_LOGS}\n    Tag audit.{SIGNATURE_LOGS}\n"
+                   f"    Path {signature_log_glob(signature_namespace)}\n    multiline.parser cri\n"
+                   f"    DB /buffers/{SIGNATURE_LOGS}.db\n{tail_common}" if signature_namespace else "")
             ),
-            # Of an evaluation Job's log only its record line is kept: prompts and answers never reach the locked store.
-            "filters": (f"[FILTER]\n    Name grep\n    Alias keep-evaluation-record\n    Match audit.evaluation\n"
-                        f"    Regex log ^{AUDIT_MARKER.strip()}\\s\n" if evaluation_namespace else ""),
+            "filters": "\n".join(filters),
             "outputs": (
                 f"[OUTPUT]\n    Name s3\n    Alias s3-apiserver\n    Match audit.apiserver\n{s3_common}"
                 f"    s3_key_format /{prefix}/logs/%Y-%m-%d/apiserver/%H-%M-%S-$UUID.gz\n\n"
@@ -366,6 +397,9 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
                 f"    s3_key_format /{prefix}/logs/%Y-%m-%d/gateway/%H-%M-%S-$UUID.gz\n"
                 + (f"\n[OUTPUT]\n    Name s3\n    Alias s3-evaluation\n    Match audit.evaluation\n{s3_common}"
                    f"    s3_key_format /{prefix}/logs/%Y-%m-%d/evaluation/%H-%M-%S-$UUID.gz\n" if evaluation_namespace else "")
+                + (f"\n[OUTPUT]\n    Name s3\n    Alias s3-{SIGNATURE_LOGS}\n    Match audit.{SIGNATURE_LOGS}\n{s3_common}"
+                   f"    s3_key_format /{prefix}/logs/%Y-%m-%d/{SIGNATURE_LOGS}/%H-%M-%S-$UUID.gz\n"
+                   if signature_namespace else "")
             ),
         },
         # Host of the audit store, for operators reading the values.
