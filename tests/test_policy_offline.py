@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from offline.checks.compliance import compliance
-from offline.checks.policy import run_pack
+from offline.checks.policy import PolicyReport, run_pack
 from offline.render import inventory
 from offline.run import ROOT
 from tests.conftest import STACKS
@@ -125,3 +125,17 @@ def test_compliance_report_lists_sections_exceptions_and_organisational_controls
             "reason": "GPU driver and container toolkit load kernel modules and reconfigure containerd"} in document["exceptions"]
     assert any("Business Associate" in control for control in document["organisational"])
     assert document["mandatoryViolations"] == 0
+
+
+def test_compliance_report_lists_every_checkov_exception_with_its_reason():
+    from offline.checks import checkov
+    from offline.checks.compliance import markdown
+
+    document = compliance(PolicyReport(), _config("prod"))
+    entries = checkov.load()
+    assert len(document["checkovExceptions"]) == len(entries) > 0
+    text = markdown(document)
+    for entry, row in zip(entries, document["checkovExceptions"], strict=True):
+        assert row == {"checks": ", ".join(entry.checks), "chart": entry.chart, "objects": entry.objects(),
+                       "reason": entry.reason}
+        assert f"| {row['checks']} | {entry.chart} | {row['objects']} | {entry.reason} |" in text

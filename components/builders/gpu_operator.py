@@ -70,6 +70,22 @@ def driver_image_key(settings: GpuOperatorConfig, registry: RegistryConfig) -> s
     return f"{path}/{DRIVER_IMAGE}:{settings.driver_version}"
 
 
+_SECCOMP = {"seccompProfile": {"type": "RuntimeDefault"}}
+NFD_HARDENING: dict[str, Any] = {
+    # The chart's requests and memory limits, with the CPU limits it leaves out. The master and the garbage
+    # collector only talk to the API server and write nothing to disk (read-only root), so they run as a UID
+    # above the node's own users; the master's container settings also serve the chart's post-delete prune Job.
+    # The worker reads the node's /sys, /boot and /usr/lib as the image's user and keeps it.
+    "master": {"resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "4Gi"}},
+               "securityContext": {**_SECCOMP, "runAsUser": 10001, "runAsGroup": 10001}},
+    "gc": {"resources": {"requests": {"cpu": "10m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "1Gi"}},
+           "podSecurityContext": {**_SECCOMP, "runAsUser": 10001, "runAsGroup": 10001}},
+    "worker": {"resources": {"requests": {"cpu": "5m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "512Mi"}},
+               "podSecurityContext": _SECCOMP},
+}
+"""Values of the operator's node-feature-discovery subchart (v26.7.0: charts/node-feature-discovery)."""
+
+
 def gpu_operator_values(mode: str, settings: GpuOperatorConfig, registry: RegistryConfig,
                         pull_secret: str) -> dict[str, Any]:
     secrets = [pull_secret]
@@ -105,7 +121,8 @@ def gpu_operator_values(mode: str, settings: GpuOperatorConfig, registry: Regist
         "nfd": {"enabled": True},
         "node-feature-discovery": {"image": {"repository": mirrored(server, NFD_REPOSITORY),
                                              **pinned_tag(registry, versions.GPU_OPERATOR.image(NFD_REPOSITORY))},
-                                   "imagePullSecrets": [{"name": pull_secret}]},
+                                   "imagePullSecrets": [{"name": pull_secret}],
+                                   **NFD_HARDENING},
         "gfd": {**operands["gfd"], "enabled": True},
         "dcgmExporter": {**operands["dcgmExporter"], "enabled": True, "serviceMonitor": {
             "enabled": True, "interval": "15s", "additionalLabels": MONITOR_LABELS,

@@ -348,6 +348,16 @@ def fluent_bit_values(settings: AuditConfig, registry: str, gateway_namespace: s
                         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
         "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                             "capabilities": {"drop": ["ALL"]}},
+        # It runs as root: the kubelet's container logs and the API server's audit log are root's, mode 0640
+        # (a recorded checkov exception, policies/checkov-exceptions.yaml). What restricted still allows is kept.
+        "podSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        # Its pipeline reads files and writes to S3; no filter asks the API server for pod metadata, so it holds
+        # no token for it.
+        "serviceAccount": {"automountServiceAccountToken": False},
+        # Buffers are on disk (storage.type filesystem), so memory stays small; the limit bounds a runaway parser.
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+        # `helm test` is never run by the platform; the chart's test pod (busybox:latest) is not rendered.
+        "testFramework": {"enabled": False},
         # The shipper reads node logs and never writes them; only its own buffer directory is writable.
         "daemonSetVolumes": [
             {"name": "varlog", "hostPath": {"path": "/var/log"}},

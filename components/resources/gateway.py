@@ -209,9 +209,18 @@ class ModelGateway(pulumi.ComponentResource):
                                       "envoyProxy": {"image": proxy_image}, "ratelimit": {"image": ratelimit_image}}},
                 "config": {"envoyGateway": ai.envoy_gateway_config(ns, settings.replicas,
                                                                    rate_limit_fails_closed(settings))},
-                **({"deployment": {"replicas": settings.replicas, "pod": {
-                    "topologySpreadConstraints": ai.spread({"control-plane": "envoy-gateway"})}},
-                    "podDisruptionBudget": {"minAvailable": 1}} if settings.replicas > 1 else {}),
+                # The chart's requests and memory limit, and a CPU limit it leaves out: a translation storm is
+                # throttled instead of starving the node's other pods.
+                "deployment": {
+                    "envoyGateway": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
+                                                   "limits": {"cpu": "1", "memory": "1024Mi"}}},
+                    **({"replicas": settings.replicas, "pod": {
+                        "topologySpreadConstraints": ai.spread({"control-plane": "envoy-gateway"})}}
+                       if settings.replicas > 1 else {})},
+                **({"podDisruptionBudget": {"minAvailable": 1}} if settings.replicas > 1 else {}),
+                # The certificate Job writes the control plane's certificate Secrets and exits.
+                "certgen": {"job": {"resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
+                                                  "limits": {"cpu": "200m", "memory": "128Mi"}}}},
             },
             timeout=waits.release_seconds(cluster.waits),
             # The rate-limit service it starts connects to Redis at once; its cache syncs only with every role bound.

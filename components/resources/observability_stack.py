@@ -272,6 +272,10 @@ def stack_image_digests(registry: RegistryConfig, kubernetes_version: str) -> di
     return values
 
 
+def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory_limit}}
+
+
 def stack_values(settings: ObservabilityConfig, storage_class: str, registry: str, trust_bundle: bool = False) -> dict:
     """kube-prometheus-stack values: the platform's selectors, storage, secrets, and restricted-safe parts only.
 
@@ -295,7 +299,15 @@ def stack_values(settings: ObservabilityConfig, storage_class: str, registry: st
             "busybox": {"registry": registry, "repository": versions.BUSYBOX.path,
                         "tag": versions.BUSYBOX.tag},
             "kubectl": {"registry": registry},
-        }}},
+        }, "resources": _resources("100m", "128Mi", "500m", "512Mi")}},
+        # The chart sets no requests or limits anywhere; each part gets both, sized for one cluster's objects.
+        "prometheusOperator": {
+            "resources": _resources("100m", "128Mi", "500m", "512Mi"),
+            # The admission certificate Jobs run kube-webhook-certgen, a static binary that writes nothing to disk:
+            # any UID serves, and one above the node's own users (the chart's is 2000).
+            "admissionWebhooks": {"patch": {"resources": _resources("50m", "32Mi", "100m", "128Mi"),
+                                            "securityContext": {"runAsUser": 65534, "runAsGroup": 65534}}},
+        },
         "prometheus": {"prometheusSpec": {
             "retention": f"{settings.prometheus_retention_days}d",
             "serviceMonitorSelector": selector,
@@ -328,12 +340,17 @@ def stack_values(settings: ObservabilityConfig, storage_class: str, registry: st
             "sidecar": {
                 "dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1", "resource": "configmap"},
                 "datasources": {"resource": "configmap"},
+                "resources": _resources("50m", "64Mi", "200m", "256Mi"),
             },
             "serviceMonitor": {"labels": MONITOR_LABELS},
+            "resources": _resources("100m", "256Mi", "1", "1Gi"),
+            # `helm test` is never run by the platform; the chart's test pod is not rendered.
+            "testFramework": {"enabled": False},
         },
         # The chart's default collectors include secrets, for which its ClusterRole lists and watches every Secret
         # of the cluster; the platform alerts on none of them, so that collector (and the grant) is off.
-        "kube-state-metrics": {"prometheus": {"monitor": monitored}, "collectors": list(KSM_COLLECTORS)},
+        "kube-state-metrics": {"prometheus": {"monitor": monitored}, "collectors": list(KSM_COLLECTORS),
+                               "resources": _resources("50m", "128Mi", "500m", "512Mi")},
         # node-exporter needs host networking and host paths, which Pod Security restricted forbids;
         # GPU nodes are watched through DCGM instead.
         "nodeExporter": off,

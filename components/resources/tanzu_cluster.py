@@ -35,6 +35,8 @@ LWS_IMAGE = "registry.k8s.io/lws/lws"
 KEDA_IMAGES = {"keda": "keda", "metricsApiServer": "keda-metrics-apiserver", "webhooks": "keda-admission-webhooks"}
 """The LeaderWorkerSet controller image the chart pulls (its values.yaml), mirrored under the same path."""
 LWS_WEBHOOK_PORT = 9443
+KEDA_UID = 10001
+"""KEDA's pods run as this UID and group (the images' own is 1000; checkov wants one above the node's users)."""
 
 
 @dataclass(frozen=True)
@@ -340,12 +342,12 @@ class TanzuCluster(pulumi.ComponentResource):
                 # The chart's default renders `get` on every resource of every group and `patch` on every `*/scale`
                 # for custom scale targets; the platform scales Deployments only (the chart's own rules).
                 "rbac": {"enabledCustomScaledRefKinds": False},
-                # The chart's defaults already run non-root; pin the restricted fields explicitly.
-                "podSecurityContext": {
-                    "operator": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "metricServer": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "webhooks": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-                },
+                # The chart's defaults already run non-root; pin the restricted fields explicitly, and a UID above
+                # the node's own users (the images' is 1000): static binaries on a read-only root that read their
+                # certificates from world-readable Secret volumes.
+                "podSecurityContext": {part: {"runAsNonRoot": True, "runAsUser": KEDA_UID, "runAsGroup": KEDA_UID,
+                                              "seccompProfile": {"type": "RuntimeDefault"}}
+                                       for part in ("operator", "metricServer", "webhooks")},
             },
             timeout=waits.release_seconds(waits_config),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns, pull])),

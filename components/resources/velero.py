@@ -260,8 +260,13 @@ def velero_values(args: VeleroArgs) -> dict:
         "imagePullPolicy": "IfNotPresent",
         "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
         "securityContext": restricted_container,
+        # It copies the plugin binary into the shared volume and exits.
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
     }
-    node_agent: dict = {"podSecurityContext": restricted_pod, "containerSecurityContext": restricted_container}
+    # Kopia's uploads and restores hold chunks in memory; the limits bound them (the chart sets none).
+    node_agent: dict = {"podSecurityContext": restricted_pod, "containerSecurityContext": restricted_container,
+                        "resources": {"requests": {"cpu": "500m", "memory": "512Mi"},
+                                      "limits": {"cpu": "2", "memory": "2Gi"}}}
     if not args.file_system_backup:
         # CSI snapshot data movement runs in data mover pods that mount the snapshot's PVC; only
         # file-system backup reads pod volumes from the host.
@@ -273,6 +278,9 @@ def velero_values(args: VeleroArgs) -> dict:
         "initContainers": [plugin],
         "podSecurityContext": restricted_pod,
         "containerSecurityContext": restricted_container,
+        # Velero's own documented sizing for the server; the CRD upgrade Job only applies manifests.
+        "resources": {"requests": {"cpu": "500m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+        "upgradeJobResources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "100m", "memory": "256Mi"}},
         # Helm never upgrades the CRDs in a chart's crds/ folder; the chart's hook Job applies them
         # on every upgrade, with kubectl from the private registry.
         "upgradeCRDs": True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from offline.checks import checkov
 from offline.checks.policy import PolicyReport, hipaa
 
 # Controls of the design document's checklists that no resource can show, and what covers them instead.
@@ -49,6 +50,8 @@ def compliance(report: PolicyReport, pack_config: dict[str, Any]) -> dict[str, A
     return {
         "sections": {citation: sections[citation] for citation in sorted(sections)},
         "exceptions": exceptions,
+        # checkov's findings on the charts' objects that no value fixes (tests/test_checkov.py runs it on every stack).
+        "checkovExceptions": checkov.report_rows(checkov.load()),
         "organisational": ORGANISATIONAL,
         "mandatoryViolations": len(report.mandatory),
     }
@@ -64,6 +67,8 @@ def markdown(document: dict[str, Any]) -> str:
         lines.append("")
     lines += ["## Exceptions", "", "| Policy | Namespace | Reason |", "|---|---|---|"]
     lines += [f"| {e['policy']} | {e['namespace']} | {e['reason']} |" for e in document["exceptions"]]
+    lines += ["", "## checkov exceptions (charts' objects)", "", "| Checks | Chart | Objects | Reason |", "|---|---|---|---|"]
+    lines += [f"| {e['checks']} | {e['chart']} | {e['objects']} | {e['reason']} |" for e in document["checkovExceptions"]]
     lines += ["", "## Organisational controls (no policy can check these)", ""]
     lines += [f"- {control}: {cover}" for control, cover in document["organisational"].items()]
     return "\n".join(lines) + "\n"
