@@ -21,6 +21,7 @@ from typing import Any
 
 from components import versions
 from offline.charts.artifacts import ArtifactsDir
+from offline.charts.cache import code_digest, digest
 from offline.charts.defaults import crd_folder_files, default_values
 from offline.charts.helm import Helm, RenderFailed, cached
 from offline.charts.values import ignored_keys
@@ -145,7 +146,8 @@ def render_releases(graph: ResourceGraph, kubernetes_minor: str, artifacts: Arti
             return RenderedRelease(record, chart, cluster, namespace, offered, error=str(error))
         ignored: tuple[str, ...] = ()
         if check_values:
-            key = helm.key(chart.content_digest, name, namespace, values, version, offered)
+            key = digest([helm.key(chart.content_digest, name, namespace, values, version, offered),
+                          code_digest("offline.charts.values", "offline.charts.defaults")])
             ignored = tuple(cached(key, IGNORED_VALUES_CACHE, lambda: ignored_keys(values, default_values(archive), render)))
         left = () if _upgrades_its_crds(objects) else tuple(
             cached(chart.content_digest, "crd-folder-files", lambda: crd_folder_files(archive)))
