@@ -177,10 +177,16 @@ def _preview(args: argparse.Namespace) -> int:
         # The pack checks what this stack file promises: its config is derived as tools/policy_config.py
         # derives the committed policies/config/<stack>.json (a test keeps the two equal).
         pack_config = load_json(Path(args.policy_config)) if args.policy_config else policy_config(cfg)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            policy = pool.submit(_run_pack, inventory(evaluation), pack_config, args.in_process, pack)
+        if args.in_process:
+            # A forked child judges the stack while this process runs the checks: both cores, no lock shared.
+            policy = InChild(run_pack, inventory(evaluation), pack_config)
             checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
             report = policy.result()
+        else:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                process_report = pool.submit(_run_pack, inventory(evaluation), pack_config, False, pack)
+                checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
+                report = process_report.result()
     finally:
         if pack is not None:
             pack.stop()
