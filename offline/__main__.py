@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -119,6 +120,8 @@ def _evaluate(args: argparse.Namespace, shown: bool = False):
     preview = None
     world = _world(args, raw)
     if shown:
+        # The program's own modules (its providers' SDKs among them) load once, here, for both runs.
+        importlib.import_module("components.platform")
         mode = Mode.EXISTING if args.existing_stack else Mode.PREVIEW
         preview = InChild(_preview_tree, raw, secrets, mode, _world(args, raw), expected=USER_ERRORS)
     return cfg, preview, evaluate(args.stack, raw, secrets=secrets, world=world), artifacts_dir, helm_bin
@@ -180,7 +183,11 @@ def _preview(args: argparse.Namespace) -> int:
         if args.in_process:
             # A forked child judges the stack while this process runs the checks: both cores, no lock shared.
             policy = InChild(run_pack, inventory(evaluation), pack_config)
-            checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
+            try:
+                checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
+            except BaseException:
+                policy.discard()
+                raise
             report = policy.result()
         else:
             with ThreadPoolExecutor(max_workers=1) as pool:

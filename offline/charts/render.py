@@ -28,7 +28,7 @@ from offline.charts.values import ignored_keys
 from offline.checks.crds import schemas_from
 from offline.graph import HELM_RELEASE, ResourceGraph
 from offline.record import Record, reveal
-from offline.render import cluster_of, to_yaml
+from offline.render import cluster_of, to_yaml_all
 
 IGNORED_VALUES_CACHE = "ignored-values-v2"
 """Cache kind of the ignored-key probe; bumped when the probe's method changes (v2: volatile fields masked)."""
@@ -183,10 +183,11 @@ def write_manifests(releases: list[RenderedRelease], out_dir: Path) -> list[Path
     for release in releases:
         directory = root / release.cluster / release.name
         directory.mkdir(parents=True, exist_ok=True)
-        for document in release.objects:
+        documents = [redacted(document) for document in release.objects]
+        for document, text in zip(documents, to_yaml_all(documents), strict=True):
             metadata = document.get("metadata") or {}
             parts = [metadata.get("namespace") or "cluster-scoped", document.get("kind", "object"), metadata.get("name", "?")]
             path = directory / (re.sub(r"[^a-z0-9.-]+", "-", "--".join(parts).lower()) + ".yaml")
-            path.write_text(to_yaml(redacted(document)))
+            path.write_text(text)
             written.append(path)
     return sorted(written)
