@@ -89,3 +89,14 @@ def test_a_render_key_names_helm_its_runner_and_every_argument(monkeypatch):
         assert helm.key(*arguments[:index], changed, *arguments[index + 1:]) != key, index
     monkeypatch.setattr("offline.charts.helm.code_digest", lambda *modules: "an edited runner")
     assert helm.key(*arguments) != key
+
+
+def test_cached_yaml_texts_are_to_yamls_bytes_and_a_changed_document_misses(empty_cache):
+    from offline.render import to_yaml, to_yaml_all
+
+    documents = [{"kind": "ConfigMap", "data": {"long": "x " * 100 + "\"quoted\"\ttab"}}, {"kind": "Namespace"}]
+    assert to_yaml_all(documents) == [to_yaml(d) for d in documents]
+    assert to_yaml_all(documents) == [to_yaml(d) for d in documents], "read back from the entry"
+    changed = [{**documents[0], "data": {"long": "changed"}}, documents[1]]
+    assert to_yaml_all(changed) == [to_yaml(d) for d in changed]
+    assert len(_entries(empty_cache, "yaml-text")) == 2
