@@ -9,9 +9,11 @@ STAMP := $(VENV)/.installed-stamp
 HELM := $(VENV)/bin/helm
 CHECKOV := .cache/checkov/bin/checkov
 STACK ?= dev
-# Test processes: one per core (pytest-xdist); each takes the next test as it finishes one.
+# Test processes: one per core (pytest-xdist); each takes the next test as it finishes one. Bytecode is
+# written even where the environment turns it off: the tests start the CLI some fifty times, and each
+# start would compile the program's modules again.
 JOBS ?= auto
-PYTEST := $(PY) -m pytest -n $(JOBS) --dist worksteal
+PYTEST := PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(JOBS) --dist worksteal
 
 .PHONY: preview test test-fast lint bench docs helm checkov artifacts check-artifacts clean
 

@@ -53,9 +53,9 @@ def mark(value: float, target: float) -> str:
 
 
 def suite() -> tuple[float, float]:
-    """The whole suite as `make test` runs it (the same pytest arguments), wall and CPU seconds."""
+    """The whole suite as `make test` runs it (the same pytest arguments and bytecode setting), wall and CPU seconds."""
     command = [sys.executable, "-m", "pytest", "-n", "auto", "--dist", "worksteal", "-q", "-p", "no:cacheprovider"]
-    return timed_run(command)
+    return timed_run(command, {**os.environ, "PYTHONDONTWRITEBYTECODE": ""})
 
 
 def grown_prod(factor: int) -> dict:
