@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,6 +71,18 @@ def rendered(evaluations, tmp_path_factory) -> dict[str, Path]:
 def raw_config():
     """A fresh, mutable copy of a stack's raw config sections."""
     return lambda stack: copy.deepcopy(stack_config(stack))
+
+
+def offline_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m offline ARGS` as its main runs it in this process: exit code, stdout and stderr as a subprocess
+    would give them, without starting an interpreter to import what the tests hold already. For tests about what
+    the command says and returns; those about the process itself (exit status, start-up) run it as one."""
+    from offline.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess([sys.executable, "-m", "offline", *args], code, out.getvalue(), err.getvalue())
 
 
 def needs_artifacts():
