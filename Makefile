@@ -9,8 +9,13 @@ STAMP := $(VENV)/.installed-stamp
 HELM := $(VENV)/bin/helm
 CHECKOV := .cache/checkov/bin/checkov
 STACK ?= dev
+# Test processes: one per core (pytest-xdist); each takes the next test as it finishes one. Bytecode is
+# written even where the environment turns it off: the tests start the CLI some fifty times, and each
+# start would compile the program's modules again.
+JOBS ?= auto
+PYTEST := PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(JOBS) --dist worksteal
 
-.PHONY: preview test lint bench docs helm checkov artifacts check-artifacts clean
+.PHONY: preview test test-fast lint bench docs helm checkov artifacts check-artifacts clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +35,16 @@ checkov: $(CHECKOV)  ## the pinned checkov, in an environment of its own (.cache
 preview: $(HELM)  ## offline preview of a stack (STACK=dev|prod, OUT=dir to write manifests); stand-ins for unset secrets
 	$(PY) -m offline preview --stack $(STACK) --stand-in-secrets $(if $(OUT),--out $(OUT))
 
-test: $(HELM) $(CHECKOV)  ## the whole test suite
-	$(PY) -m pytest
+test: $(HELM) $(CHECKOV)  ## the whole test suite, on every core
+	$(PYTEST)
+
+test-fast: $(HELM) $(CHECKOV)  ## the suite without the checks marked slow (whole CLI pipelines, long promtool runs)
+	$(PYTEST) -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-bench: $(HELM)  ## wall time of the offline preview (program, charts, checks) for dev, prod and prod with 10x models
+bench: $(HELM) $(CHECKOV)  ## the suite's time, and the offline preview's (program, charts, checks; prod with 10x models), against their targets
 	$(PY) -m bench.preview
 
 docs: $(STAMP)  ## regenerate the config and outputs references, the outputs schema and the policy configs

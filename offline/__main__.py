@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -119,6 +120,8 @@ def _evaluate(args: argparse.Namespace, shown: bool = False):
     preview = None
     world = _world(args, raw)
     if shown:
+        # The program's own modules (its providers' SDKs among them) load once, here, for both runs.
+        importlib.import_module("components.platform")
         mode = Mode.EXISTING if args.existing_stack else Mode.PREVIEW
         preview = InChild(_preview_tree, raw, secrets, mode, _world(args, raw), expected=USER_ERRORS)
     return cfg, preview, evaluate(args.stack, raw, secrets=secrets, world=world), artifacts_dir, helm_bin
@@ -178,10 +181,20 @@ def _preview(args: argparse.Namespace) -> int:
         # The pack checks what this stack file promises: its config is derived as tools/policy_config.py
         # derives the committed policies/config/<stack>.json (a test keeps the two equal).
         pack_config = load_json(Path(args.policy_config)) if args.policy_config else policy_config(cfg)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            policy = pool.submit(_run_pack, inventory(evaluation), pack_config, args.in_process, pack)
-            checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
+        if args.in_process:
+            # A forked child judges the stack while this process runs the checks: both cores, no lock shared.
+            policy = InChild(run_pack, inventory(evaluation), pack_config)
+            try:
+                checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
+            except BaseException:
+                policy.discard()
+                raise
             report = policy.result()
+        else:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                process_report = pool.submit(_run_pack, inventory(evaluation), pack_config, False, pack)
+                checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
+                report = process_report.result()
     finally:
         if pack is not None:
             pack.stop()

@@ -33,11 +33,21 @@ class InChild:
                 except BaseException as error:  # noqa: BLE001 - every failure is reported to the parent
                     payload = ("expected" if isinstance(error, expected) else "unexpected", str(error),
                                traceback.format_exc())
-                with os.fdopen(write, "wb") as pipe:
-                    pickle.dump(payload, pipe)
+                try:
+                    with os.fdopen(write, "wb") as pipe:
+                        pickle.dump(payload, pipe)
+                except BrokenPipeError:
+                    pass  # the parent stopped before asking (it failed on its own): nobody to tell
                 os._exit(0)
             os.close(write)
             self._pid, self._read = pid, read
+
+    def discard(self) -> None:
+        """Stop waiting for a result that will not be asked for: the child is reaped, not left behind."""
+        if self._pid is not None:
+            os.close(self._read)
+            os.waitpid(self._pid, 0)
+            self._pid = None
 
     def result(self) -> Any:
         if self._pid is None:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pulumi.output import Unknown
 
+from offline.charts.cache import cached, code_digest, digest
 from offline.record import UNKNOWN_TEXT, Record, is_unknown, redact, reveal
 from offline.run import Evaluation
 from offline.urns import STACK_TYPE
@@ -41,6 +42,16 @@ _Dumper.add_representer(Unknown, lambda dumper, _: dumper.represent_scalar("tag:
 
 def to_yaml(document: Any) -> str:
     return yaml.dump(document, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=120)
+
+
+def to_yaml_all(documents: list[Any]) -> list[str]:
+    """``to_yaml`` of each document, cached by their content and this module's code.
+
+    PyYAML's Python emitter is the one whose bytes the written manifests have always had (libyaml folds long
+    quoted strings differently), and it is the slowest step of writing a stack's files: a warm run reads
+    the text instead."""
+    key = digest([code_digest(__name__), yaml.__version__, documents])
+    return cached(key, "yaml-text", lambda: [to_yaml(document) for document in documents])
 
 
 def _json_default(value: Any) -> Any:
@@ -120,11 +131,12 @@ def write_outputs(evaluation: Evaluation, out_dir: Path) -> list[Path]:
     for stale in manifests.glob("*.yaml"):
         stale.unlink()
     written = []
-    for record in evaluation.graph.kubernetes_objects():
+    records = evaluation.graph.kubernetes_objects()
+    for record, text in zip(records, to_yaml_all([manifest(record) for record in records]), strict=True):
         path = manifests / manifest_filename(record)
         if path.exists():
             raise ValueError(f"two objects render to {path.name}; names must be unique per cluster, namespace and kind")
-        path.write_text(to_yaml(manifest(record)))
+        path.write_text(text)
         written.append(path)
     (out_dir / "inventory.json").write_text(to_json(inventory(evaluation)))
     (out_dir / "outputs.json").write_text(to_json(redact(evaluation.outputs)))

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
+import io
 import os
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,18 +29,45 @@ def _world(stack: str, found: dict[str, Evaluation]) -> FakeWorld | None:
     return FakeWorld(stack, stack_outputs={PRIMARY: as_stack_reference(found["prod"])}) if stack == "prod-standby" else None
 
 
-@pytest.fixture(scope="session")
-def evaluations() -> dict[str, Evaluation]:
-    found: dict[str, Evaluation] = {}
-    for stack in STACKS:
-        found[stack] = evaluate(stack, world=_world(stack, found))
-    return found
+def once_per_run(tmp_path_factory, name: str, compute):
+    """``compute()`` once per test run, whatever the number of test processes.
+
+    Session fixtures are per process under pytest-xdist; the first process to ask computes the value and
+    leaves it, pickled, in the run's own temporary directory, and the others wait for it and read it. The
+    directory is new for every run, so nothing outlives the code and files that computed it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # popen-gw<N>'s parent: the run's directory, the same for every worker
+    directory = root / "once-per-run"
+    directory.mkdir(exist_ok=True)
+    path = directory / f"{name}.pickle"
+    with open(directory / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return pickle.loads(path.read_bytes())  # noqa: S301 - written by this run's own test process
+        value = compute()
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(pickle.dumps(value))
+        temporary.replace(path)
+        return value
 
 
 @pytest.fixture(scope="session")
-def previews(evaluations) -> dict[str, Evaluation]:
+def evaluations(tmp_path_factory) -> dict[str, Evaluation]:
+    def compute() -> dict[str, Evaluation]:
+        found: dict[str, Evaluation] = {}
+        for stack in STACKS:
+            found[stack] = evaluate(stack, world=_world(stack, found))
+        return found
+
+    return once_per_run(tmp_path_factory, "evaluations", compute)
+
+
+@pytest.fixture(scope="session")
+def previews(evaluations, tmp_path_factory) -> dict[str, Evaluation]:
     """Each stack as `pulumi preview` of a new stack sees it (ids and computed outputs unknown)."""
-    return {stack: evaluate(stack, mode=Mode.PREVIEW, world=_world(stack, evaluations)) for stack in STACKS}
+    return once_per_run(tmp_path_factory, "previews", lambda: {
+        stack: evaluate(stack, mode=Mode.PREVIEW, world=_world(stack, evaluations)) for stack in STACKS})
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +102,18 @@ def raw_config():
     return lambda stack: copy.deepcopy(stack_config(stack))
 
 
+def offline_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m offline ARGS` as its main runs it in this process: exit code, stdout and stderr as a subprocess
+    would give them, without starting an interpreter to import what the tests hold already. For tests about what
+    the command says and returns; those about the process itself (exit status, start-up) run it as one."""
+    from offline.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess([sys.executable, "-m", "offline", *args], code, out.getvalue(), err.getvalue())
+
+
 def needs_artifacts():
     """The artifacts directory and helm, or a skip that says why; in CI (CI=true) a failure instead."""
     from offline.charts import artifacts, helm
@@ -91,18 +136,22 @@ def chart_tools():
 
 
 @pytest.fixture(scope="session")
-def chart_checks(evaluations, chart_tools):
-    """Each stack's preview checks, the charts rendered with helm (once per session)."""
+def chart_checks(evaluations, chart_tools, tmp_path_factory):
+    """Each stack's preview checks, the charts rendered with helm (once per run)."""
     from offline.checks import preview
 
     artifacts_dir, helm_bin = chart_tools
-    found = {}
-    for stack, evaluation in evaluations.items():
-        raw = stack_config(stack)
-        found[stack] = preview.run(evaluation.graph, raw["tanzu"]["kubernetesVersion"],
-                                   raw["compliance"]["allowedRegistries"], artifacts_dir, helm_bin,
-                                   require_digest=raw["compliance"].get("requireImageDigest", True))
-    return found
+
+    def compute() -> dict:
+        found = {}
+        for stack, evaluation in evaluations.items():
+            raw = stack_config(stack)
+            found[stack] = preview.run(evaluation.graph, raw["tanzu"]["kubernetesVersion"],
+                                       raw["compliance"]["allowedRegistries"], artifacts_dir, helm_bin,
+                                       require_digest=raw["compliance"].get("requireImageDigest", True))
+        return found
+
+    return once_per_run(tmp_path_factory, "chart-checks", compute)
 
 
 # -- a model larger than a node ---------------------------------------------------------------------
@@ -169,14 +218,15 @@ def write_stack_file(raw: dict, path: Path, project: str = "onprem-llm") -> Path
 
 
 @pytest.fixture(scope="session")
-def seventy_b() -> Evaluation:
-    return evaluate("prod", seventy_b_config())
+def seventy_b(tmp_path_factory) -> Evaluation:
+    return once_per_run(tmp_path_factory, "seventy-b", lambda: evaluate("prod", seventy_b_config()))
 
 
 @pytest.fixture(scope="session")
-def seventy_b_standby(seventy_b) -> Evaluation:
+def seventy_b_standby(seventy_b, tmp_path_factory) -> Evaluation:
     world = FakeWorld("prod-standby", stack_outputs={PRIMARY: as_stack_reference(seventy_b)})
-    return evaluate("prod-standby", seventy_b_standby_config(), world=world)
+    return once_per_run(tmp_path_factory, "seventy-b-standby",
+                        lambda: evaluate("prod-standby", seventy_b_standby_config(), world=world))
 
 
 @pytest.fixture(scope="session")

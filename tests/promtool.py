@@ -30,3 +30,40 @@ def write_rules(directory: Path, groups: list[dict], name: str = "rules.yaml") -
     path = directory / name
     path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     return path
+
+
+def _needed_groups(groups: list[dict], case: dict) -> list[dict]:
+    """The rule groups a unit-test case can observe: those defining its alerts and queried series, and every group
+    whose recording rules they read (by name, transitively; ALERTS reads every alerting group).
+
+    promtool evaluates every loaded group at every step up to a case's last eval_time, so a case of a few
+    days at 30 s steps spends almost all its time on groups it never looks at. Groups are evaluated
+    independently, so leaving those out changes no result; matching names as text only ever keeps more."""
+    wanted = {test["alertname"] for test in case.get("alert_rule_test", [])}
+    texts = [test["expr"] for test in case.get("promql_expr_test", [])]
+    chosen: list[int] = []
+    while True:
+        added = [index for index, group in enumerate(groups) if index not in chosen and any(
+            rule.get("alert") in wanted or (rule.get("record") and any(rule["record"] in text for text in texts))
+            or ("alert" in rule and any("ALERTS" in text for text in texts)) for rule in group["rules"])]
+        if not added:
+            return [groups[index] for index in sorted(chosen)]
+        chosen += added
+        texts += [str(rule["expr"]) for index in added for rule in groups[index]["rules"]]
+
+
+def write_unit_tests(directory: Path, groups: list[dict], cases: list[dict], evaluation_interval: str) -> list[str]:
+    """One promtool test file per case, each with the rule groups it can observe (``_needed_groups``); every
+    alert a case names must be among them. Returns the file names, for one `promtool test rules` run."""
+    names = []
+    for index, case in enumerate(cases):
+        needed = _needed_groups(groups, case)
+        defined = {rule.get("alert") for group in needed for rule in group["rules"]}
+        missing = {test["alertname"] for test in case.get("alert_rule_test", [])} - defined
+        assert not missing, f"unit test {index} names alerts no rule defines: {sorted(missing)}"
+        rules = write_rules(directory, needed, f"rules-{index}.yaml")
+        name = f"tests-{index}.yaml"
+        (directory / name).write_text(yaml.safe_dump(
+            {"rule_files": [rules.name], "evaluation_interval": evaluation_interval, "tests": [case]}, sort_keys=False))
+        names.append(name)
+    return names

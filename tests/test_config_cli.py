@@ -9,17 +9,20 @@ import pytest
 
 from components.config import SECRET_KEYS
 from offline.run import ROOT
+from tests.conftest import offline_cli
 
 PASSWORD = "Winter2024!hospital"
 TOKEN = "hf_abcdefghijklmnopqrstuvwxyz0123456789"
 CIPHERTEXT = "v1:ZW5jcnlwdGVkLWJ5LXRoZS1zdGFjaw=="
 
 
-def _preview(tmp_path, text: str, *extra: str, stack: str = "dev") -> subprocess.CompletedProcess:
+def _preview(tmp_path, text: str, *extra: str, stack: str = "dev", in_process: bool = False) -> subprocess.CompletedProcess:
     path = tmp_path / f"Pulumi.{stack}.yaml"
     path.write_text(text)
-    return subprocess.run([sys.executable, "-m", "offline", "preview", "--stack", stack, "--config", str(path), *extra],
-                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    args = ("preview", "--stack", stack, "--config", str(path), *extra)
+    if in_process:
+        return offline_cli(*args)
+    return subprocess.run([sys.executable, "-m", "offline", *args], cwd=ROOT, capture_output=True, text=True, timeout=180)
 
 
 def _edited(stack: str, old: str, new: str) -> str:
@@ -101,7 +104,7 @@ BROKEN_FILES = [
 @pytest.mark.parametrize(("name", "stack", "old", "new", "fragments", "secrets"), BROKEN_FILES, ids=[b[0] for b in BROKEN_FILES])
 def test_a_broken_stack_file_is_refused_before_anything_is_printed(tmp_path, name, stack, old, new, fragments, secrets):
     result = _preview(tmp_path, _edited(stack, old, new), "--stand-in-secrets", "--out", str(tmp_path / "out"),
-                      stack=stack)
+                      stack=stack, in_process=True)
     _refused(result, *fragments, secrets=secrets)
     assert not (tmp_path / "out").exists()
 

@@ -537,15 +537,15 @@ UNIT_TESTS = [
 ]
 
 
+@pytest.mark.slow
 def test_every_alert_fires_when_it_should_and_not_otherwise(prod, tmp_path):
     groups = _without_annotations(_groups(prod))
-    promtool.write_rules(tmp_path, groups)
     tested = {t["alertname"] for case in UNIT_TESTS for t in case.get("alert_rule_test", [])}
     assert tested == set(_alerts(prod)), f"untested alerts: {set(_alerts(prod)) - tested}"
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(
-        {"rule_files": ["rules.yaml"], "evaluation_interval": "30s", "tests": UNIT_TESTS}, sort_keys=False))
-    result = promtool.run("test", "rules", "tests.yaml", cwd=tmp_path)
+    files = promtool.write_unit_tests(tmp_path, groups, UNIT_TESTS, evaluation_interval="30s")
+    result = promtool.run("test", "rules", *files, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == len(UNIT_TESTS), result.stdout
 
 
 def test_promtool_unit_tests_bite(prod, tmp_path):
@@ -555,7 +555,5 @@ def test_promtool_unit_tests_bite(prod, tmp_path):
         for rule in group["rules"]:
             if rule.get("alert") == "VllmHighP95Latency":
                 rule["expr"] = rule["expr"].replace("> 2.0", "> 10")
-    promtool.write_rules(tmp_path, groups)
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(
-        {"rule_files": ["rules.yaml"], "evaluation_interval": "30s", "tests": UNIT_TESTS[:1]}, sort_keys=False))
-    assert promtool.run("test", "rules", "tests.yaml", cwd=tmp_path).returncode != 0
+    files = promtool.write_unit_tests(tmp_path, groups, UNIT_TESTS[:1], evaluation_interval="30s")
+    assert promtool.run("test", "rules", *files, cwd=tmp_path).returncode != 0

@@ -42,6 +42,7 @@ def test_no_vcenter_name_is_written_into_the_offline_engine():
             assert server not in text, f"{path} names the vCenter of the {stack} stack"
 
 
+@pytest.mark.slow
 def test_a_new_sites_own_names_preview_with_no_extra_file(tmp_path):
     document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     document["config"]["onprem-llm:vsphere"].update(NEW_SITE)

@@ -9,6 +9,7 @@ import shlex
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from offline.run import ROOT
@@ -26,6 +27,7 @@ def _ci_command(job: str) -> list[str]:
     return [sys.executable, *words[1:]]
 
 
+@pytest.mark.slow
 def test_the_templates_pipeline_passes_on_the_shipped_stacks(tmp_path):
     command = _ci_command("offline-preview")
     command[command.index("--out") + 1] = str(tmp_path / "preview")
@@ -103,6 +105,7 @@ def test_an_archive_is_fetched_only_as_recorded_and_never_faked(tmp_path):
     assert not absent.fetched and absent.note.startswith("not fetched:") and not (out / wanted.file).exists()
 
 
+@pytest.mark.slow
 def test_the_dry_run_lists_every_part_and_writes_nothing(tmp_path):
     out = tmp_path / "bundle"
     result = subprocess.run([sys.executable, "-m", "tools.airgap_bundle", "--out", str(out), "--dry-run", "--stack",

@@ -278,6 +278,7 @@ def _passes(stack: str, raw: dict, world: FakeWorld, chart_tools) -> tuple[objec
     return evaluation, problems
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_every_recovery_pattern_and_install_switch_previews_on_both_sites(variant, chart_tools):
     primary_raw, standby_raw = VARIANTS[variant]()

@@ -1,12 +1,14 @@
 """The on-disk cache of renders and digests: JSON files keyed by a hash of everything that determines them.
 
 Kept under ``.cache/`` in the checkout, or ONPREM_LLM_CACHE. Entries never go stale: a key changes
-whenever an input does. Delete the directory to reclaim space.
+whenever an input, or the code that computes the entry, does. Delete the directory to reclaim space.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import os
 import threading
 from collections.abc import Callable
@@ -23,6 +25,18 @@ def cache_dir() -> Path:
     root = Path(os.environ.get(CACHE_ENVIRONMENT) or REPO / ".cache")
     return root / "offline"
 
+
+@functools.cache
+def code_digest(*modules: str) -> str:
+    """sha256 of the source of the named modules: part of a key whenever their code computes the cached result,
+    so an edit to that code misses the cache instead of serving what the old code computed."""
+    hashed = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ModuleNotFoundError(f"no module {name} to key a cache entry by")
+        hashed.update(name.encode() + b"\0" + Path(spec.origin).read_bytes() + b"\0")
+    return hashed.hexdigest()
 
 
 def digest(value: Any) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from components import versions
-from offline.charts.cache import cached, digest
+from offline.charts.cache import cached, code_digest, digest
 from offline.kube_yaml import load_all
 
 HELM_ENVIRONMENT = "ONPREM_LLM_HELM"
@@ -41,8 +41,10 @@ class Helm:
 
     def key(self, content_digest: str, release: str, namespace: str, values: dict[str, Any], kube_version: str,
             api_versions: tuple[str, ...]) -> str:
-        """Everything that determines a render, hashed."""
-        return digest([self.version, content_digest, release, namespace, values, kube_version, sorted(api_versions)])
+        """Everything that determines a render, hashed: helm's version, the chart, the arguments, and the code that
+        runs helm and parses what it prints."""
+        return digest([self.version, code_digest(__name__, "offline.kube_yaml"), content_digest, release, namespace,
+                       values, kube_version, sorted(api_versions)])
 
     def template(self, archive: Path, content_digest: str, release: str, namespace: str, values: dict[str, Any],
                  kube_version: str, api_versions: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -21,13 +21,14 @@ from typing import Any
 
 from components import versions
 from offline.charts.artifacts import ArtifactsDir
+from offline.charts.cache import code_digest, digest
 from offline.charts.defaults import crd_folder_files, default_values
 from offline.charts.helm import Helm, RenderFailed, cached
 from offline.charts.values import ignored_keys
 from offline.checks.crds import schemas_from
 from offline.graph import HELM_RELEASE, ResourceGraph
 from offline.record import Record, reveal
-from offline.render import cluster_of, to_yaml
+from offline.render import cluster_of, to_yaml_all
 
 IGNORED_VALUES_CACHE = "ignored-values-v2"
 """Cache kind of the ignored-key probe; bumped when the probe's method changes (v2: volatile fields masked)."""
@@ -146,7 +147,8 @@ def render_releases(graph: ResourceGraph, kubernetes_minor: str, artifacts: Arti
             return RenderedRelease(record, chart, cluster, namespace, offered, error=str(error))
         ignored: tuple[str, ...] = ()
         if check_values:
-            key = helm.key(chart.content_digest, name, namespace, values, version, offered)
+            key = digest([helm.key(chart.content_digest, name, namespace, values, version, offered),
+                          code_digest("offline.charts.values", "offline.charts.defaults")])
             ignored = tuple(cached(key, IGNORED_VALUES_CACHE, lambda: ignored_keys(values, default_values(archive), render)))
         left = () if _upgrades_its_crds(objects) else tuple(
             cached(chart.content_digest, "crd-folder-files", lambda: crd_folder_files(archive)))
@@ -182,10 +184,11 @@ def write_manifests(releases: list[RenderedRelease], out_dir: Path) -> list[Path
     for release in releases:
         directory = root / release.cluster / release.name
         directory.mkdir(parents=True, exist_ok=True)
-        for document in release.objects:
+        documents = [redacted(document) for document in release.objects]
+        for document, text in zip(documents, to_yaml_all(documents), strict=True):
             metadata = document.get("metadata") or {}
             parts = [metadata.get("namespace") or "cluster-scoped", document.get("kind", "object"), metadata.get("name", "?")]
             path = directory / (re.sub(r"[^a-z0-9.-]+", "-", "--".join(parts).lower()) + ".yaml")
-            path.write_text(to_yaml(redacted(document)))
+            path.write_text(text)
             written.append(path)
     return sorted(written)

@@ -8,11 +8,14 @@ group, the protected namespaces and the recorded exceptions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import version as package_version
 from typing import Any
 
 from hipaa import _capability
 from hipaa.effective_capability import judge
+
+from offline.charts.cache import cached, code_digest, digest
 
 
 @dataclass
@@ -25,7 +28,18 @@ class CapabilityReport:
     """Per cluster, per protected namespace: every subject that can reach its Secrets, directly or not."""
 
 
+ANALYSIS_MODULES = ("hipaa._capability", "hipaa.effective_capability", "hipaa._rule", __name__)
+"""The code that computes a report: part of its cache key."""
+
+
 def check(clusters: dict[str, list[dict[str, Any]]], config: dict[str, Any]) -> CapabilityReport:
+    """The report, cached by the objects, the settings and the analysis' own code and CEL library: the analysis
+    evaluates every admission policy's CEL for every subject and is the preview's largest check."""
+    key = digest([code_digest(*ANALYSIS_MODULES), package_version("cel-python"), sorted(clusters.items()), config])
+    return CapabilityReport(**cached(key, "capability", lambda: asdict(_analyse(clusters, config))))
+
+
+def _analyse(clusters: dict[str, list[dict[str, Any]]], config: dict[str, Any]) -> CapabilityReport:
     report = CapabilityReport()
     protected = list(config.get("protectedNamespaces") or [])
     for cluster, objects in sorted(clusters.items()):

@@ -18,7 +18,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-from offline.charts.cache import cached, digest
+from offline.charts.cache import cached, code_digest, digest
 from offline.kube_yaml import load_all
 
 _METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "generateName", "finalizers", "ownerReferences"}
@@ -201,8 +201,9 @@ def _rules(documents: list[dict[str, Any]], schemas: Schemas) -> dict[str, Any]:
 
 def rule_results(documents: list[dict[str, Any]], schemas: Schemas) -> dict[str, Any]:
     """The CEL rules of the schemas on the documents (each of a kind the schemas know), cached by content."""
-    # The key also names the evaluator: its library's version and this module's result format.
-    key = digest([_RULES_FORMAT, package_version("cel-python"), documents, sorted(schemas.items())])
+    # The key also names the evaluator: its code, its library's version and this module's result format.
+    key = digest([_RULES_FORMAT, code_digest(__name__, "offline.checks.cel_rules", "offline.checks.cel_library"),
+                  package_version("cel-python"), documents, sorted(schemas.items())])
     return cached(key, "crd-rules", lambda: _rules(documents, schemas))
 
 

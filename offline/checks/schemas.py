@@ -14,10 +14,11 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-from offline.charts.cache import cached, digest
+from offline.charts.cache import cached, code_digest, digest
 
 CLUSTER_SCOPED = {
     (group, kind) for group, kinds in {
@@ -122,8 +123,10 @@ def _validate(documents: list[dict[str, Any]], minor: str) -> list[list[str]]:
 
 
 def check(documents: list[dict[str, Any]], minor: str) -> list[ObjectError]:
-    """Schema errors of built-in objects; cached by the documents' content and the version."""
+    """Schema errors of built-in objects; cached by the documents' content, the version and the validator (this
+    module's code, the schemas' and the validator's packages)."""
     if not documents:
         return []
-    key = digest([minor, documents])
+    key = digest([minor, code_digest(__name__), package_version("kubernetes-validate"), package_version("jsonschema"),
+                  documents])
     return [ObjectError(*row) for row in cached(key, "builtin-schemas", lambda: _validate(documents, minor))]
