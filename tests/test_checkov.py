@@ -8,18 +8,22 @@ policies/checkov-exceptions.yaml (offline/checks/checkov.py), and every entry mu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from components.builders.ai_gateway_rbac import CHECKOV_SKIPS
+from offline.charts.cache import cached
 from offline.charts.render import write_manifests
 from offline.checks import checkov as exceptions
+from offline.run import ROOT
 from tools.install_checkov import DEFAULT_PREFIX, executable
 
 ACCEPTED_SUPPRESSIONS = {
@@ -54,15 +58,48 @@ def _program_manifests(rendered: Path, into: Path) -> Path:
     return into
 
 
+CHECKOV_ARGS = ("--framework", "kubernetes", "--output", "json", "--skip-download", "--compact")
+
+
+def checkov_key(directory: Path) -> str:
+    """What a checkov run over ``directory`` depends on: every file's path and bytes, checkov's pinned version and
+    its arguments. Its report names files by their path under the directory, so a run over the same bytes elsewhere
+    is the same report."""
+    hashed = hashlib.sha256((ROOT / "requirements-checkov.txt").read_bytes() + "\0".join(CHECKOV_ARGS).encode())
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        hashed.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return hashed.hexdigest()
+
+
 def run_checkov(directory: Path) -> dict:
-    result = subprocess.run(
-        [_checkov(), "--directory", str(directory), "--framework", "kubernetes", "--output", "json",
-         "--skip-download", "--compact"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
-    assert result.returncode in (0, 1), result.stderr[-2000:]
-    report = json.loads(result.stdout)
-    report = report[0] if isinstance(report, list) else report
-    return report.get("results") or {"failed_checks": [], "skipped_checks": [], "passed_checks": []}
+    """checkov's results over ``directory``; a run over the same files (checkov_key) is read from the offline cache."""
+    def run() -> dict:
+        result = subprocess.run([_checkov(), "--directory", str(directory), *CHECKOV_ARGS],
+                                capture_output=True, text=True, timeout=600, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
+        assert result.returncode in (0, 1), result.stderr[-2000:]
+        report = json.loads(result.stdout)
+        report = report[0] if isinstance(report, list) else report
+        return report.get("results") or {"failed_checks": [], "skipped_checks": [], "passed_checks": []}
+
+    _checkov()  # a missing checkov skips (or fails in CI) even where the cache holds the report
+    return cached(checkov_key(directory), "checkov", run)
+
+
+def test_a_changed_file_or_checkov_version_misses_the_checkov_cache(tmp_path, monkeypatch):
+    (tmp_path / "a.yaml").write_text("kind: ConfigMap\n")
+    before = checkov_key(tmp_path)
+    assert checkov_key(tmp_path) == before
+    (tmp_path / "a.yaml").write_text("kind: Secret\n")
+    changed = checkov_key(tmp_path)
+    assert changed != before
+    (tmp_path / "a.yaml").rename(tmp_path / "b.yaml")
+    renamed = checkov_key(tmp_path)
+    assert renamed not in (before, changed)
+    other_root = tmp_path / "root"
+    other_root.mkdir()
+    (other_root / "requirements-checkov.txt").write_text("checkov==0.0.1\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", other_root)
+    assert checkov_key(tmp_path) != renamed
 
 
 @pytest.fixture(scope="module")
