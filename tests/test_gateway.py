@@ -339,7 +339,11 @@ def test_redis_keeps_only_counters_on_its_volume_and_admits_only_the_rate_limit_
     args = container["args"]
     # No snapshot; an append-only file on the counters' own volume (tests/test_quota_store.py restarts a real Redis).
     assert args[args.index("--save") + 1] == "" and args[args.index("--appendonly") + 1] == "yes"
-    assert [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]] == ["rate-limit-counters"]
+    # The counters' claim is its only writable volume; the other is its password's read-only configuration file.
+    assert [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v] == [
+        "rate-limit-counters"]
+    assert [v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v] == ["rate-limit-redis-auth"]
+    assert [m["readOnly"] for m in container["volumeMounts"] if m["name"] == "auth"] == [True]
     # A rewrite of the append-only file forks; copy-on-write may double the data set before it finishes.
     maxmemory = int(args[args.index("--maxmemory") + 1].removesuffix("mb")) * 1_000_000
     limit = int(container["resources"]["limits"]["memory"].removesuffix("Mi")) * 2**20

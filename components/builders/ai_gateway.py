@@ -553,7 +553,7 @@ def envoy_gateway_config(gateway_namespace: str, replicas: int = 1, fail_closed:
             # Every object it acts on (Gateway, routes, policies, Backends, the EnvoyProxy, the TLS Secret) is there.
             "watch": {"type": "Namespaces", "namespaces": [gateway_namespace]},
             # The rate-limit service answers every request (it fails open when down): as many as the proxies.
-            "rateLimitDeployment": {"replicas": replicas},
+            "rateLimitDeployment": {"replicas": replicas, "container": {"env": rate_limit_auth_env()}},
         }},
     }
 
@@ -593,6 +593,32 @@ REDIS_ARGS = ["redis-server", "--port", str(REDIS_PORT), "--appendonly", "yes", 
 restart, an upgrade or a drain keeps every month-to-date count. Counters carry their window as TTL, so under memory
 pressure the one closest to its reset goes first."""
 COUNTERS_CLAIM = "rate-limit-counters"
+REDIS_AUTH_SECRET = "rate-limit-redis-auth"
+"""The counters' password: one Secret of that name beside Redis and one beside Envoy Gateway's rate-limit service."""
+REDIS_AUTH_KEY = "password"
+"""The rate-limit service's key: the password itself (it reads it from its environment, REDIS_AUTH)."""
+REDIS_AUTH_CONFIG_KEY = "auth.conf"
+"""Redis's key: a configuration file holding `requirepass <password>`, mounted read-only, so the password is in no
+argument, variable or manifest. The network policy already admits only the rate-limit pods; the password keeps
+anything else that reaches the port (a policy mistake, a debug pod) from reading or resetting the month-to-date counts."""
+REDIS_AUTH_DIR = "/etc/redis-auth"
+REDIS_AUTH_CONFIG = f"{REDIS_AUTH_DIR}/{REDIS_AUTH_CONFIG_KEY}"
+
+
+def redis_command() -> list[str]:
+    """redis-server reads the configuration file named first, then the arguments (which win over it)."""
+    return [REDIS_ARGS[0], REDIS_AUTH_CONFIG, *REDIS_ARGS[1:]]
+
+
+def redis_auth_config(password: str) -> str:
+    return f"requirepass {password}\n"
+
+
+def rate_limit_auth_env() -> list[dict[str, Any]]:
+    """The rate-limit service's REDIS_AUTH (envoyproxy/ratelimit's setting) from the Secret in Envoy Gateway's namespace;
+    Envoy Gateway v1.9 merges rateLimitDeployment.container.env into the Deployment it writes
+    (internal/infrastructure/kubernetes/ratelimit/resource.go, ExpectedContainerEnv)."""
+    return [{"name": "REDIS_AUTH", "valueFrom": {"secretKeyRef": {"name": REDIS_AUTH_SECRET, "key": REDIS_AUTH_KEY}}}]
 
 
 def redis_pod_spec(image: str, pull_secret: str, service_account: str) -> k8s.core.v1.PodSpecArgs:
@@ -607,7 +633,7 @@ def redis_pod_spec(image: str, pull_secret: str, service_account: str) -> k8s.co
             run_as_non_root=True, run_as_user=REDIS_UID, run_as_group=REDIS_UID, fs_group=REDIS_UID,
             seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault")),
         containers=[core.ContainerArgs(
-            name="redis", image=image, args=REDIS_ARGS,
+            name="redis", image=image, args=redis_command(),
             ports=[core.ContainerPortArgs(name="redis", container_port=REDIS_PORT, protocol="TCP")],
             readiness_probe=probe, liveness_probe=probe,
             # An append-only-file rewrite forks: pages written meanwhile are copied, so the limit leaves room for
@@ -617,8 +643,12 @@ def redis_pod_spec(image: str, pull_secret: str, service_account: str) -> k8s.co
             security_context=core.SecurityContextArgs(
                 allow_privilege_escalation=False, read_only_root_filesystem=True, run_as_non_root=True,
                 capabilities=core.CapabilitiesArgs(drop=["ALL"]), seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault")),
-            volume_mounts=[core.VolumeMountArgs(name="data", mount_path="/data")],
+            volume_mounts=[core.VolumeMountArgs(name="data", mount_path="/data"),
+                           core.VolumeMountArgs(name="auth", mount_path=REDIS_AUTH_DIR, read_only=True)],
         )],
         volumes=[core.VolumeArgs(name="data", persistent_volume_claim=core.PersistentVolumeClaimVolumeSourceArgs(
-            claim_name=COUNTERS_CLAIM))],
+            claim_name=COUNTERS_CLAIM)),
+            core.VolumeArgs(name="auth", secret=core.SecretVolumeSourceArgs(
+                secret_name=REDIS_AUTH_SECRET, default_mode=0o440,
+                items=[core.KeyToPathArgs(key=REDIS_AUTH_CONFIG_KEY, path=REDIS_AUTH_CONFIG_KEY)]))],
     )

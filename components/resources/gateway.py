@@ -30,6 +30,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components import versions
 from components.builders import ai_gateway as ai
@@ -192,7 +193,19 @@ class ModelGateway(pulumi.ComponentResource):
         self._redis_policies(name, labels, after(redis_ns))
 
         proxy_pull = pull_secret("", ns, gateway_ns)
-        redis = self._redis(name, cluster, labels, pull_secret("-redis", ai.REDIS_NAMESPACE, redis_ns), after(redis_ns))
+        # The counters' password, in a Secret beside Redis and one beside the rate-limit service that Envoy Gateway runs.
+        redis_password = random.RandomPassword(f"{name}-redis-password", length=40, special=False,
+                                               opts=pulumi.ResourceOptions(parent=self))
+        redis_auth = {namespace: k8s.core.v1.Secret(
+            f"{name}-redis-auth{suffix}",
+            metadata=_k8s.metadata(ai.REDIS_AUTH_SECRET, namespace, labels),
+            type="Opaque", string_data=data, opts=after(ns_resource))
+            for namespace, suffix, ns_resource, data in (
+                (ai.REDIS_NAMESPACE, "", redis_ns,
+                 {ai.REDIS_AUTH_CONFIG_KEY: redis_password.result.apply(ai.redis_auth_config)}),
+                (CONTROLLER_NAMESPACE, "-rate-limit", controller_ns, {ai.REDIS_AUTH_KEY: redis_password.result}))}
+        redis = self._redis(name, cluster, labels, pull_secret("-redis", ai.REDIS_NAMESPACE, redis_ns),
+                            after(redis_ns, redis_auth[ai.REDIS_NAMESPACE]))
 
         # The proxy carries every prompt: it, like every image here, is pulled by the digest of the site's copy.
         proxy_image = pinned_reference(cluster.registry, versions.ENVOY_PROXY)
@@ -225,6 +238,7 @@ class ModelGateway(pulumi.ComponentResource):
             timeout=waits.release_seconds(cluster.waits),
             # The rate-limit service it starts connects to Redis at once; its cache syncs only with every role bound.
             opts=after(controller_ns, pull_secret("-controller", CONTROLLER_NAMESPACE, controller_ns), *redis,
+                       redis_auth[CONTROLLER_NAMESPACE],
                        *self._envoy_gateway_rbac(name, labels, after(controller_ns))),
         )
         ai_crds = k8s.helm.v3.Release(
