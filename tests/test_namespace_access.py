@@ -119,7 +119,7 @@ class FakeVcenter:
         context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def props(self, principal="HOSPITAL.EXAMPLE\\llm-operators", kind="GROUP", role="VIEW", **overrides):
         domain, subject = split_principal(principal)
