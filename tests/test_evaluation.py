@@ -6,23 +6,17 @@ it (its own process, its environment), asks each question and grades the answers
 
 from __future__ import annotations
 
-import datetime
 import http.server
 import json
 import os
-import ssl
 import subprocess
 import sys
-import threading
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from components.jobs import evaluate_model as ev
 from offline.run import ROOT
+from tests import https_stand_in
 
 QUESTIONS = json.loads((ROOT / "examples/evaluation/questions.json").read_text())
 # Answers as a model gave them: right, right (other wording), wrong, right with a unit.
@@ -95,18 +89,7 @@ def test_recorded_answers_regrade_from_the_command_line(tmp_path):
 @pytest.fixture
 def gateway(tmp_path):
     """An HTTPS stand-in of the gateway answering from RECORDED, and what it was asked."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    (tmp_path / "ca.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
+    https_stand_in.self_signed(tmp_path)
     by_prompt = {q["prompt"]: RECORDED[q["id"]] for q in QUESTIONS["questions"]}
     asked = []
 
@@ -124,12 +107,7 @@ def gateway(tmp_path):
         def log_message(self, *args):
             pass
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "ca.crt", tmp_path / "key.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = https_stand_in.serve(Handler, tmp_path)
     yield f"https://localhost:{server.server_address[1]}/v1", tmp_path, asked
     server.shutdown()
 

@@ -4,46 +4,22 @@ says, the config that chooses them, and where they sit in the program's graph.""
 from __future__ import annotations
 
 import base64
-import datetime
-import ipaddress
 import json
-import ssl
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from components.config import SECRET_KEYS, ConfigError, parse_config
 from components.resources.namespace_access import NamespaceAccessProvider, split_principal
 from components.vcenter_api import VcenterError
 from offline.run import stack_config
 from offline.world import DYNAMIC, FakeWorld, LookupFailed, Mode, Unreachable
+from tests import https_stand_in
 
 USER, PASSWORD = "svc-llm-platform@vsphere.local", "s3cret-vcenter-password"
 NAMESPACE = "llm-platform-prod"
 ACCESS = "/api/vcenter/namespaces/instances/"
-
-
-def _certificate(tmp_path):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vcenter.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    (tmp_path / "cert.pem").write_bytes(cert_pem)
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
-    return cert_pem.decode()
 
 
 class FakeVcenter:
@@ -53,7 +29,7 @@ class FakeVcenter:
         self.entries: dict[str, dict[tuple[str, str, str], str]] = {NAMESPACE: {}}
         self.calls: list[tuple[str, str]] = []
         self.sessions: set[str] = set()
-        self.ca = _certificate(tmp_path)
+        self.ca = https_stand_in.self_signed(tmp_path, "127.0.0.1")
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -114,12 +90,8 @@ class FakeVcenter:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server = https_stand_in.serve(Handler, tmp_path)
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def props(self, principal="HOSPITAL.EXAMPLE\\llm-operators", kind="GROUP", role="VIEW", **overrides):
         domain, subject = split_principal(principal)
@@ -206,7 +178,7 @@ def test_vcenters_certificate_is_verified_against_the_site_bundle(vcenter, tmp_p
     other = tmp_path / "other"
     other.mkdir()
     with pytest.raises(VcenterError, match="CERTIFICATE_VERIFY_FAILED"):
-        NamespaceAccessProvider().create(vcenter.props(caBundle=_certificate(other)))
+        NamespaceAccessProvider().create(vcenter.props(caBundle=https_stand_in.self_signed(other, "127.0.0.1")))
     assert not vcenter.entries[NAMESPACE]
 
 
