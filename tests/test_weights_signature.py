@@ -34,7 +34,7 @@ from components.jobs.stage_weights import manifest_digest
 from components.platform import signature_namespace
 from components.resources import audit
 from offline.run import evaluate, stack_config
-from tests.test_config import _parse, _set
+from tests.test_config import _DELETE, _parse, _set
 from tests.test_image_requirements import requirements
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -538,14 +538,7 @@ BROKEN = [
 def test_a_bad_signature_config_names_its_key_and_the_fix(stack, changes, path, reason):
     raw = stack_config(stack)
     for change_path, value in changes:
-        if value is None:
-            *parents, leaf = change_path.split(".")
-            node = raw
-            for part in parents:
-                node = node[part]
-            node.pop(leaf)
-        else:
-            _set(raw, change_path, value)
+        _set(raw, change_path, _DELETE if value is None else value)  # None in the table: the key removed
     with pytest.raises(ConfigError) as caught:
         _parse(raw)
     matching = [i for i in caught.value.issues if i.path == path]
