@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import logging
 import os
@@ -120,6 +122,21 @@ def _no_stack_trace():
     return pulumi_resource.source_pb2.StackTrace()
 
 
+@contextlib.contextmanager
+def _no_cyclic_collection():
+    """The evaluation keeps everything it builds (the resources, their outputs, the recorded graph) until it
+    returns, so the cyclic collector's passes over the growing heap find nothing to free; they cost a fifth of
+    a large stack's evaluation and made its time per resource grow with the stack. Collection resumes, and
+    frees whatever the evaluation left behind, as soon as it returns."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWorld | None = None,
              program: Path = ROOT / "__main__.py", monitor: RecordingMonitor | None = None,
              project: str = PROJECT, secrets: tuple[str, ...] | None = None, mode: Mode = Mode.UP) -> Evaluation:
@@ -174,9 +191,10 @@ def evaluate(stack: str, raw_config: dict[str, Any] | None = None, world: FakeWo
             monitor=monitor, organization=ORGANIZATION, logger=PROGRAM_LOG,
         )
         set_all_config(config, secret_keys)
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
-        root = pulumi_settings.get_root_resource()
-        outputs = {name: _resolve(value) for name, value in sorted(root.outputs.items())}
+        with _no_cyclic_collection():
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+            root = pulumi_settings.get_root_resource()
+            outputs = {name: _resolve(value) for name, value in sorted(root.outputs.items())}
     finally:
         pulumi_resource._get_stack_trace = captured_stack_trace
         PROGRAM_LOG.removeHandler(warnings)

@@ -114,6 +114,30 @@ def offline_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess([sys.executable, "-m", "offline", *args], code, out.getvalue(), err.getvalue())
 
 
+def python_c(script: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python -c SCRIPT` with environment ``env``, run in this process: exit code, stdout and stderr as the
+    process would give them, without an interpreter start and the script's imports each time. The script's
+    text is compiled and run as ``__main__``; an exception it does not handle fails the test here (the process
+    would print it and exit 1). For the checks of what a script decides; one run per script stays a process."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                exec(compile(script, "<string>", "exec"), {"__name__": "__main__"})  # noqa: S102 - the project's own script
+                code = 0
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+                if isinstance(exit_.code, str):
+                    err.write(exit_.code + "\n")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess([sys.executable, "-c", "<script>"], code, out.getvalue(), err.getvalue())
+
+
 def needs_artifacts():
     """The artifacts directory and helm, or a skip that says why; in CI (CI=true) a failure instead."""
     from offline.charts import artifacts, helm

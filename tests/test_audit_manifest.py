@@ -24,6 +24,9 @@ BUCKET, ANCHORS, PREFIX = "audit", "anchors", "onprem-llm"
 DAY1, DAY2, DAY3 = datetime.date(2026, 11, 24), datetime.date(2026, 11, 25), datetime.date(2026, 11, 26)
 PRIVATE = Ed25519PrivateKey.generate()
 PUBLIC = PRIVATE.public_key()
+SESSION = boto3.Session()
+"""One session for every test: it keeps the S3 service model it loaded, so each test's client is made in
+milliseconds. moto intercepts the client's requests all the same (it hooks each request as it is sent)."""
 
 
 def _lock(client, bucket, mode="COMPLIANCE", days=2555):
@@ -36,7 +39,7 @@ def s3(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
+        client = SESSION.client("s3", region_name="us-east-1")
         for bucket in (BUCKET, ANCHORS):
             client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
             _lock(client, bucket)

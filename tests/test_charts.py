@@ -8,9 +8,7 @@ from the allowed registries only (operands included), and no value key the chart
 from __future__ import annotations
 
 import copy
-import os
 import subprocess
-import sys
 
 import pytest
 
@@ -20,7 +18,7 @@ from offline.charts.render import chart_of, render_releases
 from offline.checks import preview
 from offline.graph import HELM_RELEASE
 from offline.run import ROOT, evaluate, stack_config
-from tests.conftest import STACKS, needs_artifacts, with_changed
+from tests.conftest import STACKS, needs_artifacts, offline_cli, with_changed
 
 GATEWAY_RELEASES = {"gateway-envoy-gateway", "gateway-ai-gateway-crds", "gateway-ai-gateway"}
 RELEASES = {
@@ -149,8 +147,7 @@ def test_the_mirror_list_covers_every_image_and_chart_the_stack_pulls(stack, cha
 
 def test_mirror_command_prints_sources_and_destinations():
     needs_artifacts()
-    command = [sys.executable, "-m", "offline", "mirror", "--stack", "dev", "--json", "--stand-in-secrets"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = offline_cli("mirror", "--stack", "dev", "--json", "--stand-in-secrets")
     assert result.returncode == 0, result.stderr
     import json
 
@@ -160,16 +157,13 @@ def test_mirror_command_prints_sources_and_destinations():
     assert any((i["source"] or "").startswith("nvcr.io/nvidia/gpu-operator:v26.7.0@sha256:") for i in document["images"])
 
 
-def test_without_artifacts_the_preview_runs_and_names_the_checks_it_skipped():
-    environment = {**os.environ, "ONPREM_LLM_ARTIFACTS": "none"}
-    command = [sys.executable, "-m", "offline", "preview", "--stack", "dev", "--stand-in-secrets"]
-    result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+def test_without_artifacts_the_preview_runs_and_names_the_checks_it_skipped(monkeypatch):
+    monkeypatch.setenv("ONPREM_LLM_ARTIFACTS", "none")
+    result = offline_cli("preview", "--stack", "dev", "--stand-in-secrets")
     assert result.returncode == 0, result.stderr
     assert "skipped: chart rendering, CRD schemas and ignored-value checks: no artifacts directory" in result.stdout
     assert "make artifacts" in result.stdout
-    required = subprocess.run([sys.executable, "-m", "offline", "preview", "--stack", "dev", "--stand-in-secrets",
-                               "--require-artifacts"],
-                              cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    required = offline_cli("preview", "--stack", "dev", "--stand-in-secrets", "--require-artifacts")
     assert required.returncode == 2 and "no artifacts directory" in required.stderr
 
 

@@ -1,4 +1,7 @@
-"""The offline preview as an operator runs it: exit codes, messages, no tracebacks."""
+"""The offline preview as an operator runs it: exit codes, messages, no tracebacks.
+
+The command runs as its own process where the process is what is tested (the plain preview, an unknown
+stack); the other cases run its main in this process (``offline_cli``), the pack still in its own."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pytest
 import yaml
 
 from offline.run import ROOT
+from tests.conftest import offline_cli
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -35,7 +39,7 @@ def test_preview_prints_the_dev_tree():
 
 
 def test_existing_stack_preview_is_a_flag():
-    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--existing-stack")
+    result = offline_cli("preview", "--stack", "dev", "--stand-in-secrets", "--existing-stack")
     assert result.returncode == 0, result.stderr
     assert "a stack whose resources all exist" in result.stdout
 
@@ -43,7 +47,7 @@ def test_existing_stack_preview_is_a_flag():
 def test_tensor_parallel_larger_than_the_pool_fails_with_one_message_naming_the_key(tmp_path):
     def edit(config):
         config["onprem-llm:models"]["llama-2-7b-chat"]["tensorParallelSize"] = 8
-    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit))
+    result = offline_cli("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit))
     assert result.returncode == 2
     assert "models.llama-2-7b-chat.tensorParallelSize: 8:" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -56,7 +60,7 @@ def test_unresolvable_inventory_name_fails_cleanly(tmp_path):
     def edit(config):
         config["onprem-llm:vsphere"]["computeCluster"] = "no-such-cluster"
     site_file = ROOT / "tests" / "data" / "site-dev.yaml"
-    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit),
+    result = offline_cli("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit),
                   "--site-inventory", str(site_file))
     assert result.returncode == 2
     assert "compute cluster 'no-such-cluster' not found" in result.stderr
@@ -74,7 +78,7 @@ def test_preview_fails_on_a_mandatory_policy_violation(tmp_path):
     config["image-provenance"]["allowedRegistries"] = ["registry.elsewhere.example"]
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(config))
-    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--policy-config", str(path))
+    result = offline_cli("preview", "--stack", "dev", "--stand-in-secrets", "--policy-config", str(path))
     assert result.returncode == 1
     assert "[mandatory] image-provenance:" in result.stdout
     mandatory = result.stdout.count("[mandatory]")
@@ -83,7 +87,7 @@ def test_preview_fails_on_a_mandatory_policy_violation(tmp_path):
 
 @pytest.mark.slow
 def test_preview_writes_compliance_reports(tmp_path, prod):
-    result = _run("preview", "--stack", "prod", "--stand-in-secrets", "--out", str(tmp_path))
+    result = offline_cli("preview", "--stack", "prod", "--stand-in-secrets", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     # The fake world is deterministic: the CLI run used the same stand-ins as the session's evaluation.
     written = [p.read_text() for p in tmp_path.rglob("*") if p.is_file()] + [result.stdout]
@@ -102,7 +106,7 @@ def test_a_renamed_namespace_in_another_stack_file_is_judged_by_that_files_promi
         config["onprem-llm:compliance"]["privilegedNamespaces"] = {
             "gpu-nvidia": "GPU driver and container toolkit load kernel modules and reconfigure containerd"}
         config["onprem-llm:addons"]["gpuOperator"]["namespace"] = "gpu-nvidia"
-    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit))
+    result = offline_cli("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     assert "0 mandatory" in result.stdout
 

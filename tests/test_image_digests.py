@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import copy
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -19,7 +17,7 @@ from components.config import ConfigError
 from offline.checks import images
 from offline.graph import HELM_RELEASE
 from offline.run import ROOT, evaluate
-from tests.conftest import STACKS, needs_artifacts
+from tests.conftest import STACKS, needs_artifacts, offline_cli
 from tests.test_config import _parse, _set, stack_config
 
 PROXY_KEY = "envoyproxy/envoy:distroless-v1.39.0"
@@ -85,8 +83,7 @@ def test_the_production_preview_refuses_an_image_and_a_chart_without_digest(tmp_
     del registry["chartDigests"]["keda"]
     stack_file = tmp_path / "Pulumi.prod.yaml"
     stack_file.write_text(yaml.safe_dump(document))
-    result = subprocess.run([sys.executable, "-m", "offline", "preview", "--stack", "prod", "--stand-in-secrets",
-                             "--config", str(stack_file)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = offline_cli("preview", "--stack", "prod", "--stand-in-secrets", "--config", str(stack_file))
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
     image = f"harbor-a.hospital.example/{PROXY_KEY}"
     refused = [line for line in result.stdout.splitlines() if line.strip().startswith("image:")]

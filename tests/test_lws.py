@@ -7,8 +7,6 @@ The stack is Pulumi.prod.yaml with Llama-2-70B in bf16 on one-A100-80GB nodes an
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -21,9 +19,8 @@ from components.config.site_mirror import mirror_of
 from components.planning import capacity
 from offline.checks import crds, pod_security
 from offline.render import manifest
-from offline.run import ROOT
 from tests import promtool
-from tests.conftest import SEVENTY_B, seventy_b_config, seventy_b_standby_config, write_stack_file
+from tests.conftest import SEVENTY_B, offline_cli, seventy_b_config, seventy_b_standby_config, write_stack_file
 
 LWS = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -474,8 +471,7 @@ def test_the_mirror_list_holds_the_controller_chart_and_image(seventy_b_checks, 
 
 def test_the_offline_preview_of_the_generated_stack_passes(tmp_path, chart_tools):
     path = write_stack_file(seventy_b_config(), tmp_path / "Pulumi.prod-70b.yaml")
-    result = subprocess.run([sys.executable, "-m", "offline", "preview", "--stack", "prod", "--stand-in-secrets",
-                             "--config", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = offline_cli("preview", "--stack", "prod", "--stand-in-secrets", "--config", str(path))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"LeaderWorkerSet::{SEVENTY_B}" in result.stdout or f"{SEVENTY_B}-server" in result.stdout
     assert "custom resources against their CRDs:" in result.stdout and ", 0 error(s); no schema: none" in result.stdout

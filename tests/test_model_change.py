@@ -12,7 +12,6 @@ import hashlib
 import json
 import re
 import subprocess
-import sys
 
 import pytest
 import yaml
@@ -28,6 +27,7 @@ from offline.plan.update import plan
 from offline.render import inventory
 from offline.run import ROOT, evaluate, platform_config, stack_config
 from tests import promtool
+from tests.conftest import offline_cli
 
 LLAMA, MISTRAL = "llama-2-7b-chat", "mistral-7b-instruct"
 CANDIDATE = f"{LLAMA}-candidate"
@@ -153,8 +153,7 @@ def test_the_preview_with_a_candidate_passes_every_check_and_the_pack(canary_raw
     document["config"]["onprem-llm:models"] = canary_raw["models"]
     path = tmp_path / "Pulumi.prod.yaml"
     path.write_text(yaml.safe_dump(document))
-    result = subprocess.run([sys.executable, "-m", "offline", "preview", "--stack", "prod", "--stand-in-secrets",
-                             "--config", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = offline_cli("preview", "--stack", "prod", "--stand-in-secrets", "--config", str(path))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "custom resources against their CRDs" in result.stdout and "0 mandatory" in result.stdout
     assert "GPUs: 3 needed at replicas.max (candidates 1), 4 in the pool" in result.stdout

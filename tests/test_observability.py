@@ -537,7 +537,6 @@ UNIT_TESTS = [
 ]
 
 
-@pytest.mark.slow
 def test_every_alert_fires_when_it_should_and_not_otherwise(prod, tmp_path):
     groups = _without_annotations(_groups(prod))
     tested = {t["alertname"] for case in UNIT_TESTS for t in case.get("alert_rule_test", [])}

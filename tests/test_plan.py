@@ -13,6 +13,7 @@ import pytest
 from offline.plan.update import BaselineError, inventory_at_revision, load_baseline, plan, render
 from offline.render import inventory
 from offline.run import ROOT, evaluate
+from tests.conftest import offline_cli
 
 LLAMA = "llama-2-7b-chat"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -218,6 +219,7 @@ def test_a_git_revision_baseline_runs_the_program_and_stack_file_of_that_revisio
 
 
 def test_cli_plan_writes_plan_json_and_fails_on_errors(tmp_path, rendered):
+    """The command as a process (exit status, plan.json), then a refused plan from its main in this process."""
     def run(*args):
         return subprocess.run([sys.executable, "-m", "offline", "plan", *args], cwd=ROOT, capture_output=True,
                               text=True, timeout=120)
@@ -230,7 +232,7 @@ def test_cli_plan_writes_plan_json_and_fails_on_errors(tmp_path, rendered):
     claim = next(r for r in baseline["resources"] if r["name"] == f"{LLAMA}-weights")
     claim["inputs"]["spec"]["resources"]["requests"]["storage"] = "80Gi"
     (tmp_path / "shrunk.json").write_text(json.dumps(baseline))
-    refused = run("--stack", "prod", "--baseline", str(tmp_path / "shrunk.json"))
+    refused = offline_cli("plan", "--stack", "prod", "--baseline", str(tmp_path / "shrunk.json"))
     assert refused.returncode == 1
     assert "~  kubernetes:core/v1:PersistentVolumeClaim: (update)" in refused.stdout
     assert 'spec.resources.requests.storage: "80Gi" => "40Gi"' in refused.stdout

@@ -97,9 +97,10 @@ def test_cli_exits_1_and_names_policy_and_resource(prod_inventory, tmp_path, cap
                                                    urn_end):
     path = tmp_path / "inventory.json"
     path.write_text(json.dumps(_mutate(prod_inventory, name, change, suffix)))
-    # The command's main in this process (the pack still runs as its own process, over gRPC); the process
-    # boundary itself, exit code and all, is test_cli_passes_the_unchanged_inventory's.
-    code = main(["policy", "--inventory", str(path)])
+    # The command's main in this process, with the pack in-process too: that the pack's own process (over gRPC)
+    # reports these very mutations as the in-process run does is test_analyzer's, and the command as a process,
+    # exit code and all, is test_cli_passes_the_unchanged_inventory's.
+    code = main(["policy", "--inventory", str(path), "--in-process"])
     out = capsys.readouterr()
     assert code == 1, out.out + out.err
     assert f"[mandatory] {policy}: " in out.out

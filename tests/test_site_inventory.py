@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,14 +10,11 @@ import yaml
 from offline import site
 from offline.run import ROOT, evaluate
 from offline.world import FakeWorld, LookupFailed, Mode
+from tests.conftest import offline_cli
 
 SITE_FILE = ROOT / "tests" / "data" / "site-dev.yaml"
 NEW_SITE = {"server": "vcenter.dr.stmarys.local", "datacenter": "StMarys-DC", "computeCluster": "GPU-Cluster-01",
             "datastore": "vsanDatastore-stmarys", "workloadNetwork": "dvpg-llm-workload", "storagePolicy": "stmarys-encrypted"}
-
-
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "offline", *args], cwd=ROOT, capture_output=True, text=True, timeout=180)
 
 
 def _inventory(tmp_path: Path, edit) -> Path:
@@ -42,13 +37,12 @@ def test_no_vcenter_name_is_written_into_the_offline_engine():
             assert server not in text, f"{path} names the vCenter of the {stack} stack"
 
 
-@pytest.mark.slow
 def test_a_new_sites_own_names_preview_with_no_extra_file(tmp_path):
     document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     document["config"]["onprem-llm:vsphere"].update(NEW_SITE)
     stack_file = tmp_path / "Pulumi.stmarys.yaml"
     stack_file.write_text(yaml.safe_dump(document))
-    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", str(stack_file))
+    result = offline_cli("preview", "--stack", "dev", "--stand-in-secrets", "--config", str(stack_file))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     # With a file that describes the site but lacks the stack's datastore, the same stack fails, naming both.
     inventory = tmp_path / "stmarys-site.yaml"
@@ -56,8 +50,8 @@ def test_a_new_sites_own_names_preview_with_no_extra_file(tmp_path):
         "datacenters": {NEW_SITE["datacenter"]: {"clusters": {NEW_SITE["computeCluster"]: {}},
                                                  "datastores": ["local-esx01"], "networks": [NEW_SITE["workloadNetwork"]]}},
         "storagePolicies": [NEW_SITE["storagePolicy"]]}}}))
-    result = _run("preview", "--stack", "dev", "--stand-in-secrets", "--config", str(stack_file),
-                  "--site-inventory", str(inventory))
+    result = offline_cli("preview", "--stack", "dev", "--stand-in-secrets", "--config", str(stack_file),
+                         "--site-inventory", str(inventory))
     assert result.returncode == 2, result.stdout[-2000:]
     assert "datastore 'vsanDatastore-stmarys' not found" in result.stderr
     assert f"site inventory {inventory}" in result.stderr and "local-esx01" in result.stderr

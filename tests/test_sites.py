@@ -278,12 +278,24 @@ def _passes(stack: str, raw: dict, world: FakeWorld, chart_tools) -> tuple[objec
     return evaluation, problems
 
 
+_PRIMARIES: dict[str, tuple[object, list[str]]] = {}
+"""The primaries judged in this process, by stack and config: a recovery pattern and its failed-over variant
+share one primary, which is judged once."""
+
+
+def _primary_passes(name: str, raw: dict, chart_tools) -> tuple[object, list[str]]:
+    key = json.dumps([name, raw], sort_keys=True)
+    if key not in _PRIMARIES:
+        _PRIMARIES[key] = _passes(name, raw, FakeWorld(name), chart_tools)
+    return _PRIMARIES[key]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_every_recovery_pattern_and_install_switch_previews_on_both_sites(variant, chart_tools):
     primary_raw, standby_raw = VARIANTS[variant]()
     name = "dev" if standby_raw["site"]["primaryStack"] == DEV_PRIMARY else "prod"
-    primary, problems = _passes(name, primary_raw, FakeWorld(name), chart_tools)
+    primary, problems = _primary_passes(name, primary_raw, chart_tools)
     assert problems == [], f"primary: {problems}"
     world = FakeWorld("prod-standby", stack_outputs={standby_raw["site"]["primaryStack"]: as_stack_reference(primary)})
     standby, problems = _passes("prod-standby", standby_raw, world, chart_tools)

@@ -1,7 +1,8 @@
 """The weights signature: signed with the real model-signing library, verified as the pods run the check.
 
-The verifier runs as its container does (``python -c`` with its environment) on a small model directory
-signed in the test with a generated key or certificate; the staging script runs before it as in the Job.
+The verifier runs as its container does (``python -c`` with its environment; most cases run that text in the
+test's process) on a small model directory signed in the test with a generated key or certificate; the staging
+script runs before it as in the Job.
 The rendered Job and init containers, the stack outputs and the config errors are checked beside it.
 """
 
@@ -34,6 +35,7 @@ from components.jobs.stage_weights import manifest_digest
 from components.platform import signature_namespace
 from components.resources import audit
 from offline.run import evaluate, stack_config
+from tests.conftest import python_c
 from tests.test_config import _DELETE, _parse, _set
 from tests.test_image_requirements import requirements
 
@@ -91,10 +93,14 @@ def signed(tmp_path, signing_key):
     return model
 
 
-def _verify(model: Path, method: str = "key", **material: str) -> subprocess.CompletedProcess:
+def _verify(model: Path, method: str = "key", process: bool = False, **material: str) -> subprocess.CompletedProcess:
+    """The container's command with its environment: as its own process (``process``), else the same text run
+    in this process (``python_c``), which spares each case the signing library's half-second import."""
     env = {**os.environ, "MODEL_DIR": str(model), "SIGNATURE_FILE": "model.sig", "SIGNATURE_METHOD": method,
            "MODEL_REPO": "meta-llama/Llama-2-7b-chat-hf", "MODEL_REVISION": REVISION,
            "WEIGHTS_MANIFEST_DIGEST": "sha256:" + "a" * 64, "TMPDIR": str(model.parent.parent), **material}
+    if not process:
+        return python_c(VERIFY_SCRIPT, env)
     return subprocess.run([sys.executable, "-c", VERIFY_SCRIPT], env=env, capture_output=True, text=True)
 
 
@@ -108,7 +114,7 @@ def _record(stdout: str) -> dict:
 
 
 def test_the_signed_directory_passes_and_the_record_names_the_key_next_to_the_manifest(signed, signing_key):
-    result = _verify(signed, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
+    result = _verify(signed, process=True, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
     assert result.returncode == 0, result.stderr
     record = _record(result.stdout)
     der = signing_key.public_key().public_bytes(serialization.Encoding.DER,
@@ -122,7 +128,7 @@ def test_a_changed_byte_fails_naming_the_file(signed, signing_key):
     shard = bytearray((signed / "model-00002-of-00002.safetensors").read_bytes())
     shard[100] ^= 0x01
     (signed / "model-00002-of-00002.safetensors").write_bytes(bytes(shard))
-    result = _verify(signed, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
+    result = _verify(signed, process=True, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
     assert result.returncode == 1
     signed_digest = hashlib.sha256(FILES["model-00002-of-00002.safetensors"]).hexdigest()
     assert f"model-00002-of-00002.safetensors differs from the signed file (signed sha256:{signed_digest})" \

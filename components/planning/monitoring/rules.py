@@ -233,14 +233,13 @@ MANIFEST_OVERDUE_SECONDS = 26 * 3600
 def audit_alerts(settings: RuleSettings) -> dict[str, Any]:
     """Shipping is watched per stream and per node, on series that exist when shipping works and vanish when it
     does not: inputs read (Fluent Bit's S3 output counts buffered records as processed, so its progress proves
-    nothing), upload errors and dropped retries, and the daily seal's own success."""
+    nothing), upload errors and dropped retries (the daily seal's own success: ``audit_seal_alerts``)."""
     outputs = 'name=~"s3-.*"'
     records = "fluentbit_input_records_total"
     nodes_needing = {
         "apiserver": 'count by (node) (kube_node_role{role="control-plane"})',
         "gateway": f'count by (node) (kube_pod_info{{namespace="{settings.gateway_namespace}",pod=~"envoy-.*"}})',
     }
-    cronjob = f'namespace="{settings.sealing_namespace}",cronjob="{MANIFEST_CRONJOB}"'
     rules = [
         _alert(settings, "AuditLogShippingErrors",
                f"increase(fluentbit_output_errors_total{{{outputs}}}[15m]) > 0 "
@@ -261,12 +260,20 @@ def audit_alerts(settings: RuleSettings) -> dict[str, Any]:
                    "The node runs what writes this stream, and no log shipper on it reports reading it: records pile "
                    "up unshipped until the node's log rotation drops them.", stream=stream),
         ]
-    rules += [
+    rules.append(
         _alert(settings, "AuditLogsStalled",
                f'sum by (node) (increase({records}{{name="in-apiserver"}}[15m])) == 0', "15m", "critical",
                "No API-server audit records read on {{ $labels.node }} for 15 minutes",
                "The API server writes audit events all the time (leases, watches); none were read, so the audit "
-               "policy, the log path or the shipper on this control-plane node changed.", stream="apiserver"),
+               "policy, the log path or the shipper on this control-plane node changed.", stream="apiserver"))
+    return {"name": "audit.alerts", "rules": rules}
+
+
+def audit_seal_alerts(settings: RuleSettings) -> dict[str, Any]:
+    """The daily seal's own alerts: a Job that runs once a day is judged every 5 minutes, not at the global
+    interval the shipping alerts need."""
+    cronjob = f'namespace="{settings.sealing_namespace}",cronjob="{MANIFEST_CRONJOB}"'
+    rules = [
         _alert(settings, "AuditManifestJobFailed", f'kube_job_status_failed{{namespace="{settings.sealing_namespace}"}} > 0',
                "0m", "critical", "The audit manifest Job {{ $labels.job_name }} failed",
                "The day was not sealed; the next run catches it up and marks it late. Read the Job's log."),
@@ -278,7 +285,7 @@ def audit_alerts(settings: RuleSettings) -> dict[str, Any]:
                "The daily signed manifest did not run or did not succeed; the trail of the missed days is not yet "
                "signed or anchored."),
     ]
-    return {"name": "audit.alerts", "rules": rules}
+    return {"name": "audit.seal.alerts", "interval": "5m", "rules": rules}
 
 
 GATEWAY_TOKEN_METRIC = "gen_ai_client_token_usage_sum"
@@ -385,5 +392,5 @@ def rule_groups(settings: RuleSettings) -> list[dict[str, Any]]:
     if settings.backup_rpo_seconds is not None:
         groups.append(backup_alerts(settings))
     if settings.audit:
-        groups.append(audit_alerts(settings))
+        groups += [audit_alerts(settings), audit_seal_alerts(settings)]
     return groups
