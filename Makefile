@@ -38,7 +38,7 @@ preview: $(HELM)  ## offline preview of a stack (STACK=dev|prod, OUT=dir to writ
 test: $(HELM) $(CHECKOV)  ## the whole test suite, on every core
 	$(PYTEST)
 
-test-fast: $(HELM) $(CHECKOV)  ## the suite without the checks marked slow (whole CLI pipelines, long promtool runs)
+test-fast: $(HELM) $(CHECKOV)  ## the suite without the checks marked slow (whole pipelines as processes, every DR variant)
 	$(PYTEST) -m "not slow"
 
 lint: $(STAMP)

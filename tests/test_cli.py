@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 import yaml
 
 from offline.run import ROOT
@@ -85,7 +84,6 @@ def test_preview_fails_on_a_mandatory_policy_violation(tmp_path):
     assert result.stdout.splitlines()[-1] == f"Preview FAILED: {mandatory} mandatory policy violation(s)"
 
 
-@pytest.mark.slow
 def test_preview_writes_compliance_reports(tmp_path, prod):
     result = offline_cli("preview", "--stack", "prod", "--stand-in-secrets", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
