@@ -24,6 +24,15 @@ PRIMARY = "organization/onprem-llm/prod"
 """The stack prod-standby mirrors (its site.primaryStack)."""
 
 
+def pytest_sessionfinish(session) -> None:
+    """The render and report cache keeps what this run used; entries unused for weeks go (offline.charts.cache.prune).
+    Once per run: in the controller when the tests ran in several processes."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        from offline.charts import cache
+
+        cache.prune()
+
+
 def _world(stack: str, found: dict[str, Evaluation]) -> FakeWorld | None:
     """The standby reads the primary's outputs from the primary evaluated once here, as from the backend."""
     return FakeWorld(stack, stack_outputs={PRIMARY: as_stack_reference(found["prod"])}) if stack == "prod-standby" else None

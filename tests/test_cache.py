@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
+import time
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +103,26 @@ def test_cached_yaml_texts_are_to_yamls_bytes_and_a_changed_document_misses(empt
     changed = [{**documents[0], "data": {"long": "changed"}}, documents[1]]
     assert to_yaml_all(changed) == [to_yaml(d) for d in changed]
     assert len(_entries(empty_cache, "yaml-text")) == 2
+
+
+def test_prune_removes_entries_unused_for_its_days_and_a_read_keeps_one(empty_cache):
+    for name in ("read", "unread", "recent"):
+        cache.cached(name, "probe", lambda name=name: {"entry": name})
+    month_ago = time.time() - 30 * 86400
+    for name in ("read", "unread"):
+        os.utime(empty_cache / f"{name}.probe.json", (month_ago, month_ago))
+    assert cache.cached("read", "probe", lambda: pytest.fail("a stored entry is read, not computed")) == {"entry": "read"}
+    assert cache.prune() == 1
+    assert _entries(empty_cache, "probe") == {"read.probe.json", "recent.probe.json"}
+
+
+def test_an_entry_pruned_by_another_run_is_computed_again(empty_cache, monkeypatch):
+    cache.cached("gone", "probe", lambda: {"entry": 1})
+    real_read = Path.read_bytes
+
+    def pruned_between_check_and_read(path):
+        path.unlink(missing_ok=True)
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", pruned_between_check_and_read)
+    assert cache.cached("gone", "probe", lambda: {"entry": 2}) == {"entry": 2}

@@ -1,16 +1,20 @@
 """The on-disk cache of renders and digests: JSON files keyed by a hash of everything that determines them.
 
 Kept under ``.cache/`` in the checkout, or ONPREM_LLM_CACHE. Entries never go stale: a key changes
-whenever an input, or the code that computes the entry, does. Delete the directory to reclaim space.
+whenever an input, or the code that computes the entry, does. So every change of a chart's values or
+of the code adds entries and leaves the old ones unread: ``prune`` removes those no run has used for
+``UNUSED_DAYS`` (each read marks its entry used), and the test suite calls it when it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,14 +48,39 @@ def digest(value: Any) -> str:
     return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)).hexdigest()
 
 
+UNUSED_DAYS = 14
+"""An entry nothing read or wrote for this long is pruned: it answers for inputs or code no longer in use."""
+
+
 def cached(key: str, kind: str, compute: Callable[[], Any]) -> Any:
     """``compute()``'s JSON result, stored under the cache directory by key and kind."""
     path = cache_dir() / f"{key}.{kind}.json"
-    if path.is_file():
-        return orjson.loads(path.read_bytes())
+    try:
+        stored = path.read_bytes()
+    except FileNotFoundError:  # never computed, or pruned meanwhile by another run
+        pass
+    else:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used now: prune keeps it
+        return orjson.loads(stored)
     result = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_bytes(orjson.dumps(result))
     temporary.replace(path)
     return result
+
+
+def prune(days: float = UNUSED_DAYS) -> int:
+    """Removes the entries no run has read or written for ``days``; returns how many it removed."""
+    directory = cache_dir()
+    if not directory.is_dir():
+        return 0
+    oldest = time.time() - days * 86400
+    removed = 0
+    for path in directory.glob("*.json"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < oldest:
+                path.unlink()
+                removed += 1
+    return removed
