@@ -123,9 +123,29 @@ def _evaluate(args: argparse.Namespace, shown: bool = False):
     if shown:
         # The program's own modules (its providers' SDKs among them) load once, here, for both runs.
         importlib.import_module("components.platform")
+        _freeze_imports()
         mode = Mode.EXISTING if args.existing_stack else Mode.PREVIEW
         preview = InChild(_preview_tree, raw, secrets, mode, _world(args, raw), expected=USER_ERRORS)
-    return cfg, preview, evaluate(args.stack, raw, secrets=secrets, world=world), artifacts_dir, helm_bin
+    try:
+        evaluation = evaluate(args.stack, raw, secrets=secrets, world=world)
+    except BaseException:
+        if preview is not None:
+            preview.discard()
+        raise
+    return cfg, preview, evaluation, artifacts_dir, helm_bin
+
+
+_AS_COMMAND = False
+"""True when this module runs as `python -m offline` (not when a test calls main in its own process)."""
+
+
+def _freeze_imports() -> None:
+    """What the imports built (the SDK's and providers' generated types, the program's modules) lives until the
+    command exits: out of the collector's generations, no full collection of the run walks it again (a tenth of
+    a warm preview), and the forked run shares those pages instead of copying them as the collector marks them.
+    Only as the command: a process that goes on (a test's) would keep whatever is garbage at that moment."""
+    if _AS_COMMAND:
+        gc.freeze()
 
 
 def _world(args: argparse.Namespace, raw: dict) -> FakeWorld:
@@ -177,6 +197,7 @@ def _located(error: ConfigError, path: Path) -> ConfigError:
 def _preview(args: argparse.Namespace) -> int:
     # The pack process starts first: its start-up overlaps the program's evaluation.
     pack = None if args.in_process else PackProcess()
+    shown = None
     try:
         cfg, shown, evaluation, artifacts_dir, helm_bin = _evaluate(args, shown=True)
         # The pack checks what this stack file promises: its config is derived as tools/policy_config.py
@@ -196,6 +217,10 @@ def _preview(args: argparse.Namespace) -> int:
                 process_report = pool.submit(_run_pack, inventory(evaluation), pack_config, False, pack)
                 checks = _check(cfg, evaluation, artifacts_dir, helm_bin)
                 report = process_report.result()
+    except BaseException:
+        if shown is not None:
+            shown.discard()  # the forked preview is reaped, not left behind by a run that failed here
+        raise
     finally:
         if pack is not None:
             pack.stop()
@@ -384,8 +409,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # What the imports built (the SDK's and providers' generated types, the program's modules) lives until the
-    # process exits: out of the collector's generations, no full collection of the run walks it again (about a
-    # tenth of a warm preview), and the forked runs share those pages instead of copying them as it marks.
-    gc.freeze()
+    _AS_COMMAND = True
+    _freeze_imports()
     sys.exit(main())

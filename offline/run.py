@@ -126,8 +126,8 @@ def _no_stack_trace():
 def _no_cyclic_collection():
     """The evaluation keeps everything it builds (the resources, their outputs, the recorded graph) until it
     returns, so the cyclic collector's passes over the growing heap find nothing to free; they cost a fifth of
-    a large stack's evaluation and made its time per resource grow with the stack. Collection resumes, and
-    frees whatever the evaluation left behind, as soon as it returns."""
+    a large stack's evaluation and made its time per resource grow with the stack. Collection resumes when it
+    returns: the next one frees whatever the evaluation left behind."""
     enabled = gc.isenabled()
     gc.disable()
     try:

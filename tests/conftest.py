@@ -127,23 +127,28 @@ def python_c(script: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """`python -c SCRIPT` with environment ``env``, run in this process: exit code, stdout and stderr as the
     process would give them, without an interpreter start and the script's imports each time. The script's
     text is compiled and run as ``__main__``; an exception it does not handle fails the test here (the process
-    would print it and exit 1). For the checks of what a script decides; one run per script stays a process."""
+    would print it and exit 1). For the checks of what a script decides: what it prints to the node's log, or
+    anything written around Python's streams (warnings, logging, a child process), is checked on a process."""
     out, err = io.StringIO(), io.StringIO()
-    saved = dict(os.environ)
+    saved_environment, saved_argv = dict(os.environ), sys.argv
     os.environ.clear()
     os.environ.update(env)
+    sys.argv = ["-c"]
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            # dont_inherit: compiled as `python -c` compiles it, without this module's __future__ imports.
+            code_object = compile(script, "<string>", "exec", dont_inherit=True)
             try:
-                exec(compile(script, "<string>", "exec"), {"__name__": "__main__"})  # noqa: S102 - the project's own script
+                exec(code_object, {"__name__": "__main__"})  # noqa: S102 - the project's own script
                 code = 0
             except SystemExit as exit_:
                 code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
-                if isinstance(exit_.code, str):
-                    err.write(exit_.code + "\n")
+                if code == 1 and not isinstance(exit_.code, int):
+                    err.write(f"{exit_.code}\n")  # as the interpreter prints any other exit value
     finally:
         os.environ.clear()
-        os.environ.update(saved)
+        os.environ.update(saved_environment)
+        sys.argv = saved_argv
     return subprocess.CompletedProcess([sys.executable, "-c", "<script>"], code, out.getvalue(), err.getvalue())
 
 

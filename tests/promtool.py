@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -63,6 +64,16 @@ def _step(groups: list[dict], evaluation_interval: str) -> str:
     return own.pop() if len(own) == 1 and None not in own else evaluation_interval
 
 
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def seconds(duration: str) -> float:
+    """A Prometheus duration (``90m``, ``1h30m``) in seconds."""
+    parts = re.findall(r"(\d+)(ms|s|m|h|d|w|y)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, f"not a Prometheus duration: {duration!r}"
+    return sum(int(number) * _UNITS[unit] for number, unit in parts)
+
+
 def write_unit_tests(directory: Path, groups: list[dict], cases: list[dict], evaluation_interval: str) -> list[str]:
     """One promtool test file per case, each with the rule groups it can observe (``_needed_groups``), stepped
     as Prometheus steps them (``_step``); every alert a case names must be among them. Returns the file names,
@@ -73,10 +84,14 @@ def write_unit_tests(directory: Path, groups: list[dict], cases: list[dict], eva
         defined = {rule.get("alert") for group in needed for rule in group["rules"]}
         missing = {test["alertname"] for test in case.get("alert_rule_test", [])} - defined
         assert not missing, f"unit test {index} names alerts no rule defines: {sorted(missing)}"
+        step = _step(needed, evaluation_interval)
+        # promtool judges an eval_time between two steps at the earlier one: a "not yet" would pass early.
+        between = [test["eval_time"] for test in case.get("alert_rule_test", []) + case.get("promql_expr_test", [])
+                   if seconds(test["eval_time"]) % seconds(step)]
+        assert not between, f"unit test {index} evaluates at {between}, between its rules' {step} steps"
         rules = write_rules(directory, needed, f"rules-{index}.yaml")
         name = f"tests-{index}.yaml"
         (directory / name).write_text(yaml.safe_dump(
-            {"rule_files": [rules.name], "evaluation_interval": _step(needed, evaluation_interval), "tests": [case]},
-            sort_keys=False))
+            {"rule_files": [rules.name], "evaluation_interval": step, "tests": [case]}, sort_keys=False))
         names.append(name)
     return names

@@ -112,8 +112,11 @@ def test_prune_removes_entries_unused_for_its_days_and_a_read_keeps_one(empty_ca
     for name in ("read", "unread"):
         os.utime(empty_cache / f"{name}.probe.json", (month_ago, month_ago))
     assert cache.cached("read", "probe", lambda: pytest.fail("a stored entry is read, not computed")) == {"entry": "read"}
-    assert cache.prune() == 1
-    assert _entries(empty_cache, "probe") == {"read.probe.json", "recent.probe.json"}
+    orphan = empty_cache / "read.probe.json.123.456.tmp"  # a writer killed between writing and renaming
+    orphan.write_text("{")
+    os.utime(orphan, (month_ago, month_ago))
+    assert cache.prune() == 2
+    assert {p.name for p in empty_cache.iterdir()} == {"read.probe.json", "recent.probe.json"}
 
 
 def test_an_entry_pruned_by_another_run_is_computed_again(empty_cache, monkeypatch):

@@ -6,8 +6,10 @@ stack); the other cases run its main in this process (``offline_cli``), the pack
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -54,17 +56,34 @@ def test_tensor_parallel_larger_than_the_pool_fails_with_one_message_naming_the_
     assert result.stderr.splitlines()[-1] == "Preview FAILED: 1 stack config problem(s)"
 
 
+def _children() -> set[int]:
+    """This process's child processes, exited but unreaped ones included (Linux /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                found.add(int(entry.name))
+    return found
+
+
 def test_unresolvable_inventory_name_fails_cleanly(tmp_path):
-    """A name the site inventory file does not hold fails as the vSphere data source does, naming the file."""
+    """A name the site inventory file does not hold fails as the vSphere data source does, naming the file; the
+    preview run forked beside the failed one is reaped, not left behind."""
     def edit(config):
         config["onprem-llm:vsphere"]["computeCluster"] = "no-such-cluster"
     site_file = ROOT / "tests" / "data" / "site-dev.yaml"
+    before = _children()
     result = offline_cli("preview", "--stack", "dev", "--stand-in-secrets", "--config", _stack_file_with(tmp_path, "dev", edit),
-                  "--site-inventory", str(site_file))
+                         "--site-inventory", str(site_file))
     assert result.returncode == 2
     assert "compute cluster 'no-such-cluster' not found" in result.stderr
     assert f"site inventory {site_file}" in result.stderr and "lab-mgmt-cluster" in result.stderr
     assert "Traceback" not in result.stderr
+    assert _children() <= before
 
 
 def test_unknown_stack_is_a_clear_error():

@@ -556,3 +556,16 @@ def test_promtool_unit_tests_bite(prod, tmp_path):
                 rule["expr"] = rule["expr"].replace("> 2.0", "> 10")
     files = promtool.write_unit_tests(tmp_path, groups, UNIT_TESTS[:1], evaluation_interval="30s")
     assert promtool.run("test", "rules", *files, cwd=tmp_path).returncode != 0
+
+
+def test_a_case_steps_at_its_groups_own_interval_and_never_between_steps(prod, tmp_path):
+    """The quota alerts run every 5 minutes: their case steps so (promtool would step every group at 30 s), and an
+    eval_time between two steps, which promtool would judge at the earlier one, is refused."""
+    groups = _without_annotations(_groups(prod))
+    (quota,) = [case for case in UNIT_TESTS if any(t["alertname"] == "LlmGroupQuotaExhausted"
+                                                   for t in case.get("alert_rule_test", []))]
+    (name,) = promtool.write_unit_tests(tmp_path, groups, [quota], evaluation_interval="30s")
+    assert yaml.safe_load((tmp_path / name).read_text())["evaluation_interval"] == "5m"
+    early = {**quota, "alert_rule_test": [_fires("LlmGroupQuotaNearlyUsed", "61m")]}
+    with pytest.raises(AssertionError, match="between its rules' 5m steps"):
+        promtool.write_unit_tests(tmp_path, groups, [early], evaluation_interval="30s")

@@ -1,8 +1,8 @@
 """The weights signature: signed with the real model-signing library, verified as the pods run the check.
 
-The verifier runs as its container does (``python -c`` with its environment; most cases run that text in the
-test's process) on a small model directory signed in the test with a generated key or certificate; the staging
-script runs before it as in the Job.
+The verifier runs as its container does (``python -c`` with its environment) on a small model directory signed
+in the test with a generated key or certificate; the staging script runs before it as in the Job. The cases of
+what reaches the node's log run it as that process; the others run the same text in the test's process.
 The rendered Job and init containers, the stack outputs and the config errors are checked beside it.
 """
 
@@ -114,7 +114,7 @@ def _record(stdout: str) -> dict:
 
 
 def test_the_signed_directory_passes_and_the_record_names_the_key_next_to_the_manifest(signed, signing_key):
-    result = _verify(signed, process=True, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
+    result = _verify(signed, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
     assert result.returncode == 0, result.stderr
     record = _record(result.stdout)
     der = signing_key.public_key().public_bytes(serialization.Encoding.DER,
@@ -128,7 +128,7 @@ def test_a_changed_byte_fails_naming_the_file(signed, signing_key):
     shard = bytearray((signed / "model-00002-of-00002.safetensors").read_bytes())
     shard[100] ^= 0x01
     (signed / "model-00002-of-00002.safetensors").write_bytes(bytes(shard))
-    result = _verify(signed, process=True, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
+    result = _verify(signed, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
     assert result.returncode == 1
     signed_digest = hashlib.sha256(FILES["model-00002-of-00002.safetensors"]).hexdigest()
     assert f"model-00002-of-00002.safetensors differs from the signed file (signed sha256:{signed_digest})" \
@@ -469,13 +469,13 @@ def _printed(result: subprocess.CompletedProcess) -> list[dict[str, str]]:
 
 def test_only_the_record_line_of_the_verifier_leaves_the_node(prod, signed, signing_key):
     config = _shipper(prod)["config"]
-    passed = _verify(signed, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
+    passed = _verify(signed, process=True, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
     assert passed.returncode == 0, passed.stderr
     (record,) = [line for line in passed.stdout.splitlines() if line.startswith(verify_signature.RECORD_MARKER)]
     shard = bytearray((signed / "model-00002-of-00002.safetensors").read_bytes())
     shard[100] ^= 0x01
     (signed / "model-00002-of-00002.safetensors").write_bytes(bytes(shard))
-    refused = _verify(signed, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
+    refused = _verify(signed, process=True, SIGNING_PUBLIC_KEY=_pem(signing_key.public_key()))
     assert refused.returncode == 1 and "differs from the signed file" in refused.stderr
     printed = _printed(passed) + _printed(refused)
     assert len(printed) > 3

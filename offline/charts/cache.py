@@ -72,15 +72,16 @@ def cached(key: str, kind: str, compute: Callable[[], Any]) -> Any:
 
 
 def prune(days: float = UNUSED_DAYS) -> int:
-    """Removes the entries no run has read or written for ``days``; returns how many it removed."""
+    """Removes the entries no run has read or written for ``days``, and what writers killed mid-write left
+    (``*.tmp``) as old; returns how many files it removed. A file it may not remove is left."""
     directory = cache_dir()
     if not directory.is_dir():
         return 0
     oldest = time.time() - days * 86400
     removed = 0
-    for path in directory.glob("*.json"):
-        with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_mtime < oldest:
+    for path in directory.iterdir():
+        with contextlib.suppress(OSError):  # gone meanwhile (another run pruned it), or not ours to remove
+            if path.suffix in (".json", ".tmp") and path.stat().st_mtime < oldest:
                 path.unlink()
                 removed += 1
     return removed
