@@ -56,25 +56,24 @@ def test_a_login_that_ends_before_the_longest_wait_is_refused_with_when_and_how_
         require_login_lasts(_login(NOW - datetime.timedelta(hours=1)), 60, "x", now=NOW)
 
 
-class _LoginEndingSoon(FakeWorld):
+class _LoggedIn(FakeWorld):
+    """A site whose Supervisor login, the stand-in for ``supervisorKubeconfig``, lasts ``seconds`` from now."""
+
+    def __init__(self, stack: str, seconds: float):
+        super().__init__(stack)
+        self.seconds = seconds
+
     def stand_in_secret(self, key):
         if key == "supervisorKubeconfig":
-            return _login(datetime.datetime.fromtimestamp(time.time() + 5 * 60, datetime.UTC))
+            return _login(datetime.datetime.fromtimestamp(time.time() + self.seconds, datetime.UTC))
         return super().stand_in_secret(key)
 
 
 def test_the_preview_refuses_a_login_that_would_expire_while_the_cluster_builds():
     with pytest.raises(pulumi.RunError, match=r"supervisorKubeconfig: <secret, not shown>: its Supervisor login expires "
                        r"in [45] min.*the workload cluster's create or rolling-update wait"):
-        evaluate("dev", world=_LoginEndingSoon("dev"), mode=Mode.PREVIEW)
-
-
-class _FreshLogin(FakeWorld):
-    def stand_in_secret(self, key):
-        if key == "supervisorKubeconfig":
-            return _login(datetime.datetime.fromtimestamp(time.time() + 10 * 3600, datetime.UTC))
-        return super().stand_in_secret(key)
+        evaluate("dev", world=_LoggedIn("dev", 5 * 60), mode=Mode.PREVIEW)
 
 
 def test_a_fresh_login_of_a_working_day_passes():
-    evaluate("dev", world=_FreshLogin("dev"), mode=Mode.PREVIEW)
+    evaluate("dev", world=_LoggedIn("dev", 10 * 3600), mode=Mode.PREVIEW)
